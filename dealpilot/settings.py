@@ -1,0 +1,85 @@
+"""The one place configuration comes from: the environment (and an optional .env)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-tracking-secret"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", alias="DEALPILOT_ENV"
+    )
+    data_dir: Path = Field(Path("./.dealpilot"), alias="DEALPILOT_DATA_DIR")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    api_keys: str = Field("", alias="DEALPILOT_API_KEYS")
+    log_level: str = Field("INFO", alias="DEALPILOT_LOG_LEVEL")
+
+    temporal_address: str = Field("localhost:7233", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field("default", alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field("dealpilot", alias="TEMPORAL_TASK_QUEUE")
+    temporal_api_key: SecretStr | None = Field(None, alias="TEMPORAL_API_KEY")
+    temporal_tls_cert: Path | None = Field(None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(None, alias="TEMPORAL_TLS_KEY")
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
+    openai_timeout: timedelta = Field(timedelta(seconds=60), alias="OPENAI_TIMEOUT")
+
+    public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    tracking_secret: SecretStr = Field(SecretStr("dev-tracking-secret"), alias="TRACKING_SECRET")
+
+    # Mail providers: credentials only ever come from here, never from the database.
+    smtp_host: str = Field("localhost", alias="SMTP_HOST")
+    smtp_port: int = Field(587, alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field("starttls", alias="SMTP_SECURITY")
+    zoho_client_id: str | None = Field(None, alias="ZOHO_CLIENT_ID")
+    zoho_client_secret: SecretStr | None = Field(None, alias="ZOHO_CLIENT_SECRET")
+    zoho_refresh_token: SecretStr | None = Field(None, alias="ZOHO_REFRESH_TOKEN")
+    zoho_account_id: str | None = Field(None, alias="ZOHO_ACCOUNT_ID")
+    zoho_data_centre: str = Field("com", alias="ZOHO_DATA_CENTRE")
+    zoho_accounts_url: str | None = Field(None, alias="ZOHO_ACCOUNTS_URL")
+    zoho_mail_url: str | None = Field(None, alias="ZOHO_MAIL_URL")
+    zeptomail_token: SecretStr | None = Field(None, alias="ZEPTOMAIL_TOKEN")
+    zeptomail_region: str = Field("com", alias="ZEPTOMAIL_REGION")
+    zeptomail_url: str | None = Field(None, alias="ZEPTOMAIL_URL")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.tracking_secret.get_secret_value() in PLACEHOLDER_SECRETS:
+                raise ValueError("TRACKING_SECRET must be set to a real secret in production")
+            if not self.api_key_list:
+                raise ValueError("DEALPILOT_API_KEYS must be set in production")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dealpilot.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,60 @@
+"""Tables, enums and database handling. Import tables from here."""
+
+from models.ai import AIDecisionLog, AIPromptTemplate
+from models.backlink import BacklinkOpportunity
+from models.brand import Brand
+from models.contact import Contact, Suppression
+from models.db import make_engine, migrate, session_scope
+from models.deal import Deal
+from models.email import EmailDraft, EmailEvent, EmailLog
+from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
+from models.types import (
+    AutoAction,
+    BacklinkStatus,
+    ContactType,
+    DealStatus,
+    DraftStatus,
+    EmailEventType,
+    EmailStatus,
+    EngagementTier,
+    MailProviderName,
+    PipelineType,
+    PromptType,
+    StageKind,
+    SuppressionReason,
+    utcnow,
+)
+
+__all__ = [
+    "AIDecisionLog",
+    "AIPromptTemplate",
+    "AutoAction",
+    "BacklinkOpportunity",
+    "BacklinkStatus",
+    "Brand",
+    "Contact",
+    "ContactType",
+    "Deal",
+    "DealStatus",
+    "DraftStatus",
+    "EmailDraft",
+    "EmailEvent",
+    "EmailEventType",
+    "EmailLog",
+    "EmailSequence",
+    "EmailStatus",
+    "EngagementTier",
+    "MailProviderName",
+    "Pipeline",
+    "PipelineStage",
+    "PipelineType",
+    "PromptType",
+    "SequenceStep",
+    "StageKind",
+    "Suppression",
+    "SuppressionReason",
+    "make_engine",
+    "migrate",
+    "session_scope",
+    "utcnow",
+]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from models.types import PromptType, UTCDateTime, utcnow
+
+
+class AIDecisionLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)
+    decision_type: str = Field(max_length=50, index=True)
+    reasoning: str = ""
+    action_taken: str = Field(default="", max_length=100)
+    # "metadata" is reserved on declarative classes, so the attribute is `meta`.
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
+    model: str = Field(default="", max_length=100)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class AIPromptTemplateBase(SQLModel):
+    name: str = Field(max_length=100, unique=True)
+    prompt_type: PromptType = Field(sa_column=Column(String(40), nullable=False, index=True))
+    prompt_text: str
+    variables: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    is_active: bool = True
+
+
+class AIPromptTemplate(AIPromptTemplateBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from models.types import BacklinkStatus, UTCDateTime, utcnow
+
+
+class BacklinkOpportunityBase(SQLModel):
+    target_url: str = Field(max_length=2000)
+    target_domain: str = Field(max_length=255, index=True)
+    domain_authority: int | None = Field(default=None, ge=0, le=100)
+    relevance_score: int | None = Field(default=None, ge=0, le=100)
+    our_content_url: str = Field(default="", max_length=2000)
+    anchor_text_suggestion: str = Field(default="", max_length=300)
+    outreach_angle: str = ""
+    source: str = Field(default="", max_length=50)
+
+
+class BacklinkOpportunity(BacklinkOpportunityBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deal.id")
+    status: BacklinkStatus = Field(
+        default=BacklinkStatus.new, sa_column=Column(String(20), nullable=False, index=True)
+    )
+    link_rel: str | None = Field(default=None, max_length=100)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import ContactType, SuppressionReason, UTCDateTime, utcnow
+
+
+class ContactBase(SQLModel):
+    email: str = Field(max_length=320, index=True)
+    name: str = Field(default="", max_length=200)
+    company: str = Field(default="", max_length=200)
+    website: str = Field(default="", max_length=500)
+    phone: str = Field(default="", max_length=64)
+    domain_authority: int | None = Field(default=None, ge=0, le=100)
+    contact_type: ContactType = Field(
+        default=ContactType.lead, sa_column=Column(String(32), nullable=False)
+    )
+    source: str = Field(default="", max_length=100)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    ai_score: int | None = Field(default=None, ge=0, le=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    notes: str = ""
+
+
+class Contact(ContactBase, table=True):
+    __table_args__ = (UniqueConstraint("brand_id", "email", name="uq_contact_brand_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Suppression(SQLModel, table=True):
+    """A brand must never email this address again. One brand's row never affects another."""
+
+    __table_args__ = (UniqueConstraint("brand_id", "email", name="uq_suppression_brand_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    email: str = Field(max_length=320, index=True)
+    reason: SuppressionReason = Field(sa_column=Column(String(20), nullable=False))
+    detail: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import DraftStatus, EmailEventType, EmailStatus, UTCDateTime, utcnow
+
+
+class EmailLog(SQLModel, table=True):
+    """One outgoing email. `idempotency_key` ("deal-{id}:step-{n}") makes every send once-only."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    stage_id: int | None = Field(default=None, foreign_key="pipelinestage.id")
+    sequence_step_id: int | None = Field(default=None, foreign_key="sequencestep.id")
+    to_email: str = Field(max_length=320, index=True)
+    provider: str = Field(default="", max_length=20)
+    message_id: str | None = Field(default=None, max_length=255, index=True)
+    provider_message_id: str | None = Field(default=None, max_length=255)
+    provider_request_id: str | None = Field(default=None, max_length=255)
+    subject: str = Field(max_length=300)
+    body: str = ""
+    body_text: str = ""
+    variant: str = Field(default="A", max_length=1)
+    status: EmailStatus = Field(
+        default=EmailStatus.pending, sa_column=Column(String(20), nullable=False, index=True)
+    )
+    error: str = ""
+    ai_generated: bool = False
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    opened: bool = False
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    clicked: bool = False
+    clicked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    replied: bool = False
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reply_content: str | None = None
+    bounced: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EmailEvent(SQLModel, table=True):
+    """An inbound event as received; `dedupe_key` makes redelivery harmless."""
+
+    __table_args__ = (UniqueConstraint("source", "dedupe_key", name="uq_event_source_dedupe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
+    email_log_id: int | None = Field(default=None, foreign_key="emaillog.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)
+    event_type: EmailEventType = Field(sa_column=Column(String(20), nullable=False, index=True))
+    source: str = Field(max_length=50)
+    dedupe_key: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    url: str | None = None
+    is_bot: bool = False
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EmailDraft(SQLModel, table=True):
+    """Composer drafts and AI emails waiting for human review."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id")
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)
+    email_type: str = Field(default="", max_length=50)
+    tone: str = Field(default="", max_length=50)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    subject: str = Field(default="", max_length=300)
+    body: str = ""
+    status: DraftStatus = Field(
+        default=DraftStatus.draft, sa_column=Column(String(20), nullable=False, index=True)
+    )
+    ai_generated: bool = False
+    scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import AutoAction, PipelineType, StageKind, UTCDateTime, utcnow
+
+
+class PipelineBase(SQLModel):
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=64)
+    pipeline_type: PipelineType = Field(sa_column=Column(String(20), nullable=False))
+    description: str = ""
+    is_active: bool = True
+    human_review: bool = False
+
+
+class Pipeline(PipelineBase, table=True):
+    __table_args__ = (UniqueConstraint("brand_id", "slug", name="uq_pipeline_brand_slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PipelineStageBase(SQLModel):
+    name: str = Field(max_length=120)
+    slug: str = Field(max_length=64)
+    order: int = Field(ge=0)
+    kind: StageKind = Field(sa_column=Column(String(20), nullable=False))
+    auto_action: AutoAction = Field(
+        default=AutoAction.none, sa_column=Column(String(20), nullable=False)
+    )
+    # Days to wait in this stage for a reply before the next automatic step.
+    days_until_followup: int | None = Field(default=None, ge=0)
+    is_terminal: bool = False
+    # Email template path under templates/emails/, e.g. "codeteki/sales/intro_sent".
+    template_key: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=300)
+    subject_variant_b: str | None = Field(default=None, max_length=300)
+
+
+class PipelineStage(PipelineStageBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "slug", name="uq_stage_pipeline_slug"),
+        UniqueConstraint("pipeline_id", "order", name="uq_stage_pipeline_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id", index=True)
+
+
+class EmailSequenceBase(SQLModel):
+    name: str = Field(max_length=200)
+    description: str = ""
+    is_active: bool = True
+
+
+class EmailSequence(EmailSequenceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SequenceStepBase(SQLModel):
+    order: int = Field(ge=0)
+    delay_days: int = Field(default=0, ge=0)
+    subject_template: str = Field(max_length=300)
+    body_template: str
+    ai_personalize: bool = False
+
+
+class SequenceStep(SequenceStepBase, table=True):
+    __table_args__ = (UniqueConstraint("sequence_id", "order", name="uq_step_sequence_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence_id: int = Field(foreign_key="emailsequence.id", index=True)
