@@ -50,18 +50,18 @@ def _wipe(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def any_engine(request: pytest.FixtureRequest) -> Engine:
     """The same test on both databases, each starting empty."""
     engine: Engine = request.getfixturevalue(f"{request.param}_engine")
     _wipe(engine)
-    yield engine
+    return engine
 
 
 @pytest.fixture
-def engine(postgres_engine: Engine) -> Iterator[Engine]:
+def engine(postgres_engine: Engine) -> Engine:
     """The production database (PostgreSQL), empty at the start of each test."""
     _wipe(postgres_engine)
-    yield postgres_engine
+    return postgres_engine
 
 
 @pytest.fixture
