@@ -1,0 +1,110 @@
+"""The Temporal worker: one list of workflows and activities, used by `dealpilot worker`,
+`dealpilot dev` and the tests alike."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.ai import AIEngine, build_engine
+from activities.ai_calls import AIActivities
+from activities.deals import DealStore
+from activities.mail import MailProvider, build_provider
+from activities.rendering import EmailRenderer
+from activities.sending import Sender
+from activities.tracking import Tracker
+from dealpilot.settings import Settings
+from workflows.deal import DealWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS: Sequence[type] = (DealWorkflow,)
+
+
+class ProviderRegistry:
+    """One provider instance per name, built on first use (they hold HTTP clients and tokens)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._built: dict[str, MailProvider] = {}
+
+    def __call__(self, name: str) -> MailProvider:
+        if name not in self._built:
+            self._built[name] = build_provider(name, self._settings)
+        return self._built[name]
+
+
+def build_activities(
+    *,
+    settings: Settings,
+    engine: Engine,
+    providers: Callable[[str], MailProvider] | None = None,
+    ai: AIEngine | None = None,
+) -> list[Callable[..., Any]]:
+    store = DealStore(engine)
+    ai_calls = AIActivities(engine, ai or build_engine(settings))
+    sender = Sender(
+        engine,
+        renderer=EmailRenderer(),
+        providers=providers or ProviderRegistry(settings),
+        ai=ai_calls,
+        tracker=Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value()),
+    )
+    return [
+        store.load_deal_context,
+        store.engagement_profile,
+        store.sync_deal,
+        store.record_decision,
+        store.suppress_contact,
+        store.draft_reply,
+        ai_calls.analyze_deal,
+        ai_calls.classify_reply,
+        ai_calls.compose_email,
+        ai_calls.score_lead,
+        ai_calls.generate_backlink_pitch,
+        ai_calls.smart_salutation,
+        sender.send_stage_email,
+    ]
+
+
+def build_worker(
+    client: Client,
+    *,
+    settings: Settings,
+    engine: Engine,
+    providers: Callable[[str], MailProvider] | None = None,
+    ai: AIEngine | None = None,
+    task_queue: str | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(settings=settings, engine=engine, providers=providers, ai=ai),
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    from dealpilot.runtime import connect_temporal, prepare_database
+
+    engine = prepare_database(settings, seed=False)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, settings=settings, engine=engine)
+    log.info("worker.started", task_queue=settings.temporal_task_queue)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    from dealpilot.logging import configure_logging
+    from dealpilot.settings import get_settings
+
+    configure_logging(get_settings())
+    asyncio.run(run_worker(get_settings()))

@@ -1,0 +1,326 @@
+"""The send activity: once-only per (deal, step), within caps, never to a suppressed address.
+
+The EmailLog row is the ledger. Its status walks pending → sending → sent (or failed/unknown):
+- a retry that finds `sent` reports success without sending again;
+- a retry that finds `sending` means a previous attempt died while talking to the provider: the
+  outcome is unknown, so the row is flagged `unknown` for a person and nothing is resent;
+- suppression, the daily cap and the minimum gap are checked in the same transaction that
+  claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+from temporalio import activity
+
+from activities.ai import ComposeInput
+from activities.ai_calls import AIActivities
+from activities.deals import brand_window, load_deal_rows, suppression_for
+from activities.mail import (
+    MailProvider,
+    OutcomeUnknownMailError,
+    OutgoingEmail,
+    PermanentMailError,
+    TransientMailError,
+)
+from activities.rendering import (
+    BrandInfo,
+    ContactInfo,
+    EmailContext,
+    EmailRenderer,
+    OpportunityInfo,
+    RenderedEmail,
+)
+from activities.tracking import Tracker, rewrite_links
+from models import (
+    BacklinkOpportunity,
+    Brand,
+    EmailLog,
+    EmailStatus,
+    PipelineStage,
+    session_scope,
+    utcnow,
+)
+from workflows.contracts import SendOutcome, SendRequest
+from workflows.rules import next_send_time
+
+log = structlog.get_logger(__name__)
+
+CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
+RECIPIENT_CODES = frozenset({"recipient_rejected", "invalid_recipient", "bad_address"})
+
+
+@dataclass
+class _Draft:
+    log_id: int
+    brand_id: int
+    provider: str
+    email: OutgoingEmail
+    ai_generated: bool
+
+
+class Sender:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        renderer: EmailRenderer,
+        providers: Callable[[str], MailProvider],
+        ai: AIActivities,
+        tracker: Tracker,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._providers = providers
+        self._ai = ai
+        self._tracker = tracker
+
+    @activity.defn(name="send_stage_email")
+    async def send_stage_email(self, req: SendRequest) -> SendOutcome:
+        key = f"deal-{req.deal_id}:step-{req.step}"
+        opened = await asyncio.to_thread(self._open_ledger, req, key)
+        if isinstance(opened, SendOutcome):
+            return opened
+        draft = await self._compose(req, opened)
+        claimed = await asyncio.to_thread(self._claim, req, draft)
+        if claimed is not None:
+            return claimed
+        provider = self._providers(draft.provider)
+        bound = log.bind(deal_id=req.deal_id, email_log_id=draft.log_id, provider=draft.provider)
+        try:
+            result = await provider.send(draft.email)
+        except OutcomeUnknownMailError as exc:
+            bound.warning("send.outcome_unknown", code=exc.code)
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.unknown, error=str(exc))
+            return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
+        except TransientMailError:
+            # Nothing went out: free the row so Temporal's retry can claim it again.
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.pending, error="")
+            raise
+        except PermanentMailError as exc:
+            bound.warning("send.rejected", code=exc.code)
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.failed, error=str(exc))
+            status = "rejected" if exc.code in RECIPIENT_CODES else "failed"
+            return SendOutcome(status=status, email_log_id=draft.log_id, detail=str(exc))
+        await asyncio.to_thread(
+            self._finish,
+            draft.log_id,
+            EmailStatus.sent,
+            message_id=result.message_id or draft.email.message_id,
+            provider_message_id=result.provider_message_id,
+            provider_request_id=result.provider_request_id,
+        )
+        bound.info("send.sent", subject=draft.email.subject)
+        return SendOutcome(
+            status="sent",
+            email_log_id=draft.log_id,
+            message_id=result.message_id or draft.email.message_id,
+            subject=draft.email.subject,
+        )
+
+    # -------------------------------------------------------------- ledger
+    def _open_ledger(self, req: SendRequest, key: str) -> int | SendOutcome:
+        with session_scope(self._engine) as session:
+            row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
+            if row is not None and row.status != EmailStatus.pending:
+                return self._replay(session, row)
+            if row is None:
+                deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
+                row = EmailLog(
+                    idempotency_key=key,
+                    brand_id=brand.id or 0,
+                    deal_id=deal.id,
+                    contact_id=contact.id,
+                    stage_id=req.stage_id,
+                    to_email=contact.email,
+                    provider=str(brand.provider),
+                    subject="",
+                    variant=req.variant,
+                )
+                session.add(row)
+                session.flush()
+            assert row.id is not None
+            return row.id
+
+    @staticmethod
+    def _replay(session: Session, row: EmailLog) -> SendOutcome:
+        if row.status == EmailStatus.sent:
+            return SendOutcome(
+                status="sent", email_log_id=row.id, message_id=row.message_id, subject=row.subject
+            )
+        if row.status == EmailStatus.sending:
+            # A worker died mid-send: we cannot know whether the provider accepted it.
+            row.status = EmailStatus.unknown
+            row.error = "worker stopped while sending; outcome unknown, not resent"
+            session.add(row)
+        return SendOutcome(status=str(row.status), email_log_id=row.id, detail=row.error)
+
+    def _claim(self, req: SendRequest, draft: _Draft) -> SendOutcome | None:
+        """Checks suppression, cap and gap, then marks the row `sending`. None means go."""
+        with session_scope(self._engine) as session:
+            brand = session.exec(
+                select(Brand).where(Brand.id == draft.brand_id).with_for_update()
+            ).one()
+            row = session.get(EmailLog, draft.log_id)
+            assert row is not None
+            if row.status != EmailStatus.pending:
+                return self._replay(session, row)
+            suppression = suppression_for(session, draft.brand_id, draft.email.to_email)
+            if suppression is not None:
+                row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
+                session.add(row)
+                return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
+            now = utcnow()
+            deferred = self._cap_or_gap(session, brand, req.deal_id, now)
+            if deferred is not None:
+                return deferred
+            row.status = EmailStatus.sending
+            row.sent_at = now
+            row.subject = draft.email.subject
+            row.body = draft.email.html
+            row.body_text = draft.email.text
+            row.message_id = draft.email.message_id
+            row.provider = draft.provider
+            row.ai_generated = draft.ai_generated
+            session.add(row)
+            return None
+
+    @staticmethod
+    def _cap_or_gap(
+        session: Session, brand: Brand, deal_id: int, now: datetime
+    ) -> SendOutcome | None:
+        zone = ZoneInfo(brand.timezone)
+        local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        sent_today, last = session.exec(
+            select(func.count(), func.max(EmailLog.sent_at)).where(
+                EmailLog.brand_id == brand.id,
+                col(EmailLog.status).in_(CLAIMED),
+                col(EmailLog.sent_at) >= local_midnight,
+            )
+        ).one()
+        if sent_today >= brand.daily_cap:
+            tomorrow = local_midnight + timedelta(days=1, hours=1)
+            retry_at = next_send_time(tomorrow, brand_window(brand), deal_id)
+            return SendOutcome(
+                status="deferred",
+                retry_at=retry_at,
+                detail=f"daily cap of {brand.daily_cap} reached for {brand.name}",
+            )
+        if last is not None:
+            last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+            free_at = last + timedelta(seconds=brand.min_gap_seconds)
+            if free_at > now:
+                # Spread the waiting deals instead of waking them all at the same instant.
+                jitter = timedelta(seconds=deal_id % max(brand.min_gap_seconds, 1))
+                return SendOutcome(
+                    status="deferred",
+                    retry_at=free_at + jitter,
+                    detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
+                )
+        return None
+
+    def _finish(
+        self, log_id: int, status: EmailStatus, *, error: str = "", **ids: str | None
+    ) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(EmailLog, log_id)
+            assert row is not None
+            row.status, row.error = status, error[:2000]
+            if status == EmailStatus.pending:
+                row.sent_at = None
+            for name, value in ids.items():
+                setattr(row, name, value)
+            session.add(row)
+
+    # -------------------------------------------------------------- content
+    async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
+        facts = await asyncio.to_thread(self._facts, req, log_id)
+        stage, brand_id, provider, ctx, from_email, from_name, reply_to, to_name, supports = facts
+        subject = (stage.subject_variant_b if req.variant == "B" else None) or stage.subject
+        rendered: RenderedEmail
+        ai_generated = False
+        if stage.template_key and self._renderer.has_template(stage.template_key):
+            rendered = self._renderer.render_stage(stage.template_key, subject or stage.name, ctx)
+        else:
+            rendered = await self._ai_body(req, stage, ctx)
+            ai_generated = True
+        unsubscribe = ctx.unsubscribe_url
+        html = rewrite_links(rendered.html, self._tracker, log_id, keep={unsubscribe})
+        headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
+        if supports:
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        domain = from_email.rpartition("@")[2] or "dealpilot.local"
+        email = OutgoingEmail(
+            from_email=from_email,
+            from_name=from_name,
+            to_email=ctx.contact.email,
+            to_name=to_name,
+            subject=rendered.subject,
+            html=html,
+            text=rendered.text,
+            message_id=f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
+            reply_to=reply_to,
+            headers=headers,
+            client_reference=f"deal-{req.deal_id}:step-{req.step}",
+        )
+        return _Draft(log_id, brand_id, provider, email, ai_generated)
+
+    def _facts(
+        self, req: SendRequest, log_id: int
+    ) -> tuple[PipelineStage, int, str, EmailContext, str, str, str | None, str, bool]:
+        with session_scope(self._engine) as session:
+            _deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
+            stage = session.get(PipelineStage, req.stage_id)
+            assert stage is not None
+            assert brand.id is not None
+            opportunity = session.exec(
+                select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == req.deal_id)
+            ).first()
+            unsubscribe = self._tracker.unsubscribe_url(brand.id, contact.email, log_id)
+            ctx = EmailContext(
+                brand=BrandInfo.from_row(brand),
+                contact=ContactInfo.from_row(contact),
+                unsubscribe_url=unsubscribe,
+                tracking_pixel=self._tracker.pixel(log_id),
+                opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
+            )
+            provider = self._providers(str(brand.provider))
+            return (
+                stage,
+                brand.id,
+                str(brand.provider),
+                ctx,
+                brand.from_email,
+                brand.from_name,
+                brand.reply_to,
+                contact.name,
+                provider.supports_custom_headers,
+            )
+
+    async def _ai_body(
+        self, req: SendRequest, stage: PipelineStage, ctx: EmailContext
+    ) -> RenderedEmail:
+        data = ComposeInput(
+            brand_name=ctx.brand.name,
+            sender_name=ctx.brand.from_name,
+            stage_name=stage.name,
+            purpose=stage.name,
+            contact_name=ctx.contact.name or None,
+            contact_company=ctx.contact.company or None,
+            contact_email=ctx.contact.email,
+            contact_website=ctx.contact.website or None,
+            notes=req.approach_note,
+        )
+        composed = await self._ai.compose_email(data, req.deal_id)
+        body = "\n\n".join(composed.body_paragraphs)
+        return self._renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)

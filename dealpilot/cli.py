@@ -1,0 +1,112 @@
+"""The `dealpilot` command: one module, one subcommand per job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from dealpilot.logging import configure_logging
+from dealpilot.settings import get_settings
+
+app = typer.Typer(help="dealpilot: the AI outreach autopilot.", no_args_is_help=True)
+deal_app = typer.Typer(help="Inspect deal workflows (state, timeline, search).")
+app.add_typer(deal_app, name="deal")
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging(get_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from models import migrate as run_migrate
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_migrate(settings.effective_database_url)
+    typer.echo("database is at the newest schema")
+
+
+@app.command()
+def seed() -> None:
+    """Create the default brands, pipelines, stages and prompts (idempotent)."""
+    from dealpilot.runtime import prepare_database
+
+    prepare_database(get_settings(), seed=True)
+    typer.echo("seeded default brands, pipelines and prompts")
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Serve the REST API (uvicorn)."""
+    from dealpilot.devstack import serve_api
+
+    asyncio.run(serve_api(get_settings(), host=host, port=port))
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker for the deal workflows and their activities."""
+    from worker import run_worker
+
+    asyncio.run(run_worker(get_settings()))
+
+
+@app.command()
+def dev(
+    demo: Annotated[
+        bool, typer.Option(help="Also enrol sample contacts with an always-open demo brand.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="API interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8000,
+) -> None:
+    """Run the whole development stack: Temporal dev server, worker and API. Ctrl-C stops it."""
+    from dealpilot.devstack import run_dev
+
+    try:
+        asyncio.run(run_dev(get_settings(), demo=demo, host=host, port=port))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@deal_app.command("show")
+def deal_show(deal_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A deal's current state and its timeline (workflow queries)."""
+    from dealpilot.ops import show_deal
+
+    data = asyncio.run(show_deal(get_settings(), deal_id))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    from dealpilot.ops import format_deal
+
+    typer.echo(format_deal(data))
+
+
+@deal_app.command("list")
+def deal_list(
+    stage: Annotated[str | None, typer.Option(help="Stage name, e.g. 'Follow-up 1'.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Engagement tier, e.g. hot.")] = None,
+    brand: Annotated[str | None, typer.Option(help="Brand slug, e.g. codeteki.")] = None,
+    status: Annotated[str | None, typer.Option(help="active, paused, won or lost.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+) -> None:
+    """Search running deals through Temporal visibility."""
+    from dealpilot.ops import format_deal_rows, list_deals
+
+    rows = asyncio.run(
+        list_deals(get_settings(), stage=stage, tier=tier, brand=brand, status=status, limit=limit)
+    )
+    typer.echo(format_deal_rows(rows))
+
+
+def main() -> None:
+    app()

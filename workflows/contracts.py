@@ -1,0 +1,209 @@
+"""Inputs and results that cross the workflow/activity boundary. Plain data, no I/O.
+
+Every field has a default where that is possible, so fields can be added without breaking
+running deals (their histories hold the old shape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from workflows.rules import EngagementStats, SendWindow, StageInfo
+
+
+@dataclass
+class DealContext:
+    deal_id: int
+    brand_id: int
+    brand_slug: str
+    brand_name: str
+    pipeline_id: int
+    pipeline_name: str
+    contact_id: int
+    contact_email: str
+    contact_name: str
+    contact_timezone: str | None
+    window: SendWindow
+    stages: list[StageInfo]
+    stage_id: int
+    status: str
+    suppressed: bool = False
+    suppression_reason: str | None = None
+    human_review: bool = False
+
+
+@dataclass
+class Engagement:
+    stats: EngagementStats
+    tier: str
+
+
+@dataclass
+class DealSnapshot:
+    """What the workflow writes back to the deal row (the DB mirrors the workflow)."""
+
+    deal_id: int
+    stage_id: int
+    status: str
+    engagement_tier: str
+    next_action_at: datetime | None
+    next_action_reason: str
+    stage_entered_at: datetime
+    lost_reason: str = ""
+    ai_notes: str | None = None
+
+
+@dataclass
+class AnalyzeRequest:
+    deal_id: int
+    tier: str
+    stats: EngagementStats
+    days_in_stage: int
+    approach_note: str | None = None
+
+
+@dataclass
+class AnalyzeResult:
+    action: str  # send_email | wait | change_approach | pause | flag_for_review
+    reasoning: str
+    wait_days: int | None = None
+    approach_note: str | None = None
+    model: str = ""
+
+
+@dataclass
+class SendRequest:
+    deal_id: int
+    stage_id: int  # the stage whose email goes out
+    step: int  # the deal's send counter: (deal, step) is the idempotency key
+    variant: str  # "A" | "B"
+    approach_note: str | None = None
+
+
+@dataclass
+class SendOutcome:
+    # sent | suppressed | deferred | failed | unknown | review
+    status: str
+    email_log_id: int | None = None
+    message_id: str | None = None
+    subject: str = ""
+    retry_at: datetime | None = None
+    detail: str = ""
+
+
+@dataclass
+class ReplyEvent:
+    text: str
+    subject: str = ""
+    from_email: str = ""
+    received_at: datetime | None = None
+    email_log_id: int | None = None
+    event_id: int | None = None
+
+
+@dataclass
+class ReplyRequest:
+    deal_id: int
+    reply: ReplyEvent
+
+
+@dataclass
+class ReplyVerdict:
+    intent: str  # interested | not_interested | question | out_of_office | unsubscribe | bounce
+    sentiment: str
+    summary: str
+    return_date: date | None = None
+    suggested_reply: str | None = None
+
+
+@dataclass
+class BounceEvent:
+    hard: bool = True
+    reason: str = ""
+    email_log_id: int | None = None
+    event_id: int | None = None
+
+
+@dataclass
+class EngagementEvent:
+    """An open or click, as the tracking endpoints or webhooks saw it."""
+
+    email_log_id: int | None = None
+    url: str | None = None
+    is_bot: bool = False
+    event_id: int | None = None
+
+
+@dataclass
+class SuppressRequest:
+    deal_id: int
+    reason: str  # unsubscribed | hard_bounce | complaint | manual
+    detail: str = ""
+
+
+@dataclass
+class DecisionRecord:
+    deal_id: int
+    decision_type: str
+    action_taken: str
+    reasoning: str
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class DraftReplyRequest:
+    deal_id: int
+    reply: ReplyEvent
+    suggested_reply: str | None
+
+
+@dataclass
+class MoveStageRequest:
+    stage_id: int | None = None
+    stage: str | None = None  # slug or name
+    reason: str = ""
+    actor: str = "api"
+
+
+@dataclass
+class CloseRequest:
+    reason: str = ""
+    actor: str = "api"
+
+
+@dataclass
+class NextActionRequest:
+    at: datetime
+    reason: str = "set by an operator"
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # stage | email | reply | open | click | bounce | decision | wait | status | note
+    text: str
+
+
+@dataclass
+class DealStateView:
+    """The `state` query: everything an ops script needs about a deal, right now."""
+
+    deal_id: int
+    brand: str
+    pipeline: str
+    contact_email: str
+    stage: str
+    stage_id: int
+    status: str
+    tier: str
+    next_action_at: datetime | None
+    next_action_reason: str
+    emails_sent: int
+    opens: int
+    clicks: int
+    replies: int
+    last_decision: str
+    stage_entered_at: datetime
+    lost_reason: str = ""
+    paused_until: datetime | None = None

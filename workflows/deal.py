@@ -1,0 +1,773 @@
+"""DealWorkflow: one long-lived workflow per deal, the authority on what happens next and when.
+
+It sleeps until the deal's next action (or a signal), asks the autopilot rules and the AI what to
+do, sends through activities, and mirrors every change to the database and to search attributes.
+All state lives in one dataclass (`DealMemory`) that is carried across continue-as-new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import rules
+    from workflows import search_attributes as sa
+    from workflows.contracts import (
+        AnalyzeRequest,
+        AnalyzeResult,
+        BounceEvent,
+        CloseRequest,
+        DealContext,
+        DealSnapshot,
+        DealStateView,
+        DecisionRecord,
+        DraftReplyRequest,
+        Engagement,
+        EngagementEvent,
+        MoveStageRequest,
+        NextActionRequest,
+        ReplyEvent,
+        ReplyRequest,
+        ReplyVerdict,
+        SendOutcome,
+        SendRequest,
+        SuppressRequest,
+        TimelineEntry,
+    )
+
+TIMELINE_LIMIT = 200
+SOFT_BOUNCE_LIMIT = 3
+DEFAULT_WAIT_DAYS = 2
+
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=15),
+    non_retryable_error_types=["PermanentMailError", "InvalidDeal"],
+)
+AI_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=8,
+    non_retryable_error_types=["AINonRetryableError"],
+)
+
+
+@dataclass
+class DealMemory:
+    deal_id: int
+    brand: str
+    pipeline: str
+    contact_email: str
+    contact_name: str
+    stage_id: int
+    stage_name: str
+    status: str
+    tier: str
+    stage_entered_at: datetime
+    next_action_at: datetime | None
+    next_action_reason: str
+    steps: int = 0
+    emails_sent: int = 0
+    opens: int = 0
+    clicks: int = 0
+    replies: int = 0
+    soft_bounces: int = 0
+    last_decision: str = ""
+    lost_reason: str = ""
+    paused_until: datetime | None = None
+    approach_note: str | None = None
+    send_on_enter_pending: bool = False
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+@dataclass
+class DealInput:
+    deal_id: int
+    memory: DealMemory | None = None
+    # Test switch: continue-as-new after this many actions, as if Temporal had suggested it.
+    continue_as_new_after: int | None = None
+
+
+@dataclass
+class _Inbound:
+    kind: str  # reply | unsubscribed | bounced | complained | opened | clicked | pause | resume
+    payload: Any = None
+
+
+def _days(n: int | None) -> timedelta:
+    return timedelta(days=n or 0)
+
+
+@workflow.defn
+class DealWorkflow:
+    def __init__(self) -> None:
+        self._m: DealMemory | None = None
+        self._ctx: DealContext | None = None
+        self._inbox: list[_Inbound] = []
+        self._nudged = False
+        self._dirty = False
+        self._lock = asyncio.Lock()
+        self._actions = 0
+
+    # ----------------------------------------------------------------- run
+    @workflow.run
+    async def run(self, inp: DealInput) -> DealStateView:
+        ctx = await self._load_context()
+        if inp.memory is not None:
+            self._m = inp.memory
+        else:
+            self._m = self._fresh_memory(ctx)
+            self._note("stage", f"Enrolled in {ctx.pipeline_name} at {self._m.stage_name}")
+            await self._sync()
+        self._publish()
+
+        while not self._closed:
+            await self._sleep()
+            async with self._lock:
+                if self._inbox:
+                    await self._drain_inbox()
+                    continue
+                if self._due():
+                    self._nudged = False
+                    await self._act()
+                    self._actions += 1
+            if self._closed:
+                break
+            forced = (
+                inp.continue_as_new_after is not None and self._actions >= inp.continue_as_new_after
+            )
+            if workflow.info().is_continue_as_new_suggested() or forced:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._inbox:
+                    workflow.continue_as_new(
+                        DealInput(deal_id=self.m.deal_id, memory=self.m, continue_as_new_after=None)
+                    )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @property
+    def m(self) -> DealMemory:
+        assert self._m is not None
+        return self._m
+
+    @property
+    def ctx(self) -> DealContext:
+        assert self._ctx is not None
+        return self._ctx
+
+    @property
+    def _closed(self) -> bool:
+        return self.m.status in ("won", "lost")
+
+    def _fresh_memory(self, ctx: DealContext) -> DealMemory:
+        stage = self._stage(ctx.stage_id)
+        now = workflow.now()
+        first_wait = stage.days_until_followup if stage.kind in ("entry", "sequence") else None
+        return DealMemory(
+            deal_id=ctx.deal_id,
+            brand=ctx.brand_slug,
+            pipeline=ctx.pipeline_name,
+            contact_email=ctx.contact_email,
+            contact_name=ctx.contact_name,
+            stage_id=stage.id,
+            stage_name=stage.name,
+            status="paused" if ctx.status == "paused" else "active",
+            tier="new",
+            stage_entered_at=now,
+            next_action_at=None if first_wait is None else now + _days(first_wait),
+            next_action_reason="first email" if first_wait is not None else "waiting for a person",
+            send_on_enter_pending=stage.auto_action == "send_on_enter",
+        )
+
+    # ------------------------------------------------------------ sleeping
+    def _due(self) -> bool:
+        if self._nudged:
+            return True
+        now = workflow.now()
+        if self.m.status == "paused":
+            if self.m.paused_until is not None and now >= self.m.paused_until:
+                return True
+            return False
+        return self.m.next_action_at is not None and now >= self.m.next_action_at
+
+    async def _sleep(self) -> None:
+        if self._inbox or self._due():
+            return
+        now = workflow.now()
+        wake: datetime | None = None
+        if self.m.status == "paused":
+            wake = self.m.paused_until
+        elif self.m.next_action_at is not None:
+            wake = self.m.next_action_at
+        self._dirty = False
+        timeout = None if wake is None else max(wake - now, timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or self._nudged or self._dirty,
+                timeout=timeout,
+                timeout_summary=self._wait_summary(),
+            )
+        except TimeoutError:
+            pass
+
+    def _wait_summary(self) -> str:
+        if self.m.status == "paused":
+            until = self.m.paused_until
+            return f"paused until {until:%a %d %b %H:%M} UTC" if until else "paused"
+        if self.m.next_action_at is None:
+            return f"{self.m.stage_name}: waiting for a person or a reply"
+        wait = self.m.next_action_at - workflow.now()
+        return f"{self.m.stage_name}: {self.m.next_action_reason} in {_human(wait)}"
+
+    # ------------------------------------------------------------- acting
+    async def _act(self) -> None:
+        m = self.m
+        if m.status == "paused":
+            m.status, m.paused_until = "active", None
+            self._note("status", "Resumed after the pause ended")
+        ctx = await self._load_context()
+        engagement = await self._refresh_engagement()
+        stage = self._stage(m.stage_id)
+        now = workflow.now()
+
+        if m.send_on_enter_pending:
+            await self._send_on_enter(stage, engagement)
+            return
+        if stage.kind not in ("entry", "sequence"):
+            self._schedule(None, "waiting for a person")
+            await self._sync()
+            return
+
+        guard = rules.autopilot_guard(
+            now=now,
+            window=ctx.window,
+            deal_id=m.deal_id,
+            contact_timezone=ctx.contact_timezone,
+            suppressed=ctx.suppressed,
+            suppression_reason=ctx.suppression_reason,
+            stages=ctx.stages,
+            current_stage_id=m.stage_id,
+            stats=engagement.stats,
+        )
+        verdict = guard.verdict
+        if verdict == rules.Verdict.SEND_WINDOW_CLOSED:
+            self._schedule(guard.wake_at, "send window opens")
+            self._note("wait", guard.reason)
+        elif verdict == rules.Verdict.SUPPRESSED:
+            await self._close_lost(guard.reason, decision="suppressed")
+            return
+        elif verdict in (rules.Verdict.FINAL_EXPIRED, rules.Verdict.GHOST):
+            await self._close_lost(guard.reason, decision=str(verdict))
+            return
+        elif verdict == rules.Verdict.BURNOUT:
+            self._schedule(guard.wake_at or now + rules.BURNOUT_WAIT, "burnout pause over")
+            self._note("wait", guard.reason)
+            await self._record("burnout", "wait_7_days", guard.reason)
+        else:
+            await self._proceed(stage, engagement)
+        await self._sync()
+
+    async def _proceed(self, stage: rules.StageInfo, engagement: Engagement) -> None:
+        m = self.m
+        nxt = rules.next_sequence_stage(self.ctx.stages, stage.id)
+        if nxt is None:
+            self._schedule(None, "end of the automatic sequence")
+            return
+        days_in_stage = (workflow.now() - m.stage_entered_at).days
+        analysis: AnalyzeResult = await workflow.execute_activity(
+            "analyze_deal",
+            AnalyzeRequest(
+                deal_id=m.deal_id,
+                tier=engagement.tier,
+                stats=engagement.stats,
+                days_in_stage=days_in_stage,
+                approach_note=m.approach_note,
+            ),
+            result_type=AnalyzeResult,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=AI_RETRY,
+            summary=f"AI: what next for {m.contact_email} at {m.stage_name}?",
+        )
+        m.last_decision = f"{analysis.action}: {analysis.reasoning}"
+        self._note("decision", f"AI decided {analysis.action}: {analysis.reasoning}")
+        now = workflow.now()
+        if analysis.action == "send_email":
+            await self._send_into(nxt)
+        elif analysis.action in ("wait", "change_approach"):
+            if analysis.approach_note:
+                m.approach_note = analysis.approach_note
+            self._schedule(now + _days(analysis.wait_days or DEFAULT_WAIT_DAYS), analysis.action)
+        elif analysis.action == "pause":
+            m.status = "paused"
+            self._schedule(None, "paused by the AI")
+        else:  # flag_for_review
+            self._schedule(None, "flagged for review")
+
+    async def _send(self, stage: rules.StageInfo) -> SendOutcome:
+        m = self.m
+        outcome: SendOutcome = await workflow.execute_activity(
+            "send_stage_email",
+            SendRequest(
+                deal_id=m.deal_id,
+                stage_id=stage.id,
+                step=m.steps + 1,
+                variant=rules.ab_variant(m.deal_id),
+                approach_note=m.approach_note,
+            ),
+            result_type=SendOutcome,
+            start_to_close_timeout=timedelta(minutes=3),
+            retry_policy=SEND_RETRY,
+            summary=f"send {stage.name} to {m.contact_email}",
+        )
+        if outcome.status == "sent":
+            m.steps += 1
+            m.emails_sent += 1
+            self._note("email", f"Sent {stage.name}: \u201c{outcome.subject}\u201d")
+        elif outcome.status == "deferred":
+            self._schedule(outcome.retry_at, "daily cap or send gap")
+            self._note("wait", f"Send deferred: {outcome.detail}")
+        elif outcome.status in ("failed", "unknown"):
+            # Config errors and sends of unknown outcome need a person; never resend blindly.
+            m.steps += 1 if outcome.status == "unknown" else 0
+            m.status = "paused"
+            self._schedule(None, f"send {outcome.status}: needs review")
+            self._note("status", f"Paused for review: {outcome.detail}")
+            await self._record("send_failed", outcome.status, outcome.detail)
+        return outcome
+
+    async def _send_into(self, nxt: rules.StageInfo) -> None:
+        outcome = await self._send(nxt)
+        if outcome.status == "sent":
+            self._enter_stage(nxt, reason=f"{nxt.name} sent")
+        elif outcome.status == "suppressed":
+            await self._close_lost(outcome.detail or "suppressed", decision="suppressed")
+        elif outcome.status == "rejected":
+            await self._suppress("hard_bounce", outcome.detail)
+            await self._close_lost(f"address rejected: {outcome.detail}", decision="rejected")
+
+    async def _send_on_enter(self, stage: rules.StageInfo, engagement: Engagement) -> None:
+        ctx = self.ctx
+        now = workflow.now()
+        if ctx.suppressed:
+            await self._close_lost(f"suppressed: {ctx.suppression_reason}", decision="suppressed")
+            return
+        if not rules.in_send_window(now, ctx.window, ctx.contact_timezone):
+            wake = rules.next_send_time(now, ctx.window, self.m.deal_id, ctx.contact_timezone)
+            self._schedule(wake, f"{stage.name} email when the window opens")
+            await self._sync()
+            return
+        self.m.send_on_enter_pending = False
+        outcome = await self._send(stage)
+        if outcome.status == "deferred":
+            self.m.send_on_enter_pending = True
+        elif outcome.status == "sent":
+            self._schedule(None, "waiting for the next product event")
+        elif outcome.status == "suppressed":
+            await self._close_lost(outcome.detail or "suppressed", decision="suppressed")
+            return
+        await self._sync()
+
+    # ------------------------------------------------------ stage changes
+    def _enter_stage(self, stage: rules.StageInfo, *, reason: str) -> None:
+        m = self.m
+        now = workflow.now()
+        m.stage_id, m.stage_name, m.stage_entered_at = stage.id, stage.name, now
+        self._note("stage", f"Moved to {stage.name} ({reason})")
+        m.send_on_enter_pending = False
+        if stage.kind == "won":
+            m.status, m.lost_reason = "won", ""
+            self._schedule(None, "won")
+        elif stage.kind == "lost":
+            m.status = "lost"
+            self._schedule(None, "closed")
+        elif stage.kind in ("entry", "sequence"):
+            wait = stage.days_until_followup or 0
+            label = (
+                "final follow-up expires"
+                if rules.is_final_sequence_stage(self.ctx.stages, stage.id)
+                else "next follow-up"
+            )
+            self._schedule(now + _days(wait), f"{label} ({wait} days without a reply)")
+        else:
+            self._schedule(None, "waiting for a person")
+            if stage.auto_action == "send_on_enter":
+                m.send_on_enter_pending = True
+                self._schedule(now, f"{stage.name} email")
+
+    async def _close_lost(self, reason: str, *, decision: str) -> None:
+        lost = rules.lost_stage(self.ctx.stages)
+        self.m.lost_reason = reason
+        self._enter_stage(lost, reason=reason)
+        self.m.status = "lost"
+        await self._record(decision, "closed_lost", reason)
+        await self._sync()
+
+    def _schedule(self, at: datetime | None, reason: str) -> None:
+        self.m.next_action_at, self.m.next_action_reason = at, reason
+        self._dirty = True
+
+    # -------------------------------------------------------------- inbox
+    async def _drain_inbox(self) -> None:
+        while self._inbox and not self._closed:
+            await self._handle(self._inbox.pop(0))
+        if self._closed:
+            self._inbox.clear()  # nothing more can happen to a closed deal
+        else:
+            await self._sync()
+
+    async def _handle(self, item: _Inbound) -> None:
+        m = self.m
+        if item.kind == "reply":
+            await self._on_reply(item.payload)
+        elif item.kind == "unsubscribed":
+            self._note("status", "Unsubscribed")
+            await self._suppress("unsubscribed", "unsubscribe link")
+            await self._close_lost("unsubscribed", decision="unsubscribed")
+        elif item.kind == "complained":
+            self._note("status", "Marked our email as spam")
+            await self._suppress("complaint", "spam complaint")
+            await self._close_lost("spam complaint", decision="complaint")
+        elif item.kind == "bounced":
+            bounce: BounceEvent = item.payload
+            if not bounce.hard:
+                m.soft_bounces += 1
+                self._note("bounce", f"Soft bounce {m.soft_bounces}: {bounce.reason}")
+                if m.soft_bounces < SOFT_BOUNCE_LIMIT:
+                    return
+            self._note("bounce", f"Bounced: {bounce.reason}")
+            await self._suppress("hard_bounce", bounce.reason)
+            await self._close_lost(f"bounced: {bounce.reason}", decision="bounce")
+        elif item.kind in ("opened", "clicked"):
+            event: EngagementEvent = item.payload
+            if item.kind == "opened":
+                m.opens += 1
+            else:
+                m.clicks += 1
+            if item.kind == "opened":
+                self._note("open", "Opened an email" + (" (scanner)" if event.is_bot else ""))
+            else:
+                self._note("click", f"Clicked {event.url or 'a link'}")
+            await self._refresh_engagement()
+        elif item.kind == "pause":
+            if m.status == "active":
+                m.status = "paused"
+                self._note("status", f"Paused: {item.payload or 'by an operator'}")
+        elif item.kind == "resume" and m.status == "paused":
+            m.status, m.paused_until = "active", None
+            self._note("status", "Resumed")
+            if m.next_action_at is not None and m.next_action_at < workflow.now():
+                self._schedule(workflow.now(), m.next_action_reason)
+
+    async def _on_reply(self, reply: ReplyEvent) -> None:
+        m = self.m
+        m.replies += 1
+        verdict: ReplyVerdict = await workflow.execute_activity(
+            "classify_reply",
+            ReplyRequest(deal_id=m.deal_id, reply=reply),
+            result_type=ReplyVerdict,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=AI_RETRY,
+            summary=f"AI: classify the reply from {m.contact_email}",
+        )
+        self._note("reply", f"Replied ({verdict.intent}, {verdict.sentiment}): {verdict.summary}")
+        m.last_decision = f"reply classified {verdict.intent}"
+        if verdict.intent in ("interested", "question"):
+            stage = self._stage(m.stage_id)
+            target = rules.reply_stage(self.ctx.stages)
+            if target is not None and stage.kind in ("entry", "sequence"):
+                self._enter_stage(target, reason=f"reply: {verdict.intent}")
+            self._schedule(None, "reply needs a person")
+            await workflow.execute_activity(
+                "draft_reply",
+                DraftReplyRequest(
+                    deal_id=m.deal_id, reply=reply, suggested_reply=verdict.suggested_reply
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+                summary="draft a suggested answer for a person",
+            )
+        elif verdict.intent == "not_interested":
+            await self._close_lost("not interested", decision="reply_not_interested")
+        elif verdict.intent == "unsubscribe":
+            await self._suppress("unsubscribed", "asked by reply")
+            await self._close_lost("asked to be removed", decision="reply_unsubscribe")
+        elif verdict.intent == "bounce":
+            await self._suppress("hard_bounce", verdict.summary)
+            await self._close_lost("bounced", decision="reply_bounce")
+        elif verdict.intent == "out_of_office":
+            return_date = verdict.return_date or (workflow.now() + timedelta(days=7)).date()
+            m.paused_until = rules.ooo_resume_at(return_date, self.ctx.window)
+            m.status = "paused"
+            self._note("status", f"Out of office until {return_date:%d %b %Y}: paused")
+            await self._record(
+                "out_of_office", "paused", f"resumes {m.paused_until:%Y-%m-%d %H:%M} UTC"
+            )
+
+    # ------------------------------------------------------------- signals
+    @workflow.signal
+    def reply_received(self, reply: ReplyEvent) -> None:
+        self._inbox.append(_Inbound("reply", reply))
+
+    @workflow.signal
+    def unsubscribed(self) -> None:
+        self._inbox.append(_Inbound("unsubscribed"))
+
+    @workflow.signal
+    def bounced(self, bounce: BounceEvent) -> None:
+        self._inbox.append(_Inbound("bounced", bounce))
+
+    @workflow.signal
+    def complained(self) -> None:
+        self._inbox.append(_Inbound("complained"))
+
+    @workflow.signal
+    def email_opened(self, event: EngagementEvent) -> None:
+        self._inbox.append(_Inbound("opened", event))
+
+    @workflow.signal
+    def email_clicked(self, event: EngagementEvent) -> None:
+        self._inbox.append(_Inbound("clicked", event))
+
+    @workflow.signal
+    def pause(self, reason: str = "") -> None:
+        self._inbox.append(_Inbound("pause", reason))
+
+    @workflow.signal
+    def resume(self) -> None:
+        self._inbox.append(_Inbound("resume"))
+
+    @workflow.signal
+    def nudge(self) -> None:
+        self._nudged = True
+
+    # ------------------------------------------------------------- updates
+    @workflow.update
+    async def move_stage(self, req: MoveStageRequest) -> DealStateView:
+        async with self._lock:
+            stage = self._resolve_stage(req)
+            self._enter_stage(stage, reason=req.reason or f"moved by {req.actor}")
+            if stage.kind == "lost":
+                self.m.lost_reason = req.reason or "moved to a lost stage"
+            await self._record("move_stage", f"moved_to:{stage.slug}", req.reason or req.actor)
+            await self._sync()
+            return self.state()
+
+    @move_stage.validator
+    def _validate_move_stage(self, req: MoveStageRequest) -> None:
+        self._require_open()
+        self._resolve_stage(req)
+
+    @workflow.update
+    async def mark_won(self, req: CloseRequest) -> DealStateView:
+        async with self._lock:
+            stage = rules.won_stage(self.ctx.stages)
+            assert stage is not None  # the validator checked
+            self._enter_stage(stage, reason=req.reason or f"marked won by {req.actor}")
+            await self._record("mark_won", "won", req.reason or req.actor)
+            await self._sync()
+            return self.state()
+
+    @mark_won.validator
+    def _validate_mark_won(self, req: CloseRequest) -> None:
+        self._require_open()
+        if rules.won_stage(self.ctx.stages) is None:
+            raise ApplicationError("this pipeline has no won stage", type="InvalidStage")
+
+    @workflow.update
+    async def mark_lost(self, req: CloseRequest) -> DealStateView:
+        async with self._lock:
+            await self._close_lost(
+                req.reason or f"marked lost by {req.actor}", decision="mark_lost"
+            )
+            return self.state()
+
+    @mark_lost.validator
+    def _validate_mark_lost(self, req: CloseRequest) -> None:
+        self._require_open()
+
+    @workflow.update
+    async def set_next_action(self, req: NextActionRequest) -> DealStateView:
+        async with self._lock:
+            self._schedule(req.at, req.reason)
+            self._note("wait", f"Next action set to {req.at:%Y-%m-%d %H:%M} UTC: {req.reason}")
+            await self._sync()
+            return self.state()
+
+    @set_next_action.validator
+    def _validate_set_next_action(self, req: NextActionRequest) -> None:
+        self._require_open()
+        if req.at.tzinfo is None:
+            raise ApplicationError("next action time needs a time zone", type="InvalidInput")
+
+    def _require_open(self) -> None:
+        if self._m is None or self._ctx is None:
+            raise ApplicationError("the deal is still starting; try again", type="NotReady")
+        if self._closed:
+            raise ApplicationError(f"the deal is already {self.m.status}", type="DealClosed")
+
+    def _resolve_stage(self, req: MoveStageRequest) -> rules.StageInfo:
+        for stage in self.ctx.stages:
+            if req.stage_id is not None and stage.id == req.stage_id:
+                return stage
+            if req.stage is not None and req.stage.lower() in (stage.slug, stage.name.lower()):
+                return stage
+        wanted = req.stage_id if req.stage_id is not None else req.stage
+        raise ApplicationError(
+            f"stage {wanted!r} is not a stage of the pipeline {self.ctx.pipeline_name!r}",
+            type="InvalidStage",
+        )
+
+    # ------------------------------------------------------------- queries
+    @workflow.query
+    def state(self) -> DealStateView:
+        m = self.m
+        return DealStateView(
+            deal_id=m.deal_id,
+            brand=m.brand,
+            pipeline=m.pipeline,
+            contact_email=m.contact_email,
+            stage=m.stage_name,
+            stage_id=m.stage_id,
+            status=m.status,
+            tier=m.tier,
+            next_action_at=m.next_action_at,
+            next_action_reason=m.next_action_reason,
+            emails_sent=m.emails_sent,
+            opens=m.opens,
+            clicks=m.clicks,
+            replies=m.replies,
+            last_decision=m.last_decision,
+            stage_entered_at=m.stage_entered_at,
+            lost_reason=m.lost_reason,
+            paused_until=m.paused_until,
+        )
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEntry]:
+        return list(self.m.timeline)
+
+    # ------------------------------------------------------------ helpers
+    def _stage(self, stage_id: int) -> rules.StageInfo:
+        for stage in self.ctx.stages:
+            if stage.id == stage_id:
+                return stage
+        raise ApplicationError(f"stage {stage_id} vanished from the pipeline", type="InvalidDeal")
+
+    def _note(self, kind: str, text: str) -> None:
+        timeline = self.m.timeline
+        timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text))
+        del timeline[:-TIMELINE_LIMIT]
+
+    async def _load_context(self) -> DealContext:
+        deal_id = self._m.deal_id if self._m else workflow.info().workflow_id.removeprefix("deal-")
+        self._ctx = await workflow.execute_activity(
+            "load_deal_context",
+            int(deal_id),
+            result_type=DealContext,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary="load the deal, contact, brand window and stages",
+        )
+        return self._ctx
+
+    async def _refresh_engagement(self) -> Engagement:
+        engagement: Engagement = await workflow.execute_activity(
+            "engagement_profile",
+            self.m.deal_id,
+            result_type=Engagement,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary="score engagement",
+        )
+        self.m.tier = engagement.tier
+        return engagement
+
+    async def _suppress(self, reason: str, detail: str) -> None:
+        await workflow.execute_activity(
+            "suppress_contact",
+            SuppressRequest(deal_id=self.m.deal_id, reason=reason, detail=detail),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary=f"suppress {self.m.contact_email} ({reason})",
+        )
+
+    async def _record(self, decision_type: str, action: str, reasoning: str) -> None:
+        await workflow.execute_activity(
+            "record_decision",
+            DecisionRecord(
+                deal_id=self.m.deal_id,
+                decision_type=decision_type,
+                action_taken=action,
+                reasoning=reasoning,
+                metadata={"stage": self.m.stage_name, "tier": self.m.tier},
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary=f"log decision {decision_type}",
+        )
+
+    async def _sync(self) -> None:
+        m = self.m
+        await workflow.execute_activity(
+            "sync_deal",
+            DealSnapshot(
+                deal_id=m.deal_id,
+                stage_id=m.stage_id,
+                status=m.status,
+                engagement_tier=m.tier,
+                next_action_at=m.next_action_at,
+                next_action_reason=m.next_action_reason,
+                stage_entered_at=m.stage_entered_at,
+                lost_reason=m.lost_reason,
+                ai_notes=m.approach_note,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary=f"save: {m.stage_name}, {m.status}",
+        )
+        self._publish()
+
+    def _publish(self) -> None:
+        m = self.m
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.DEAL_STAGE.value_set(m.stage_name),
+            sa.DEAL_STATUS.value_set(m.status),
+            sa.BRAND.value_set(m.brand),
+            sa.PIPELINE.value_set(m.pipeline),
+            sa.ENGAGEMENT_TIER.value_set(m.tier),
+            sa.CONTACT_EMAIL.value_set(m.contact_email),
+            sa.NEXT_ACTION_AT.value_set(m.next_action_at)
+            if m.next_action_at
+            else sa.NEXT_ACTION_AT.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
+        nxt = (
+            f"{m.next_action_reason} at {m.next_action_at:%Y-%m-%d %H:%M} UTC"
+            if m.next_action_at
+            else m.next_action_reason
+        )
+        workflow.set_current_details(
+            f"**{m.contact_name or m.contact_email}** · {m.pipeline} · **{m.stage_name}** "
+            f"({m.status}, tier {m.tier})\n\n"
+            f"Next: {nxt}\n\nEmails sent {m.emails_sent} · opens {m.opens} · "
+            f"clicks {m.clicks} · replies {m.replies}\n\nLast decision: {m.last_decision or '-'}"
+        )
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 86400:
+        days = round(seconds / 86400, 1)
+        return f"{days:g} day{'s' if days != 1 else ''}"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{max(seconds, 0) // 60} min"
