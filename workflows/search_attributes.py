@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 DEAL_STAGE = SearchAttributeKey.for_keyword("DealStage")
@@ -19,3 +20,25 @@ def cli_flags() -> list[str]:
     """`--search-attribute NAME=Type` flags for `temporal server start-dev`."""
     kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
     return [f"--search-attribute={key.name}={kinds[key.indexed_value_type.name]}" for key in ALL]
+
+
+async def register(client: Client) -> None:
+    """Registers the attributes on the client's namespace (idempotent; dev and test servers)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
