@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, SQLModel
 
@@ -37,3 +38,48 @@ class AIPromptTemplate(AIPromptTemplateBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AIDecisionLogPublic(BaseModel):
+    # A plain pydantic model: on SQLModel classes `metadata` is the table registry.
+    id: int
+    brand_id: int | None
+    deal_id: int | None
+    decision_type: str
+    reasoning: str
+    action_taken: str
+    metadata: dict[str, Any]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: AIDecisionLog) -> AIDecisionLogPublic:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            brand_id=row.brand_id,
+            deal_id=row.deal_id,
+            decision_type=row.decision_type,
+            reasoning=row.reasoning,
+            action_taken=row.action_taken,
+            metadata=row.meta,
+            model=row.model,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            latency_ms=row.latency_ms,
+            created_at=row.created_at,
+        )
+
+
+class AIPromptTemplateUpdate(SQLModel):
+    prompt_text: str | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
+
+
+class AIPromptTemplatePublic(AIPromptTemplateBase):
+    id: int
+    created_at: datetime
+    updated_at: datetime

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import AwareDatetime
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
@@ -30,3 +31,37 @@ class BacklinkOpportunity(BacklinkOpportunityBase, table=True):
     link_rel: str | None = Field(default=None, max_length=100)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BacklinkOpportunityCreate(BacklinkOpportunityBase):
+    brand_id: int
+    contact_id: int | None = None
+    deal_id: int | None = None
+    status: BacklinkStatus = BacklinkStatus.new
+
+
+class BacklinkOpportunityUpdate(SQLModel):
+    target_url: str | None = Field(default=None, max_length=2000)
+    target_domain: str | None = Field(default=None, max_length=255)
+    domain_authority: int | None = Field(default=None, ge=0, le=100)
+    relevance_score: int | None = Field(default=None, ge=0, le=100)
+    our_content_url: str | None = Field(default=None, max_length=2000)
+    anchor_text_suggestion: str | None = Field(default=None, max_length=300)
+    outreach_angle: str | None = None
+    source: str | None = Field(default=None, max_length=50)
+    contact_id: int | None = None
+    deal_id: int | None = None
+    status: BacklinkStatus | None = None
+    link_rel: str | None = Field(default=None, max_length=100)
+    verified_at: AwareDatetime | None = None
+
+
+class BacklinkOpportunityPublic(BacklinkOpportunityBase):
+    id: int
+    brand_id: int
+    contact_id: int | None
+    deal_id: int | None
+    status: BacklinkStatus
+    link_rel: str | None
+    verified_at: datetime | None
+    created_at: datetime

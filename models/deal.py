@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Numeric, String
 from sqlmodel import Field, SQLModel
 
@@ -32,3 +33,64 @@ class Deal(DealBase, table=True):
     workflow_id: str | None = Field(default=None, max_length=100, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def _to_cents(value: Decimal | None) -> Decimal | None:
+    # Stored as NUMERIC(12, 2): answer with the value as it will read back ("99.00").
+    return None if value is None else value.quantize(Decimal("0.01"))
+
+
+class DealCreate(DealBase):
+    contact_id: int
+    pipeline_id: int
+    # Defaults to the pipeline's first stage.
+    stage_id: int | None = None
+    value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+    _cents = field_validator("value")(_to_cents)
+
+
+class DealUpdate(SQLModel):
+    value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    ai_notes: str | None = None
+    status: DealStatus | None = None
+    stage_id: int | None = None
+    lost_reason: str | None = None
+
+    _cents = field_validator("value")(_to_cents)
+
+
+class DealMoveStage(SQLModel):
+    """Name the target stage by id or by its slug within the deal's pipeline."""
+
+    stage_id: int | None = None
+    stage: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DealMoveStage:
+        if (self.stage_id is None) == (self.stage is None):
+            raise ValueError("give exactly one of stage_id or stage (a stage slug)")
+        return self
+
+
+class DealPublic(DealBase):
+    id: int
+    contact_id: int
+    pipeline_id: int
+    stage_id: int
+    status: DealStatus
+    engagement_tier: EngagementTier
+    next_action_at: datetime | None
+    next_action_reason: str
+    stage_entered_at: datetime
+    lost_reason: str
+    workflow_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    # Joined in for convenience, so a client need not fetch four resources per deal.
+    brand_id: int
+    brand_slug: str
+    contact_email: str
+    contact_name: str
+    pipeline_name: str
+    stage_name: str

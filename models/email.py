@@ -85,3 +85,33 @@ class EmailDraft(SQLModel, table=True):
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EmailLogPublic(SQLModel):
+    id: int
+    idempotency_key: str
+    brand_id: int
+    deal_id: int | None
+    contact_id: int | None
+    stage_id: int | None
+    sequence_step_id: int | None
+    to_email: str
+    provider: str
+    message_id: str | None
+    subject: str
+    body: str
+    body_text: str
+    variant: str
+    status: EmailStatus
+    error: str
+    ai_generated: bool
+    sent_at: datetime | None
+    opened: bool
+    opened_at: datetime | None
+    clicked: bool
+    clicked_at: datetime | None
+    replied: bool
+    replied_at: datetime | None
+    reply_content: str | None
+    bounced: bool
+    created_at: datetime

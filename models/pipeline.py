@@ -77,3 +77,61 @@ class SequenceStep(SequenceStepBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     sequence_id: int = Field(foreign_key="emailsequence.id", index=True)
+
+
+class PipelineStageCreate(PipelineStageBase):
+    pipeline_id: int
+
+
+class PipelineStageUpdate(SQLModel):
+    name: str | None = Field(default=None, max_length=120)
+    slug: str | None = Field(default=None, max_length=64)
+    order: int | None = Field(default=None, ge=0)
+    kind: StageKind | None = None
+    auto_action: AutoAction | None = None
+    days_until_followup: int | None = Field(default=None, ge=0)
+    is_terminal: bool | None = None
+    template_key: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=300)
+    subject_variant_b: str | None = Field(default=None, max_length=300)
+
+
+class PipelineStagePublic(PipelineStageBase):
+    id: int
+    pipeline_id: int
+
+
+class PipelineCreate(PipelineBase):
+    brand_id: int
+    # Stages created with the pipeline, in the order given unless `order` says otherwise.
+    stages: list[PipelineStageBase] = Field(default_factory=list)
+
+
+class PipelineUpdate(SQLModel):
+    name: str | None = Field(default=None, max_length=200)
+    slug: str | None = Field(default=None, max_length=64)
+    description: str | None = None
+    is_active: bool | None = None
+    human_review: bool | None = None
+
+
+class PipelinePublic(PipelineBase):
+    id: int
+    brand_id: int
+    created_at: datetime
+
+
+class PipelineDetail(PipelinePublic):
+    stages: list[PipelineStagePublic]
+
+
+class SequenceStepPublic(SequenceStepBase):
+    id: int
+    sequence_id: int
+
+
+class EmailSequencePublic(EmailSequenceBase):
+    id: int
+    pipeline_id: int
+    created_at: datetime
+    steps: list[SequenceStepPublic]

@@ -1,0 +1,91 @@
+"""The FastAPI application. Everything it needs is passed in; nothing is module-global."""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+
+import structlog
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep, require_api_key
+from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
+from api.middleware import RequestIdMiddleware
+from api.routes import CRM_ROUTERS
+from dealpilot.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CRM_PREFIX = "/api/crm"
+
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in [
+        (401, "Missing or invalid API key"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Invalid request"),
+    ]
+}
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def create_app(
+    *, engine: Engine, api_keys: AbstractSet[str], settings: Settings | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="dealpilot",
+        summary="AI outreach autopilot CRM: every deal a Temporal workflow",
+        version="0.1.0",
+        docs_url="/docs",
+        # Routes answer with and without the trailing slash themselves (api.routing);
+        # a redirect would drop the Authorization header in many clients.
+        redirect_slashes=False,
+    )
+    app.state.engine = engine
+    app.state.api_keys = frozenset(k for k in api_keys if k)
+    app.state.settings = settings
+
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": ErrorEnvelope, "description": "Database unreachable"}},
+    )
+    async def healthz(engine: EngineDep) -> Health:
+        try:
+            await run_in_threadpool(_ping, engine)
+        except SQLAlchemyError as exc:
+            log.warning("healthz_database_down", error_type=type(exc).__name__)
+            raise ServiceUnavailable(
+                "The database is unreachable", code="database_unavailable"
+            ) from exc
+        return Health(status="ok", database="ok")
+
+    for router in CRM_ROUTERS:
+        app.include_router(
+            router,
+            prefix=CRM_PREFIX,
+            dependencies=[Depends(require_api_key)],
+            responses=_ERROR_RESPONSES,
+        )
+    return app
+
+
+__all__ = ["create_app"]

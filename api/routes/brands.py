@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from api.deps import SessionDep
+from api.errors import Conflict, ErrorDetail, Unprocessable
+from api.routing import CRMRouter
+from api.services.lookup import get_or_404
+from api.services.updates import apply_update
+from models import Brand
+from models.brand import BrandCreate, BrandPublic, BrandUpdate
+
+router = CRMRouter(prefix="/brands", tags=["brands"])
+
+
+@router.get("/", response_model=list[BrandPublic])
+def list_brands(session: SessionDep) -> list[BrandPublic]:
+    rows = session.exec(select(Brand).order_by(col(Brand.id))).all()
+    return [BrandPublic.model_validate(b) for b in rows]
+
+
+@router.post("/", response_model=BrandPublic, status_code=201)
+def create_brand(data: BrandCreate, session: SessionDep) -> BrandPublic:
+    if session.exec(select(Brand.id).where(col(Brand.slug) == data.slug)).first() is not None:
+        raise Conflict(f"A brand with slug {data.slug!r} exists", code="duplicate_brand")
+    brand = Brand.model_validate(data)
+    session.add(brand)
+    session.flush()
+    return BrandPublic.model_validate(brand)
+
+
+@router.get("/{brand_id}/", response_model=BrandPublic)
+def get_brand(brand_id: int, session: SessionDep) -> BrandPublic:
+    return BrandPublic.model_validate(get_or_404(session, Brand, brand_id, what="Brand"))
+
+
+@router.patch("/{brand_id}/", response_model=BrandPublic)
+def update_brand(brand_id: int, data: BrandUpdate, session: SessionDep) -> BrandPublic:
+    brand = get_or_404(session, Brand, brand_id, what="Brand")
+    apply_update(brand, data, nullable={"reply_to"})
+    if brand.send_window_start >= brand.send_window_end:
+        raise Unprocessable(
+            "The send window must start before it ends",
+            code="validation_error",
+            details=[ErrorDetail(field="send_window_end", problem="must be after the start")],
+        )
+    session.add(brand)
+    session.flush()
+    return BrandPublic.model_validate(brand)

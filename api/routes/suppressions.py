@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response
+from sqlmodel import col, select
+
+from api.deps import SessionDep
+from api.errors import Conflict
+from api.routing import CRMRouter
+from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
+from models import Brand, Suppression
+from models.contact import SuppressionCreate, SuppressionPublic
+
+router = CRMRouter(prefix="/suppressions", tags=["suppressions"])
+
+
+@router.get("/", response_model=list[SuppressionPublic])
+def list_suppressions(
+    session: SessionDep,
+    brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+) -> list[SuppressionPublic]:
+    stmt = select(Suppression).order_by(col(Suppression.id).desc())
+    brand_id = resolve_brand_id(session, brand)
+    if brand_id is not None:
+        stmt = stmt.where(col(Suppression.brand_id) == brand_id)
+    if email is not None:
+        stmt = stmt.where(col(Suppression.email) == email.strip().lower())
+    return [SuppressionPublic.model_validate(s) for s in session.exec(stmt).all()]
+
+
+@router.post("/", response_model=SuppressionPublic, status_code=201)
+def create_suppression(data: SuppressionCreate, session: SessionDep) -> SuppressionPublic:
+    """Suppress an address for one brand only; other brands may still email it."""
+    get_referenced(session, Brand, data.brand_id, field="brand_id")
+    exists = session.exec(
+        select(Suppression.id).where(
+            col(Suppression.brand_id) == data.brand_id, col(Suppression.email) == data.email
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict(
+            f"{data.email} is already suppressed for this brand", code="duplicate_suppression"
+        )
+    row = Suppression.model_validate(data)
+    session.add(row)
+    session.flush()
+    return SuppressionPublic.model_validate(row)
+
+
+@router.delete("/{suppression_id}/", status_code=204, response_class=Response)
+def delete_suppression(suppression_id: int, session: SessionDep) -> Response:
+    row = get_or_404(session, Suppression, suppression_id, what="Suppression")
+    session.delete(row)
+    session.flush()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Request-independent logic the routes call. Nothing here commits: the request does."""
