@@ -1,5 +1,6 @@
 """The AI engine: one interface (AIEngine), an OpenAI engine and an offline heuristic one."""
 
+from activities.ai.engine import AIEngine, build_engine
 from activities.ai.errors import (
     AIError,
     AIMalformedResponseError,
@@ -9,6 +10,8 @@ from activities.ai.errors import (
     AIRetryableError,
     to_application_error,
 )
+from activities.ai.heuristic import HeuristicEngine
+from activities.ai.openai_engine import OpenAIEngine
 from activities.ai.prompts import DefaultPrompt, PromptBook, default_prompts, render_prompt
 from activities.ai.schemas import (
     AIResult,
@@ -27,6 +30,10 @@ from activities.ai.schemas import (
 )
 
 __all__ = [
+    "AIEngine",
+    "HeuristicEngine",
+    "OpenAIEngine",
+    "build_engine",
     "AIError",
     "AIMalformedResponseError",
     "AINonRetryableError",
