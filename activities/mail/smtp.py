@@ -99,7 +99,9 @@ def classify_smtp_error(exc: BaseException, *, content_sent: bool) -> MailError 
             return OutcomeUnknownMailError(
                 "connection lost after the message was sent", code="after_data", provider=PROVIDER
             )
-        code = "timeout" if isinstance(exc, TimeoutError) else "connection"
+        # smtplib turns a read timeout into SMTPServerDisconnected; the timeout is its context.
+        timed_out = any(isinstance(e, TimeoutError) for e in (exc, exc.__context__))
+        code = "timeout" if timed_out else "connection"
         return TransientMailError(
             f"SMTP {code} error: {type(exc).__name__}", code=code, provider=PROVIDER
         )

@@ -72,6 +72,7 @@ class SmtpRecorder:
     )
     reject_data: bool = False
     drop_after_data: bool = False
+    data_delay: float = 0.0
 
     async def handle_RCPT(
         self,
@@ -94,6 +95,8 @@ class SmtpRecorder:
         self.received.append(
             ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.drop_after_data:
             # Got the whole message, but the client never hears back.
             transport = server.transport

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +203,36 @@ async def test_implicit_tls_delivers(recorder, tls_files, email):
         controller.stop()
     (mail,) = recorder.received
     assert_full_message(mail.content, email)
+
+
+async def test_silent_server_times_out_as_transient(email):
+    with socket.socket() as listener:  # accepts connections (backlog) but never greets
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        provider = SmtpProvider(
+            host="127.0.0.1", port=listener.getsockname()[1], security="none", timeout=0.3
+        )
+        with pytest.raises(TransientMailError) as info:
+            await provider.send(email)
+    assert not isinstance(info.value, OutcomeUnknownMailError)
+    assert info.value.code == "timeout"
+
+
+async def test_timeout_awaiting_the_final_reply_is_outcome_unknown(plain_server, recorder, email):
+    recorder.data_delay = 1.0
+    provider = SmtpProvider(host="127.0.0.1", port=plain_server, security="none", timeout=0.3)
+    with pytest.raises(OutcomeUnknownMailError) as info:
+        await provider.send(email)
+    assert info.value.code == "after_data"
+
+
+def test_mail_errors_survive_pickling() -> None:
+    error = PermanentMailError("refused", code="TM_4001", provider="zeptomail", status=401)
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is PermanentMailError
+    assert (clone.code, clone.provider, clone.status, str(clone)) == (
+        "TM_4001",
+        "zeptomail",
+        401,
+        "refused",
+    )
