@@ -82,6 +82,10 @@ class OpenAIEngine:
     def model_name(self) -> str:
         return self._model
 
+    async def aclose(self) -> None:
+        """Closes the HTTP client (the caller's own http_client included)."""
+        await self._client.close()
+
     @classmethod
     def from_settings(
         cls,

@@ -1,0 +1,308 @@
+"""The OpenAI engine against a real local HTTP server speaking the chat-completions wire format.
+
+Nothing is mocked: the official SDK sends real HTTP requests to a Starlette app on
+127.0.0.1, which answers with scripted OpenAI-shaped responses and records what it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from activities.ai import (
+    AIMalformedResponseError,
+    AINonRetryableError,
+    AIRefusalError,
+    AIRetryableError,
+    DealAnalysisInput,
+    OpenAIEngine,
+    ReplyInput,
+    build_engine,
+    render_prompt,
+    to_application_error,
+)
+from activities.ai.prompts import default_prompt_text
+from dealpilot.settings import Settings
+
+
+@dataclass
+class FakeOpenAI:
+    """Scripted answers, first in first out; every request body is kept."""
+
+    answers: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+    def reply(self, status: int, body: dict[str, Any], *, delay: float = 0.0) -> None:
+        self.answers.append((status, body, delay))
+
+    async def chat(self, request: Request) -> JSONResponse:
+        self.requests.append(await request.json())
+        self.headers.append(dict(request.headers))
+        status, body, delay = self.answers.pop(0)
+        if delay:
+            await asyncio.sleep(delay)
+        return JSONResponse(body, status_code=status)
+
+
+def completion(content: str | None, *, refusal: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1767225600,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 321, "completion_tokens": 54, "total_tokens": 375},
+    }
+
+
+def error(message: str, type_: str, code: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[tuple[str, FakeOpenAI]]:
+    fake = FakeOpenAI()
+    app = Starlette(routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"])])
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "fake OpenAI server did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}/v1", fake
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def fake(server_url: tuple[str, FakeOpenAI]) -> FakeOpenAI:
+    _, fake = server_url
+    fake.answers.clear()
+    fake.requests.clear()
+    fake.headers.clear()
+    return fake
+
+
+def settings_for(url: str, timeout: float = 5.0) -> Settings:
+    return Settings.model_validate(
+        {
+            "OPENAI_API_KEY": "sk-test-not-a-real-key",
+            "OPENAI_BASE_URL": url,
+            "OPENAI_MODEL": "gpt-4o-mini",
+            "OPENAI_TIMEOUT": timeout,
+        }
+    )
+
+
+def openai_engine(url: str, timeout: float = 5.0, **kw: Any) -> OpenAIEngine:
+    built = build_engine(settings_for(url, timeout), **kw)
+    assert isinstance(built, OpenAIEngine)
+    return built
+
+
+@pytest.fixture
+async def engine(
+    server_url: tuple[str, FakeOpenAI], fake: FakeOpenAI
+) -> AsyncIterator[OpenAIEngine]:
+    built = openai_engine(server_url[0])
+    yield built
+    await built.aclose()
+
+
+DEAL = DealAnalysisInput(
+    brand_name="Codeteki",
+    pipeline_name="Sales",
+    stage_name="Follow-up 1",
+    contact_name="Priya Sharma",
+    contact_company="Acme",
+    contact_email="priya@acme.test",
+    engagement_tier="lurker",
+    emails_sent=3,
+    emails_opened=1,
+    days_in_stage=4,
+)
+GOOD_ANALYSIS = {
+    "action": "change_approach",
+    "reasoning": "Opened once, quiet since.",
+    "wait_days": None,
+    "approach_note": "Lead with a case study.",
+}
+
+
+async def test_structured_answer_is_parsed_with_usage_recorded(
+    engine: OpenAIEngine, fake: FakeOpenAI
+) -> None:
+    fake.reply(200, completion(json.dumps(GOOD_ANALYSIS)))
+    result = await engine.analyze_deal(DEAL)
+    assert result.value.action == "change_approach"
+    assert result.value.approach_note == "Lead with a case study."
+    assert result.model == "gpt-4o-mini-2024-07-18"
+    assert (result.prompt_tokens, result.completion_tokens) == (321, 54)
+    assert result.latency_ms >= 0
+    assert engine.model_name == "gpt-4o-mini"
+
+
+async def test_request_carries_model_rendered_prompt_and_json_schema(
+    engine: OpenAIEngine, fake: FakeOpenAI
+) -> None:
+    fake.reply(200, completion(json.dumps(GOOD_ANALYSIS)))
+    await engine.analyze_deal(DEAL)
+    sent = fake.requests[-1]
+    expected = render_prompt(default_prompt_text("analyze_deal"), DEAL.model_dump(mode="json"))
+    assert sent["model"] == "gpt-4o-mini"
+    assert sent["messages"] == [
+        {"role": "system", "content": expected.system},
+        {"role": "user", "content": expected.user},
+    ]
+    assert "Priya Sharma at Acme" in sent["messages"][1]["content"]
+    fmt = sent["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "DealAnalysis"
+    assert fmt["json_schema"]["strict"] is True
+    assert set(fmt["json_schema"]["schema"]["properties"]) == set(GOOD_ANALYSIS)
+    assert fake.headers[-1]["authorization"] == "Bearer sk-test-not-a-real-key"
+
+
+async def test_reply_classification_with_a_date(engine: OpenAIEngine, fake: FakeOpenAI) -> None:
+    answer = {
+        "sentiment": "neutral",
+        "intent": "out_of_office",
+        "return_date": "2026-03-03",
+        "summary": "Away until 3 March.",
+        "suggested_reply": None,
+        "confidence": 0.93,
+    }
+    fake.reply(200, completion(json.dumps(answer)))
+    result = await engine.classify_reply(ReplyInput(text="Out of office until 3 March"))
+    assert result.value.return_date == date(2026, 3, 3)
+    assert result.value.intent == "out_of_office"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Sure! I think they should get another email.",  # not JSON
+        json.dumps({"action": "email_them_now", "reasoning": "x"}),  # wrong schema
+        json.dumps({**GOOD_ANALYSIS, "wait_days": "soon"}),
+    ],
+)
+async def test_malformed_answer_is_a_retryable_malformed_error(
+    engine: OpenAIEngine, fake: FakeOpenAI, content: str
+) -> None:
+    fake.reply(200, completion(content))
+    with pytest.raises(AIMalformedResponseError) as info:
+        await engine.analyze_deal(DEAL)
+    assert isinstance(info.value, AIRetryableError)  # another sample usually parses
+    assert not to_application_error(info.value).non_retryable
+
+
+async def test_refusal_is_not_retryable(engine: OpenAIEngine, fake: FakeOpenAI) -> None:
+    fake.reply(200, completion(None, refusal="I'm sorry, I can't help with that."))
+    with pytest.raises(AIRefusalError) as info:
+        await engine.analyze_deal(DEAL)
+    assert isinstance(info.value, AINonRetryableError)
+    assert to_application_error(info.value).non_retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "retryable"),
+    [
+        (429, error("Rate limit reached for gpt-4o-mini", "requests", "rate_limit_exceeded"), True),
+        (
+            429,
+            error("You exceeded your current quota", "insufficient_quota", "insufficient_quota"),
+            False,
+        ),
+        (
+            401,
+            error("Incorrect API key provided", "invalid_request_error", "invalid_api_key"),
+            False,
+        ),
+        (400, error("Invalid schema", "invalid_request_error", None), False),
+        (403, error("Country not supported", "invalid_request_error", None), False),
+        (404, error("The model does not exist", "invalid_request_error", "model_not_found"), False),
+        (500, error("The server had an error", "server_error", None), True),
+        (503, error("Overloaded", "server_error", None), True),
+    ],
+)
+async def test_http_errors_map_to_retryable_or_not(
+    engine: OpenAIEngine,
+    fake: FakeOpenAI,
+    status: int,
+    body: dict[str, Any],
+    retryable: bool,
+) -> None:
+    fake.reply(status, body)
+    expected = AIRetryableError if retryable else AINonRetryableError
+    with pytest.raises(expected) as info:
+        await engine.analyze_deal(DEAL)
+    assert info.value.status_code == status
+    assert to_application_error(info.value).non_retryable is not retryable
+    assert len(fake.requests) == 1  # max_retries=0: Temporal is the only retry layer
+
+
+async def test_timeout_is_retryable(server_url: tuple[str, FakeOpenAI], fake: FakeOpenAI) -> None:
+    slow = openai_engine(server_url[0], timeout=0.3)
+    fake.reply(200, completion(json.dumps(GOOD_ANALYSIS)), delay=1.0)
+    with pytest.raises(AIRetryableError):
+        await slow.analyze_deal(DEAL)
+    await slow.aclose()
+    await asyncio.sleep(0.8)  # let the server finish the slow answer before the next test
+
+
+async def test_connection_refused_is_retryable() -> None:
+    nobody = openai_engine(f"http://127.0.0.1:{_free_port()}/v1")
+    with pytest.raises(AIRetryableError) as info:
+        await nobody.analyze_deal(DEAL)
+    await nobody.aclose()
+    assert info.value.status_code is None
+
+
+async def test_injected_http_client_and_prompt_overrides(
+    server_url: tuple[str, FakeOpenAI], fake: FakeOpenAI
+) -> None:
+    override = "[[system]]\nBe brief.\n[[user]]\nDeal with {{ contact_email }} at {{ stage_name }}"
+    async with httpx.AsyncClient(headers={"x-dealpilot-test": "yes"}) as http_client:
+        custom = openai_engine(
+            server_url[0], prompt_overrides={"analyze_deal": override}, http_client=http_client
+        )
+        fake.reply(200, completion(json.dumps(GOOD_ANALYSIS)))
+        await custom.analyze_deal(DEAL)
+    assert fake.headers[-1]["x-dealpilot-test"] == "yes"
+    assert fake.requests[-1]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Deal with priya@acme.test at Follow-up 1"},
+    ]
