@@ -223,7 +223,7 @@ class RenderedEmail:
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _SKIP = frozenset("head style script title template".split())
 _BLOCK = frozenset(
-    "p div table tr td th h1 h2 h3 h4 h5 h6 ul ol li blockquote section header footer".split()
+    "p div table tr td th h1 h2 h3 h4 h5 h6 ul ol blockquote section header footer".split()
 )
 
 
@@ -251,7 +251,7 @@ class _TextExtractor(HTMLParser):
             if tag in _BLOCK:
                 self.parts.append("\n\n")
             if tag == "li":
-                self.parts.append("- ")
+                self.parts.append("\n- ")
             if tag == "a":
                 self._link_starts.append(len(self.parts))
 

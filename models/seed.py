@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
 from models.ai import AIPromptTemplate
 from models.brand import Brand
@@ -201,21 +201,25 @@ def _sequence(
 
 
 def _prompts(session: Session, report: SeedReport) -> None:
-    """Placeholder until activities.ai.prompts exists; see `_prompt_rows`."""
-    for row in _prompt_rows():
-        exists = session.exec(
-            select(func.count())
-            .select_from(AIPromptTemplate)
-            .where(col(AIPromptTemplate.name) == row.name)
-        ).one()
-        if exists:
+    """One AIPromptTemplate per AI function, named by its prompt type. A type that already
+    has any row (the seeded one renamed, or the operator's own) is left alone."""
+    # Imported here: the prompt texts live with the AI code, and models must not import
+    # activities at module load (the worker imports models first).
+    from activities.ai.prompts import default_prompts
+
+    existing = session.exec(select(AIPromptTemplate.name, AIPromptTemplate.prompt_type)).all()
+    names = {name for name, _ in existing}
+    types = {str(prompt_type) for _, prompt_type in existing}
+    for default in default_prompts():
+        prompt_type = PromptType(default.prompt_type)
+        if prompt_type.value in names or prompt_type.value in types:
             continue
-        session.add(row)
+        session.add(
+            AIPromptTemplate(
+                name=prompt_type.value,
+                prompt_type=prompt_type,
+                prompt_text=default.prompt_text,
+                variables=list(default.variables),
+            )
+        )
         report.prompts += 1
-
-
-def _prompt_rows() -> list[AIPromptTemplate]:
-    return []
-
-
-__all__ = ["PromptType", "SeedReport", "seed"]

@@ -88,8 +88,10 @@ def template_key(brand_slug: str, pipeline_slug: str, stage_slug: str) -> str:
 E, S, R, M = StageKind.entry, StageKind.sequence, StageKind.reply, StageKind.manual
 WON, LOST = StageKind.won, StageKind.lost
 
-# Subject fallbacks keep a sparse contact (email only) readable.
+# Subject fallbacks keep a sparse contact (email only) readable. An inline `if` needs its
+# `else ''`: templates render with StrictUndefined.
 _COMPANY = "contact.company or 'your business'"
+_NAME = "{{ ', ' ~ contact.first_name if contact.first_name else '' }}"  # ", Priya" or ""
 
 
 def _backlink(brand_noun: str) -> PipelineSpec:
@@ -191,7 +193,7 @@ CODETEKI = BrandSpec(
                     S,
                     3,
                     subject="Quick idea for {{ " + _COMPANY + " }}",
-                    subject_b="{{ contact.first_name or 'Hi' }}, a few hours back each week?",
+                    subject_b="A few hours back each week" + _NAME + "?",
                 ),
                 StageSpec(
                     "Follow-up 1",
@@ -275,7 +277,7 @@ DESIFIRMS = BrandSpec(
             (
                 (
                     "Add {{ " + _COMPANY + " }} to Desi Firms (free)",
-                    "{{ contact.first_name or 'Hi' }}, customers are searching Desi Firms",
+                    "Customers are searching Desi Firms" + _NAME,
                 ),
                 ("What your free Desi Firms listing includes", None),
                 ("How people find businesses like {{ contact.company or 'yours' }}", None),
@@ -291,7 +293,7 @@ DESIFIRMS = BrandSpec(
             (
                 (
                     "List your next event free on Desi Firms",
-                    "{{ contact.first_name or 'Hi' }}, more people at your next event?",
+                    "More people at your next event" + _NAME + "?",
                 ),
                 ("Your event listing in three steps", None),
                 ("Festival season fills calendars fast", None),
@@ -321,7 +323,7 @@ DESIFIRMS = BrandSpec(
             "Listed",
             (
                 "Your Desi Firms account is ready: add your business",
-                "{{ contact.first_name or 'Hi' }}, your business listing is one step away",
+                "Your business listing is one step away" + _NAME,
                 "Want us to set up your listing for you?",
             ),
         ),
@@ -331,7 +333,7 @@ DESIFIRMS = BrandSpec(
             "Agent Profile Created",
             (
                 "Finish your agent profile on Desi Firms",
-                "{{ contact.first_name or 'Hi' }}, buyers can't find you yet",
+                "Buyers can't find you yet" + _NAME,
                 "Need a hand with your agent profile?",
             ),
         ),
@@ -341,7 +343,7 @@ DESIFIRMS = BrandSpec(
             "Event Posted",
             (
                 "Post your first event on Desi Firms",
-                "{{ contact.first_name or 'Hi' }}, your event page is waiting",
+                "Your event page is waiting" + _NAME,
                 "We can post your event for you",
             ),
         ),

@@ -166,9 +166,9 @@ def test_html_is_autoescaped(renderer) -> None:
 def test_ai_body_is_wrapped_and_sanitised(renderer) -> None:
     ctx = full_ctx(BRANDS[1])
     body = (
-        "Hi Priya,\n\nThanks for your time today. <script>alert(1)</script>"
-        '<img src=x onerror="steal()">\n\nDetails: https://desifirms.com.au/real-estate.\n\n'
-        "Warm regards,\nArjun"
+        "Thanks for your time today. <script>alert(1)</script>"
+        '<img src=x onerror="steal()">\n\nDetails: https://desifirms.com.au/real-estate.\n'
+        "Second line."
     )
     email = renderer.render_ai_body("desifirms", "Following up\r\nBcc: x@y", body, ctx)
     assert email.subject == "Following up Bcc: x@y"
@@ -179,9 +179,10 @@ def test_ai_body_is_wrapped_and_sanitised(renderer) -> None:
     assert "Desi Firms" in email.html
     assert f'href="{UNSUBSCRIBE}"' in email.html
     assert PIXEL in email.html
-    assert "Thanks for your time today." in email.text
-    assert "Warm regards,\nArjun" in email.text
-    assert email.html.count("Hi Priya") == 1  # the layout adds no second greeting
+    # The compose prompt writes neither greeting nor signature: the layout adds both.
+    assert "Hi Priya,\n\nThanks for your time today." in email.text
+    assert "Details: https://desifirms.com.au/real-estate.\nSecond line." in email.text
+    assert "Warm regards,\nArjun Mehta" in email.text
 
 
 def test_ai_body_for_brand_without_templates_uses_default_layout(renderer) -> None:
@@ -296,6 +297,6 @@ def test_html_to_text() -> None:
     )
     text = html_to_text(html)
     assert text == (
-        "One two\n\nLine\nbreak\n\nGo (https://x.test/a) https://x.test/b\n\n- first\n\n- second"
+        "One two\n\nLine\nbreak\n\nGo (https://x.test/a) https://x.test/b\n\n- first\n- second"
     )
     assert not re.search(r"<[a-z]", text)

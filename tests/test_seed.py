@@ -3,13 +3,16 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from activities.ai.prompts import default_prompts
 from models import (
+    AIPromptTemplate,
     AutoAction,
     Brand,
     EmailSequence,
     MailProviderName,
     Pipeline,
     PipelineStage,
+    PromptType,
     SequenceStep,
     StageKind,
 )
@@ -244,3 +247,30 @@ def test_seed_restores_a_deleted_stage_without_clashing(any_engine: Engine) -> N
         session.commit()
         assert report.stages == 1
         assert [s.slug for s in _stages(session, pipeline)].count("proposal") == 1
+
+
+def test_seed_writes_one_prompt_per_ai_function(any_engine: Engine) -> None:
+    with Session(any_engine) as session:
+        report = seed(session)
+        session.commit()
+        assert report.prompts == len(PromptType) == 6
+        rows = {p.name: p for p in session.exec(select(AIPromptTemplate))}
+        assert set(rows) == {t.value for t in PromptType}
+        defaults = {d.prompt_type: d for d in default_prompts()}
+        for name, row in rows.items():
+            assert row.prompt_type == PromptType(name)
+            assert row.prompt_text == defaults[name].prompt_text
+            assert row.variables == list(defaults[name].variables)
+            assert row.is_active
+
+        # The operator edits one prompt and renames another: seeding again adds nothing.
+        rows["classify_reply"].prompt_text = "My own classifier prompt"
+        rows["score_lead"].name = "Lead scoring (tuned)"
+        session.commit()
+        assert seed(session).prompts == 0
+        session.commit()
+        assert len(session.exec(select(AIPromptTemplate)).all()) == 6
+        edited = session.exec(
+            select(AIPromptTemplate).where(AIPromptTemplate.name == "classify_reply")
+        ).one()
+        assert edited.prompt_text == "My own classifier prompt"
