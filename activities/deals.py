@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -123,7 +125,7 @@ class DealStore:
             _deal, contact, _pipeline, brand = load_deal_rows(session, deal_id)
             assert brand.id is not None
             stats = engagement_stats(session, brand_id=brand.id, email=contact.email)
-        return Engagement(stats=stats, tier=engagement_tier(stats, utcnow()))
+        return Engagement(stats=stats, tier=engagement_tier(stats, activity_now()))
 
     @activity.defn(name="sync_deal")
     def sync_deal(self, snap: DealSnapshot) -> None:
@@ -199,3 +201,8 @@ class DealStore:
             session.flush()
             assert draft.id is not None
             return draft.id
+
+
+def activity_now() -> datetime:
+    """The server's clock for this attempt: real time in production, skipped time in tests."""
+    return activity.info().current_attempt_scheduled_time

@@ -24,7 +24,7 @@ from temporalio import activity
 
 from activities.ai import ComposeInput
 from activities.ai_calls import AIActivities
-from activities.deals import brand_window, load_deal_rows, suppression_for
+from activities.deals import activity_now, brand_window, load_deal_rows, suppression_for
 from activities.mail import (
     MailProvider,
     OutcomeUnknownMailError,
@@ -56,7 +56,7 @@ from workflows.rules import next_send_time
 log = structlog.get_logger(__name__)
 
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
-RECIPIENT_CODES = frozenset({"recipient_rejected", "invalid_recipient", "bad_address"})
+RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
 
 
 @dataclass
@@ -179,7 +179,7 @@ class Sender:
                 row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
                 session.add(row)
                 return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
-            now = utcnow()
+            now = activity_now()
             deferred = self._cap_or_gap(session, brand, req.deal_id, now)
             if deferred is not None:
                 return deferred

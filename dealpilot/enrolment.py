@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 
 from workflows import search_attributes as sa
 from workflows.deal import DealInput, DealWorkflow
@@ -38,12 +42,12 @@ async def start_deal(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=TypedSearchAttributes(
             [
-                sa.BRAND.value_set(deal.brand),
-                sa.PIPELINE.value_set(deal.pipeline),
-                sa.DEAL_STAGE.value_set(deal.stage),
-                sa.DEAL_STATUS.value_set("active"),
-                sa.CONTACT_EMAIL.value_set(deal.contact_email),
-                sa.ENGAGEMENT_TIER.value_set("new"),
+                SearchAttributePair(sa.BRAND, deal.brand),
+                SearchAttributePair(sa.PIPELINE, deal.pipeline),
+                SearchAttributePair(sa.DEAL_STAGE, deal.stage),
+                SearchAttributePair(sa.DEAL_STATUS, "active"),
+                SearchAttributePair(sa.CONTACT_EMAIL, deal.contact_email),
+                SearchAttributePair(sa.ENGAGEMENT_TIER, "new"),
             ]
         ),
         static_summary=f"{who} · {deal.brand} · {deal.pipeline}",
