@@ -48,7 +48,6 @@ from models import (
     EmailStatus,
     PipelineStage,
     session_scope,
-    utcnow,
 )
 from workflows.contracts import SendOutcome, SendRequest
 from workflows.rules import next_send_time

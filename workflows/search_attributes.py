@@ -29,7 +29,6 @@ async def register(client: Client) -> None:
         AddSearchAttributesRequest,
         ListSearchAttributesRequest,
     )
-
     from temporalio.service import RPCError, RPCStatusCode
 
     try:
