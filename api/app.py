@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, require_api_key
+from api.deps import EngineDep, reject_nul_characters, require_api_key
 from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
 from api.middleware import RequestIdMiddleware
 from api.routes import CRM_ROUTERS
@@ -82,7 +82,7 @@ def create_app(
         app.include_router(
             router,
             prefix=CRM_PREFIX,
-            dependencies=[Depends(require_api_key)],
+            dependencies=[Depends(require_api_key), Depends(reject_nul_characters)],
             responses=_ERROR_RESPONSES,
         )
     return app

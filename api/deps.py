@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Query, Request
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import Unauthorized
+from api.errors import ErrorDetail, Unauthorized, Unprocessable
 from api.pagination import PageParams
 from dealpilot.settings import Settings
 
@@ -111,6 +112,37 @@ def require_api_key(
 
 
 ApiKeyDep = Annotated[str, Depends(require_api_key)]
+
+
+def _nul_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nul_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}.{index}" if path else str(index))
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL; refuse it as a client error instead of failing
+    deep in the driver with a 500."""
+    bad = [key for key, value in request.query_params.multi_items() if "\x00" in value]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()  # already read and cached by FastAPI
+        if body:
+            try:
+                bad.extend(_nul_paths(json.loads(body), ""))
+            except ValueError:
+                pass  # malformed JSON is reported by FastAPI's own validation
+    if bad:
+        raise Unprocessable(
+            "Text may not contain NUL characters",
+            code="validation_error",
+            details=[ErrorDetail(field=field, problem="contains a NUL character") for field in bad],
+        )
 
 
 def get_page(

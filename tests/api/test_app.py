@@ -122,3 +122,39 @@ def test_openapi_documents_the_crm_paths(client: TestClient) -> None:
         assert path in paths
     assert "/api/crm/deals" not in paths  # the slash-less twin is hidden
     assert client.get("/docs").status_code == 200
+
+
+def test_nul_characters_are_a_422_not_a_driver_crash(client: TestClient, session: Session) -> None:
+    error = assert_error(client.get("/api/crm/contacts/?search=a%00b"), 422, "validation_error")
+    assert fields_of(error) == {"search"}
+    brand = make_brand(session)
+    r = client.post(
+        "/api/crm/contacts/",
+        json={"brand_id": brand.id, "email": "a@example.com", "tags": ["ok", "b\u0000d"]},
+    )
+    assert fields_of(assert_error(r, 422, "validation_error")) == {"tags.1"}
+
+
+def test_out_of_range_numbers_are_client_errors(client: TestClient) -> None:
+    assert_error(client.get("/api/crm/deals/99999999999999999999/"), 404)
+    assert_error(client.get("/api/crm/deals/?offset=99999999999999999999"), 422, "invalid_data")
+
+
+def test_unexpected_errors_are_500_envelopes(app, anon: TestClient) -> None:
+    @app.get("/test/crash")
+    def crash() -> None:
+        raise RuntimeError("bug")
+
+    error = assert_error(anon.get("/test/crash"), 500, "internal_error")
+    assert "bug" not in error["message"]
+
+
+def test_request_id_is_bound_into_the_log_context(app, client: TestClient) -> None:
+    import structlog
+
+    @app.get("/test/context")
+    def context() -> dict[str, str]:
+        return {"request_id": structlog.contextvars.get_contextvars()["request_id"]}
+
+    r = client.get("/test/context", headers={"X-Request-ID": "ctx-1"})
+    assert r.json() == {"request_id": "ctx-1"}
