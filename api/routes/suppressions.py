@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Query, Response
 from sqlmodel import col, select
 
-from api.deps import SessionDep
+from api.deps import PageDep, SessionDep
 from api.errors import Conflict
+from api.pagination import Page, paginate
 from api.routing import CRMRouter
 from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
 from models import Brand, Suppression
@@ -15,19 +16,20 @@ from models.contact import SuppressionCreate, SuppressionPublic
 router = CRMRouter(prefix="/suppressions", tags=["suppressions"])
 
 
-@router.get("/", response_model=list[SuppressionPublic])
+@router.get("/", response_model=Page[SuppressionPublic])
 def list_suppressions(
     session: SessionDep,
+    page: PageDep,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
-) -> list[SuppressionPublic]:
+) -> Page[SuppressionPublic]:
     stmt = select(Suppression).order_by(col(Suppression.id).desc())
     brand_id = resolve_brand_id(session, brand)
     if brand_id is not None:
         stmt = stmt.where(col(Suppression.brand_id) == brand_id)
     if email is not None:
         stmt = stmt.where(col(Suppression.email) == email.strip().lower())
-    return [SuppressionPublic.model_validate(s) for s in session.exec(stmt).all()]
+    return paginate(session, stmt, page, SuppressionPublic.model_validate)
 
 
 @router.post("/", response_model=SuppressionPublic, status_code=201)

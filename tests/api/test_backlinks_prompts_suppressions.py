@@ -122,16 +122,16 @@ def test_suppressions_are_per_brand(client: TestClient, session: Session) -> Non
     )
     r = client.post("/api/crm/suppressions/", json={"brand_id": ct.id, "email": "jane@example.com"})
     assert_error(r, 409, "duplicate_suppression")
-    assert [s["id"] for s in client.get("/api/crm/suppressions/?brand=codeteki").json()] == [
-        mine["id"]
-    ]
-    assert len(client.get("/api/crm/suppressions/?email=JANE@example.com").json()) == 2
+    assert [
+        s["id"] for s in client.get("/api/crm/suppressions/?brand=codeteki").json()["items"]
+    ] == [mine["id"]]
+    assert client.get("/api/crm/suppressions/?email=JANE@example.com").json()["total"] == 2
 
     r = client.delete(f"/api/crm/suppressions/{mine['id']}/")
     assert r.status_code == 204
     assert r.content == b""
     # The other brand's suppression of the same address is untouched.
-    assert [s["id"] for s in client.get("/api/crm/suppressions/").json()] == [other.id]
+    assert [s["id"] for s in client.get("/api/crm/suppressions/").json()["items"]] == [other.id]
     assert_error(client.delete(f"/api/crm/suppressions/{mine['id']}/"), 404)
     bad = {"brand_id": ct.id, "email": "nope"}
     assert_error(client.post("/api/crm/suppressions/", json=bad), 422)
