@@ -32,6 +32,7 @@ from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, session_
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
 T = TypeVar("T", bound=BaseModel)
+AUTOMATED_INTENTS = frozenset({"out_of_office", "bounce"})
 
 
 class AIActivities:
@@ -121,10 +122,10 @@ class AIActivities:
             model=self._ai.model_name,
         )
 
-    def _mark_replied(self, req: ReplyRequest) -> int | None:
-        """Flags the email replied to (the one named, else the deal's latest sent one)."""
+    def _mark_replied(self, req: ReplyRequest) -> None:
+        """Flags the email replied to (the one named, else the deal's latest sent one).
+        Auto-replies and bounces are not replies from a person, so they are never flagged."""
         with session_scope(self._engine) as session:
-            _deal, _contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
             log = session.get(EmailLog, req.reply.email_log_id) if req.reply.email_log_id else None
             if log is None or log.deal_id != req.deal_id:
                 log = session.exec(
@@ -137,11 +138,9 @@ class AIActivities:
                 log.replied_at = req.reply.received_at or utcnow()
                 log.reply_content = req.reply.text[:20000]
                 session.add(log)
-            return brand.id
 
     @activity.defn(name="classify_reply")
     async def classify_reply(self, req: ReplyRequest) -> ReplyVerdict:
-        brand_id = await asyncio.to_thread(self._mark_replied, req)
         reply = req.reply
         data = ReplyInput(
             text=reply.text,
@@ -149,6 +148,7 @@ class AIActivities:
             from_email=reply.from_email,
             received_at=reply.received_at or activity.info().current_attempt_scheduled_time,
         )
+        brand_id = await asyncio.to_thread(self._brand_of, req.deal_id)
         value = await self._logged(
             lambda: self._ai.classify_reply(data),
             decision_type="classify_reply",
@@ -157,6 +157,8 @@ class AIActivities:
             action=lambda v: v.intent,
             reasoning=lambda v: v.summary,
         )
+        if value.intent not in AUTOMATED_INTENTS:
+            await asyncio.to_thread(self._mark_replied, req)
         return ReplyVerdict(
             intent=value.intent,
             sentiment=value.sentiment,
@@ -164,6 +166,10 @@ class AIActivities:
             return_date=value.return_date,
             suggested_reply=value.suggested_reply,
         )
+
+    def _brand_of(self, deal_id: int) -> int | None:
+        with session_scope(self._engine) as session:
+            return load_deal_rows(session, deal_id)[3].id
 
     @activity.defn(name="compose_email")
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:

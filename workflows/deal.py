@@ -86,6 +86,7 @@ class DealMemory:
     paused_until: datetime | None = None
     approach_note: str | None = None
     send_on_enter_pending: bool = False
+    burnout_waited: bool = False
     timeline: list[TimelineEntry] = field(default_factory=list)
 
 
@@ -259,6 +260,8 @@ class DealWorkflow:
             stats=engagement.stats,
         )
         verdict = guard.verdict
+        if verdict == rules.Verdict.BURNOUT and m.burnout_waited:
+            verdict = rules.Verdict.PROCEED  # one 7-day rest per burnout, then try again
         if verdict == rules.Verdict.SEND_WINDOW_CLOSED:
             self._schedule(guard.wake_at, "send window opens")
             self._note("wait", guard.reason)
@@ -269,10 +272,12 @@ class DealWorkflow:
             await self._close_lost(guard.reason, decision=str(verdict))
             return
         elif verdict == rules.Verdict.BURNOUT:
+            m.burnout_waited = True
             self._schedule(guard.wake_at or now + rules.BURNOUT_WAIT, "burnout pause over")
             self._note("wait", guard.reason)
             await self._record("burnout", "wait_7_days", guard.reason)
         else:
+            m.burnout_waited = False
             await self._proceed(stage, engagement)
         await self._sync()
 
@@ -469,7 +474,6 @@ class DealWorkflow:
 
     async def _on_reply(self, reply: ReplyEvent) -> None:
         m = self.m
-        m.replies += 1
         verdict: ReplyVerdict = await workflow.execute_activity(
             "classify_reply",
             ReplyRequest(deal_id=m.deal_id, reply=reply),
@@ -478,6 +482,8 @@ class DealWorkflow:
             retry_policy=AI_RETRY,
             summary=f"AI: classify the reply from {m.contact_email}",
         )
+        if verdict.intent not in ("out_of_office", "bounce"):
+            m.replies += 1
         self._note("reply", f"Replied ({verdict.intent}, {verdict.sentiment}): {verdict.summary}")
         m.last_decision = f"reply classified {verdict.intent}"
         if verdict.intent in ("interested", "question"):

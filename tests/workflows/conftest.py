@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -49,6 +51,7 @@ class Stack:
     inbox: Inbox
     task_queue: str
     worker: Worker
+    started: list[WorkflowHandle[object, object]] = field(default_factory=list)
 
     @property
     def client(self) -> Client:
@@ -95,6 +98,7 @@ class Stack:
             deal_id = deal.id or 0
             start = DealStart(deal_id, b.slug, p.name, first.name, email, name)
         handle = await start_deal(self.client, self.task_queue, start)
+        self.started.append(handle)  # type: ignore[arg-type]
         return deal_id, handle  # type: ignore[return-value]
 
 
@@ -119,4 +123,9 @@ async def stack(
         time_env.client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
     )
     async with worker:
-        yield Stack(time_env, engine, settings, inbox, queue, worker)
+        stack = Stack(time_env, engine, settings, inbox, queue, worker)
+        yield stack
+        # Deal ids restart with each test's empty database: no workflow may outlive its test.
+        for handle in stack.started:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test finished")
