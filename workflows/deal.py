@@ -277,7 +277,6 @@ class DealWorkflow:
             self._note("wait", guard.reason)
             await self._record("burnout", "wait_7_days", guard.reason)
         else:
-            m.burnout_waited = False
             await self._proceed(stage, engagement)
         await self._sync()
 
@@ -336,6 +335,7 @@ class DealWorkflow:
         if outcome.status == "sent":
             m.steps += 1
             m.emails_sent += 1
+            m.burnout_waited = False  # a new email: a new streak of unopened ones may start
             self._note("email", f"Sent {stage.name}: \u201c{outcome.subject}\u201d")
         elif outcome.status == "deferred":
             self._schedule(outcome.retry_at, "daily cap or send gap")

@@ -56,7 +56,8 @@ def analyze(data: DealAnalysisInput) -> DealAnalysis:
         return decide(
             "flag_for_review", f"Stage {data.stage_name} is handled by people, not the sequence."
         )
-    if data.engagement_tier == "lurker":
+    if data.engagement_tier == "lurker" and not data.notes:
+        # Once: after the change of approach is noted, the next email uses it.
         return decide(
             "change_approach",
             "They opened earlier emails but have gone quiet: the current angle is not landing.",
@@ -65,7 +66,9 @@ def analyze(data: DealAnalysisInput) -> DealAnalysis:
                 "easy yes/no question."
             ),
         )
-    if data.engagement_tier == "hot":
+    if data.engagement_tier == "lurker":
+        reason = "They went quiet: send the next email with the new angle."
+    elif data.engagement_tier == "hot":
         reason = "Recent opens or clicks with a high open rate: follow up while it is fresh."
     elif data.engagement_tier == "warm":
         reason = "Opened recently: continue the sequence."
