@@ -26,7 +26,12 @@ from workflows.search_attributes import cli_flags
 
 log = structlog.get_logger(__name__)
 
-UI_PORT = 8233
+
+def ui_port(settings: Settings) -> int:
+    """The Web UI port: the dev server's own convention (gRPC port + 1000, so 7233 -> 8233), which
+    keeps a second stack on another TEMPORAL_ADDRESS from colliding with the first one's UI."""
+    _, _, port = settings.temporal_address.rpartition(":")
+    return int(port) + 1000
 
 
 def temporal_cli() -> str:
@@ -67,7 +72,7 @@ async def start_temporal(settings: Settings) -> tuple[Client, subprocess.Popen[b
         "--port",
         port,
         "--ui-port",
-        str(UI_PORT),
+        str(ui_port(settings)),
         "--namespace",
         settings.temporal_namespace,
         "--log-level",
@@ -84,7 +89,9 @@ async def start_temporal(settings: Settings) -> tuple[Client, subprocess.Popen[b
         client = await _try_connect(settings)
         if client is not None:
             log.info(
-                "temporal.started", address=settings.temporal_address, ui=f"http://{host}:{UI_PORT}"
+                "temporal.started",
+                address=settings.temporal_address,
+                ui=f"http://{host}:{ui_port(settings)}",
             )
             return client, proc
         await asyncio.sleep(0.5)
@@ -117,7 +124,8 @@ async def serve_api(
 
     engine = prepare_database(settings, seed=False)
     keys, _ = api_keys(settings, generate=True)
-    app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
+    app = create_app(engine=engine, api_keys=keys, settings=settings)
+    app.state.temporal = client  # for api.hooks (workflow starts after commit)
     await _uvicorn(app, host, port).serve()
 
 
@@ -129,7 +137,8 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
     keys, generated = api_keys(settings, generate=True)
     client, temporal_proc = await start_temporal(settings)
     try:
-        app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
+        app = create_app(engine=engine, api_keys=keys, settings=settings)
+        app.state.temporal = client  # for api.hooks (workflow starts after commit)
         server = _uvicorn(app, host, port)
         worker = build_worker(client, settings=settings, engine=engine)
         if demo:
@@ -157,7 +166,7 @@ def _banner(settings: Settings, host: str, port: int, key: str | None, own_tempo
         "dealpilot is running",
         f"  API          http://{host}:{port}/docs",
         f"  Dashboard    http://{host}:{port}/",
-        f"  Temporal UI  http://127.0.0.1:{UI_PORT}"
+        f"  Temporal UI  http://127.0.0.1:{ui_port(settings)}"
         + ("" if own_temporal else " (existing server)"),
         f"  Outbox       {settings.outbox_dir.resolve()}",
     ]
