@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.enrolment`, `python -m bench.deal_cycle`. Never run as tests."""

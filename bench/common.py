@@ -1,0 +1,91 @@
+"""What both benchmarks share: a seeded SQLite database, the Temporal binaries, the table."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from models import Brand, Contact, Pipeline, PipelineStage, make_engine, migrate, session_scope
+from models.seed import seed
+
+BIN = Path(sys.executable).parent
+DEV_SERVER = BIN / "temporal"
+TEST_SERVER = BIN / "temporal-test-server"
+
+
+def seeded_sqlite(path: Path) -> Engine:
+    url = f"sqlite:///{path}"
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        seed(session)
+    return engine
+
+
+@dataclass(frozen=True)
+class Target:
+    brand_slug: str
+    brand_id: int
+    pipeline_id: int
+    pipeline_name: str
+    first_stage: str
+
+
+def target(engine: Engine, brand: str = "codeteki", pipeline: str = "sales") -> Target:
+    with session_scope(engine) as s:
+        b = s.exec(select(Brand).where(Brand.slug == brand)).one()
+        p = s.exec(
+            select(Pipeline).where(Pipeline.brand_id == b.id, Pipeline.slug == pipeline)
+        ).one()
+        first = s.exec(
+            select(PipelineStage)
+            .where(PipelineStage.pipeline_id == p.id)
+            .order_by(PipelineStage.order)  # type: ignore[arg-type]
+        ).first()
+        assert first is not None
+        assert b.id is not None
+        assert p.id is not None
+        return Target(b.slug, b.id, p.id, p.name, first.name)
+
+
+def add_contacts(engine: Engine, brand_id: int, n: int, prefix: str) -> list[tuple[int, str, str]]:
+    """n contacts of one brand: (id, email, name)."""
+    with session_scope(engine) as s:
+        contacts = [
+            Contact(brand_id=brand_id, email=f"{prefix}{i}@bench.example", name=f"Lead {i}")
+            for i in range(n)
+        ]
+        s.add_all(contacts)
+        s.flush()
+        return [(c.id or 0, c.email, c.name or "") for c in contacts]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [
+        [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
