@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.ai import ComposeInput
+from activities.ai import ComposedEmail, ComposeInput
 from activities.ai_calls import AIActivities
 from activities.deals import activity_now, brand_window, load_deal_rows, suppression_for
 from activities.mail import (
@@ -38,12 +38,12 @@ from activities.rendering import (
     EmailContext,
     EmailRenderer,
     OpportunityInfo,
-    RenderedEmail,
 )
 from activities.tracking import Tracker, rewrite_links
 from models import (
     BacklinkOpportunity,
     Brand,
+    Contact,
     EmailLog,
     EmailStatus,
     PipelineStage,
@@ -244,14 +244,14 @@ class Sender:
     async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
         facts = await asyncio.to_thread(self._facts, req, log_id)
         stage, brand_id, provider, ctx, from_email, from_name, reply_to, to_name, supports = facts
-        subject = (stage.subject_variant_b if req.variant == "B" else None) or stage.subject
-        rendered: RenderedEmail
-        ai_generated = False
-        if stage.template_key and self._renderer.has_template(stage.template_key):
-            rendered = self._renderer.render_stage(stage.template_key, subject or stage.name, ctx)
-        else:
-            rendered = await self._ai_body(req, stage, ctx)
-            ai_generated = True
+        rendered = await render_stage_email(
+            self._renderer,
+            stage,
+            ctx,
+            variant=req.variant,
+            approach_note=req.approach_note,
+            compose=lambda data: self._ai.compose_email(data, req.deal_id),
+        )
         unsubscribe = ctx.unsubscribe_url
         html = rewrite_links(rendered.html, self._tracker, log_id, keep={unsubscribe})
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
@@ -272,27 +272,23 @@ class Sender:
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
         )
-        return _Draft(log_id, brand_id, provider, email, ai_generated)
+        return _Draft(log_id, brand_id, provider, email, rendered.ai_generated)
 
     def _facts(
         self, req: SendRequest, log_id: int
     ) -> tuple[PipelineStage, int, str, EmailContext, str, str, str | None, str, bool]:
         with session_scope(self._engine) as session:
-            _deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
             stage = session.get(PipelineStage, req.stage_id)
             assert stage is not None
-            assert brand.id is not None
-            opportunity = session.exec(
-                select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == req.deal_id)
-            ).first()
-            unsubscribe = self._tracker.unsubscribe_url(brand.id, contact.email, log_id)
-            ctx = EmailContext(
-                brand=BrandInfo.from_row(brand),
-                contact=ContactInfo.from_row(contact),
-                unsubscribe_url=unsubscribe,
+            ctx, contact, brand = load_email_context(
+                session,
+                req.deal_id,
+                unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(
+                    b.id or 0, c.email, log_id
+                ),
                 tracking_pixel=self._tracker.pixel(log_id),
-                opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
             )
+            assert brand.id is not None
             provider = self._providers(str(brand.provider))
             return (
                 stage,
@@ -306,20 +302,80 @@ class Sender:
                 provider.supports_custom_headers,
             )
 
-    async def _ai_body(
-        self, req: SendRequest, stage: PipelineStage, ctx: EmailContext
-    ) -> RenderedEmail:
-        data = ComposeInput(
-            brand_name=ctx.brand.name,
-            sender_name=ctx.brand.from_name,
-            stage_name=stage.name,
-            purpose=stage.name,
-            contact_name=ctx.contact.name or None,
-            contact_company=ctx.contact.company or None,
-            contact_email=ctx.contact.email,
-            contact_website=ctx.contact.website or None,
-            notes=req.approach_note,
+
+# ------------------------------------------------------------------ rendering (no side effects)
+AI_TEMPLATE_KEY = "ai"
+
+Composer = Callable[[ComposeInput], Awaitable[ComposedEmail]]
+
+
+@dataclass(frozen=True)
+class StageEmail:
+    """A stage's email as rendered, before tracking links, headers and the ledger."""
+
+    subject: str
+    html: str
+    text: str
+    template_key: str  # the stage's template, or "ai" for an AI-written body
+    variant: str
+    ai_generated: bool
+
+
+def load_email_context(
+    session: Session,
+    deal_id: int,
+    *,
+    unsubscribe_url: Callable[[Brand, Contact], str],
+    tracking_pixel: str = "",
+) -> tuple[EmailContext, Contact, Brand]:
+    """What a deal's templates may use, read (never written) from the database."""
+    _deal, contact, _pipeline, brand = load_deal_rows(session, deal_id)
+    opportunity = session.exec(
+        select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == deal_id)
+    ).first()
+    ctx = EmailContext(
+        brand=BrandInfo.from_row(brand),
+        contact=ContactInfo.from_row(contact),
+        unsubscribe_url=unsubscribe_url(brand, contact),
+        tracking_pixel=tracking_pixel,
+        opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
+    )
+    return ctx, contact, brand
+
+
+async def render_stage_email(
+    renderer: EmailRenderer,
+    stage: PipelineStage,
+    ctx: EmailContext,
+    *,
+    variant: str,
+    approach_note: str | None,
+    compose: Composer,
+) -> StageEmail:
+    """Renders `stage`'s email: its template (subject A or B), or an AI-written body in the
+    brand layout when the stage has no template. Touches no database and no provider; the only
+    call out is `compose`, which the caller chooses (the send activity logs the AI decision, a
+    preview calls the engine directly)."""
+    subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
+    if stage.template_key and renderer.has_template(stage.template_key):
+        rendered = renderer.render_stage(stage.template_key, subject or stage.name, ctx)
+        return StageEmail(
+            rendered.subject, rendered.html, rendered.text, stage.template_key, variant, False
         )
-        composed = await self._ai.compose_email(data, req.deal_id)
-        body = "\n\n".join(composed.body_paragraphs)
-        return self._renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
+    data = ComposeInput(
+        brand_name=ctx.brand.name,
+        sender_name=ctx.brand.from_name,
+        stage_name=stage.name,
+        purpose=stage.name,
+        contact_name=ctx.contact.name or None,
+        contact_company=ctx.contact.company or None,
+        contact_email=ctx.contact.email,
+        contact_website=ctx.contact.website or None,
+        notes=approach_note,
+    )
+    composed = await compose(data)
+    body = "\n\n".join(composed.body_paragraphs)
+    rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
+    return StageEmail(
+        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True
+    )

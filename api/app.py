@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 
+from activities.ai import AIEngine
 from api.deps import EngineDep, reject_nul_characters, require_api_key
 from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
 from api.middleware import RequestIdMiddleware
@@ -28,6 +30,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (404, "Not found"),
         (409, "Conflict"),
         (422, "Invalid request"),
+        (503, "Database or Temporal unavailable"),
     ]
 }
 
@@ -43,8 +46,17 @@ def _ping(engine: Engine) -> None:
 
 
 def create_app(
-    *, engine: Engine, api_keys: AbstractSet[str], settings: Settings | None = None
+    *,
+    engine: Engine,
+    api_keys: AbstractSet[str],
+    settings: Settings | None = None,
+    temporal: Client | None = None,
+    ai: AIEngine | None = None,
 ) -> FastAPI:
+    """`temporal` is optional: without it the CRUD API works, deals are created without a
+    workflow (start them later with `POST /api/crm/deals/{id}/start/`), and endpoints that
+    must reach a workflow answer 503 `temporal_unavailable`. `ai` renders previews of
+    AI-written emails (default: the engine the settings choose, built on first use)."""
     settings = settings or Settings()
     app = FastAPI(
         title="dealpilot",
@@ -58,6 +70,9 @@ def create_app(
     app.state.engine = engine
     app.state.api_keys = frozenset(k for k in api_keys if k)
     app.state.settings = settings
+    # Deal workflows run on settings.temporal_task_queue (see api.deps.get_optional_temporal).
+    app.state.temporal = temporal
+    app.state.ai = ai
 
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)

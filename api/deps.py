@@ -1,10 +1,11 @@
-"""FastAPI dependencies, as `Annotated` aliases: SessionDep, ApiKeyDep, PageDep, ..."""
+"""FastAPI dependencies, as `Annotated` aliases: SessionDep, ApiKeyDep, PageDep, TemporalDep..."""
 
 from __future__ import annotations
 
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
@@ -13,8 +14,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 
-from api.errors import ErrorDetail, Unauthorized, Unprocessable
+from activities.ai import AIEngine, build_engine
+from activities.rendering import EmailRenderer
+from api.errors import ErrorDetail, ServiceUnavailable, Unauthorized, Unprocessable
 from api.pagination import PageParams
 from dealpilot.settings import Settings
 
@@ -90,6 +94,50 @@ async def get_session(engine: EngineDep, after_commit: AfterCommitDep) -> AsyncI
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+async def commit_now(session: Session, after_commit: AfterCommit) -> None:
+    """Commits the request's transaction early and runs its after-commit work, for handlers
+    whose response must show what that work did (the workflow id of a deal just created).
+    The request's own commit at the end then has nothing left to do."""
+    await run_in_threadpool(session.commit)
+    await after_commit.run()
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """The app's Temporal client and the task queue deal workflows run on."""
+
+    client: Client
+    task_queue: str
+
+
+def get_optional_temporal(request: Request) -> Temporal | None:
+    client: Client | None = getattr(request.app.state, "temporal", None)
+    if client is None:
+        return None
+    settings: Settings = request.app.state.settings
+    return Temporal(client=client, task_queue=settings.temporal_task_queue)
+
+
+OptionalTemporalDep = Annotated[Temporal | None, Depends(get_optional_temporal)]
+
+
+def require_temporal(temporal: Temporal | None) -> Temporal:
+    if temporal is None:
+        raise ServiceUnavailable(
+            "Temporal is not configured for this API; deal workflows cannot be reached",
+            code="temporal_unavailable",
+        )
+    return temporal
+
+
+def get_temporal(temporal: OptionalTemporalDep) -> Temporal:
+    return require_temporal(temporal)
+
+
+# For endpoints that cannot do anything without Temporal: 503 `temporal_unavailable`.
+TemporalDep = Annotated[Temporal, Depends(get_temporal)]
+
+
 _bearer = HTTPBearer(auto_error=False, description="An API key from DEALPILOT_API_KEYS")
 
 
@@ -153,3 +201,25 @@ def get_page(
 
 
 PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+def get_renderer(request: Request) -> EmailRenderer:
+    renderer: EmailRenderer | None = getattr(request.app.state, "renderer", None)
+    if renderer is None:
+        renderer = request.app.state.renderer = EmailRenderer()
+    return renderer
+
+
+RendererDep = Annotated[EmailRenderer, Depends(get_renderer)]
+
+
+def get_ai(request: Request) -> AIEngine:
+    """The engine that writes previews of AI emails: the one given to `create_app`, else the
+    one the settings choose (offline heuristic engine without an API key)."""
+    ai: AIEngine | None = getattr(request.app.state, "ai", None)
+    if ai is None:
+        ai = request.app.state.ai = build_engine(request.app.state.settings)
+    return ai
+
+
+AIDep = Annotated[AIEngine, Depends(get_ai)]

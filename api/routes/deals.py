@@ -1,19 +1,38 @@
+"""Deals: list, create (one or in bulk), read, PATCH, and (re)starting a deal's workflow.
+The actions that go through the workflow are in `api.routes.deal_actions`."""
+
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from sqlmodel import col
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import AfterCommitDep, PageDep, SessionDep
-from api.hooks import on_deal_created
+from api.deps import (
+    AfterCommitDep,
+    EngineDep,
+    OptionalTemporalDep,
+    PageDep,
+    SessionDep,
+    TemporalDep,
+    commit_now,
+    require_temporal,
+)
+from api.errors import Conflict, ServiceUnavailable
+from api.hooks import on_deal_created, on_deals_created
 from api.pagination import Page, paginate
 from api.routing import CRMRouter
+from api.schemas import BulkCreated, BulkEnrolRequest, BulkEnrolResult
+from api.services import actions
+from api.services import bulk as bulk_service
 from api.services import deals as service
-from api.services.lookup import get_or_404, resolve_brand_id
+from api.services.lookup import resolve_brand_id
+from api.services.updates import sent_fields
+from api.services.workflows import start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
-from models.deal import DealCreate, DealMoveStage, DealPublic, DealUpdate
+from models.deal import DealCreate, DealPublic, DealUpdate
+from workflows.contracts import MoveStageRequest
 
 router = CRMRouter(prefix="/deals", tags=["deals"])
 
@@ -28,6 +47,10 @@ def list_deals(
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     tier: Annotated[EngagementTier | None, Query(description="Engagement tier")] = None,
     contact: int | None = None,
+    has_workflow: Annotated[
+        bool | None,
+        Query(description="false: deals whose workflow has not started (retry with .../start/)"),
+    ] = None,
 ) -> Page[DealPublic]:
     stmt = service.deal_rows()
     brand_id = resolve_brand_id(session, brand)
@@ -43,19 +66,70 @@ def list_deals(
         stmt = stmt.where(col(Deal.engagement_tier) == tier)
     if contact is not None:
         stmt = stmt.where(col(Deal.contact_id) == contact)
+    if has_workflow is not None:
+        wid = col(Deal.workflow_id)
+        stmt = stmt.where(wid.is_not(None) if has_workflow else wid.is_(None))
     stmt = stmt.order_by(col(Deal.created_at).desc(), col(Deal.id).desc())
     return paginate(session, stmt, page, service.to_public)
 
 
 @router.post("/", response_model=DealPublic, status_code=201)
-def create_deal(
+async def create_deal(
     request: Request, data: DealCreate, session: SessionDep, after_commit: AfterCommitDep
 ) -> DealPublic:
-    deal = service.create_deal(session, data)
-    assert deal.id is not None
-    # Hook point: runs only after this request's commit (start the deal workflow there).
-    after_commit.add(partial(on_deal_created, request.app, deal.id))
-    return service.get_deal_public(session, deal.id)
+    """Creates the deal, commits, then starts its workflow (`deal-{id}`). If Temporal cannot
+    be reached the deal is still created, with `workflow_id` null: start it later with
+    `POST /api/crm/deals/{id}/start/`."""
+    deal = await run_in_threadpool(service.create_deal, session, data)
+    deal_id = deal.id
+    assert deal_id is not None
+
+    async def start() -> None:
+        await on_deal_created(request.app, deal_id)
+
+    after_commit.add(start)
+    await commit_now(session, after_commit)
+    return await actions.reread(session, deal_id)
+
+
+@router.post("/bulk/", response_model=BulkEnrolResult)
+async def bulk_enrol(
+    request: Request,
+    response: Response,
+    data: BulkEnrolRequest,
+    session: SessionDep,
+    after_commit: AfterCommitDep,
+) -> BulkEnrolResult:
+    """Enrols up to 5,000 contacts in one pipeline: all deals in one transaction (contacts
+    that cannot be enrolled are skipped with a reason), then their workflows start after the
+    commit, at most 50 at a time. 201 when any deal was created."""
+    deals, contacts, skipped = await run_in_threadpool(bulk_service.enrol, session, data)
+    ids = [d.id for d in deals if d.id is not None]
+    started: dict[int, str | None] = {}
+
+    async def start() -> None:
+        started.update(await on_deals_created(request.app, ids))
+
+    after_commit.add(start)
+    await commit_now(session, after_commit)
+    created = [
+        BulkCreated(
+            deal_id=d.id or 0,
+            contact_id=c.id or 0,
+            email=c.email,
+            workflow_id=started.get(d.id or 0),
+        )
+        for d, c in zip(deals, contacts, strict=True)
+    ]
+    ok = sum(1 for c in created if c.workflow_id is not None)
+    response.status_code = 201 if created else 200
+    return BulkEnrolResult(
+        pipeline_id=data.pipeline_id,
+        created=created,
+        skipped=skipped,
+        workflows_started=ok,
+        workflows_not_started=len(created) - ok,
+    )
 
 
 @router.get("/{deal_id}/", response_model=DealPublic)
@@ -63,15 +137,66 @@ def get_deal(deal_id: int, session: SessionDep) -> DealPublic:
     return service.get_deal_public(session, deal_id)
 
 
-@router.patch("/{deal_id}/", response_model=DealPublic)
-def update_deal(deal_id: int, data: DealUpdate, session: SessionDep) -> DealPublic:
-    deal = get_or_404(session, Deal, deal_id, what="Deal")
-    service.update_deal(session, deal, data)
-    return service.get_deal_public(session, deal_id)
+@router.patch(
+    "/{deal_id}/",
+    response_model=DealPublic,
+    responses={202: {"model": DealPublic, "description": "Pause/resume not applied yet"}},
+)
+async def update_deal(
+    deal_id: int,
+    data: DealUpdate,
+    session: SessionDep,
+    engine: EngineDep,
+    temporal: OptionalTemporalDep,
+    response: Response,
+) -> DealPublic:
+    """`value`, `ai_notes` and `lost_reason` are written directly. `stage_id` and `status`
+    go through the deal's workflow: a stage move (`move_stage`), won (`mark_won`), lost
+    (`mark_lost`, with `lost_reason`), paused (`pause` signal), active (`resume` signal).
+    202: a pause/resume was delivered but not applied within a few seconds."""
+    deal = await actions.load_deal(session, deal_id)
+    changes = sent_fields(data, nullable={"value"})
+    stage_id: int | None = changes.get("stage_id")
+    status: DealStatus | None = changes.get("status")
+    closed = deal.status in (DealStatus.won, DealStatus.lost)
+    if closed and (stage_id not in (None, deal.stage_id) or status not in (None, deal.status)):
+        # Its workflow has finished: a closed deal is not reopened (create a new deal instead).
+        raise Conflict(f"Deal {deal_id} is already {deal.status}", code="deal_closed")
+    if stage_id is not None and stage_id != deal.stage_id:
+        req = MoveStageRequest(stage_id=stage_id, reason="", actor="api")
+        await actions.move_stage(require_temporal(temporal), deal, req)
+        deal = await actions.load_deal(session, deal_id)
+    if status is not None and status != deal.status:
+        running = require_temporal(temporal)
+        if status in (DealStatus.won, DealStatus.lost):
+            reason = changes.pop("lost_reason", "") if status == DealStatus.lost else ""
+            await actions.close(running, deal, won=status == DealStatus.won, reason=reason)
+        elif not await actions.pause_or_resume(
+            running, engine, deal, pause=status == DealStatus.paused
+        ):
+            response.status_code = 202
+    own = {k: v for k, v in changes.items() if k in service.DB_ONLY_FIELDS}
+    if own:
+        await run_in_threadpool(service.update_fields, session, deal_id, own)
+    return await actions.reread(session, deal_id)
 
 
-@router.post("/{deal_id}/move-stage/", response_model=DealPublic)
-def move_stage(deal_id: int, data: DealMoveStage, session: SessionDep) -> DealPublic:
-    deal = get_or_404(session, Deal, deal_id, what="Deal")
-    service.move_deal(session, deal, stage_id=data.stage_id, slug=data.stage)
-    return service.get_deal_public(session, deal_id)
+@router.post(
+    "/{deal_id}/start/",
+    response_model=DealPublic,
+    responses={503: {"description": "Temporal unavailable or the start failed"}},
+)
+async def start_workflow(
+    deal_id: int, session: SessionDep, engine: EngineDep, temporal: TemporalDep
+) -> DealPublic:
+    """Starts the deal's workflow if it is not running (idempotent): the retry for a deal
+    created while Temporal was down (`workflow_id` null)."""
+    deal = await actions.load_deal(session, deal_id)
+    if deal.status in (DealStatus.won, DealStatus.lost):
+        raise Conflict(f"Deal {deal_id} is {deal.status}: nothing to run", code="deal_closed")
+    started = await start_and_record(temporal, engine, [deal_id])
+    if started.get(deal_id) is None:
+        raise ServiceUnavailable(
+            "The workflow could not be started; try again", code="temporal_unavailable"
+        )
+    return await actions.reread(session, deal_id)

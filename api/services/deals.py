@@ -1,5 +1,6 @@
-"""Deal creation and stage moves. Functions flush, never commit: the request commits, and
-only then may a workflow be started for the deal (see `api.hooks.on_deal_created`)."""
+"""Deal creation and the deal fields the database owns. Functions flush, never commit: the
+request commits, and only then may a workflow be started for the deal (see `api.hooks`).
+Stage and status belong to the deal's workflow once it runs (see `api.services.actions`)."""
 
 from __future__ import annotations
 
@@ -150,7 +151,36 @@ def _check_reopen(session: Session, deal: Deal, new_status: DealStatus) -> None:
             )
 
 
+def stages_in_order(session: Session, pipeline_id: int) -> list[PipelineStage]:
+    return list(
+        session.execute(
+            select(PipelineStage)
+            .where(col(PipelineStage.pipeline_id) == pipeline_id)
+            .order_by(col(PipelineStage.order), col(PipelineStage.id))
+        ).scalars()
+    )
+
+
+DB_ONLY_FIELDS = ("value", "ai_notes", "lost_reason")
+
+
+def update_fields(session: Session, deal_id: int, changes: dict[str, object]) -> Deal:
+    """Writes the fields no workflow decides on (value, notes); `changes` is pre-validated."""
+    session.expire_all()  # the workflow may have just written this row on its own connection
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"Deal {deal_id} does not exist")
+    for field in DB_ONLY_FIELDS:
+        if field in changes:
+            setattr(deal, field, changes[field])
+    deal.updated_at = utcnow()
+    session.add(deal)
+    session.flush()
+    return deal
+
+
 def update_deal(session: Session, deal: Deal, data: DealUpdate) -> Deal:
+    """Direct row update, for deals no workflow runs for (imports, tests, repair scripts)."""
     changes = sent_fields(data, nullable={"value"})
     if "stage_id" in changes:
         move_deal(session, deal, stage_id=changes["stage_id"], slug=None)

@@ -221,24 +221,30 @@ def test_pagination_totals_and_order(client: TestClient, session: Session, world
 
 def test_patch_deal_fields(client: TestClient, session: Session, world) -> None:
     deal = make_deal(session, contact=world["alice"], pipeline=world["sales"])
-    r = client.patch(
-        f"/api/crm/deals/{deal.id}/",
-        json={"value": 99, "ai_notes": "warm lead", "status": "paused"},
-    )
+    r = client.patch(f"/api/crm/deals/{deal.id}/", json={"value": 99, "ai_notes": "warm lead"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["value"], body["ai_notes"], body["status"]) == ("99.00", "warm lead", "paused")
+    assert (body["value"], body["ai_notes"], body["status"]) == ("99.00", "warm lead", "active")
     assert client.patch(f"/api/crm/deals/{deal.id}/", json={"value": None}).json()["value"] is None
 
 
-def test_patch_deal_stage_is_validated(client: TestClient, session: Session, world) -> None:
+def test_patch_stage_or_status_needs_the_workflow(
+    client: TestClient, session: Session, world
+) -> None:
+    """Stage and status belong to the deal's workflow: without Temporal they are refused
+    (503 in the envelope), and the DB-only fields sent with them are not written either."""
     deal = make_deal(session, contact=world["alice"], pipeline=world["sales"])
-    foreign = stages_of(session, world["other"])["follow-up-1"]
-    r = client.patch(f"/api/crm/deals/{deal.id}/", json={"stage_id": foreign.id})
-    assert_error(r, 422, "stage_not_in_pipeline")
     target = stages_of(session, world["sales"])["responded"]
-    r = client.patch(f"/api/crm/deals/{deal.id}/", json={"stage_id": target.id})
-    assert r.json()["stage_name"] == "Responded"
+    url = f"/api/crm/deals/{deal.id}/"
+    for change in ({"status": "paused"}, {"status": "won"}, {"stage_id": target.id}):
+        r = client.patch(url, json={"value": 5, **change})
+        assert_error(r, 503, "temporal_unavailable")
+    after = client.get(url).json()
+    assert (after["status"], after["stage_name"], after["value"]) == ("active", "Invited", None)
+    # Sending the current values is not a change, and needs no workflow.
+    assert (
+        client.patch(url, json={"status": "active", "stage_id": deal.stage_id}).status_code == 200
+    )
 
 
 def test_patch_deal_bad_values(client: TestClient, session: Session, world) -> None:
@@ -248,46 +254,46 @@ def test_patch_deal_bad_values(client: TestClient, session: Session, world) -> N
     assert fields_of(error) == {"ai_notes"}
 
 
-def test_reopening_a_lost_deal_conflicts_with_an_open_one(
-    client: TestClient, session: Session, world
-) -> None:
+def test_a_closed_deal_is_not_reopened(client: TestClient, session: Session, world) -> None:
     lost = make_deal(
         session, contact=world["alice"], pipeline=world["sales"], status=DealStatus.lost
     )
-    make_deal(session, contact=world["alice"], pipeline=world["sales"])
-    r = client.patch(f"/api/crm/deals/{lost.id}/", json={"status": "active"})
-    assert_error(r, 409, "deal_exists")
+    responded = stages_of(session, world["sales"])["responded"]
+    url = f"/api/crm/deals/{lost.id}/"
+    assert_error(client.patch(url, json={"status": "active"}), 409, "deal_closed")
+    assert_error(client.patch(url, json={"stage_id": responded.id}), 409, "deal_closed")
+    # Its notes can still be kept up to date.
+    assert client.patch(url, json={"ai_notes": "try again in 2027"}).status_code == 200
 
 
-def test_move_stage_by_id_and_slug(client: TestClient, session: Session, world) -> None:
+def test_workflow_actions_without_temporal_are_503(
+    client: TestClient, session: Session, world
+) -> None:
     deal = make_deal(session, contact=world["alice"], pipeline=world["sales"])
-    stages = stages_of(session, world["sales"])
-    before = deal.stage_entered_at
-    r = client.post(
-        f"/api/crm/deals/{deal.id}/move-stage/", json={"stage_id": stages["follow-up-1"].id}
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["stage_name"] == "Follow-up 1"
-    assert r.json()["status"] == "active"
-    from datetime import datetime
+    base = f"/api/crm/deals/{deal.id}"
+    for method, path, body in [
+        ("POST", "/move-stage/", {"stage": "won"}),
+        ("POST", "/next-stage/", None),
+        ("POST", "/mark-won/", None),
+        ("POST", "/mark-lost/", {"reason": "no budget"}),
+        ("POST", "/pause/", None),
+        ("POST", "/resume/", None),
+        ("POST", "/send-now/", None),
+        ("POST", "/start/", None),
+        ("GET", "/state/", None),
+        ("GET", "/timeline/", None),
+    ]:
+        r = client.request(method, base + path, json=body)
+        error = assert_error(r, 503, "temporal_unavailable")
+        assert "Temporal" in error["message"]
+    after = client.get(f"{base}/").json()
+    assert (after["status"], after["stage_name"]) == ("active", "Invited")
 
-    assert datetime.fromisoformat(r.json()["stage_entered_at"]) > before
-    r = client.post(f"/api/crm/deals/{deal.id}/move-stage", json={"stage": "won"})
-    assert (r.json()["stage_name"], r.json()["status"]) == ("Won", "won")
-    r = client.post(f"/api/crm/deals/{deal.id}/move-stage/", json={"stage": "lost"})
-    assert r.json()["status"] == "lost"
-    r = client.post(f"/api/crm/deals/{deal.id}/move-stage/", json={"stage": "responded"})
-    assert r.json()["status"] == "active"  # leaving a closed stage reopens the deal
 
-
-def test_move_stage_errors(client: TestClient, session: Session, world) -> None:
-    deal = make_deal(session, contact=world["alice"], pipeline=world["sales"])
-    foreign = stages_of(session, world["directory"])["won"]
-    url = f"/api/crm/deals/{deal.id}/move-stage/"
-    assert_error(client.post(url, json={"stage_id": foreign.id}), 422, "stage_not_in_pipeline")
-    assert_error(client.post(url, json={"stage": "no-such-stage"}), 422, "stage_not_in_pipeline")
-    assert_error(client.post(url, json={"stage_id": 999999}), 422, "invalid_reference")
-    assert_error(client.post(url, json={}), 422, "validation_error")
-    assert_error(client.post(url, json={"stage_id": 1, "stage": "won"}), 422, "validation_error")
-    # Nothing changed.
-    assert client.get(f"/api/crm/deals/{deal.id}/").json()["stage_name"] == "Invited"
+def test_deal_actions_on_an_unknown_deal_are_404_even_without_temporal(
+    client: TestClient,
+) -> None:
+    for path in ("move-stage", "mark-won", "pause", "send-now"):
+        body = {"stage": "won"} if path == "move-stage" else None
+        assert_error(client.post(f"/api/crm/deals/424242/{path}/", json=body), 404, "not_found")
+    assert_error(client.get("/api/crm/deals/424242/state/"), 404, "not_found")

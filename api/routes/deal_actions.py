@@ -1,0 +1,239 @@
+"""What a person does to a deal, sent to its workflow (the authority on the deal's stage and
+status): stage moves, won/lost, pause/resume, "send now", and the workflow's own view (state,
+timeline). Also previews and drafts of the next email, rendered but never sent.
+
+Errors: 404 unknown deal, 503 `temporal_unavailable`, 409 `no_workflow` (never started),
+422 `invalid_stage`, 409 `deal_closed`, 409 `deal_starting`, 409 `no_next_stage`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, Response
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from activities.sending import StageEmail
+from api.deps import AIDep, EngineDep, RendererDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import APIError
+from api.routing import CRMRouter
+from api.schemas import (
+    CloseBody,
+    DraftCreated,
+    DraftSkipped,
+    DraftsRequest,
+    DraftsResult,
+    EmailPreview,
+    PauseBody,
+    SignalAccepted,
+)
+from api.services import actions
+from api.services.previews import PreviewFacts, preview_facts, render_preview
+from models import Deal, DraftStatus, EmailDraft
+from models.deal import DealMoveStage, DealPublic
+from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
+
+router = CRMRouter(prefix="/deals", tags=["deal actions"])
+
+NEXT_EMAIL_DRAFT = "next_email"
+_NOT_YET: dict[int | str, dict[str, Any]] = {
+    202: {"model": DealPublic, "description": "Delivered, not applied yet"}
+}
+
+
+async def _deal(deal_id: int, session: SessionDep) -> Deal:
+    return await actions.load_deal(session, deal_id)
+
+
+# Declared before TemporalDep in each handler: an unknown deal is a 404 even without Temporal.
+DealDep = Annotated[Deal, Depends(_deal)]
+
+
+@router.post("/{deal_id}/move-stage/", response_model=DealPublic)
+async def move_stage(
+    deal: DealDep, temporal: TemporalDep, data: DealMoveStage, session: SessionDep
+) -> DealPublic:
+    """Moves the deal to a stage of its pipeline (by `stage_id` or `stage` slug) through the
+    workflow's `move_stage` update; 422 `invalid_stage` for a stage of another pipeline."""
+    req = MoveStageRequest(stage_id=data.stage_id, stage=data.stage, actor="api")
+    await actions.move_stage(temporal, deal, req)
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/next-stage/", response_model=DealPublic)
+async def next_stage(deal: DealDep, temporal: TemporalDep, session: SessionDep) -> DealPublic:
+    """Moves the deal to the stage after its current one (by order); 409 at the last."""
+    current = await actions.state(temporal, deal)
+    target = await run_in_threadpool(actions.following_stage, session, deal, current.stage_id)
+    await actions.move_stage(temporal, deal, MoveStageRequest(stage_id=target.id, actor="api"))
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/mark-won/", response_model=DealPublic)
+async def mark_won(
+    deal: DealDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    body: Annotated[CloseBody | None, Body()] = None,
+) -> DealPublic:
+    await actions.close(temporal, deal, won=True, reason=(body or CloseBody()).reason)
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/mark-lost/", response_model=DealPublic)
+async def mark_lost(
+    deal: DealDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    body: Annotated[CloseBody | None, Body()] = None,
+) -> DealPublic:
+    await actions.close(temporal, deal, won=False, reason=(body or CloseBody()).reason)
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/pause/", response_model=DealPublic, responses=_NOT_YET)
+async def pause(
+    deal: DealDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    engine: EngineDep,
+    response: Response,
+    body: Annotated[PauseBody | None, Body()] = None,
+) -> DealPublic:
+    """Stops the autopilot until resumed (`pause` signal). Replies and bounces still count."""
+    reason = (body or PauseBody()).reason
+    if not await actions.pause_or_resume(temporal, engine, deal, pause=True, reason=reason):
+        response.status_code = 202
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/resume/", response_model=DealPublic, responses=_NOT_YET)
+async def resume(
+    deal: DealDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    engine: EngineDep,
+    response: Response,
+) -> DealPublic:
+    """Resumes the autopilot (`resume` signal); an action that fell due meanwhile runs now."""
+    if not await actions.pause_or_resume(temporal, engine, deal, pause=False):
+        response.status_code = 202
+    return await actions.reread(session, deal.id or 0)
+
+
+@router.post("/{deal_id}/send-now/", response_model=SignalAccepted, status_code=202)
+async def send_now(deal: DealDep, temporal: TemporalDep) -> SignalAccepted:
+    """Asks the workflow to act now instead of at its next action time (`nudge` signal). The
+    autopilot rules still apply: outside the send window it waits for the window."""
+    workflow_id = await actions.nudge(temporal, deal)
+    return SignalAccepted(deal_id=deal.id or 0, workflow_id=workflow_id, signal="nudge")
+
+
+@router.get("/{deal_id}/state/", response_model=DealStateView)
+async def state(deal: DealDep, temporal: TemporalDep) -> DealStateView:
+    """The workflow's `state` query: stage, status, tier, next action and counters."""
+    return await actions.state(temporal, deal)
+
+
+@router.get("/{deal_id}/timeline/", response_model=list[TimelineEntry])
+async def timeline(deal: DealDep, temporal: TemporalDep) -> list[TimelineEntry]:
+    """The workflow's `timeline` query: recent events and decisions, newest last."""
+    return await actions.timeline(temporal, deal)
+
+
+def _preview(facts: PreviewFacts, rendered: StageEmail) -> EmailPreview:
+    return EmailPreview(
+        deal_id=facts.deal_id,
+        stage_id=facts.stage.id or 0,
+        stage_name=facts.stage.name,
+        to_email=facts.to_email,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        template_key=rendered.template_key,
+        variant=rendered.variant,
+    )
+
+
+@router.get("/{deal_id}/preview/", response_model=EmailPreview)
+async def preview(
+    deal_id: int, session: SessionDep, settings: SettingsDep, renderer: RendererDep, ai: AIDep
+) -> EmailPreview:
+    """The next email the autopilot would send, rendered but not sent: no EmailLog, no
+    provider call. Tracking is left out (no pixel, links not rewritten) and the unsubscribe
+    link is a placeholder. 409 `no_next_email` when no automatic email comes next."""
+    facts = await run_in_threadpool(
+        preview_facts, session, deal_id, base_url=settings.public_base_url
+    )
+    return _preview(facts, await render_preview(renderer, ai, facts))
+
+
+def _open_drafts(session: Session, deal_ids: list[int]) -> set[int]:
+    rows = session.execute(
+        select(col(EmailDraft.deal_id)).where(
+            col(EmailDraft.deal_id).in_(deal_ids),
+            col(EmailDraft.email_type) == NEXT_EMAIL_DRAFT,
+            col(EmailDraft.status) == DraftStatus.draft,
+        )
+    ).scalars()
+    return {deal_id for deal_id in rows if deal_id is not None}
+
+
+@router.post("/drafts/", response_model=DraftsResult, status_code=201)
+async def create_drafts(
+    data: DraftsRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    ai: AIDep,
+) -> DraftsResult:
+    """Renders each deal's next email into an EmailDraft (status `draft`) for a person to
+    review and send; nothing is sent. A deal that already has such a draft open is skipped."""
+    ids = list(dict.fromkeys(data.deal_ids))
+    existing = await run_in_threadpool(_open_drafts, session, ids)
+    created: list[DraftCreated] = []
+    skipped: list[DraftSkipped] = []
+    for deal_id in ids:
+        if deal_id in existing:
+            skipped.append(
+                DraftSkipped(
+                    deal_id=deal_id,
+                    reason="draft_exists",
+                    message="the deal already has a draft of its next email waiting for review",
+                )
+            )
+            continue
+        try:
+            facts = await run_in_threadpool(
+                preview_facts, session, deal_id, base_url=settings.public_base_url
+            )
+            rendered = await render_preview(renderer, ai, facts)
+        except APIError as exc:
+            skipped.append(DraftSkipped(deal_id=deal_id, reason=exc.code, message=exc.message))
+            continue
+        draft = EmailDraft(
+            brand_id=facts.brand_id,
+            pipeline_id=facts.pipeline_id,
+            deal_id=deal_id,
+            email_type=NEXT_EMAIL_DRAFT,
+            recipients=[facts.to_email],
+            subject=rendered.subject[:300],
+            body=rendered.html,
+            status=DraftStatus.draft,
+            ai_generated=rendered.ai_generated,
+        )
+        await run_in_threadpool(_add, session, draft)
+        created.append(
+            DraftCreated(
+                deal_id=deal_id,
+                draft_id=draft.id or 0,
+                subject=draft.subject,
+                template_key=rendered.template_key,
+            )
+        )
+    return DraftsResult(created=created, skipped=skipped)
+
+
+def _add(session: Session, row: EmailDraft) -> None:
+    session.add(row)
+    session.flush()

@@ -1,0 +1,110 @@
+"""Request and response bodies of the deal action endpoints (the table-backed schemas live in
+`models`; these describe operations, not rows)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, model_validator
+
+# One request may enrol this many contacts at most: the deals are created in one transaction
+# and their workflows started right after it, inside the request.
+MAX_BULK_CONTACTS = 5000
+MAX_DRAFT_DEALS = 500
+
+Email = Annotated[str, Field(min_length=3, max_length=320)]
+
+
+class BulkEnrolRequest(BaseModel):
+    """Enrol existing contacts (`contact_ids`) and/or addresses (`emails`; a contact is created
+    in the pipeline's brand for any address it does not know yet) in one pipeline."""
+
+    pipeline_id: int
+    contact_ids: list[int] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+    emails: list[Email] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+
+    @model_validator(mode="after")
+    def _size(self) -> BulkEnrolRequest:
+        total = len(self.contact_ids) + len(self.emails)
+        if total == 0:
+            raise ValueError("give at least one contact id or email")
+        if total > MAX_BULK_CONTACTS:
+            raise ValueError(f"at most {MAX_BULK_CONTACTS} contacts per request (got {total})")
+        return self
+
+
+class BulkCreated(BaseModel):
+    deal_id: int
+    contact_id: int
+    email: str
+    workflow_id: str | None  # null: the workflow did not start; retry with .../start/
+
+
+class BulkSkipped(BaseModel):
+    contact_id: int | None = None
+    email: str | None = None
+    # unknown_contact | brand_mismatch | open_deal_exists | duplicate | invalid_email | suppressed
+    reason: str
+    message: str
+
+
+class BulkEnrolResult(BaseModel):
+    pipeline_id: int
+    created: list[BulkCreated]
+    skipped: list[BulkSkipped]
+    workflows_started: int
+    workflows_not_started: int
+
+
+class CloseBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class PauseBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class SignalAccepted(BaseModel):
+    """A signal was delivered; the workflow acts on it in its own time."""
+
+    deal_id: int
+    workflow_id: str
+    signal: str
+
+
+class EmailPreview(BaseModel):
+    """The email the autopilot would send next, rendered but not sent. Tracking is left out:
+    no open pixel, links are not rewritten, and the unsubscribe link is a placeholder that
+    unsubscribes nobody."""
+
+    deal_id: int
+    stage_id: int
+    stage_name: str
+    to_email: str
+    subject: str
+    html: str
+    text: str
+    template_key: str  # the stage's template, or "ai"
+    variant: str  # "A" | "B"
+
+
+class DraftsRequest(BaseModel):
+    deal_ids: list[int] = Field(min_length=1, max_length=MAX_DRAFT_DEALS)
+
+
+class DraftCreated(BaseModel):
+    deal_id: int
+    draft_id: int
+    subject: str
+    template_key: str
+
+
+class DraftSkipped(BaseModel):
+    deal_id: int
+    reason: str  # not_found | deal_closed | no_next_email | render_failed | duplicate
+    message: str
+
+
+class DraftsResult(BaseModel):
+    created: list[DraftCreated]
+    skipped: list[DraftSkipped]
