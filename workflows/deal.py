@@ -118,10 +118,12 @@ class DealWorkflow:
         self._dirty = False
         self._lock = asyncio.Lock()
         self._actions = 0
+        self._deal_id = 0
 
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: DealInput) -> DealStateView:
+        self._deal_id = inp.deal_id
         ctx = await self._load_context()
         if inp.memory is not None:
             self._m = inp.memory
@@ -674,10 +676,9 @@ class DealWorkflow:
         del timeline[:-TIMELINE_LIMIT]
 
     async def _load_context(self) -> DealContext:
-        deal_id = self._m.deal_id if self._m else workflow.info().workflow_id.removeprefix("deal-")
         self._ctx = await workflow.execute_activity(
             "load_deal_context",
-            int(deal_id),
+            self._deal_id,
             result_type=DealContext,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,

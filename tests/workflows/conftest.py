@@ -51,6 +51,7 @@ class Stack:
     inbox: Inbox
     task_queue: str
     worker: Worker
+    worker_ai: HeuristicEngine
     started: list[WorkflowHandle[object, object]] = field(default_factory=list)
 
     @property
@@ -77,6 +78,17 @@ class Stack:
     async def enrol(
         self, email: str, *, brand: str, pipeline: str, name: str = "", timezone: str | None = None
     ) -> tuple[int, WorkflowHandle[object, object]]:
+        start = self.create_deal(
+            email, brand=brand, pipeline=pipeline, name=name, timezone=timezone
+        )
+        handle = await start_deal(self.client, self.task_queue, start)
+        self.started.append(handle)  # type: ignore[arg-type]
+        return start.deal_id, handle  # type: ignore[return-value]
+
+    def create_deal(
+        self, email: str, *, brand: str, pipeline: str, name: str = "", timezone: str | None = None
+    ) -> DealStart:
+        """The deal's rows, as the API commits them before starting the workflow."""
         with session_scope(self.engine) as s:
             b = s.exec(select(Brand).where(Brand.slug == brand)).one()
             p = s.exec(
@@ -96,10 +108,7 @@ class Stack:
             s.add(deal)
             s.flush()
             deal_id = deal.id or 0
-            start = DealStart(deal_id, b.slug, p.name, first.name, email, name)
-        handle = await start_deal(self.client, self.task_queue, start)
-        self.started.append(handle)  # type: ignore[arg-type]
-        return deal_id, handle  # type: ignore[return-value]
+            return DealStart(deal_id, b.slug, p.name, first.name, email, name)
 
 
 @pytest.fixture
@@ -119,11 +128,12 @@ async def stack(
     with session_scope(engine) as s:
         seed(s)
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    ai = HeuristicEngine()
     worker = build_worker(
-        time_env.client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
+        time_env.client, settings=settings, engine=engine, ai=ai, task_queue=queue
     )
     async with worker:
-        stack = Stack(time_env, engine, settings, inbox, queue, worker)
+        stack = Stack(time_env, engine, settings, inbox, queue, worker, ai)
         yield stack
         # Deal ids restart with each test's empty database: no workflow may outlive its test.
         for handle in stack.started:

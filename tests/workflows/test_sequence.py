@@ -8,6 +8,7 @@ from temporalio.client import WorkflowHandle
 
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import record_open, sent_logs
+from tests.workflows.histories import record
 from workflows.contracts import DealStateView, EngagementEvent
 from workflows.deal import DealWorkflow
 
@@ -38,6 +39,7 @@ async def test_opened_but_unanswered_sequence_ends_not_interested(stack: Stack) 
     )
     await live(stack, handle, deal_id, 21, opens=True)
     result: DealStateView = await handle.result()
+    await record(handle, "opened_sequence_not_interested")
 
     assert result.status == "lost"
     assert result.stage == "Not Interested"

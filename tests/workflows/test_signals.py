@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from models import DraftStatus, EmailDraft, EmailLog, EmailStatus, Suppression, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
+from tests.workflows.histories import record
 from workflows.contracts import BounceEvent, ReplyEvent
 from workflows.deal import DealWorkflow
 
@@ -36,6 +37,7 @@ async def test_interested_reply_stops_the_sequence_and_drafts_an_answer(stack: S
     )
     await stack.env.sleep(30 * DAY)
     state = await handle.query(DealWorkflow.state)
+    await record(handle, "interested_reply")
     assert state.stage == "Responded"
     assert state.status == "active"
     assert state.next_action_at is None
@@ -137,6 +139,7 @@ async def test_out_of_office_pauses_until_after_the_return_date(stack: Stack) ->
     assert len(stack.inbox.to("away@holiday.com.au")) == 1
     await stack.env.sleep(3 * DAY)  # back: the sequence resumes with the next follow-up
     state = await handle.query(DealWorkflow.state)
+    await record(handle, "out_of_office_resume")
     assert state.status == "active"
     logs = sent_logs(stack.engine, deal_id)
     assert len(logs) == 2

@@ -1,0 +1,25 @@
+"""Every recorded history must replay against today's DealWorkflow code."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.workflows.histories import HISTORIES
+from worker import WORKFLOWS
+
+RECORDED = sorted(HISTORIES.glob("*.json"))
+
+
+def test_histories_are_recorded() -> None:
+    assert len(RECORDED) >= 4, "record histories: see tests/workflows/histories.py"
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+async def test_history_replays(path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
