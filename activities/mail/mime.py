@@ -13,6 +13,11 @@ from email.utils import format_datetime
 
 from activities.mail.base import OutgoingEmail, PermanentMailError
 
+# RFC 5322's hard line limit: folding long tokens (a signed unsubscribe URL) at 78 makes the
+# email package fall back to RFC 2047 encoded-words, which clients do not decode in
+# List-Unsubscribe, so the one-click link would vanish.
+WIRE = policy.SMTP.clone(max_line_length=998)
+
 # Headers the builder owns; a caller-supplied duplicate would produce an ambiguous message.
 RESERVED_HEADERS = frozenset(
     {
@@ -89,7 +94,7 @@ def build_message(
                 f"{field_name} has a line break", code="invalid_header", provider=provider
             )
 
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=WIRE)
     msg["From"] = _address(email.from_name, email.from_email, provider=provider, field="from")
     msg["To"] = _address(email.to_name, email.to_email, provider=provider, field="to")
     msg["Subject"] = email.subject
@@ -106,4 +111,4 @@ def build_message(
 
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message exactly as it goes over the wire (CRLF)."""
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=WIRE)

@@ -126,12 +126,6 @@ def test_demo_emails_land_in_the_outbox(devstack: DevStack) -> None:
     assert "<html" in html.get_content().lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="activities/mail/mime.py folds long List-Unsubscribe values into RFC 2047 "
-    "encoded-words (policy.SMTP, max_line_length=78), which mail clients do not decode "
-    "in this header: the one-click unsubscribe is invisible to Gmail/Outlook",
-)
 def test_list_unsubscribe_header_is_a_plain_url_on_the_wire(devstack: DevStack) -> None:
     raw = wait_for(
         lambda: next(iter(sorted(devstack.outbox.glob("[0-9]*.eml"))), None),
