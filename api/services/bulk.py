@@ -117,13 +117,14 @@ def enrol(
 
     ids = [c.id for c in picker.chosen]
     emails = {c.email for c in picker.chosen}
-    suppressed = dict(
-        session.execute(
+    suppressed: dict[str, str] = {
+        email: str(reason)
+        for email, reason in session.execute(
             select(col(Suppression.email), col(Suppression.reason)).where(
                 col(Suppression.brand_id) == pipeline.brand_id, col(Suppression.email).in_(emails)
             )
-        ).tuples()
-    )
+        ).all()
+    }
     blocked: dict[int, tuple[str, str]] = {
         c.id: ("suppressed", f"the brand may not email this address ({suppressed[c.email]})")
         for c in picker.chosen
@@ -135,7 +136,7 @@ def enrol(
             col(Deal.contact_id).in_(ids),
             col(Deal.status).in_(OPEN_STATUSES),
         )
-    ).tuples()
+    ).all()
     for contact_id, deal_id in open_deals:
         blocked.setdefault(
             contact_id, ("open_deal_exists", f"already has open deal {deal_id} in this pipeline")
