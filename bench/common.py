@@ -35,6 +35,7 @@ class Target:
     pipeline_id: int
     pipeline_name: str
     first_stage: str
+    first_stage_id: int
 
 
 def target(engine: Engine, brand: str = "codeteki", pipeline: str = "sales") -> Target:
@@ -51,7 +52,7 @@ def target(engine: Engine, brand: str = "codeteki", pipeline: str = "sales") -> 
         assert first is not None
         assert b.id is not None
         assert p.id is not None
-        return Target(b.slug, b.id, p.id, p.name, first.name)
+        return Target(b.slug, b.id, p.id, p.name, first.name, first.id or 0)
 
 
 def add_contacts(engine: Engine, brand_id: int, n: int, prefix: str) -> list[tuple[int, str, str]]:

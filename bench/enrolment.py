@@ -25,6 +25,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.common import DEV_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
 from dealpilot.enrolment import DealStart, start_deal, workflow_id
+from dealpilot.logging import configure_logging
+from dealpilot.settings import Settings
 from workflows import search_attributes
 
 NOOP = "BenchNoop"  # never executed: starts only need the type name
@@ -147,4 +149,5 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
+    configure_logging(Settings(DEALPILOT_LOG_LEVEL="WARNING"))  # no per-email log lines
     asyncio.run(main(args.n, args.concurrency))

@@ -1,0 +1,199 @@
+"""Deals through their whole sequence on the time-skipping server, against a sleeping baseline.
+
+    .venv/bin/python -m bench.deal_cycle [--deals 1000] [--batch 20]
+
+Every deal runs to its end with the real worker (`worker.build_worker`: heuristic AI engine,
+`outbox` provider writing .eml files, SQLite seeded by `models.seed.seed`, Codeteki's window
+open all week, no daily cap). Nobody opens or replies, so each deal runs the autopilot's
+no-engagement path to its close. Batches of at most 20 run at once (the test server stalls
+near 50 simultaneous timers). The baseline runs the same batches of a workflow that only
+sleeps as many timers as one deal's history holds. The worker runs in this process: its peak
+RSS is this process's (ru_maxrss), read after the baseline and after the deals.
+
+Duration on 2 cores: the default 1,000 deals take about 9 minutes (the deals' phase ~510 s;
+per-deal cost grows with the run: 20 deals go at ~4/s, 1,000 at ~2/s); `--deals 100` takes
+about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import time
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.ai import HeuristicEngine
+from bench.common import TEST_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
+from bench.sleeper import Sleeper
+from dealpilot.enrolment import DealStart, start_deal
+from dealpilot.logging import configure_logging
+from dealpilot.settings import Settings
+from models import Brand, Deal, MailProviderName, session_scope
+from worker import build_worker
+from workflows import search_attributes
+from workflows.contracts import DealStateView
+
+T = TypeVar("T")
+
+
+def open_window(engine: Engine, slug: str) -> None:
+    """As tests/workflows/conftest.py's `open_window`, sending through the outbox, no cap."""
+    with session_scope(engine) as s:
+        brand = s.exec(select(Brand).where(Brand.slug == slug)).one()
+        brand.provider = MailProviderName.outbox
+        brand.send_days = [0, 1, 2, 3, 4, 5, 6]
+        brand.send_window_start = time(0, 0)
+        brand.send_window_end = time(23, 59, 59)
+        brand.min_gap_seconds = 0
+        brand.daily_cap = 10_000_000
+        s.add(brand)
+
+
+def create_deals(engine: Engine, tgt: Target, n: int, prefix: str) -> list[DealStart]:
+    contacts = add_contacts(engine, tgt.brand_id, n, prefix=prefix)
+    starts = []
+    with session_scope(engine) as s:
+        for contact_id, email, name in contacts:
+            deal = Deal(
+                contact_id=contact_id, pipeline_id=tgt.pipeline_id, stage_id=tgt.first_stage_id
+            )
+            s.add(deal)
+            s.flush()
+            starts.append(
+                DealStart(
+                    deal.id or 0, tgt.brand_slug, tgt.pipeline_name, tgt.first_stage, email, name
+                )
+            )
+    return starts
+
+
+async def results(env: WorkflowEnvironment, handles: Sequence[WorkflowHandle[Any, T]]) -> list[T]:
+    """Awaits a batch with one time-skipping unlock: each handle's own `result()` unlocks and
+    relocks, and concurrent ones drive the test server's lock count below zero (RPC errors,
+    expired workflow tasks, stalls)."""
+    async with env.time_skipping_unlocked():
+        with env.auto_time_skipping_disabled():
+            return list(await asyncio.gather(*(h.result() for h in handles)))
+
+
+async def run_deals(
+    env: WorkflowEnvironment, queue: str, starts: list[DealStart], batch: int
+) -> list[DealStateView]:
+    done: list[DealStateView] = []
+    for i in range(0, len(starts), batch):
+        handles = [await start_deal(env.client, queue, s) for s in starts[i : i + batch]]
+        done += await results(env, handles)
+    return done
+
+
+async def run_sleepers(
+    env: WorkflowEnvironment, queue: str, n: int, timers: int, batch: int
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    for i in range(0, n, batch):
+        handles = [
+            await env.client.start_workflow(
+                Sleeper.run, timers, id=f"sleep-{run}-{j}", task_queue=queue
+            )
+            for j in range(i, min(i + batch, n))
+        ]
+        await results(env, handles)
+
+
+async def history_counts(client: Client, workflow_id: str) -> Counter[str]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    counts: Counter[str] = Counter()
+    for event in history.events:
+        counts[EventType.Name(event.event_type)] += 1
+    return counts
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def main(deals: int, batch: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="dealpilot-bench-") as tmp:
+        engine = seeded_sqlite(Path(tmp) / "dealpilot.db")
+        open_window(engine, "codeteki")
+        tgt = target(engine)
+        settings = Settings(
+            DEALPILOT_ENV="test",
+            DEALPILOT_DATA_DIR=Path(tmp),
+            TRACKING_SECRET="bench-tracking-secret",
+            PUBLIC_BASE_URL="https://crm.example.test",
+        )
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        )
+        await search_attributes.register(env.client)
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
+        deal_worker = build_worker(
+            env.client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
+        )
+        sleep_queue = f"bench-sleep-{uuid.uuid4().hex[:6]}"
+        sleep_worker = Worker(env.client, task_queue=sleep_queue, workflows=[Sleeper])
+        try:
+            async with deal_worker, sleep_worker:
+                # One probe deal (untimed) tells how many timers a deal's life takes.
+                probe = create_deals(engine, tgt, 1, prefix="probe-")
+                [probe_result] = await run_deals(env, queue, probe, batch)
+                counts = await history_counts(env.client, f"deal-{probe[0].deal_id}")
+                timers = counts["EVENT_TYPE_TIMER_STARTED"]
+                rss_start = peak_rss_mb()
+
+                clock = Clock()
+                await run_sleepers(env, sleep_queue, deals, timers, batch)
+                base_s = clock.seconds
+                rss_base = peak_rss_mb()
+
+                starts = create_deals(engine, tgt, deals, prefix="d-")
+                clock = Clock()
+                finished = await run_deals(env, queue, starts, batch)
+                deal_s = clock.seconds
+                rss_deals = peak_rss_mb()
+        finally:
+            await env.shutdown()
+            engine.dispose()
+        emails = sum(1 for p in (Path(tmp) / "outbox").glob("*.eml") if not p.name.startswith("."))
+
+    outcomes = Counter(f"{r.status}/{r.stage}" for r in finished)
+    print(f"time-skipping test server, SQLite, batches of {batch}, worker in this process")
+    print(
+        f"one deal's life: {probe_result.emails_sent} emails, ends {probe_result.status} at "
+        f"'{probe_result.stage}'; history {sum(counts.values())} events, {timers} timers, "
+        f"{counts['EVENT_TYPE_ACTIVITY_TASK_SCHEDULED']} activities"
+    )
+    print(f"outcomes: {dict(outcomes)}; .eml files written: {emails} (probe included)")
+    rows = [
+        ("baseline: sleeper, same timers", deals, base_s, deals / base_s, 1.0, rss_base),
+        ("deals: full sequence, real worker", deals, deal_s, deals / deal_s,
+         (deals / deal_s) / (deals / base_s), rss_deals),
+    ]  # fmt: skip
+    print(table(("workflows", "n", "seconds", "per second", "ratio", "peak RSS MB"), rows))
+    print(f"peak RSS before the timed runs: {rss_start:.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=20)
+    args = parser.parse_args()
+    configure_logging(Settings(DEALPILOT_LOG_LEVEL="WARNING"))  # no per-email log lines
+    if not 1 <= args.batch <= 20:
+        parser.error("--batch must be 1..20: the test server stalls near 50 timers at once")
+    asyncio.run(main(args.deals, args.batch))
