@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -14,6 +16,15 @@ from dealpilot.settings import get_settings
 app = typer.Typer(help="dealpilot: the AI outreach autopilot.", no_args_is_help=True)
 deal_app = typer.Typer(help="Inspect deal workflows (state, timeline, search).")
 app.add_typer(deal_app, name="deal")
+
+
+def _exit_after_client_command() -> None:
+    """Ends a short-lived Temporal client command without interpreter teardown: the client's
+    Rust threads can outlive the event loop and abort finalization ("Fatal Python error:
+    PyGILState_Release", exit code -6; temporalio/sdk-python#300) after correct output."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.callback()
@@ -85,10 +96,11 @@ def deal_show(deal_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     data = asyncio.run(show_deal(get_settings(), deal_id))
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
-        return
-    from dealpilot.ops import format_deal
+    else:
+        from dealpilot.ops import format_deal
 
-    typer.echo(format_deal(data))
+        typer.echo(format_deal(data))
+    _exit_after_client_command()
 
 
 @deal_app.command("list")
@@ -106,6 +118,7 @@ def deal_list(
         list_deals(get_settings(), stage=stage, tier=tier, brand=brand, status=status, limit=limit)
     )
     typer.echo(format_deal_rows(rows))
+    _exit_after_client_command()
 
 
 def main() -> None:

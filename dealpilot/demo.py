@@ -74,7 +74,13 @@ def _ensure_demo(session: Session) -> tuple[Brand, Pipeline, PipelineStage]:
             .where(PipelineStage.pipeline_id == source.id)
             .order_by(col(PipelineStage.order))
         ):
-            data = stage.model_dump(exclude={"id", "pipeline_id"})
+            # Attribute copy, not model_dump: enum columns load as plain strings, and dumping
+            # them prints a pydantic serializer warning per stage on the demo's first start.
+            data = {
+                name: getattr(stage, name)
+                for name in PipelineStage.model_fields
+                if name not in ("id", "pipeline_id")
+            }
             session.add(PipelineStage(**data, pipeline_id=pipeline.id or 0))
         session.flush()
     first = session.exec(

@@ -124,8 +124,13 @@ async def serve_api(
 
     engine = prepare_database(settings, seed=False)
     keys, _ = api_keys(settings, generate=True)
-    app = create_app(engine=engine, api_keys=keys, settings=settings)
-    app.state.temporal = client  # for api.hooks (workflow starts after commit)
+    if client is None:
+        # Without a client deals are created but their workflows never start (503 on the
+        # workflow endpoints); an unreachable Temporal must not keep the CRUD API down, though.
+        client = await _try_connect(settings)
+        if client is None:
+            log.warning("api.temporal_unreachable", address=settings.temporal_address)
+    app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
     await _uvicorn(app, host, port).serve()
 
 
@@ -137,8 +142,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
     keys, generated = api_keys(settings, generate=True)
     client, temporal_proc = await start_temporal(settings)
     try:
-        app = create_app(engine=engine, api_keys=keys, settings=settings)
-        app.state.temporal = client  # for api.hooks (workflow starts after commit)
+        app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
         server = _uvicorn(app, host, port)
         worker = build_worker(client, settings=settings, engine=engine)
         if demo:

@@ -100,7 +100,7 @@ class DevStack:
         return (self.data_dir / "api_key").read_text().strip()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.log_path.read_text(errors="replace")
 
     def start(self) -> None:
         with self.log_path.open("ab") as out:
@@ -114,7 +114,8 @@ class DevStack:
         deadline = time.monotonic() + HEALTH_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dealpilot dev exited ({self.proc.returncode}):\n{self.log()}")
+                code = self.proc.returncode
+                raise RuntimeError(f"dealpilot dev exited ({code}):\n{self.log()[-4000:]}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
                     self.children = child_pids(self.proc.pid)
@@ -123,7 +124,9 @@ class DevStack:
                 pass
             time.sleep(0.5)
         self.kill()
-        raise RuntimeError(f"/healthz did not answer within {HEALTH_TIMEOUT}s:\n{self.log()}")
+        raise RuntimeError(
+            f"/healthz did not answer within {HEALTH_TIMEOUT}s:\n{self.log()[-4000:]}"
+        )
 
     def interrupt(self) -> int:
         """Ctrl-C; returns the exit code. Raises if it does not stop within STOP_TIMEOUT."""

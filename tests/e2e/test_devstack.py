@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from dealpilot.demo import SAMPLES
-from tests.e2e.conftest import BIN, DevStack, pid_alive, port_open
+from tests.e2e.conftest import BIN, DEALPILOT, DevStack, free_port, pid_alive, port_open
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]
 
@@ -94,6 +95,11 @@ def test_api_docs_and_seeded_pipelines(devstack: DevStack) -> None:
     assert detail.status_code == 200
     stages = detail.json()["stages"]
     assert stages[0]["name"] == "Prospect Found"
+
+    console = devstack.log()
+    assert "dealpilot is running" in console
+    assert "Traceback" not in console
+    assert "PydanticSerializationUnexpectedValue" not in console
 
     denied = httpx.get(url)
     assert denied.status_code == 401
@@ -189,6 +195,59 @@ def test_demo_reply_moves_the_deal_to_responded(devstack: DevStack) -> None:
     assert state["status"] == "active"
 
 
+def test_enrolment_through_the_api_starts_workflows(devstack: DevStack) -> None:
+    """Bulk enrolment on the dev stack's API, and a single deal through a separate
+    `dealpilot api` process (as in production: API replicas apart from the worker)."""
+    auth = {"Authorization": f"Bearer {devstack.api_key}"}
+    pipelines = httpx.get(f"{devstack.base_url}/api/crm/pipelines/", headers=auth).json()
+    demo = next(p for p in pipelines if p["name"] == "Demo Sales")
+    bulk = httpx.post(
+        f"{devstack.base_url}/api/crm/deals/bulk/",
+        json={"pipeline_id": demo["id"], "emails": ["bulk@newlead.example"]},
+        headers=auth,
+        timeout=30,
+    )
+    assert bulk.status_code == 201, bulk.text
+    assert bulk.json()["workflows_started"] == 1
+
+    contact = httpx.post(
+        f"{devstack.base_url}/api/crm/contacts/",
+        json={"brand_id": demo["brand_id"], "email": "solo@newlead.example", "name": "Solo"},
+        headers=auth,
+    )
+    assert contact.status_code == 201, contact.text
+    port = free_port()
+    api = subprocess.Popen(
+        [str(DEALPILOT), "api", "--port", str(port)],
+        env=devstack.env,
+        cwd=devstack.data_dir.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: port_open(port), timeout=30, interval=0.3, what="`dealpilot api`")
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/api/crm/deals/",
+            json={"contact_id": contact.json()["id"], "pipeline_id": demo["id"]},
+            headers=auth,
+            timeout=30,
+        )
+    finally:
+        api.send_signal(signal.SIGINT)
+        api.wait(timeout=20)
+    assert created.status_code == 201, created.text
+    assert created.json()["workflow_id"] == f"deal-{created.json()['id']}"
+
+    wait_for(
+        lambda: (
+            {"bulk@newlead.example", "solo@newlead.example"}
+            <= set(sends_by_recipient(devstack.outbox))
+        ),
+        timeout=30,
+        what="the intro emails of the API-enrolled deals",
+    )
+
+
 def test_ctrl_c_stops_everything_and_a_restart_resumes(devstack: DevStack) -> None:
     before_recipients = sends_by_recipient(devstack.outbox)
     before_steps = sends_by_deal_step(devstack.outbox)
@@ -200,7 +259,7 @@ def test_ctrl_c_stops_everything_and_a_restart_resumes(devstack: DevStack) -> No
     started = time.monotonic()
     code = devstack.interrupt()
     assert time.monotonic() - started < 20
-    assert code == 0, devstack.log()
+    assert code == 0, devstack.log()[-4000:]
     wait_for(
         lambda: not any(pid_alive(p) for p in temporal_children),
         timeout=5,
