@@ -486,6 +486,8 @@ class DealWorkflow:
         )
         if verdict.intent not in ("out_of_office", "bounce"):
             m.replies += 1
+            if workflow.patched("tier-after-reply"):
+                await self._refresh_engagement()  # a reply makes the contact "engaged"
         self._note("reply", f"Replied ({verdict.intent}, {verdict.sentiment}): {verdict.summary}")
         m.last_decision = f"reply classified {verdict.intent}"
         if verdict.intent in ("interested", "question"):

@@ -195,12 +195,6 @@ def test_demo_reply_moves_the_deal_to_responded(devstack: DevStack) -> None:
     assert state["status"] == "active"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/deal.py _on_reply never refreshes engagement: after a reply the state, "
-    "the EngagementTier search attribute and the DB keep the old tier ('new'), "
-    "where DESIGN.md says replied = engaged",
-)
 def test_replied_deal_is_engaged(devstack: DevStack) -> None:
     deal_id = demo_deals(devstack)[REPLIER]
     assert query_state(devstack, deal_id)["tier"] == "engaged"

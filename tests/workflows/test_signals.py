@@ -39,6 +39,7 @@ async def test_interested_reply_stops_the_sequence_and_drafts_an_answer(stack: S
     state = await handle.query(DealWorkflow.state)
     await record(handle, "interested_reply")
     assert state.stage == "Responded"
+    assert state.tier == "engaged"
     assert state.status == "active"
     assert state.next_action_at is None
     assert len(stack.inbox.to("sam@leeplumbing.com.au")) == 1  # no follow-ups after a reply
