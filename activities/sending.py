@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -54,8 +55,29 @@ from workflows.rules import next_send_time
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
+
+
+HEARTBEAT_EVERY = 5.0
+
+
+async def _heartbeating(call: Awaitable[T]) -> T:
+    """Heartbeats while the provider call runs, so a worker that dies mid-send is noticed
+    within the heartbeat timeout (not the whole start-to-close timeout) and the retry finds
+    the ledger row `sending`."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    beater = asyncio.create_task(beat())
+    try:
+        return await call
+    finally:
+        beater.cancel()
 
 
 @dataclass
@@ -96,7 +118,7 @@ class Sender:
         provider = self._providers(draft.provider)
         bound = log.bind(deal_id=req.deal_id, email_log_id=draft.log_id, provider=draft.provider)
         try:
-            result = await provider.send(draft.email)
+            result = await _heartbeating(provider.send(draft.email))
         except OutcomeUnknownMailError as exc:
             bound.warning("send.outcome_unknown", code=exc.code)
             await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.unknown, error=str(exc))

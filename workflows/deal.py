@@ -46,6 +46,8 @@ TIMELINE_LIMIT = 200
 SOFT_BOUNCE_LIMIT = 3
 DEFAULT_WAIT_DAYS = 2
 
+# The send activity heartbeats while it talks to the provider: a dead worker is noticed fast.
+SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -331,6 +333,7 @@ class DealWorkflow:
             ),
             result_type=SendOutcome,
             start_to_close_timeout=timedelta(minutes=3),
+            heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
             retry_policy=SEND_RETRY,
             summary=f"send {stage.name} to {m.contact_email}",
         )

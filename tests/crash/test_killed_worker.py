@@ -1,0 +1,163 @@
+"""A worker killed with SIGKILL in the middle of a send: the email is never sent twice.
+
+Runs on the Temporal dev server (real time): the killed worker stops heartbeating, the send
+activity times out after its heartbeat timeout, a new worker retries it, finds the ledger row
+still `sending`, flags it `unknown` for a person and sends nothing; the deal pauses for review.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import time as clock
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.ai import HeuristicEngine
+from dealpilot.enrolment import DealStart, start_deal
+from dealpilot.settings import Settings
+from models import (
+    Brand,
+    Contact,
+    Deal,
+    EmailLog,
+    EmailStatus,
+    MailProviderName,
+    Pipeline,
+    PipelineStage,
+    session_scope,
+)
+from models.seed import seed
+from tests.smtp import smtp_server
+from tests.temporal import DEV_SERVER
+from worker import build_worker
+from workflows import search_attributes
+from workflows.deal import DealWorkflow
+
+pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
+EMAIL = "once@example.com.au"
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+def _deal(engine: Engine) -> DealStart:
+    with session_scope(engine) as s:
+        seed(s)
+        brand = s.exec(select(Brand).where(Brand.slug == "codeteki")).one()
+        brand.provider = MailProviderName.smtp
+        brand.send_days = [0, 1, 2, 3, 4, 5, 6]
+        brand.send_window_start, brand.send_window_end = clock(0), clock(23, 59, 59)
+        brand.min_gap_seconds = 0
+        pipeline = s.exec(
+            select(Pipeline).where(Pipeline.brand_id == brand.id, Pipeline.slug == "sales")
+        ).one()
+        first = s.exec(
+            select(PipelineStage)
+            .where(PipelineStage.pipeline_id == pipeline.id)
+            .order_by(PipelineStage.order)  # type: ignore[arg-type]
+        ).first()
+        assert first is not None
+        contact = Contact(brand_id=brand.id or 0, email=EMAIL, name="Olive Once")
+        s.add(contact)
+        s.flush()
+        deal = Deal(
+            contact_id=contact.id or 0, pipeline_id=pipeline.id or 0, stage_id=first.id or 0
+        )
+        s.add(deal)
+        s.flush()
+        return DealStart(deal.id or 0, brand.slug, pipeline.name, first.name, EMAIL)
+
+
+def _ledger(engine: Engine, deal_id: int) -> list[EmailLog]:
+    with Session(engine) as s:
+        return list(s.exec(select(EmailLog).where(EmailLog.deal_id == deal_id)).all())
+
+
+async def _until(check, what: str, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.2)
+
+
+async def test_worker_killed_mid_send_never_sends_twice(
+    dev_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    client = dev_env.client
+    queue = f"crash-{uuid.uuid4().hex[:8]}"
+    start = _deal(engine)
+    db_url = engine.url.render_as_string(hide_password=False)
+    target = client.service_client.config.target_host
+    with smtp_server(delay_seconds=600) as (inbox, port):  # DATA never completes in time
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.crash.worker_proc", target, queue, db_url, str(port)],
+            stdout=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == b"worker ready"
+            handle = await start_deal(client, queue, start)
+
+            def in_flight() -> bool:
+                rows = _ledger(engine, start.deal_id)
+                return (
+                    bool(rows)
+                    and rows[0].status == EmailStatus.sending
+                    and inbox.data_commands == 1
+                )
+
+            await _until(in_flight, "the send to reach SMTP DATA")
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+        settings = Settings(
+            DEALPILOT_ENV="test",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=port,
+            SMTP_SECURITY="none",
+            TRACKING_SECRET="test-tracking-secret",
+        )
+        replacement = build_worker(
+            client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
+        )
+        async with replacement:
+
+            async def paused() -> bool:
+                return (await handle.query(DealWorkflow.state)).status == "paused"
+
+            deadline = time.monotonic() + 90
+            while not await paused():
+                assert time.monotonic() < deadline, "the deal never paused for review"
+                await asyncio.sleep(0.5)
+            state = await handle.query(DealWorkflow.state)
+            await handle.terminate("test finished")
+
+    rows = _ledger(engine, start.deal_id)
+    assert len(rows) == 1
+    assert rows[0].status == EmailStatus.unknown
+    assert inbox.data_commands == 1  # the replacement worker never tried again
+    assert inbox.messages == []  # the killed send never completed either
+    assert "review" in state.next_action_reason

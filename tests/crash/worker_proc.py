@@ -1,0 +1,36 @@
+"""A worker in its own process, so a test can kill it with SIGKILL in the middle of a send."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.ai import HeuristicEngine
+from dealpilot.settings import Settings
+from models import make_engine
+from worker import build_worker
+
+
+async def main(target: str, queue: str, db_url: str, smtp_port: int) -> None:
+    client = await Client.connect(target, data_converter=pydantic_data_converter)
+    settings = Settings(
+        DEALPILOT_ENV="test",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        TRACKING_SECRET="test-tracking-secret",
+    )
+    engine = make_engine(db_url)
+    worker = build_worker(
+        client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
+    )
+    async with worker:
+        print("worker ready", flush=True)  # noqa: T201
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
