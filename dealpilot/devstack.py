@@ -112,9 +112,9 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
 
 def _uvicorn(app: object, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    return server
+    # uvicorn captures SIGINT/SIGTERM while serving and re-raises them once it has shut down;
+    # run_dev's loop handler then stops the worker and the Temporal child.
+    return uvicorn.Server(config)
 
 
 async def serve_api(
@@ -169,7 +169,6 @@ def _banner(settings: Settings, host: str, port: int, key: str | None, own_tempo
         "",
         "dealpilot is running",
         f"  API          http://{host}:{port}/docs",
-        f"  Dashboard    http://{host}:{port}/",
         f"  Temporal UI  http://127.0.0.1:{ui_port(settings)}"
         + ("" if own_temporal else " (existing server)"),
         f"  Outbox       {settings.outbox_dir.resolve()}",
