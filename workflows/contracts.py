@@ -136,6 +136,13 @@ class EngagementEvent:
 
 
 @dataclass
+class EventRef:
+    """Names the stored EmailEvent behind a signal without a payload of its own."""
+
+    event_id: int | None = None
+
+
+@dataclass
 class SuppressRequest:
     deal_id: int
     reason: str  # unsubscribed | hard_bounce | complaint | manual

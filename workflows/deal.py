@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         DraftReplyRequest,
         Engagement,
         EngagementEvent,
+        EventRef,
         MoveStageRequest,
         NextActionRequest,
         ReplyEvent,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 TIMELINE_LIMIT = 200
+SEEN_EVENTS_LIMIT = 1000
 SOFT_BOUNCE_LIMIT = 3
 DEFAULT_WAIT_DAYS = 2
 
@@ -89,6 +91,7 @@ class DealMemory:
     approach_note: str | None = None
     send_on_enter_pending: bool = False
     burnout_waited: bool = False
+    seen_events: list[int] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
 
@@ -428,11 +431,27 @@ class DealWorkflow:
     # -------------------------------------------------------------- inbox
     async def _drain_inbox(self) -> None:
         while self._inbox and not self._closed:
-            await self._handle(self._inbox.pop(0))
+            item = self._inbox.pop(0)
+            if self._already_seen(item):
+                continue
+            await self._handle(item)
         if self._closed:
             self._inbox.clear()  # nothing more can happen to a closed deal
         else:
             await self._sync()
+
+    def _already_seen(self, item: _Inbound) -> bool:
+        """Stored events carry their EmailEvent id: a redelivered one (the intake relay retrying
+        after a lost acknowledgement) is acted on once only."""
+        event_id = getattr(item.payload, "event_id", None)
+        if event_id is None:
+            return False
+        seen = self.m.seen_events
+        if event_id in seen:
+            return True
+        seen.append(event_id)
+        del seen[:-SEEN_EVENTS_LIMIT]
+        return False
 
     async def _handle(self, item: _Inbound) -> None:
         m = self.m
@@ -531,16 +550,16 @@ class DealWorkflow:
         self._inbox.append(_Inbound("reply", reply))
 
     @workflow.signal
-    def unsubscribed(self) -> None:
-        self._inbox.append(_Inbound("unsubscribed"))
+    def unsubscribed(self, ref: EventRef | None = None) -> None:
+        self._inbox.append(_Inbound("unsubscribed", ref))
 
     @workflow.signal
     def bounced(self, bounce: BounceEvent) -> None:
         self._inbox.append(_Inbound("bounced", bounce))
 
     @workflow.signal
-    def complained(self) -> None:
-        self._inbox.append(_Inbound("complained"))
+    def complained(self, ref: EventRef | None = None) -> None:
+        self._inbox.append(_Inbound("complained", ref))
 
     @workflow.signal
     def email_opened(self, event: EngagementEvent) -> None:

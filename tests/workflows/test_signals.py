@@ -147,3 +147,18 @@ async def test_out_of_office_pauses_until_after_the_return_date(stack: Stack) ->
     assert logs[1].sent_at is not None
     assert logs[1].sent_at.astimezone(SYDNEY).date() > back
     assert all(log.status == EmailStatus.sent for log in logs)
+
+
+async def test_a_redelivered_event_is_acted_on_once(stack: Stack) -> None:
+    _deal_id, handle = await _first_email(
+        stack, "twice@example.com.au", brand="desifirms", pipeline="classifieds"
+    )
+    for _ in range(3):  # the relay retried after losing the acknowledgement
+        await handle.signal(
+            DealWorkflow.bounced, BounceEvent(hard=False, reason="mailbox full", event_id=7)
+        )
+    await stack.env.sleep(timedelta(minutes=5))
+    state = await handle.query(DealWorkflow.state)
+    assert state.status == "active"  # one soft bounce, not three
+    timeline = await handle.query(DealWorkflow.timeline)
+    assert sum(e.kind == "bounce" for e in timeline) == 1
