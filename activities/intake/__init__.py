@@ -1,0 +1,33 @@
+"""Inbound events (tracking, webhooks, polled inboxes): store first, then deliver to the deal.
+
+    result = record(session, Inbound(...))   # no commit; the caller commits
+    ...commit...
+    await deliver(client, engine, deal_ids=result.deal_ids)   # best effort
+
+Whatever `deliver` could not hand over (Temporal down) stays pending and the `Relay` running in
+the API delivers it later, in order.
+"""
+
+from activities.intake.delivery import DeliveryReport, count_pending, deliver
+from activities.intake.recording import (
+    Inbound,
+    RecordResult,
+    content_key,
+    match_log,
+    normalise_message_id,
+    record,
+)
+from activities.intake.relay import Relay
+
+__all__ = [
+    "DeliveryReport",
+    "Inbound",
+    "RecordResult",
+    "Relay",
+    "content_key",
+    "count_pending",
+    "deliver",
+    "match_log",
+    "normalise_message_id",
+    "record",
+]

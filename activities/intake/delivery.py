@@ -1,0 +1,226 @@
+"""Delivering stored events to their deals' workflows: a transactional outbox relay.
+
+Events are stored first (`record`), then signalled here, oldest first per deal, and marked
+`delivered_at` only once the signal was accepted. A crash between the signal and the mark
+sends the signal again later; the workflow acts on each `event_id` once, so that is harmless.
+
+- Temporal unreachable: stop, leave everything pending; the next run picks up where this one
+  stopped, in order.
+- The deal's workflow is gone (completed, terminated, never existed): nothing can act on the
+  event any more; it is marked delivered with a note in its payload.
+- The deal has no workflow yet (`Deal.workflow_id` NULL: created while Temporal was down):
+  left pending until the deal's workflow is started.
+- Any other refusal: that deal stops at the failing event (later ones wait behind it, so the
+  order is kept); the other deals go on.
+
+Concurrent relays (API replicas) share the work with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+and a relay only delivers a deal whose oldest pending event it holds, so a deal's events never
+overtake each other. On SQLite (one process) the lock clause is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from models import Deal, EmailEvent, EmailEventType, utcnow
+from workflows.contracts import BounceEvent, EngagementEvent, EventRef, ReplyEvent
+from workflows.deal import DealWorkflow
+
+log = structlog.get_logger(__name__)
+
+SIGNAL_TIMEOUT = timedelta(seconds=5)
+_UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    pending: int = 0
+    failed_deals: list[int] = field(default_factory=list)
+
+
+class TemporalUnreachable(Exception):
+    pass
+
+
+async def _signal(client: Client, event: EmailEvent) -> bool:
+    """Signals the event's deal. False when there is no signal for this kind of event."""
+    handle = client.get_workflow_handle_for(DealWorkflow.run, f"deal-{event.deal_id}")
+    payload: dict[str, Any] = event.payload or {}
+    kind = event.event_type
+    timeout = SIGNAL_TIMEOUT
+    if kind == EmailEventType.reply:
+        reply = ReplyEvent(
+            text=str(payload.get("text", "")),
+            subject=str(payload.get("subject", "")),
+            from_email=event.email or "",
+            received_at=event.occurred_at,
+            email_log_id=event.email_log_id,
+            event_id=event.id,
+        )
+        await handle.signal(DealWorkflow.reply_received, reply, rpc_timeout=timeout)
+    elif kind in (EmailEventType.bounce, EmailEventType.soft_bounce):
+        bounce = BounceEvent(
+            hard=kind == EmailEventType.bounce,
+            reason=str(payload.get("text", ""))[:500],
+            email_log_id=event.email_log_id,
+            event_id=event.id,
+        )
+        await handle.signal(DealWorkflow.bounced, bounce, rpc_timeout=timeout)
+    elif kind == EmailEventType.unsubscribe:
+        await handle.signal(DealWorkflow.unsubscribed, EventRef(event.id), rpc_timeout=timeout)
+    elif kind == EmailEventType.complaint:
+        await handle.signal(DealWorkflow.complained, EventRef(event.id), rpc_timeout=timeout)
+    elif kind in (EmailEventType.open, EmailEventType.click):
+        engagement = EngagementEvent(
+            email_log_id=event.email_log_id, url=event.url, is_bot=event.is_bot, event_id=event.id
+        )
+        if kind == EmailEventType.open:
+            await handle.signal(DealWorkflow.email_opened, engagement, rpc_timeout=timeout)
+        else:
+            await handle.signal(DealWorkflow.email_clicked, engagement, rpc_timeout=timeout)
+    else:
+        return False
+    return True
+
+
+def _pending_stmt(deal_ids: list[int] | None) -> Any:
+    stmt = select(EmailEvent).where(
+        col(EmailEvent.delivered_at).is_(None), col(EmailEvent.deal_id).is_not(None)
+    )
+    if deal_ids is not None:
+        stmt = stmt.where(col(EmailEvent.deal_id).in_(deal_ids))
+    return stmt
+
+
+def count_pending(engine: Engine, deal_ids: list[int] | None = None) -> int:
+    with Session(engine) as session:
+        sub = _pending_stmt(deal_ids).subquery()
+        return int(session.exec(select(func.count()).select_from(sub)).one())
+
+
+def _claim(session: Session, deal_ids: list[int] | None, limit: int) -> dict[int, list[EmailEvent]]:
+    """This relay's share of the pending events, by deal, oldest first; only deals whose
+    oldest pending event it holds (another relay holding an older one owns that deal now)."""
+    rows = session.exec(
+        _pending_stmt(deal_ids)
+        .order_by(col(EmailEvent.deal_id), col(EmailEvent.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    by_deal: dict[int, list[EmailEvent]] = {}
+    for row in rows:
+        assert row.deal_id is not None
+        by_deal.setdefault(row.deal_id, []).append(row)
+    if not by_deal:
+        return by_deal
+    oldest = dict(
+        session.exec(
+            select(EmailEvent.deal_id, func.min(EmailEvent.id))
+            .where(
+                col(EmailEvent.delivered_at).is_(None),
+                col(EmailEvent.deal_id).in_(list(by_deal)),
+            )
+            .group_by(col(EmailEvent.deal_id))
+        ).all()
+    )
+    started = set(
+        session.exec(
+            select(Deal.id).where(
+                col(Deal.id).in_(list(by_deal)), col(Deal.workflow_id).is_not(None)
+            )
+        ).all()
+    )
+    return {
+        deal_id: events
+        for deal_id, events in by_deal.items()
+        if oldest.get(deal_id) == events[0].id and deal_id in started
+    }
+
+
+def _mark(session: Session, event: EmailEvent, note: str | None = None) -> None:
+    event.delivered_at = utcnow()
+    if note:
+        event.payload = {**(event.payload or {}), "delivery": note}
+    session.add(event)
+    session.flush()
+
+
+async def _deliver_deal(
+    client: Client, session: Session, deal_id: int, events: list[EmailEvent], report: DeliveryReport
+) -> None:
+    """One deal's events, in order, stopping at the first failure."""
+    for event in events:
+        note: str | None = None
+        try:
+            if not await _signal(client, event):
+                note = f"no signal for {event.event_type} events"
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                note = "the deal's workflow is not running; nothing left to act on it"
+            elif exc.status in _UNREACHABLE:
+                raise TemporalUnreachable(str(exc)) from exc
+            else:
+                log.warning(
+                    "intake.signal_refused",
+                    deal_id=deal_id,
+                    event_id=event.id,
+                    status=exc.status.name,
+                )
+                report.failed_deals.append(deal_id)
+                return
+        except Exception as exc:  # a lazy client that cannot connect, a timeout...
+            # Unknown trouble reaching Temporal: keep the event pending rather than guess.
+            raise TemporalUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        await asyncio.to_thread(_mark, session, event, note)
+        report.delivered += 1
+
+
+async def deliver(
+    client: Client | None,
+    engine: Engine,
+    *,
+    deal_ids: Iterable[int] | None = None,
+    limit: int = 500,
+) -> DeliveryReport:
+    """Signals stored, undelivered events to `deal-{deal_id}` (see the module docstring)."""
+    wanted = None if deal_ids is None else sorted(set(deal_ids))
+    if wanted is not None and not wanted:
+        return DeliveryReport()
+    if client is None:
+        return DeliveryReport(pending=await asyncio.to_thread(count_pending, engine, wanted))
+    report = DeliveryReport()
+    session = Session(engine, expire_on_commit=False)
+    try:
+        claimed = await asyncio.to_thread(_claim, session, wanted, limit)
+        for deal_id, events in claimed.items():
+            try:
+                await _deliver_deal(client, session, deal_id, events, report)
+            except TemporalUnreachable as exc:
+                log.warning("intake.temporal_unreachable", error=str(exc)[:200])
+                break
+        await asyncio.to_thread(session.commit)
+    except BaseException:
+        await asyncio.to_thread(session.rollback)
+        raise
+    finally:
+        await asyncio.to_thread(session.close)
+    report.pending = await asyncio.to_thread(count_pending, engine, wanted)
+    if report.delivered or report.failed_deals:
+        log.info(
+            "intake.delivered",
+            delivered=report.delivered,
+            pending=report.pending,
+            failed_deals=report.failed_deals,
+        )
+    return report
