@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from collections.abc import Set as AbstractSet
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import Depends, FastAPI
@@ -13,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from activities.ai import AIEngine
+from activities.intake import Relay
+from activities.intake.relay import RELAY_EVERY
 from api.deps import EngineDep, reject_nul_characters, require_api_key
 from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
 from api.middleware import RequestIdMiddleware
-from api.routes import CRM_ROUTERS
+from api.routes import CRM_ROUTERS, PUBLIC_ROUTERS
 from dealpilot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -52,13 +57,33 @@ def create_app(
     settings: Settings | None = None,
     temporal: Client | None = None,
     ai: AIEngine | None = None,
+    relay_every: timedelta | None = RELAY_EVERY,
 ) -> FastAPI:
     """`temporal` is optional: without it the CRUD API works, deals are created without a
     workflow (start them later with `POST /api/crm/deals/{id}/start/`), and endpoints that
     must reach a workflow answer 503 `temporal_unavailable`. `ai` renders previews of
-    AI-written emails (default: the engine the settings choose, built on first use)."""
+    AI-written emails (default: the engine the settings choose, built on first use).
+
+    With a Temporal client, the app's lifespan runs the intake relay every `relay_every`
+    (None: never): inbound events stored while Temporal was unreachable reach their deals
+    once it is back."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay = None
+        if temporal is not None and relay_every is not None:
+            relay = Relay(temporal, engine, every=relay_every)
+            relay.start()
+        app.state.relay = relay
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="dealpilot",
         summary="AI outreach autopilot CRM: every deal a Temporal workflow",
         version="0.1.0",
@@ -100,6 +125,8 @@ def create_app(
             dependencies=[Depends(require_api_key), Depends(reject_nul_characters)],
             responses=_ERROR_RESPONSES,
         )
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router, prefix=CRM_PREFIX)
     return app
 
 

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     zeptomail_region: str = Field("com", alias="ZEPTOMAIL_REGION")
     zeptomail_url: str | None = Field(None, alias="ZEPTOMAIL_URL")
 
+    # Inbound webhooks: each refuses every request (503) until its secret is set.
+    zeptomail_webhook_key: SecretStr | None = Field(None, alias="ZEPTOMAIL_WEBHOOK_KEY")
+    mailgun_signing_key: SecretStr | None = Field(None, alias="MAILGUN_SIGNING_KEY")
+    postmark_inbound_user: str | None = Field(None, alias="POSTMARK_INBOUND_USER")
+    postmark_inbound_password: SecretStr | None = Field(None, alias="POSTMARK_INBOUND_PASSWORD")
+    sendgrid_inbound_key: SecretStr | None = Field(None, alias="SENDGRID_INBOUND_KEY")
+    dealpilot_webhook_secret: SecretStr | None = Field(None, alias="DEALPILOT_WEBHOOK_SECRET")
+    webhook_replay_window: timedelta = Field(timedelta(minutes=5), alias="WEBHOOK_REPLAY_WINDOW")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production":

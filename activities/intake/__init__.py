@@ -18,6 +18,7 @@ from activities.intake.recording import (
     record,
 )
 from activities.intake.relay import Relay
+from activities.intake.service import store, store_and_deliver
 
 __all__ = [
     "DeliveryReport",
@@ -30,4 +31,6 @@ __all__ = [
     "match_log",
     "normalise_message_id",
     "record",
+    "store",
+    "store_and_deliver",
 ]

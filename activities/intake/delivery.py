@@ -8,8 +8,8 @@ sends the signal again later; the workflow acts on each `event_id` once, so that
   stopped, in order.
 - The deal's workflow is gone (completed, terminated, never existed): nothing can act on the
   event any more; it is marked delivered with a note in its payload.
-- The deal has no workflow yet (`Deal.workflow_id` NULL: created while Temporal was down):
-  left pending until the deal's workflow is started.
+- No workflow found for an open deal that never recorded one (`Deal.workflow_id` NULL: created
+  while Temporal was down): left pending until the deal's workflow is started.
 - Any other refusal: that deal stops at the failing event (later ones wait behind it, so the
   order is kept); the other deals go on.
 
@@ -32,13 +32,14 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from models import Deal, EmailEvent, EmailEventType, utcnow
+from models import Deal, DealStatus, EmailEvent, EmailEventType, utcnow
 from workflows.contracts import BounceEvent, EngagementEvent, EventRef, ReplyEvent
 from workflows.deal import DealWorkflow
 
 log = structlog.get_logger(__name__)
 
 SIGNAL_TIMEOUT = timedelta(seconds=5)
+OPEN_DEALS = (DealStatus.active, DealStatus.paused)
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 
 
@@ -109,7 +110,9 @@ def count_pending(engine: Engine, deal_ids: list[int] | None = None) -> int:
         return int(session.exec(select(func.count()).select_from(sub)).one())
 
 
-def _claim(session: Session, deal_ids: list[int] | None, limit: int) -> dict[int, list[EmailEvent]]:
+def _claim(
+    session: Session, deal_ids: list[int] | None, limit: int
+) -> tuple[dict[int, list[EmailEvent]], set[int]]:
     """This relay's share of the pending events, by deal, oldest first; only deals whose
     oldest pending event it holds (another relay holding an older one owns that deal now)."""
     rows = session.exec(
@@ -123,7 +126,7 @@ def _claim(session: Session, deal_ids: list[int] | None, limit: int) -> dict[int
         assert row.deal_id is not None
         by_deal.setdefault(row.deal_id, []).append(row)
     if not by_deal:
-        return by_deal
+        return by_deal, set()
     oldest = dict(
         session.exec(
             select(EmailEvent.deal_id, func.min(EmailEvent.id))
@@ -134,18 +137,23 @@ def _claim(session: Session, deal_ids: list[int] | None, limit: int) -> dict[int
             .group_by(col(EmailEvent.deal_id))
         ).all()
     )
-    started = set(
-        session.exec(
+    unstarted = {
+        d
+        for d in session.exec(
             select(Deal.id).where(
-                col(Deal.id).in_(list(by_deal)), col(Deal.workflow_id).is_not(None)
+                col(Deal.id).in_(list(by_deal)),
+                col(Deal.workflow_id).is_(None),
+                col(Deal.status).in_(OPEN_DEALS),
             )
         ).all()
-    )
-    return {
+        if d is not None
+    }
+    mine = {
         deal_id: events
         for deal_id, events in by_deal.items()
-        if oldest.get(deal_id) == events[0].id and deal_id in started
+        if oldest.get(deal_id) == events[0].id
     }
+    return mine, unstarted
 
 
 def _mark(session: Session, event: EmailEvent, note: str | None = None) -> None:
@@ -157,7 +165,13 @@ def _mark(session: Session, event: EmailEvent, note: str | None = None) -> None:
 
 
 async def _deliver_deal(
-    client: Client, session: Session, deal_id: int, events: list[EmailEvent], report: DeliveryReport
+    client: Client,
+    session: Session,
+    deal_id: int,
+    events: list[EmailEvent],
+    report: DeliveryReport,
+    *,
+    unstarted: bool,
 ) -> None:
     """One deal's events, in order, stopping at the first failure."""
     for event in events:
@@ -166,6 +180,8 @@ async def _deliver_deal(
             if not await _signal(client, event):
                 note = f"no signal for {event.event_type} events"
         except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND and unstarted:
+                return  # its workflow may still be started: keep the events for it
             if exc.status == RPCStatusCode.NOT_FOUND:
                 note = "the deal's workflow is not running; nothing left to act on it"
             elif exc.status in _UNREACHABLE:
@@ -202,10 +218,12 @@ async def deliver(
     report = DeliveryReport()
     session = Session(engine, expire_on_commit=False)
     try:
-        claimed = await asyncio.to_thread(_claim, session, wanted, limit)
+        claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
         for deal_id, events in claimed.items():
             try:
-                await _deliver_deal(client, session, deal_id, events, report)
+                await _deliver_deal(
+                    client, session, deal_id, events, report, unstarted=deal_id in unstarted
+                )
             except TemporalUnreachable as exc:
                 log.warning("intake.temporal_unreachable", error=str(exc)[:200])
                 break

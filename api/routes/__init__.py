@@ -1,4 +1,6 @@
-"""One router per resource, all mounted under /api/crm behind the API key."""
+"""One router per resource, all mounted under /api/crm: CRM_ROUTERS behind the API key,
+PUBLIC_ROUTERS (tracking, unsubscribe, webhooks) checking their own signed tokens or
+provider signatures."""
 
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from api.routes import (
     deal_actions,
     deals,
     email_logs,
+    events,
     pipelines,
     prompts,
     sequences,
     stages,
     stats,
     suppressions,
+    tracking,
+    unsubscribe,
+    webhooks,
 )
 
 CRM_ROUTERS: list[APIRouter] = [
@@ -34,4 +40,7 @@ CRM_ROUTERS: list[APIRouter] = [
     prompts.router,
     suppressions.router,
     stats.router,
+    events.router,
 ]
+
+PUBLIC_ROUTERS: list[APIRouter] = [tracking.router, unsubscribe.router, webhooks.router]

@@ -1,0 +1,284 @@
+"""Inbound webhooks: ZeptoMail events, inbound replies from Mailgun, Postmark and SendGrid, and
+our own signed generic reply webhook. Public (no API key): each checks its provider's proof.
+
+Every request: body at most 1 MB (413); secret not configured → 503 `webhook_not_configured`
+(never accepted unsigned); bad proof → 401; unparseable → 400; wrong shape → 422. In all those
+cases nothing is stored and nothing is signalled. A duplicate delivery answers 200 and is
+processed once (events are unique per source and provider id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from activities.intake import Inbound, RecordResult, store_and_deliver
+from activities.intake.providers import (
+    MalformedEvent,
+    brand_for_addresses,
+    log_for_reference,
+    parse_generic,
+    parse_mailgun,
+    parse_postmark,
+    parse_sendgrid,
+    parse_zeptomail,
+)
+from activities.intake.signatures import (
+    SignatureError,
+    TokenGuard,
+    same_secret,
+    verify_dealpilot,
+    verify_mailgun,
+    verify_zeptomail,
+)
+from api.errors import APIError, BadRequest, ErrorDetail, ServiceUnavailable, Unprocessable
+from dealpilot.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class Accepted(BaseModel):
+    received: int  # events in the request
+    new: int  # events stored for the first time (0 for a duplicate delivery)
+    matched: int  # of those, events matched to a deal
+
+
+def _unauthorized(why: str, *, basic: bool = False) -> APIError:
+    headers = {"WWW-Authenticate": 'Basic realm="dealpilot"'} if basic else None
+    return APIError(
+        "The request could not be verified as coming from the provider",
+        code="invalid_signature",
+        status_code=401,
+        details=[ErrorDetail(field=None, problem=why)],
+        headers=headers,
+    )
+
+
+def _not_configured(setting: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"This webhook is not configured: set {setting}", code="webhook_not_configured"
+    )
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The raw body, refused (413) past `limit` without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # noqa: SLF001 -- lets request.form() parse what was read
+    return body
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(
+        f"The body is larger than {limit // 1024} KB", code="payload_too_large", status_code=413
+    )
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The body is not valid JSON", code="malformed_body") from exc
+
+
+async def _form(request: Request) -> dict[str, str]:
+    try:
+        form = await request.form(max_files=20, max_fields=200)
+    except Exception as exc:  # python-multipart raises several types for broken bodies
+        raise BadRequest("The body is not a valid form", code="malformed_body") from exc
+    return {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _with_session(engine: Engine, fn: Callable[..., Any], *args: Any) -> Any:
+    with Session(engine) as session:
+        return fn(session, *args)
+
+
+async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
+    try:
+        return await run_in_threadpool(_with_session, _engine(request), parse)
+    except MalformedEvent as exc:
+        raise Unprocessable(str(exc), code="invalid_event") from exc
+
+
+async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
+    results: list[RecordResult] = await store_and_deliver(
+        _engine(request), getattr(request.app.state, "temporal", None), inbounds
+    )
+    new = [r for r in results if r.created]
+    return Accepted(
+        received=len(inbounds),
+        new=len(new),
+        matched=sum(1 for r in new if r.deal_ids),
+    )
+
+
+def _brand_lookup(session: Session) -> Callable[[list[str]], int | None]:
+    return partial(brand_for_addresses, session)
+
+
+# ------------------------------------------------------------------------------ ZeptoMail
+@router.post("/zeptomail", response_model=Accepted)
+async def zeptomail(
+    request: Request,
+    producer_signature: Annotated[str | None, Header(alias="producer-signature")] = None,
+) -> Accepted:
+    """Bounces, opens and clicks. Verified with `ZEPTOMAIL_WEBHOOK_KEY` (see
+    activities.intake.signatures); matched by `client_reference` (our idempotency key), else
+    by recipient."""
+    settings = _settings(request)
+    if settings.zeptomail_webhook_key is None:
+        raise _not_configured("ZEPTOMAIL_WEBHOOK_KEY")
+    body = await read_body(request)
+    try:
+        verify_zeptomail(
+            body,
+            producer_signature,
+            settings.zeptomail_webhook_key.get_secret_value(),
+            window=settings.webhook_replay_window,
+        )
+    except SignatureError as exc:
+        raise _unauthorized(str(exc)) from exc
+    data = _json(body)
+    inbounds = await _parse(request, lambda s: parse_zeptomail(data, partial(log_for_reference, s)))
+    return await _accept(request, inbounds)
+
+
+# ------------------------------------------------------------------------------ Mailgun
+def _mailgun_guard(request: Request, settings: Settings) -> TokenGuard:
+    guard: TokenGuard | None = getattr(request.app.state, "mailgun_tokens", None)
+    if guard is None:
+        guard = request.app.state.mailgun_tokens = TokenGuard(settings.webhook_replay_window)
+    return guard
+
+
+@router.post("/inbound/mailgun", response_model=Accepted)
+async def mailgun(request: Request) -> Accepted:
+    """A Mailgun route forwarding replies. Verified with `MAILGUN_SIGNING_KEY`; a timestamp
+    outside the window or a token reused for another message is refused."""
+    settings = _settings(request)
+    if settings.mailgun_signing_key is None:
+        raise _not_configured("MAILGUN_SIGNING_KEY")
+    await read_body(request)
+    form = await _form(request)
+    token = form.get("token", "")
+    try:
+        verify_mailgun(
+            form.get("timestamp", ""),
+            token,
+            form.get("signature", ""),
+            settings.mailgun_signing_key.get_secret_value(),
+            window=settings.webhook_replay_window,
+        )
+    except SignatureError as exc:
+        raise _unauthorized(str(exc)) from exc
+    inbound = await _parse(request, lambda s: parse_mailgun(form, _brand_lookup(s)))
+    try:
+        _mailgun_guard(request, settings).check(token, inbound.dedupe_key)
+    except SignatureError as exc:
+        raise _unauthorized(str(exc)) from exc
+    return await _accept(request, [inbound])
+
+
+# ------------------------------------------------------------------------------ Postmark
+@router.post("/inbound/postmark", response_model=Accepted)
+async def postmark(request: Request) -> Accepted:
+    """Postmark inbound JSON, behind HTTP basic auth (`POSTMARK_INBOUND_USER` and
+    `POSTMARK_INBOUND_PASSWORD`, given in the webhook URL as `https://user:pass@host/...`)."""
+    settings = _settings(request)
+    if not settings.postmark_inbound_user or settings.postmark_inbound_password is None:
+        raise _not_configured("POSTMARK_INBOUND_USER and POSTMARK_INBOUND_PASSWORD")
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        user, sep, password = "", "", ""
+    # Both compared in full, whatever the first says, so timing tells nothing.
+    user_ok = same_secret(user, settings.postmark_inbound_user)
+    pass_ok = same_secret(password, settings.postmark_inbound_password.get_secret_value())
+    if scheme.lower() != "basic" or not sep or not (user_ok and pass_ok):
+        raise _unauthorized("basic auth credentials do not match", basic=True)
+    data = _json(await read_body(request))
+    inbound = await _parse(request, lambda s: parse_postmark(data, _brand_lookup(s)))
+    return await _accept(request, [inbound])
+
+
+# ------------------------------------------------------------------------------ SendGrid
+@router.post("/inbound/sendgrid", response_model=Accepted)
+async def sendgrid(
+    request: Request, key: Annotated[str | None, Query(max_length=200)] = None
+) -> Accepted:
+    """SendGrid Inbound Parse (multipart). The parse URL carries `?key=<SENDGRID_INBOUND_KEY>`."""
+    settings = _settings(request)
+    if settings.sendgrid_inbound_key is None:
+        raise _not_configured("SENDGRID_INBOUND_KEY")
+    if not same_secret(key, settings.sendgrid_inbound_key.get_secret_value()):
+        raise _unauthorized("the key in the URL does not match")
+    await read_body(request)
+    form = await _form(request)
+    inbound = await _parse(request, lambda s: parse_sendgrid(form, _brand_lookup(s)))
+    return await _accept(request, [inbound])
+
+
+# ------------------------------------------------------------------------------ generic
+@router.post("/reply", response_model=Accepted)
+async def generic_reply(
+    request: Request,
+    signature: Annotated[str | None, Header(alias="X-Dealpilot-Signature")] = None,
+    timestamp: Annotated[str | None, Header(alias="X-Dealpilot-Timestamp")] = None,
+) -> Accepted:
+    """Any system that can POST JSON: `{from, to, subject, text, message_id, in_reply_to,
+    references, received_at}`. Sign it: `X-Dealpilot-Timestamp: <unix seconds>` and
+    `X-Dealpilot-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + raw body>` with
+    `DEALPILOT_WEBHOOK_SECRET`. Quoted history in `text` is stripped here."""
+    settings = _settings(request)
+    if settings.dealpilot_webhook_secret is None:
+        raise _not_configured("DEALPILOT_WEBHOOK_SECRET")
+    body = await read_body(request)
+    try:
+        verify_dealpilot(
+            body,
+            signature,
+            timestamp,
+            settings.dealpilot_webhook_secret.get_secret_value(),
+            window=settings.webhook_replay_window,
+        )
+    except SignatureError as exc:
+        raise _unauthorized(str(exc)) from exc
+    data = _json(body)
+    inbound = await _parse(request, lambda s: parse_generic(data, _brand_lookup(s)))
+    return await _accept(request, [inbound])
