@@ -3,6 +3,7 @@ replayed requests are refused with nothing stored and nothing signalled."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from activities.intake import Relay
+from activities.intake import Relay, count_pending
 from activities.intake.signatures import sign_dealpilot
+from api import create_app
 from models import EmailLog
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, client_for, intake_app
@@ -234,3 +236,30 @@ async def test_replies_stored_while_temporal_is_down_arrive_in_order_later(
     assert [t.split(" ")[1] for t in timeline] == ["(question,", "(not_interested,"]
     assert result.status == "lost"
     assert deal_id
+
+
+async def test_the_app_relay_delivers_what_was_stored_while_temporal_was_down(
+    intake: Intake,
+) -> None:
+    _deal_id, handle, log = await intake.first_email("relay@leeplumbing.com.au")
+    async with client_for(intake_app(intake.stack, temporal=None)) as offline:
+        body, headers = _generic(log)
+        assert (
+            await offline.post("/api/crm/webhooks/reply", content=body, headers=headers)
+        ).json()["matched"] == 1
+    app = create_app(
+        engine=intake.stack.engine,
+        api_keys={"k"},
+        settings=intake.stack.settings,
+        temporal=intake.stack.client,
+        relay_every=timedelta(milliseconds=100),
+    )
+    async with app.router.lifespan_context(app):
+        for _ in range(50):
+            if count_pending(intake.stack.engine) == 0:
+                break
+            await asyncio.sleep(0.1)
+    assert app.state.relay is not None
+    assert count_pending(intake.stack.engine) == 0
+    await intake.stack.env.sleep(timedelta(days=1))
+    assert (await handle.query(DealWorkflow.state)).stage == "Responded"
