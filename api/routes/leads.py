@@ -1,0 +1,51 @@
+"""Inbound leads from the brands' websites (chatbot conversations, contact form inquiries)."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AfterCommitDep, SessionDep, commit_now
+from api.hooks import on_deal_created
+from api.routing import CRMRouter
+from api.services import leads as service
+from api.services.leads import LeadIn, LeadResult
+
+router = CRMRouter(prefix="/leads", tags=["leads"])
+
+
+@router.post(
+    "/inbound/",
+    response_model=LeadResult,
+    status_code=201,
+    responses={200: {"model": LeadResult, "description": "Nothing new: existing contact/deal"}},
+)
+async def inbound_lead(
+    request: Request,
+    response: Response,
+    data: LeadIn,
+    session: SessionDep,
+    after_commit: AfterCommitDep,
+) -> LeadResult:
+    """A `chatbot` lead becomes a contact (get or create per brand and email; empty fields are
+    filled, operator data is never overwritten). An `inquiry` also gets a deal in the brand's
+    sales pipeline (or `pipeline`), started after the commit exactly like
+    `POST /api/crm/deals/`; the contact's open deal there is reused instead of a second one.
+    An address the brand may not email (suppressed) gets the contact but no deal.
+    `pipeline` is ignored for chatbot leads.
+
+    201 when a contact or deal was created, 200 when both already existed. 422
+    `unknown_brand`, `unknown_pipeline`, `no_sales_pipeline`, `validation_error` (bad email)."""
+    intake = await run_in_threadpool(service.take_lead, session, data)
+    started: dict[int, str | None] = {}
+    if intake.deal_created and intake.deal is not None and intake.deal.id is not None:
+        deal_id = intake.deal.id
+
+        async def start() -> None:
+            started[deal_id] = await on_deal_created(request.app, deal_id)
+
+        after_commit.add(start)
+    await commit_now(session, after_commit)
+    response.status_code = 201 if intake.created_anything else 200
+    workflow_id = next(iter(started.values()), None)
+    return await run_in_threadpool(service.result, session, intake, workflow_id=workflow_id)

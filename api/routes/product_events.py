@@ -1,0 +1,86 @@
+"""Product events from the brands' own applications, moving onboarding deals forward."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AfterCommitDep, OptionalTemporalDep, SessionDep, commit_now
+from api.hooks import on_deals_created
+from api.routing import CRMRouter
+from api.services import product_events as service
+from api.services.product_events import (
+    DealLocks,
+    EventOutcome,
+    ProductEventIn,
+    ProductEventResult,
+)
+from models import utcnow
+
+router = CRMRouter(prefix="/events", tags=["product events"])
+
+
+def _locks(request: Request) -> DealLocks:
+    locks: DealLocks | None = getattr(request.app.state, "product_event_locks", None)
+    if locks is None:
+        locks = request.app.state.product_event_locks = DealLocks()
+    return locks
+
+
+@router.post(
+    "/product/",
+    response_model=ProductEventResult,
+    responses={201: {"model": ProductEventResult, "description": "A deal was enrolled"}},
+)
+async def product_event(
+    request: Request,
+    response: Response,
+    data: ProductEventIn,
+    session: SessionDep,
+    after_commit: AfterCommitDep,
+    temporal: OptionalTemporalDep,
+) -> ProductEventResult:
+    """Moves the contact's deals in the pipelines that progress on `event` (Agents & Agencies;
+    Registered Users – Business / Real Estate / Events for their won events) to the event's
+    stage, through each deal's workflow (`move_stage`), so stages that send on entry send.
+    Forward only and idempotent: an event for the deal's current or an earlier stage is
+    reported (`already_at_stage`, `stale_event`) and changes nothing. `registered` enrols a
+    contact who has no Agents & Agencies deal yet (the deal starts after the commit).
+
+    404 `unknown_contact`; 422 `validation_error` (unknown event), `unknown_brand`,
+    `event_not_tracked`; from the workflow: 409 `no_workflow`, `deal_starting`, 503."""
+    plan = await run_in_threadpool(service.plan, session, data)
+    started: dict[int, str | None] = {}
+    enrolled_ids = [deal.id for deal, _, _ in plan.enrolled if deal.id is not None]
+    if enrolled_ids:
+
+        async def start() -> None:
+            started.update(await on_deals_created(request.app, enrolled_ids))
+
+        after_commit.add(start)
+    await commit_now(session, after_commit)
+
+    occurred_at = data.occurred_at or utcnow()
+    results = list(plan.done)
+    for deal, pipeline, stage in plan.enrolled:
+        results.append(
+            EventOutcome(
+                pipeline_id=pipeline.id or 0,
+                pipeline_slug=pipeline.slug,
+                outcome="enrolled",
+                deal_id=deal.id,
+                to_stage=stage.name,
+                workflow_id=started.get(deal.id or 0),
+            )
+        )
+    reason = f"product event {data.event.value} at {occurred_at:%Y-%m-%d %H:%M} UTC"
+    results += await service.apply_moves(temporal, _locks(request), plan.moves, reason=reason)
+
+    response.status_code = 201 if plan.enrolled else 200
+    return ProductEventResult(
+        event=data.event,
+        contact_id=plan.contact_id,
+        occurred_at=occurred_at,
+        moved=sum(1 for r in results if r.outcome in ("moved", "enrolled")),
+        results=results,
+    )
