@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -16,16 +17,20 @@ from temporalio.worker import Worker
 from activities.ai import AIEngine, build_engine
 from activities.ai_calls import AIActivities
 from activities.deals import DealStore
+from activities.inbox import InboxActivities, InboxPoller, build_sources
+from activities.jobs import DailyReview, ScheduledDrafts
 from activities.mail import MailProvider, build_provider
+from activities.mail.zoho import ZohoProvider
 from activities.rendering import EmailRenderer
 from activities.sending import Sender
 from activities.tracking import Tracker
 from dealpilot.settings import Settings
 from workflows.deal import DealWorkflow
+from workflows.jobs import JOB_WORKFLOWS
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (DealWorkflow,)
+WORKFLOWS: Sequence[type] = (DealWorkflow, *JOB_WORKFLOWS)
 
 
 class ProviderRegistry:
@@ -49,11 +54,35 @@ def build_activities(
     ai: AIEngine | None = None,
 ) -> list[Callable[..., Any]]:
     store = DealStore(engine)
-    ai_calls = AIActivities(engine, ai or build_engine(settings))
+    ai_engine = ai or build_engine(settings)
+    ai_calls = AIActivities(engine, ai_engine)
+    registry = providers or ProviderRegistry(settings)
+
+    def zoho() -> ZohoProvider:
+        provider = registry("zoho")  # the sender's instance: one token cache per process
+        assert isinstance(provider, ZohoProvider)
+        return provider
+
+    inbox = InboxActivities(
+        InboxPoller(
+            engine,
+            build_sources(settings, zoho=zoho),
+            lookback=settings.inbox_lookback,
+            batch=settings.inbox_batch,
+        )
+    )
+    review = DailyReview(
+        engine,
+        ai_engine,
+        stuck_after=timedelta(days=settings.stuck_deal_days),
+        review_after=settings.draft_review_remind_after,
+        score_limit=settings.daily_review_score_limit,
+    )
+    drafts = ScheduledDrafts(engine)
     sender = Sender(
         engine,
         renderer=EmailRenderer(),
-        providers=providers or ProviderRegistry(settings),
+        providers=registry,
         ai=ai_calls,
         tracker=Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value()),
     )
@@ -71,6 +100,13 @@ def build_activities(
         ai_calls.generate_backlink_pitch,
         ai_calls.smart_salutation,
         sender.send_stage_email,
+        inbox.poll_inbox,
+        review.brand_is_active,
+        review.rescore_new_contacts,
+        review.flag_stuck_deals,
+        review.drafts_waiting_review,
+        review.write_daily_summary,
+        drafts.release_due_drafts,
     ]
 
 
@@ -93,10 +129,11 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    from dealpilot.runtime import connect_temporal, prepare_database
+    from dealpilot.runtime import connect_temporal, prepare_database, schedule_jobs
 
     engine = prepare_database(settings, seed=False)
     client = await connect_temporal(settings)
+    await schedule_jobs(client, settings, engine)
     worker = build_worker(client, settings=settings, engine=engine)
     log.info("worker.started", task_queue=settings.temporal_task_queue)
     await worker.run()

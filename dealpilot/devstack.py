@@ -20,7 +20,7 @@ import structlog
 import uvicorn
 from temporalio.client import Client
 
-from dealpilot.runtime import api_keys, connect_temporal, prepare_database
+from dealpilot.runtime import api_keys, connect_temporal, prepare_database, schedule_jobs
 from dealpilot.settings import Settings
 from workflows.search_attributes import cli_flags
 
@@ -145,6 +145,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
         app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
         server = _uvicorn(app, host, port)
         worker = build_worker(client, settings=settings, engine=engine)
+        await schedule_jobs(client, settings, engine)
         if demo:
             from dealpilot.demo import enrol_demo
 

@@ -69,3 +69,20 @@ async def connect_temporal(settings: Settings) -> Client:
         data_converter=pydantic_data_converter,
         tls=tls if api_key is None else True,
     )
+
+
+async def schedule_jobs(client: Client, settings: Settings, engine: Engine) -> dict[str, str]:
+    """Creates or updates the job schedules (inbox poll, daily review per brand, drafts)."""
+    if not settings.schedules_enabled:
+        return {}
+    from sqlmodel import Session, select
+
+    from models import Brand
+    from workflows.schedules import BrandClock, ensure_schedules
+
+    with Session(engine) as session:
+        brands = [
+            BrandClock(b.slug, b.timezone)
+            for b in session.exec(select(Brand).where(Brand.is_active == True)).all()  # noqa: E712
+        ]
+    return await ensure_schedules(client, settings, brands)

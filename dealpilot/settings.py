@@ -65,6 +65,29 @@ class Settings(BaseSettings):
     dealpilot_webhook_secret: SecretStr | None = Field(None, alias="DEALPILOT_WEBHOOK_SECRET")
     webhook_replay_window: timedelta = Field(timedelta(minutes=5), alias="WEBHOOK_REPLAY_WINDOW")
 
+    # Reply detection by polling: IMAP when IMAP_HOST is set, the Zoho Mail API when
+    # ZOHO_INBOX_FOLDER_ID is set (same OAuth client as the zoho provider; its refresh token
+    # needs the ZohoMail.messages.READ scope too). Either, both or neither.
+    imap_host: str | None = Field(None, alias="IMAP_HOST")
+    imap_port: int = Field(993, alias="IMAP_PORT")
+    imap_username: str | None = Field(None, alias="IMAP_USERNAME")
+    imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
+    imap_security: Literal["ssl", "starttls", "none"] = Field("ssl", alias="IMAP_SECURITY")
+    imap_folder: str = Field("INBOX", alias="IMAP_FOLDER")
+    zoho_inbox_folder_id: str | None = Field(None, alias="ZOHO_INBOX_FOLDER_ID")
+    # The first poll of a mailbox looks back this far; later polls start where the last stopped.
+    inbox_lookback: timedelta = Field(timedelta(days=7), alias="INBOX_LOOKBACK")
+    inbox_batch: int = Field(200, ge=1, le=1000, alias="INBOX_BATCH")
+
+    # Scheduled jobs (Temporal Schedules, created or updated at startup).
+    schedules_enabled: bool = Field(True, alias="SCHEDULES_ENABLED")
+    inbox_poll_every: timedelta = Field(timedelta(minutes=5), alias="INBOX_POLL_EVERY")
+    stuck_deal_days: int = Field(14, ge=1, alias="STUCK_DEAL_DAYS")
+    draft_review_remind_after: timedelta = Field(
+        timedelta(hours=24), alias="DRAFT_REVIEW_REMIND_AFTER"
+    )
+    daily_review_score_limit: int = Field(100, ge=0, alias="DAILY_REVIEW_SCORE_LIMIT")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production":

@@ -7,6 +7,7 @@ from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
 from models.deal import Deal
 from models.email import EmailDraft, EmailEvent, EmailLog
+from models.jobs import DailySummary, InboxCursor
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
 from models.types import (
     AutoAction,
@@ -34,6 +35,7 @@ __all__ = [
     "Brand",
     "Contact",
     "ContactType",
+    "DailySummary",
     "Deal",
     "DealStatus",
     "DraftStatus",
@@ -44,6 +46,7 @@ __all__ = [
     "EmailSequence",
     "EmailStatus",
     "EngagementTier",
+    "InboxCursor",
     "MailProviderName",
     "Pipeline",
     "PipelineStage",

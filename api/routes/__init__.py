@@ -11,13 +11,12 @@ from api.routes import (
     backlinks,
     brands,
     contacts,
+    daily,
     deal_actions,
     deals,
     email_logs,
     events,
-    leads,
     pipelines,
-    product_events,
     prompts,
     sequences,
     stages,
@@ -41,10 +40,9 @@ CRM_ROUTERS: list[APIRouter] = [
     backlinks.router,
     prompts.router,
     suppressions.router,
+    daily.router,
     stats.router,
     events.router,
-    leads.router,
-    product_events.router,
 ]
 
 PUBLIC_ROUTERS: list[APIRouter] = [tracking.router, unsubscribe.router, webhooks.router]

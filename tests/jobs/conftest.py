@@ -1,0 +1,1 @@
+from tests.workflows.conftest import Stack, smtp, stack, time_env  # noqa: F401 (fixtures)

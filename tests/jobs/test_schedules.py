@@ -1,0 +1,75 @@
+"""ensure_schedules against the Temporal dev server (the time-skipping server has no
+schedules): the three kinds with the right specs, and a second call changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from dealpilot.settings import Settings
+from tests.temporal import DEV_SERVER
+from workflows import search_attributes
+from workflows.schedules import BrandClock, ensure_schedules
+
+pytestmark = [pytest.mark.temporal, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_ensure_schedules_creates_then_changes_nothing(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    settings = Settings(_env_file=None, DEALPILOT_ENV="test", TEMPORAL_TASK_QUEUE="jobs-test")
+    brands = [BrandClock("codeteki", "Australia/Sydney")]
+
+    first = await ensure_schedules(client, settings, brands)
+    assert first == {
+        "inbox-poll": "created",
+        "scheduled-drafts": "created",
+        "daily-review-codeteki": "created",
+    }
+
+    poll = (await client.get_schedule_handle("inbox-poll").describe()).schedule
+    assert [i.every for i in poll.spec.intervals] == [timedelta(minutes=5)]
+    assert poll.policy.overlap == ScheduleOverlapPolicy.SKIP
+    assert isinstance(poll.action, ScheduleActionStartWorkflow)
+    assert (poll.action.workflow, poll.action.task_queue) == ("InboxPollWorkflow", "jobs-test")
+
+    drafts = (await client.get_schedule_handle("scheduled-drafts").describe()).schedule
+    assert [i.every for i in drafts.spec.intervals] == [timedelta(minutes=1)]
+    assert drafts.policy.overlap == ScheduleOverlapPolicy.SKIP
+
+    review = (await client.get_schedule_handle("daily-review-codeteki").describe()).schedule
+    assert review.spec.time_zone_name == "Australia/Sydney"
+    (calendar,) = review.spec.calendars
+    assert [(r.start, r.end or r.start) for r in calendar.hour] == [(9, 9)]
+    assert [(r.start, r.end or r.start) for r in calendar.minute] == [(0, 0)]
+    assert [(r.start, r.end) for r in calendar.day_of_week] == [(1, 5)]  # Mon-Fri
+    assert review.policy.overlap == ScheduleOverlapPolicy.SKIP
+    assert isinstance(review.action, ScheduleActionStartWorkflow)
+    assert review.action.workflow == "DailyReviewWorkflow"
+
+    second = await ensure_schedules(client, settings, brands)
+    assert set(second.values()) == {"unchanged"}
+
+    # A changed setting updates the schedule in place.
+    faster = settings.model_copy(update={"inbox_poll_every": timedelta(minutes=2)})
+    third = await ensure_schedules(client, faster, brands)
+    assert third["inbox-poll"] == "updated"
+    poll = (await client.get_schedule_handle("inbox-poll").describe()).schedule
+    assert [i.every for i in poll.spec.intervals] == [timedelta(minutes=2)]
