@@ -16,7 +16,9 @@ from api.routes import (
     deals,
     email_logs,
     events,
+    leads,
     pipelines,
+    product_events,
     prompts,
     sequences,
     stages,
@@ -43,6 +45,8 @@ CRM_ROUTERS: list[APIRouter] = [
     daily.router,
     stats.router,
     events.router,
+    leads.router,
+    product_events.router,
 ]
 
 PUBLIC_ROUTERS: list[APIRouter] = [tracking.router, unsubscribe.router, webhooks.router]
