@@ -1,14 +1,19 @@
-"""What both benchmarks share: a seeded SQLite database, the Temporal binaries, the table."""
+"""What the benchmarks share: a seeded database (SQLite, or a fresh PostgreSQL database), the
+Temporal binaries, the table."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from models import Brand, Contact, Pipeline, PipelineStage, make_engine, migrate, session_scope
@@ -17,15 +22,35 @@ from models.seed import seed
 BIN = Path(sys.executable).parent
 DEV_SERVER = BIN / "temporal"
 TEST_SERVER = BIN / "temporal-test-server"
+LOCAL_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def seeded_sqlite(path: Path) -> Engine:
-    url = f"sqlite:///{path}"
+    return seeded(f"sqlite:///{path}")
+
+
+def seeded(url: str) -> Engine:
+    """Migrated and seeded (default brands, pipelines, templates) database at `url`."""
     migrate(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
         seed(session)
     return engine
+
+
+@contextmanager
+def fresh_postgres(admin_url: str = LOCAL_POSTGRES) -> Iterator[str]:
+    """A new, empty database on the server of `admin_url`, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @dataclass(frozen=True)

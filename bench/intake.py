@@ -1,0 +1,445 @@
+"""Webhook intake under load, over loopback, against a bare endpoint served the same way.
+
+    .venv/bin/python -m bench.intake [--db sqlite|postgres] [--seconds 3] [--max-connections 256]
+
+The real API app (`api.create_app`, Temporal NOT configured: events are stored and left for the
+relay, no workflow is signalled) and a bare FastAPI app whose endpoints do nothing each run
+under uvicorn in a subprocess (one worker, same config as `dealpilot api`, log level WARNING so
+no per-request log lines), on a fresh database: a SQLite file, or a fresh database created on
+the PostgreSQL server at 127.0.0.1:5432 (`test`) and dropped afterwards.
+
+`wrk` (a separate process, 2 threads) drives each endpoint at rising concurrency (connections
+1, 2, 4, ... each for `--seconds`; at each level the bare endpoint, then the real one) until the
+real endpoint's throughput stops rising (two levels in a row under +5%), then the next one:
+  - open pixel      GET  /api/crm/track/open/{token}.gif, tokens signed with
+                    `activities.tracking.sign` for real EmailLog rows (2,000 of them, rotated;
+                    a second hit on an email within a minute is a duplicate, as from a mail app)
+  - reply webhook   POST /api/crm/webhooks/reply, signed with X-Dealpilot-Signature, replies
+                    In-Reply-To real sent emails (a unique Message-ID per request until the
+                    pool of 5,000 per level wraps)
+  - bare GET/POST   the do-nothing endpoints: the ceiling of uvicorn + FastAPI on this machine
+Reported: requests/s, p50 and p99 latency per level; the endpoint's best level with the bare
+endpoint at the same level (ratio) and the bare endpoint's own peak (ratio to peak). wrk and the
+servers share the machine's CPUs (`nproc` and the load average are printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from activities.intake.signatures import sign_dealpilot
+from activities.tracking import sign
+from bench.common import fresh_postgres, seeded, table, target
+from models import Brand, Deal, EmailEvent, EmailLog, EmailStatus, make_engine, session_scope
+from models import Contact as ContactRow
+
+TRACKING_SECRET = "bench-tracking-secret"
+WEBHOOK_SECRET = "bench-webhook-secret"
+API_KEY = "bench"
+EMAILS = 2_000
+REPLIES_PER_LEVEL = 5_000
+LEVELS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+# --------------------------------------------------------------------------- the servers
+def _serve(app_kind: str, db_url: str, port: int) -> None:
+    """Runs in the server subprocess."""
+    import uvicorn
+    from fastapi import FastAPI, Response
+
+    from api.app import create_app
+    from dealpilot.logging import configure_logging
+    from dealpilot.settings import Settings
+
+    settings = Settings(
+        DEALPILOT_ENV="test",
+        DEALPILOT_LOG_LEVEL="WARNING",
+        DATABASE_URL=db_url,
+        TRACKING_SECRET=TRACKING_SECRET,
+        DEALPILOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    configure_logging(settings)
+    app: FastAPI
+    if app_kind == "real":
+        app = create_app(engine=make_engine(db_url), api_keys={API_KEY}, settings=settings)
+    else:
+        app = FastAPI()
+
+        @app.get("/noop")
+        async def noop_get() -> Response:
+            return Response()
+
+        @app.post("/noop")
+        async def noop_post() -> Response:
+            return Response()
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(app_kind: str, db_url: str, log: Path) -> Iterator[str]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "bench.intake", "--serve", app_kind, "--db-url", db_url]
+    with log.open("ab") as err:
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{app_kind} server did not start; see {log}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------------------ the data
+@dataclass(frozen=True)
+class Sent:
+    log_id: int
+    to_email: str
+    message_id: str
+
+
+def sent_emails(engine: Engine, n: int) -> tuple[list[Sent], str]:
+    """n contacts, each with a deal and a sent email; the brand's sending address."""
+    tgt = target(engine)
+    with session_scope(engine) as s:
+        brand = s.get(Brand, tgt.brand_id)
+        assert brand is not None
+        contacts = [
+            ContactRow(brand_id=tgt.brand_id, email=f"lead{i}@intake.bench.example", name="Lead")
+            for i in range(n)
+        ]
+        s.add_all(contacts)
+        s.flush()
+        deals = [
+            Deal(contact_id=c.id or 0, pipeline_id=tgt.pipeline_id, stage_id=tgt.first_stage_id)
+            for c in contacts
+        ]
+        s.add_all(deals)
+        s.flush()
+        logs = [
+            EmailLog(
+                idempotency_key=f"deal-{d.id}:step-1",
+                brand_id=tgt.brand_id,
+                deal_id=d.id,
+                contact_id=c.id,
+                stage_id=tgt.first_stage_id,
+                to_email=c.email,
+                provider="outbox",
+                message_id=f"<dp.{d.id}.1.bench@{brand.domain}>",
+                subject="Quick idea for your business",
+                status=EmailStatus.sent,
+                sent_at=c.created_at,
+            )
+            for c, d in zip(contacts, deals, strict=True)
+        ]
+        s.add_all(logs)
+        s.flush()
+        return [Sent(x.id or 0, x.to_email, x.message_id or "") for x in logs], brand.from_email
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def _script(requests: list[tuple[str, str, dict[str, str], str | None]]) -> str:
+    """A wrk script that sends `requests` in turn (each thread from its own offset). The
+    requests are formatted in `init`, where wrk knows the Host header to add."""
+    lines = ["local specs = {}"]
+    for method, path, headers, body in requests:
+        hdrs = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
+        body_lua = "nil" if body is None else _lua_string(body)
+        lines.append(
+            f"specs[#specs + 1] = {{{_lua_string(method)}, {_lua_string(path)}, "
+            f"{{{hdrs}}}, {body_lua}}}"
+        )
+    lines.append(
+        """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local reqs = {}
+local i = 0
+function init(args)
+  for k, s in ipairs(specs) do
+    s[3]["Host"] = wrk.host .. ":" .. wrk.port
+    reqs[k] = wrk.format(s[1], s[2], s[3], s[4])
+  end
+  i = ((tid or 1) * 7919) % #reqs
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+"""
+    )
+    return "\n".join(lines)
+
+
+def pixel_script(sent: list[Sent]) -> str:
+    return _script(
+        [
+            ("GET", f"/api/crm/track/open/{sign({'p': 'o', 'l': x.log_id}, TRACKING_SECRET)}.gif",
+             {"User-Agent": BROWSER}, None)
+            for x in sent
+        ]
+    )  # fmt: skip
+
+
+def reply_bodies(sent: list[Sent], brand_address: str, n: int) -> list[bytes]:
+    run = uuid.uuid4().hex[:8]
+    return [
+        json.dumps(
+            {
+                "from": x.to_email,
+                "to": brand_address,
+                "subject": "Re: Quick idea for your business",
+                "text": "Sounds interesting. Can you call me on Thursday?\n\n> earlier mail",
+                "message_id": f"<reply-{run}-{i}@client.example>",
+                "in_reply_to": x.message_id,
+            }
+        ).encode()
+        for i, x in ((i, sent[i % len(sent)]) for i in range(n))
+    ]
+
+
+def signed_post(path: str, body: bytes) -> tuple[str, str, dict[str, str], str]:
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Dealpilot-Timestamp": stamp,
+        "X-Dealpilot-Signature": "sha256=" + sign_dealpilot(body, stamp, WEBHOOK_SECRET),
+    }
+    return ("POST", path, headers, body.decode())
+
+
+# ---------------------------------------------------------------------------- wrk
+@dataclass(frozen=True)
+class Level:
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx/3xx responses and socket errors
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    assert match, text
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(out: str, connections: int) -> Level:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errs = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if socket_errs:
+        errors += sum(int(n) for n in socket_errs.groups())
+    return Level(connections, rps, _ms(pct["50"]), _ms(pct["99"]), errors)
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int) -> Level:
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+           "--timeout", "10s", "-s", str(script), url]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    if out.stderr.strip():  # a script error makes wrk fall back to `GET /`: not a measurement
+        raise RuntimeError(f"wrk: {out.stderr.strip()}")
+    return parse_wrk(out.stdout, connections)
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    base: str
+    script: Callable[[], str]  # called for every level (fresh timestamps, Message-IDs)
+
+
+def ramp(
+    load: Load, baseline: Load, seconds: int, max_conn: int, work: Path
+) -> tuple[list[Level], list[Level]]:
+    """Rising concurrency, `baseline` then `load` at each level (so that both see the same
+    machine), until two levels in a row add less than 5% to `load`'s best rate."""
+    got: list[Level] = []
+    bare: list[Level] = []
+    best, flat = 0.0, 0
+    for conn in (c for c in LEVELS if c <= max_conn):
+        for one, into in ((baseline, bare), (load, got)):
+            script = work / f"{one.name.replace(' ', '_')}_{conn}.lua"
+            script.write_text(one.script())
+            level = wrk(one.base, script, conn, seconds)
+            into.append(level)
+            print(
+                f"  {one.name:<14} c={conn:<4} {level.rps:>9,.0f} req/s  p50 {level.p50_ms:7.2f} ms"
+                f"  p99 {level.p99_ms:8.2f} ms  errors {level.errors}",
+                flush=True,
+            )
+        if got[-1].rps > best * 1.05:
+            best, flat = got[-1].rps, 0
+        else:
+            best, flat = max(best, got[-1].rps), flat + 1
+            if flat >= 2:
+                break
+    return got, bare
+
+
+def peak(levels: list[Level]) -> Level:
+    return max(levels, key=lambda lv: lv.rps)
+
+
+# ---------------------------------------------------------------------------- checks
+def sanity(base: str, sent: list[Sent], brand_address: str) -> None:
+    """One genuine request of each kind answers as the API documents, before any load."""
+    pixel = httpx.get(
+        f"{base}/api/crm/track/open/{sign({'p': 'o', 'l': sent[0].log_id}, TRACKING_SECRET)}.gif"
+    )
+    assert pixel.status_code == 200, pixel.text
+    assert pixel.headers["content-type"] == "image/gif"
+    _, path, headers, body = signed_post(
+        "/api/crm/webhooks/reply", reply_bodies(sent, brand_address, 1)[0]
+    )
+    reply = httpx.post(f"{base}{path}", headers=headers, content=body.encode())
+    assert reply.status_code < 300, reply.text
+    assert reply.json()["matched"] == 1, reply.text
+
+
+def stored_events(engine: Engine) -> dict[str, int]:
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(EmailEvent.event_type, func.count()).group_by(EmailEvent.event_type)
+        ).all()
+        return {str(kind): int(n) for kind, n in rows}
+
+
+# ------------------------------------------------------------------------------ main
+@contextmanager
+def database(kind: str, work: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{work / 'intake.db'}"
+    else:
+        with fresh_postgres() as url:
+            yield url
+
+
+def run(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp,
+        database(args.db, Path(tmp)) as url,
+    ):
+        work = Path(tmp)
+        engine = seeded(url)
+        sent, brand_address = sent_emails(engine, EMAILS)
+        log = work / "server.log"
+        print(
+            f"intake benchmark: db={args.db} ({engine.dialect.name}), Temporal not configured, "
+            f"uvicorn 1 worker, wrk 2 threads, {args.seconds}s per level, "
+            f"nproc={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        pairs: dict[str, tuple[list[Level], list[Level]]] = {}
+        with server("bare", url, log) as bare_base, server("real", url, log) as base:
+            sanity(base, sent, brand_address)
+            noop_get = _script([("GET", "/noop", {"User-Agent": BROWSER}, None)])
+            pixels = pixel_script(sent)
+
+            def noop_post() -> str:
+                bodies = reply_bodies(sent, brand_address, 200)
+                return _script([signed_post("/noop", b) for b in bodies])
+
+            def replies() -> str:  # fresh timestamps (5-minute window) and Message-IDs
+                bodies = reply_bodies(sent, brand_address, REPLIES_PER_LEVEL)
+                return _script([signed_post("/api/crm/webhooks/reply", b) for b in bodies])
+
+            pixel_load = Load("open pixel", base, lambda: pixels)
+            get_load = Load("bare GET", bare_base, lambda: noop_get)
+            reply_load = Load("reply webhook", base, replies)
+            post_load = Load("bare POST", bare_base, noop_post)
+            for load, baseline in ((pixel_load, get_load), (reply_load, post_load)):
+                pairs[load.name] = ramp(load, baseline, args.seconds, args.max_connections, work)
+        events = stored_events(engine)
+        engine.dispose()
+
+    rows = []
+    for name, (got, bare) in pairs.items():
+        top, bare_top = peak(got), peak(bare)
+        same = bare[got.index(top)]  # the baseline at the endpoint's best level
+        rows.append([name, top.connections, top.rps, top.p50_ms, top.p99_ms, top.errors,
+                     same.rps, same.p50_ms, same.p99_ms, top.rps / same.rps,
+                     bare_top.rps, top.rps / bare_top.rps])  # fmt: skip
+    print()
+    print(
+        table(
+            ["endpoint", "conns", "req/s", "p50 ms", "p99 ms", "errors",
+             "bare req/s", "bare p50", "bare p99", "ratio", "bare peak", "ratio to peak"],
+            rows,
+        )
+    )  # fmt: skip
+    print(f"\nevents stored by the real app: {events}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=3, help="per concurrency level")
+    parser.add_argument("--max-connections", type=int, default=256)
+    parser.add_argument("--serve", choices=["real", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--db-url", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve, args.db_url, args.port)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
