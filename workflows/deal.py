@@ -138,7 +138,7 @@ class DealWorkflow:
             await self._sync()
         self._publish()
 
-        while not self._closed:
+        while not self._closed or self.m.send_on_enter_pending:
             await self._sleep()
             async with self._lock:
                 if self._inbox:
@@ -148,7 +148,7 @@ class DealWorkflow:
                     self._nudged = False
                     await self._act()
                     self._actions += 1
-            if self._closed:
+            if self._closed and not self.m.send_on_enter_pending:
                 break
             forced = (
                 inp.continue_as_new_after is not None and self._actions >= inp.continue_as_new_after
@@ -351,7 +351,8 @@ class DealWorkflow:
         elif outcome.status in ("failed", "unknown"):
             # Config errors and sends of unknown outcome need a person; never resend blindly.
             m.steps += 1 if outcome.status == "unknown" else 0
-            m.status = "paused"
+            if m.status != "won":
+                m.status = "paused"
             self._schedule(None, f"send {outcome.status}: needs review")
             self._note("status", f"Paused for review: {outcome.detail}")
             await self._record("send_failed", outcome.status, outcome.detail)
@@ -370,8 +371,16 @@ class DealWorkflow:
     async def _send_on_enter(self, stage: rules.StageInfo, engagement: Engagement) -> None:
         ctx = self.ctx
         now = workflow.now()
+        won = self.m.status == "won"  # a won stage's welcome email: the deal stays won
         if ctx.suppressed:
-            await self._close_lost(f"suppressed: {ctx.suppression_reason}", decision="suppressed")
+            self.m.send_on_enter_pending = False
+            if won:
+                self._note("email", f"{stage.name} email not sent: {ctx.suppression_reason}")
+                await self._sync()
+            else:
+                await self._close_lost(
+                    f"suppressed: {ctx.suppression_reason}", decision="suppressed"
+                )
             return
         if not rules.in_send_window(now, ctx.window, ctx.contact_timezone):
             wake = rules.next_send_time(now, ctx.window, self.m.deal_id, ctx.contact_timezone)
@@ -383,8 +392,8 @@ class DealWorkflow:
         if outcome.status == "deferred":
             self.m.send_on_enter_pending = True
         elif outcome.status == "sent":
-            self._schedule(None, "waiting for the next product event")
-        elif outcome.status == "suppressed":
+            self._schedule(None, "won" if won else "waiting for the next product event")
+        elif outcome.status == "suppressed" and not won:
             await self._close_lost(outcome.detail or "suppressed", decision="suppressed")
             return
         await self._sync()
@@ -399,6 +408,9 @@ class DealWorkflow:
         if stage.kind == "won":
             m.status, m.lost_reason = "won", ""
             self._schedule(None, "won")
+            if stage.auto_action == "send_on_enter":  # e.g. "You're an Active Lister"
+                m.send_on_enter_pending = True
+                self._schedule(now, f"{stage.name} email")
         elif stage.kind == "lost":
             m.status = "lost"
             self._schedule(None, "closed")

@@ -124,3 +124,21 @@ async def test_move_stage_rejects_a_stage_of_another_pipeline(stack: Stack) -> N
     assert state.stage == "Discovery Call"
     await stack.env.sleep(20 * DAY)  # a manual stage: the autopilot sends nothing more
     assert len(stack.inbox.to("mover@example.com.au")) == 1
+
+
+async def test_moving_into_a_won_stage_sends_its_welcome_email_and_stays_won(stack: Stack) -> None:
+    stack.open_window("desifirms")
+    _deal_id, handle = await stack.enrol(
+        "lister@agency.com.au", brand="desifirms", pipeline="agents_agencies", name="Raj Patel"
+    )
+    await stack.env.sleep(timedelta(minutes=5))
+    assert stack.inbox.to("lister@agency.com.au") == []  # Registered sends nothing
+    state = await handle.execute_update(
+        DealWorkflow.move_stage, MoveStageRequest(stage="active_lister", reason="10 listings")
+    )
+    assert state.status == "won"
+    result = await handle.result()
+    assert result.status == "won"
+    assert result.stage == "Active Lister"
+    (message,) = stack.inbox.to("lister@agency.com.au")
+    assert "Raj" in message.get_body(("plain",)).get_content()
