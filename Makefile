@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: dev test setup lint typecheck bench clean
+.PHONY: dev test setup system-deps lint typecheck bench clean
 
 $(UV):
 	python3 -m venv .tools
@@ -19,7 +19,17 @@ setup: .venv/.synced
 dev: setup
 	.venv/bin/dealpilot dev $(DEV_ARGS)
 
-test: setup
+# The IMAP tests talk to a real dovecot; install it where we may (root with apt), else they
+# skip with a reason (CI fails on skips, so CI always has it).
+system-deps:
+	@command -v dovecot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing dovecot-imapd for the IMAP tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "note: dovecot is not installed; the IMAP tests will skip"; fi; }
+
+test: setup system-deps
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
