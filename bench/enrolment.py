@@ -159,12 +159,12 @@ async def main(n: int, concurrency: int, rounds: int) -> None:
     print(f"{rounds} paired rounds of {n}; ratio = path rate / raw rate in the same round")
     rows = []
     for label in per_round[0]:
-        rates = [r[label] for r in per_round]
+        path_rates = [r[label] for r in per_round]
         ratios = [r[label] / r["raw start_workflow (trivial)"] for r in per_round]
         rows.append(
             (
                 label,
-                statistics.median(rates),
+                statistics.median(path_rates),
                 " ".join(f"{x:.2f}" for x in ratios),
                 statistics.median(ratios),
             )
