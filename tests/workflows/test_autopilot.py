@@ -6,11 +6,12 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from models import EmailLog, EmailStatus, PipelineStage, session_scope
+from activities.rendering import BrandInfo, ContactInfo, EmailContext, EmailRenderer
+from models import EmailLog, EmailStatus, Pipeline, PipelineStage, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import record_open, sent_logs
 from tests.workflows.test_sequence import live
@@ -91,20 +92,28 @@ async def test_nothing_is_sent_outside_the_send_window(stack: Stack) -> None:
 
 async def test_ab_subjects_follow_the_deterministic_split(stack: Stack) -> None:
     stack.open_window("codeteki")
-    seen: dict[str, str] = {}
-    for n in range(4):
-        deal_id, _handle = await stack.enrol(
-            f"ab{n}@example.com.au", brand="codeteki", pipeline="sales"
-        )
+    with Session(stack.engine) as s:
+        intro = s.exec(
+            select(PipelineStage)
+            .join(Pipeline, col(Pipeline.id) == col(PipelineStage.pipeline_id))
+            .where(Pipeline.name == "Codeteki Sales", PipelineStage.slug == "intro_sent")
+        ).one()
+    assert intro.subject is not None
+    assert intro.subject_variant_b is not None
+    brand = BrandInfo.from_row(stack.brand("codeteki"))
+    renderer = EmailRenderer()
+    variants = set()
+    for n in range(4):  # deal ids 1-4 draw both variants
+        email = f"ab{n}@example.com.au"
+        deal_id, _handle = await stack.enrol(email, brand="codeteki", pipeline="sales")
         await stack.env.sleep(timedelta(minutes=30))
         (log,) = sent_logs(stack.engine, deal_id)
         assert log.variant == rules.ab_variant(deal_id)
-        seen[log.variant] = log.subject
-    with Session(stack.engine) as s:
-        intro = s.exec(select(PipelineStage).where(PipelineStage.slug == "intro_sent")).first()
-    assert intro is not None
-    if len(seen) == 2:  # both variants drawn among these deal ids
-        assert seen["A"] != seen["B"]
+        template = intro.subject_variant_b if log.variant == "B" else intro.subject
+        ctx = EmailContext(brand=brand, contact=ContactInfo(email=email), unsubscribe_url="-")
+        assert log.subject == renderer.render_subject(template, ctx)
+        variants.add(log.variant)
+    assert variants == {"A", "B"}
 
 
 async def test_move_stage_rejects_a_stage_of_another_pipeline(stack: Stack) -> None:
