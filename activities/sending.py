@@ -23,8 +23,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.ai import ComposedEmail, ComposeInput
 from activities.ai_calls import AIActivities
+from activities.composing import load_email_context, render_stage_email
 from activities.deals import activity_now, brand_window, load_deal_rows, suppression_for
 from activities.mail import (
     MailProvider,
@@ -34,15 +34,11 @@ from activities.mail import (
     TransientMailError,
 )
 from activities.rendering import (
-    BrandInfo,
-    ContactInfo,
     EmailContext,
     EmailRenderer,
-    OpportunityInfo,
 )
 from activities.tracking import Tracker, rewrite_links
 from models import (
-    BacklinkOpportunity,
     Brand,
     Contact,
     EmailLog,
@@ -52,8 +48,6 @@ from models import (
 )
 from workflows.contracts import SendOutcome, SendRequest
 from workflows.rules import next_send_time
-
-log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
@@ -116,11 +110,13 @@ class Sender:
         if claimed is not None:
             return claimed
         provider = self._providers(draft.provider)
-        bound = log.bind(deal_id=req.deal_id, email_log_id=draft.log_id, provider=draft.provider)
         try:
-            result = await _heartbeating(provider.send(draft.email))
+            # The provider logs the send or its failure; these ids make that line findable.
+            with structlog.contextvars.bound_contextvars(
+                deal_id=req.deal_id, email_log_id=draft.log_id
+            ):
+                result = await _heartbeating(provider.send(draft.email))
         except OutcomeUnknownMailError as exc:
-            bound.warning("send.outcome_unknown", code=exc.code)
             await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.unknown, error=str(exc))
             return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
         except TransientMailError:
@@ -128,7 +124,6 @@ class Sender:
             await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.pending, error="")
             raise
         except PermanentMailError as exc:
-            bound.warning("send.rejected", code=exc.code)
             await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.failed, error=str(exc))
             status = "rejected" if exc.code in RECIPIENT_CODES else "failed"
             return SendOutcome(status=status, email_log_id=draft.log_id, detail=str(exc))
@@ -140,7 +135,6 @@ class Sender:
             provider_message_id=result.provider_message_id,
             provider_request_id=result.provider_request_id,
         )
-        bound.info("send.sent", subject=draft.email.subject)
         return SendOutcome(
             status="sent",
             email_log_id=draft.log_id,
@@ -264,8 +258,8 @@ class Sender:
 
     # -------------------------------------------------------------- content
     async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
-        facts = await asyncio.to_thread(self._facts, req, log_id)
-        stage, brand_id, provider, ctx, from_email, from_name, reply_to, to_name, supports = facts
+        stage, ctx, contact, brand = await asyncio.to_thread(self._facts, req, log_id)
+        provider = str(brand.provider)
         rendered = await render_stage_email(
             self._renderer,
             stage,
@@ -277,28 +271,29 @@ class Sender:
         unsubscribe = ctx.unsubscribe_url
         html = rewrite_links(rendered.html, self._tracker, log_id, keep={unsubscribe})
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
-        if supports:
+        if self._providers(provider).supports_custom_headers:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        domain = from_email.rpartition("@")[2] or "dealpilot.local"
+        domain = brand.from_email.rpartition("@")[2] or "dealpilot.local"
         email = OutgoingEmail(
-            from_email=from_email,
-            from_name=from_name,
-            to_email=ctx.contact.email,
-            to_name=to_name,
+            from_email=brand.from_email,
+            from_name=brand.from_name,
+            to_email=contact.email,
+            to_name=contact.name,
             subject=rendered.subject,
             html=html,
             text=rendered.text,
             message_id=f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
-            reply_to=reply_to,
+            reply_to=brand.reply_to,
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
         )
-        return _Draft(log_id, brand_id, provider, email, rendered.ai_generated)
+        return _Draft(log_id, brand.id or 0, provider, email, rendered.ai_generated)
 
     def _facts(
         self, req: SendRequest, log_id: int
-    ) -> tuple[PipelineStage, int, str, EmailContext, str, str, str | None, str, bool]:
+    ) -> tuple[PipelineStage, EmailContext, Contact, Brand]:
+        """The stage and the deal's rows, detached (read here, used after the session)."""
         with session_scope(self._engine) as session:
             stage = session.get(PipelineStage, req.stage_id)
             assert stage is not None
@@ -310,94 +305,4 @@ class Sender:
                 ),
                 tracking_pixel=self._tracker.pixel(log_id),
             )
-            assert brand.id is not None
-            provider = self._providers(str(brand.provider))
-            return (
-                stage,
-                brand.id,
-                str(brand.provider),
-                ctx,
-                brand.from_email,
-                brand.from_name,
-                brand.reply_to,
-                contact.name,
-                provider.supports_custom_headers,
-            )
-
-
-# ------------------------------------------------------------------ rendering (no side effects)
-AI_TEMPLATE_KEY = "ai"
-
-Composer = Callable[[ComposeInput], Awaitable[ComposedEmail]]
-
-
-@dataclass(frozen=True)
-class StageEmail:
-    """A stage's email as rendered, before tracking links, headers and the ledger."""
-
-    subject: str
-    html: str
-    text: str
-    template_key: str  # the stage's template, or "ai" for an AI-written body
-    variant: str
-    ai_generated: bool
-
-
-def load_email_context(
-    session: Session,
-    deal_id: int,
-    *,
-    unsubscribe_url: Callable[[Brand, Contact], str],
-    tracking_pixel: str = "",
-) -> tuple[EmailContext, Contact, Brand]:
-    """What a deal's templates may use, read (never written) from the database."""
-    _deal, contact, _pipeline, brand = load_deal_rows(session, deal_id)
-    opportunity = session.exec(
-        select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == deal_id)
-    ).first()
-    ctx = EmailContext(
-        brand=BrandInfo.from_row(brand),
-        contact=ContactInfo.from_row(contact),
-        unsubscribe_url=unsubscribe_url(brand, contact),
-        tracking_pixel=tracking_pixel,
-        opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
-    )
-    return ctx, contact, brand
-
-
-async def render_stage_email(
-    renderer: EmailRenderer,
-    stage: PipelineStage,
-    ctx: EmailContext,
-    *,
-    variant: str,
-    approach_note: str | None,
-    compose: Composer,
-) -> StageEmail:
-    """Renders `stage`'s email: its template (subject A or B), or an AI-written body in the
-    brand layout when the stage has no template. Touches no database and no provider; the only
-    call out is `compose`, which the caller chooses (the send activity logs the AI decision, a
-    preview calls the engine directly)."""
-    subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
-    if stage.template_key and renderer.has_template(stage.template_key):
-        rendered = renderer.render_stage(stage.template_key, subject or stage.name, ctx)
-        return StageEmail(
-            rendered.subject, rendered.html, rendered.text, stage.template_key, variant, False
-        )
-    data = ComposeInput(
-        brand_name=ctx.brand.name,
-        sender_name=ctx.brand.from_name,
-        stage_name=stage.name,
-        purpose=stage.name,
-        contact_name=ctx.contact.name or None,
-        contact_company=ctx.contact.company or None,
-        contact_email=ctx.contact.email,
-        contact_website=ctx.contact.website or None,
-        notes=approach_note,
-    )
-    composed = await compose(data)
-    body = "\n\n".join(composed.body_paragraphs)
-    rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
-    return StageEmail(
-        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True
-    )
+            return stage, ctx, contact, brand

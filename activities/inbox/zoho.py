@@ -22,12 +22,13 @@ from pydantic import SecretStr
 from activities.inbox.message import InboxMessage, parse_headers_and_body
 from activities.inbox.source import Batch, Cursor, InboxError
 from activities.mail._http import DEFAULT_TIMEOUT, json_body
+from activities.mail.zoho import INVALID_TOKEN, zoho_error_code
 
 log = structlog.get_logger(__name__)
 
 PAGE = 200  # Zoho's maximum `limit`
 MAX_PAGES = 10
-INVALID_TOKEN = "INVALID_OAUTHTOKEN"
+
 TokenSource = Callable[[SecretStr | None], Awaitable[SecretStr]]
 
 
@@ -123,13 +124,13 @@ class ZohoInbox:
     async def _get(self, http: httpx.AsyncClient, path: str, params: dict[str, Any] | None) -> Any:
         token = await self._token(None)
         response = await self._call(http, path, params, token)
-        if _error_code(response) == INVALID_TOKEN:
+        if zoho_error_code(response) == INVALID_TOKEN:
             # Expired or revoked early: one fresh token (unless another call already got one).
             response = await self._call(http, path, params, await self._token(token))
         if response.is_error:
             raise InboxError(
                 f"Zoho Mail answered HTTP {response.status_code} "
-                f"({_error_code(response) or 'no error code'}) for {path.split('/')[-1]}"
+                f"({zoho_error_code(response) or 'no error code'}) for {path.split('/')[-1]}"
             )
         return json_body(response).get("data")
 
@@ -151,11 +152,3 @@ def _ms(item: dict[str, Any]) -> int:
         return int(item.get("receivedTime") or 0)
     except (TypeError, ValueError):
         return 0
-
-
-def _error_code(response: httpx.Response) -> str | None:
-    if response.is_success:
-        return None
-    data = json_body(response).get("data")
-    code = data.get("errorCode") if isinstance(data, dict) else None
-    return code if isinstance(code, str) else None

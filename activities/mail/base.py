@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+import structlog
+
+_log = structlog.get_logger("activities.mail")
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -115,3 +119,28 @@ class OutcomeUnknownMailError(TransientMailError):
     """
 
     outcome_unknown = True
+
+
+def log_failure(email: OutgoingEmail, exc: MailError) -> None:
+    """One shape for every provider's failed send (the caller binds deal and ledger ids)."""
+    _log.warning(
+        "mail.send_failed",
+        provider=exc.provider,
+        code=exc.code,
+        sub_code=exc.sub_code,
+        status=exc.status,
+        outcome_unknown=exc.outcome_unknown,
+        message_id=email.message_id,
+        client_reference=email.client_reference,
+    )
+
+
+def log_sent(email: OutgoingEmail, result: SendResult) -> None:
+    _log.info(
+        "mail.sent",
+        provider=result.provider,
+        message_id=result.message_id or email.message_id,
+        provider_message_id=result.provider_message_id,
+        request_id=result.provider_request_id,
+        client_reference=email.client_reference,
+    )

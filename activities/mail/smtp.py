@@ -18,6 +18,8 @@ from activities.mail.base import (
     PermanentMailError,
     SendResult,
     TransientMailError,
+    log_failure,
+    log_sent,
 )
 from activities.mail.mime import build_message
 
@@ -148,23 +150,11 @@ class SmtpProvider:
         try:
             await asyncio.to_thread(self._deliver, msg, email.from_email, email.to_email)
         except MailError as exc:
-            log.warning(
-                "mail.send_failed",
-                provider=self.name,
-                code=exc.code,
-                status=exc.status,
-                outcome_unknown=exc.outcome_unknown,
-                message_id=email.message_id,
-                client_reference=email.client_reference,
-            )
+            log_failure(email, exc)
             raise
-        log.info(
-            "mail.sent",
-            provider=self.name,
-            message_id=email.message_id,
-            client_reference=email.client_reference,
-        )
-        return SendResult(provider=self.name, message_id=email.message_id)
+        result = SendResult(provider=self.name, message_id=email.message_id)
+        log_sent(email, result)
+        return result
 
     async def aclose(self) -> None:
         return None

@@ -31,6 +31,8 @@ from activities.mail.base import (
     PermanentMailError,
     SendResult,
     TransientMailError,
+    log_failure,
+    log_sent,
 )
 from activities.mail.mime import validate_headers
 
@@ -71,24 +73,9 @@ class ZeptoMailProvider:
             validate_headers(email.headers, provider=self.name)
             result = self._result(await self._post(build_payload(email)))
         except MailError as exc:
-            log.warning(
-                "mail.send_failed",
-                provider=self.name,
-                code=exc.code,
-                sub_code=exc.sub_code,
-                status=exc.status,
-                outcome_unknown=exc.outcome_unknown,
-                message_id=email.message_id,
-                client_reference=email.client_reference,
-            )
+            log_failure(email, exc)
             raise
-        log.info(
-            "mail.sent",
-            provider=self.name,
-            request_id=result.provider_request_id,
-            message_id=email.message_id,
-            client_reference=email.client_reference,
-        )
+        log_sent(email, result)
         return result
 
     async def _post(self, payload: dict[str, Any]) -> httpx.Response:

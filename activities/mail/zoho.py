@@ -24,6 +24,8 @@ from activities.mail.base import (
     PermanentMailError,
     SendResult,
     TransientMailError,
+    log_failure,
+    log_sent,
 )
 
 log = structlog.get_logger(__name__)
@@ -106,29 +108,15 @@ class ZohoProvider:
         try:
             token = await self.access_token()
             response = await self._post(token, payload)
-            if _error_code(response) == INVALID_TOKEN:
+            if zoho_error_code(response) == INVALID_TOKEN:
                 # Revoked or expired early: refresh once (unless another send already did).
                 token = await self.access_token(stale=token)
                 response = await self._post(token, payload)
             result = self._result(response)
         except MailError as exc:
-            log.warning(
-                "mail.send_failed",
-                provider=self.name,
-                code=exc.code,
-                status=exc.status,
-                outcome_unknown=exc.outcome_unknown,
-                message_id=email.message_id,
-                client_reference=email.client_reference,
-            )
+            log_failure(email, exc)
             raise
-        log.info(
-            "mail.sent",
-            provider=self.name,
-            message_id=result.message_id,
-            provider_message_id=result.provider_message_id,
-            client_reference=email.client_reference,
-        )
+        log_sent(email, result)
         return result
 
     async def access_token(self, *, stale: SecretStr | None = None) -> SecretStr:
@@ -226,7 +214,7 @@ class ZohoProvider:
                 message_id=str(mail_id) if mail_id else None,
                 provider_message_id=str(zoho_id) if zoho_id else None,
             )
-        code = _error_code(response)
+        code = zoho_error_code(response)
         if code == INVALID_TOKEN:
             raise PermanentMailError(
                 "Zoho refused a freshly refreshed token",
@@ -245,7 +233,8 @@ class ZohoProvider:
         raise status_error(response.status_code, code, provider=PROVIDER)
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def zoho_error_code(response: httpx.Response) -> str | None:
+    """Zoho's `data.errorCode` of a failed response (e.g. INVALID_OAUTHTOKEN)."""
     if response.is_success:
         return None
     data = json_body(response).get("data")

@@ -13,7 +13,7 @@ from fastapi import Body, Depends, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from activities.sending import StageEmail
+from activities.composing import StageEmail
 from api.deps import AIDep, EngineDep, RendererDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import APIError
 from api.routing import CRMRouter

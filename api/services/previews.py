@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from activities.ai import AIEngine, AIError, ComposedEmail, ComposeInput
+from activities.composing import StageEmail, load_email_context, render_stage_email
 from activities.deals import stage_info
 from activities.rendering import EmailContext, EmailRenderer, TemplateRenderError
-from activities.sending import StageEmail, load_email_context, render_stage_email
 from api.errors import APIError, Conflict, NotFound
 from api.services.deals import stages_in_order
 from models import Deal, DealStatus, EmailLog, EmailStatus, PipelineStage
