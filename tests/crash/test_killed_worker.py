@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import time as clock
 
 import pytest
 from sqlalchemy import Engine
@@ -24,22 +23,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ai import HeuristicEngine
-from dealpilot.enrolment import DealStart, start_deal
+from dealpilot.enrolment import start_deal
 from dealpilot.settings import Settings
 from models import (
-    Brand,
-    Contact,
-    Deal,
     EmailLog,
     EmailStatus,
-    MailProviderName,
-    Pipeline,
-    PipelineStage,
     session_scope,
 )
 from models.seed import seed
 from tests.smtp import smtp_server
 from tests.temporal import DEV_SERVER
+from tests.workflows.helpers import create_deal, open_window
 from worker import build_worker
 from workflows import search_attributes
 from workflows.deal import DealWorkflow
@@ -59,34 +53,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def _deal(engine: Engine) -> DealStart:
-    with session_scope(engine) as s:
-        seed(s)
-        brand = s.exec(select(Brand).where(Brand.slug == "codeteki")).one()
-        brand.provider = MailProviderName.smtp
-        brand.send_days = [0, 1, 2, 3, 4, 5, 6]
-        brand.send_window_start, brand.send_window_end = clock(0), clock(23, 59, 59)
-        brand.min_gap_seconds = 0
-        pipeline = s.exec(
-            select(Pipeline).where(Pipeline.brand_id == brand.id, Pipeline.slug == "sales")
-        ).one()
-        first = s.exec(
-            select(PipelineStage)
-            .where(PipelineStage.pipeline_id == pipeline.id)
-            .order_by(PipelineStage.order)  # type: ignore[arg-type]
-        ).first()
-        assert first is not None
-        contact = Contact(brand_id=brand.id or 0, email=EMAIL, name="Olive Once")
-        s.add(contact)
-        s.flush()
-        deal = Deal(
-            contact_id=contact.id or 0, pipeline_id=pipeline.id or 0, stage_id=first.id or 0
-        )
-        s.add(deal)
-        s.flush()
-        return DealStart(deal.id or 0, brand.slug, pipeline.name, first.name, EMAIL)
-
-
 def _ledger(engine: Engine, deal_id: int) -> list[EmailLog]:
     with Session(engine) as s:
         return list(s.exec(select(EmailLog).where(EmailLog.deal_id == deal_id)).all())
@@ -104,7 +70,10 @@ async def test_worker_killed_mid_send_never_sends_twice(
 ) -> None:
     client = dev_env.client
     queue = f"crash-{uuid.uuid4().hex[:8]}"
-    start = _deal(engine)
+    with session_scope(engine) as s:
+        seed(s)
+    open_window(engine, "codeteki")
+    start = create_deal(engine, EMAIL, brand="codeteki", pipeline="sales", name="Olive Once")
     db_url = engine.url.render_as_string(hide_password=False)
     target = client.service_client.config.target_host
     with smtp_server(delay_seconds=600) as (inbox, port):  # DATA never completes in time

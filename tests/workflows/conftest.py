@@ -4,7 +4,6 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,11 @@ from temporalio.worker import Worker
 from activities.ai import HeuristicEngine
 from dealpilot.enrolment import DealStart, start_deal
 from dealpilot.settings import Settings
-from models import Brand, Contact, Deal, Pipeline, PipelineStage, session_scope
+from models import Brand, session_scope
 from models.seed import seed
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
+from tests.workflows.helpers import create_deal, open_window
 from worker import build_worker
 from workflows import search_attributes
 
@@ -63,17 +63,7 @@ class Stack:
             return s.exec(select(Brand).where(Brand.slug == slug)).one()
 
     def open_window(self, slug: str, **changes: object) -> None:
-        """Sends through the test SMTP server, always inside the window unless told otherwise."""
-        with session_scope(self.engine) as s:
-            brand = s.exec(select(Brand).where(Brand.slug == slug)).one()
-            brand.provider = "smtp"  # type: ignore[assignment]
-            brand.send_days = [0, 1, 2, 3, 4, 5, 6]
-            brand.send_window_start = time(0, 0)
-            brand.send_window_end = time(23, 59, 59)
-            brand.min_gap_seconds = 0
-            for name, value in changes.items():
-                setattr(brand, name, value)
-            s.add(brand)
+        open_window(self.engine, slug, **changes)
 
     async def enrol(
         self, email: str, *, brand: str, pipeline: str, name: str = "", timezone: str | None = None
@@ -88,27 +78,9 @@ class Stack:
     def create_deal(
         self, email: str, *, brand: str, pipeline: str, name: str = "", timezone: str | None = None
     ) -> DealStart:
-        """The deal's rows, as the API commits them before starting the workflow."""
-        with session_scope(self.engine) as s:
-            b = s.exec(select(Brand).where(Brand.slug == brand)).one()
-            p = s.exec(
-                select(Pipeline).where(Pipeline.brand_id == b.id, Pipeline.slug == pipeline)
-            ).one()
-            first = s.exec(
-                select(PipelineStage)
-                .where(PipelineStage.pipeline_id == p.id)
-                .order_by(PipelineStage.order)  # type: ignore[arg-type]
-            ).first()
-            assert first is not None
-            assert b.id is not None
-            contact = Contact(brand_id=b.id, email=email, name=name, timezone=timezone)
-            s.add(contact)
-            s.flush()
-            deal = Deal(contact_id=contact.id or 0, pipeline_id=p.id or 0, stage_id=first.id or 0)
-            s.add(deal)
-            s.flush()
-            deal_id = deal.id or 0
-            return DealStart(deal_id, b.slug, p.name, first.name, email, name)
+        return create_deal(
+            self.engine, email, brand=brand, pipeline=pipeline, name=name, timezone=timezone
+        )
 
 
 @pytest.fixture
