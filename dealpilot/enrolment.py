@@ -12,7 +12,8 @@ from temporalio.common import (
 )
 
 from workflows import search_attributes as sa
-from workflows.deal import DealInput, DealWorkflow
+from workflows.deal import DealWorkflow
+from workflows.deal_memory import DealInput
 
 
 def workflow_id(deal_id: int) -> str:

@@ -2,105 +2,50 @@
 
 It sleeps until the deal's next action (or a signal), asks the autopilot rules and the AI what to
 do, sends through activities, and mirrors every change to the database and to search attributes.
-All state lives in one dataclass (`DealMemory`) that is carried across continue-as-new.
+All state lives in one dataclass (`workflows.deal_memory.DealMemory`) that is carried across
+continue-as-new.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import deal_activities as acts
     from workflows import rules
-    from workflows import search_attributes as sa
     from workflows.contracts import (
-        AnalyzeRequest,
-        AnalyzeResult,
         BounceEvent,
         CloseRequest,
         DealContext,
-        DealSnapshot,
         DealStateView,
-        DecisionRecord,
-        DraftReplyRequest,
         Engagement,
         EngagementEvent,
         EventRef,
         MoveStageRequest,
         NextActionRequest,
         ReplyEvent,
-        ReplyRequest,
-        ReplyVerdict,
         SendOutcome,
-        SendRequest,
-        SuppressRequest,
         TimelineEntry,
     )
+    from workflows.deal_memory import (
+        DealInput,
+        DealMemory,
+        already_seen,
+        current_details,
+        note,
+        search_attribute_updates,
+        state_view,
+        wait_summary,
+    )
 
-TIMELINE_LIMIT = 200
-SEEN_EVENTS_LIMIT = 1000
 SOFT_BOUNCE_LIMIT = 3
 DEFAULT_WAIT_DAYS = 2
-
-# The send activity heartbeats while it talks to the provider: a dead worker is noticed fast.
-SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=10),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=15),
-    non_retryable_error_types=["PermanentMailError", "InvalidDeal"],
-)
-AI_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=8,
-    non_retryable_error_types=["AINonRetryableError"],
-)
-
-
-@dataclass
-class DealMemory:
-    deal_id: int
-    brand: str
-    pipeline: str
-    contact_email: str
-    contact_name: str
-    stage_id: int
-    stage_name: str
-    status: str
-    tier: str
-    stage_entered_at: datetime
-    next_action_at: datetime | None
-    next_action_reason: str
-    steps: int = 0
-    emails_sent: int = 0
-    opens: int = 0
-    clicks: int = 0
-    replies: int = 0
-    soft_bounces: int = 0
-    last_decision: str = ""
-    lost_reason: str = ""
-    paused_until: datetime | None = None
-    approach_note: str | None = None
-    send_on_enter_pending: bool = False
-    burnout_waited: bool = False
-    seen_events: list[int] = field(default_factory=list)
-    timeline: list[TimelineEntry] = field(default_factory=list)
-
-
-@dataclass
-class DealInput:
-    deal_id: int
-    memory: DealMemory | None = None
-    # Test switch: continue-as-new after this many actions, as if Temporal had suggested it.
-    continue_as_new_after: int | None = None
 
 
 @dataclass
@@ -228,13 +173,7 @@ class DealWorkflow:
             pass
 
     def _wait_summary(self) -> str:
-        if self.m.status == "paused":
-            until = self.m.paused_until
-            return f"paused until {until:%a %d %b %H:%M} UTC" if until else "paused"
-        if self.m.next_action_at is None:
-            return f"{self.m.stage_name}: waiting for a person or a reply"
-        wait = self.m.next_action_at - workflow.now()
-        return f"{self.m.stage_name}: {self.m.next_action_reason} in {_human(wait)}"
+        return wait_summary(self.m, workflow.now())
 
     # ------------------------------------------------------------- acting
     async def _act(self) -> None:
@@ -294,20 +233,7 @@ class DealWorkflow:
             self._schedule(None, "end of the automatic sequence")
             return
         days_in_stage = (workflow.now() - m.stage_entered_at).days
-        analysis: AnalyzeResult = await workflow.execute_activity(
-            "analyze_deal",
-            AnalyzeRequest(
-                deal_id=m.deal_id,
-                tier=engagement.tier,
-                stats=engagement.stats,
-                days_in_stage=days_in_stage,
-                approach_note=m.approach_note,
-            ),
-            result_type=AnalyzeResult,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=AI_RETRY,
-            summary=f"AI: what next for {m.contact_email} at {m.stage_name}?",
-        )
+        analysis = await acts.analyze(m, engagement, days_in_stage)
         m.last_decision = f"{analysis.action}: {analysis.reasoning}"
         self._note("decision", f"AI decided {analysis.action}: {analysis.reasoning}")
         now = workflow.now()
@@ -325,21 +251,7 @@ class DealWorkflow:
 
     async def _send(self, stage: rules.StageInfo) -> SendOutcome:
         m = self.m
-        outcome: SendOutcome = await workflow.execute_activity(
-            "send_stage_email",
-            SendRequest(
-                deal_id=m.deal_id,
-                stage_id=stage.id,
-                step=m.steps + 1,
-                variant=rules.ab_variant(m.deal_id),
-                approach_note=m.approach_note,
-            ),
-            result_type=SendOutcome,
-            start_to_close_timeout=timedelta(minutes=3),
-            heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
-            retry_policy=SEND_RETRY,
-            summary=f"send {stage.name} to {m.contact_email}",
-        )
+        outcome = await acts.send_email(m, stage)
         if outcome.status == "sent":
             m.steps += 1
             m.emails_sent += 1
@@ -453,17 +365,7 @@ class DealWorkflow:
             await self._sync()
 
     def _already_seen(self, item: _Inbound) -> bool:
-        """Stored events carry their EmailEvent id: a redelivered one (the intake relay retrying
-        after a lost acknowledgement) is acted on once only."""
-        event_id = getattr(item.payload, "event_id", None)
-        if event_id is None:
-            return False
-        seen = self.m.seen_events
-        if event_id in seen:
-            return True
-        seen.append(event_id)
-        del seen[:-SEEN_EVENTS_LIMIT]
-        return False
+        return already_seen(self.m, getattr(item.payload, "event_id", None))
 
     async def _handle(self, item: _Inbound) -> None:
         m = self.m
@@ -510,14 +412,7 @@ class DealWorkflow:
 
     async def _on_reply(self, reply: ReplyEvent) -> None:
         m = self.m
-        verdict: ReplyVerdict = await workflow.execute_activity(
-            "classify_reply",
-            ReplyRequest(deal_id=m.deal_id, reply=reply),
-            result_type=ReplyVerdict,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=AI_RETRY,
-            summary=f"AI: classify the reply from {m.contact_email}",
-        )
+        verdict = await acts.classify_reply(m, reply)
         if verdict.intent not in ("out_of_office", "bounce"):
             m.replies += 1
             if workflow.patched("tier-after-reply"):
@@ -530,15 +425,7 @@ class DealWorkflow:
             if target is not None and stage.kind in ("entry", "sequence"):
                 self._enter_stage(target, reason=f"reply: {verdict.intent}")
             self._schedule(None, "reply needs a person")
-            await workflow.execute_activity(
-                "draft_reply",
-                DraftReplyRequest(
-                    deal_id=m.deal_id, reply=reply, suggested_reply=verdict.suggested_reply
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DB_RETRY,
-                summary="draft a suggested answer for a person",
-            )
+            await acts.draft_reply(m, reply, verdict.suggested_reply)
         elif verdict.intent == "not_interested":
             await self._close_lost("not interested", decision="reply_not_interested")
         elif verdict.intent == "unsubscribe":
@@ -673,27 +560,7 @@ class DealWorkflow:
     # ------------------------------------------------------------- queries
     @workflow.query
     def state(self) -> DealStateView:
-        m = self.m
-        return DealStateView(
-            deal_id=m.deal_id,
-            brand=m.brand,
-            pipeline=m.pipeline,
-            contact_email=m.contact_email,
-            stage=m.stage_name,
-            stage_id=m.stage_id,
-            status=m.status,
-            tier=m.tier,
-            next_action_at=m.next_action_at,
-            next_action_reason=m.next_action_reason,
-            emails_sent=m.emails_sent,
-            opens=m.opens,
-            clicks=m.clicks,
-            replies=m.replies,
-            last_decision=m.last_decision,
-            stage_entered_at=m.stage_entered_at,
-            lost_reason=m.lost_reason,
-            paused_until=m.paused_until,
-        )
+        return state_view(self.m)
 
     @workflow.query
     def timeline(self) -> list[TimelineEntry]:
@@ -707,110 +574,27 @@ class DealWorkflow:
         raise ApplicationError(f"stage {stage_id} vanished from the pipeline", type="InvalidDeal")
 
     def _note(self, kind: str, text: str) -> None:
-        timeline = self.m.timeline
-        timeline.append(TimelineEntry(at=workflow.now(), kind=kind, text=text))
-        del timeline[:-TIMELINE_LIMIT]
+        note(self.m, workflow.now(), kind, text)
 
     async def _load_context(self) -> DealContext:
-        self._ctx = await workflow.execute_activity(
-            "load_deal_context",
-            self._deal_id,
-            result_type=DealContext,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary="load the deal, contact, brand window and stages",
-        )
+        self._ctx = await acts.load_context(self._deal_id)
         return self._ctx
 
     async def _refresh_engagement(self) -> Engagement:
-        engagement: Engagement = await workflow.execute_activity(
-            "engagement_profile",
-            self.m.deal_id,
-            result_type=Engagement,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary="score engagement",
-        )
+        engagement = await acts.engagement_profile(self.m.deal_id)
         self.m.tier = engagement.tier
         return engagement
 
     async def _suppress(self, reason: str, detail: str) -> None:
-        await workflow.execute_activity(
-            "suppress_contact",
-            SuppressRequest(deal_id=self.m.deal_id, reason=reason, detail=detail),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary=f"suppress {self.m.contact_email} ({reason})",
-        )
+        await acts.suppress(self.m, reason, detail)
 
     async def _record(self, decision_type: str, action: str, reasoning: str) -> None:
-        await workflow.execute_activity(
-            "record_decision",
-            DecisionRecord(
-                deal_id=self.m.deal_id,
-                decision_type=decision_type,
-                action_taken=action,
-                reasoning=reasoning,
-                metadata={"stage": self.m.stage_name, "tier": self.m.tier},
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary=f"log decision {decision_type}",
-        )
+        await acts.record_decision(self.m, decision_type, action, reasoning)
 
     async def _sync(self) -> None:
-        m = self.m
-        await workflow.execute_activity(
-            "sync_deal",
-            DealSnapshot(
-                deal_id=m.deal_id,
-                stage_id=m.stage_id,
-                status=m.status,
-                engagement_tier=m.tier,
-                next_action_at=m.next_action_at,
-                next_action_reason=m.next_action_reason,
-                stage_entered_at=m.stage_entered_at,
-                lost_reason=m.lost_reason,
-                ai_notes=m.approach_note,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary=f"save: {m.stage_name}, {m.status}",
-        )
+        await acts.sync(self.m)
         self._publish()
 
     def _publish(self) -> None:
-        m = self.m
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.DEAL_STAGE.value_set(m.stage_name),
-            sa.DEAL_STATUS.value_set(m.status),
-            sa.BRAND.value_set(m.brand),
-            sa.PIPELINE.value_set(m.pipeline),
-            sa.ENGAGEMENT_TIER.value_set(m.tier),
-            sa.CONTACT_EMAIL.value_set(m.contact_email),
-            sa.NEXT_ACTION_AT.value_set(m.next_action_at)
-            if m.next_action_at
-            else sa.NEXT_ACTION_AT.value_unset(),
-        ]
-        workflow.upsert_search_attributes(updates)
-        nxt = (
-            f"{m.next_action_reason} at {m.next_action_at:%Y-%m-%d %H:%M} UTC"
-            if m.next_action_at
-            else m.next_action_reason
-        )
-        workflow.set_current_details(
-            f"**{m.contact_name or m.contact_email}** · {m.pipeline} · **{m.stage_name}** "
-            f"({m.status}, tier {m.tier})\n\n"
-            f"Next: {nxt}\n\nEmails sent {m.emails_sent} · opens {m.opens} · "
-            f"clicks {m.clicks} · replies {m.replies}\n\nLast decision: {m.last_decision or '-'}"
-        )
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 86400:
-        days = round(seconds / 86400, 1)
-        return f"{days:g} day{'s' if days != 1 else ''}"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{max(seconds, 0) // 60} min"
+        workflow.upsert_search_attributes(search_attribute_updates(self.m))
+        workflow.set_current_details(current_details(self.m))

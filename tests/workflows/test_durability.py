@@ -13,7 +13,8 @@ from tests.workflows.histories import record
 from tests.workflows.test_sequence import live
 from worker import build_activities
 from workflows.contracts import SendRequest
-from workflows.deal import DealInput, DealWorkflow
+from workflows.deal import DealWorkflow
+from workflows.deal_memory import DealInput
 
 DAY = timedelta(days=1)
 

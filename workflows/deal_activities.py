@@ -1,0 +1,175 @@
+"""The activities a deal calls, each with its timeouts, retry policy and the summary a person
+reads in the Temporal Web UI. Workflow code: no I/O here, only activity invocations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from workflows import rules
+from workflows.contracts import (
+    AnalyzeRequest,
+    AnalyzeResult,
+    DealContext,
+    DealSnapshot,
+    DecisionRecord,
+    DraftReplyRequest,
+    Engagement,
+    ReplyEvent,
+    ReplyRequest,
+    ReplyVerdict,
+    SendOutcome,
+    SendRequest,
+    SuppressRequest,
+)
+from workflows.deal_memory import DealMemory
+
+# The send activity heartbeats while it talks to the provider: a dead worker is noticed fast.
+SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=15),
+    non_retryable_error_types=["PermanentMailError", "InvalidDeal"],
+)
+AI_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=8,
+    non_retryable_error_types=["AINonRetryableError"],
+)
+DB_TIMEOUT = timedelta(seconds=30)
+
+
+async def load_context(deal_id: int) -> DealContext:
+    result: DealContext = await workflow.execute_activity(
+        "load_deal_context",
+        deal_id,
+        result_type=DealContext,
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary="load the deal, contact, brand window and stages",
+    )
+    return result
+
+
+async def engagement_profile(deal_id: int) -> Engagement:
+    result: Engagement = await workflow.execute_activity(
+        "engagement_profile",
+        deal_id,
+        result_type=Engagement,
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary="score engagement",
+    )
+    return result
+
+
+async def analyze(m: DealMemory, engagement: Engagement, days_in_stage: int) -> AnalyzeResult:
+    result: AnalyzeResult = await workflow.execute_activity(
+        "analyze_deal",
+        AnalyzeRequest(
+            deal_id=m.deal_id,
+            tier=engagement.tier,
+            stats=engagement.stats,
+            days_in_stage=days_in_stage,
+            approach_note=m.approach_note,
+        ),
+        result_type=AnalyzeResult,
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=AI_RETRY,
+        summary=f"AI: what next for {m.contact_email} at {m.stage_name}?",
+    )
+    return result
+
+
+async def send_email(m: DealMemory, stage: rules.StageInfo) -> SendOutcome:
+    """The deal's next step (`m.steps + 1`) is the idempotency key: a retry never sends twice."""
+    result: SendOutcome = await workflow.execute_activity(
+        "send_stage_email",
+        SendRequest(
+            deal_id=m.deal_id,
+            stage_id=stage.id,
+            step=m.steps + 1,
+            variant=rules.ab_variant(m.deal_id),
+            approach_note=m.approach_note,
+        ),
+        result_type=SendOutcome,
+        start_to_close_timeout=timedelta(minutes=3),
+        heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
+        retry_policy=SEND_RETRY,
+        summary=f"send {stage.name} to {m.contact_email}",
+    )
+    return result
+
+
+async def classify_reply(m: DealMemory, reply: ReplyEvent) -> ReplyVerdict:
+    result: ReplyVerdict = await workflow.execute_activity(
+        "classify_reply",
+        ReplyRequest(deal_id=m.deal_id, reply=reply),
+        result_type=ReplyVerdict,
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=AI_RETRY,
+        summary=f"AI: classify the reply from {m.contact_email}",
+    )
+    return result
+
+
+async def draft_reply(m: DealMemory, reply: ReplyEvent, suggestion: str | None) -> None:
+    await workflow.execute_activity(
+        "draft_reply",
+        DraftReplyRequest(deal_id=m.deal_id, reply=reply, suggested_reply=suggestion),
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary="draft a suggested answer for a person",
+    )
+
+
+async def suppress(m: DealMemory, reason: str, detail: str) -> None:
+    await workflow.execute_activity(
+        "suppress_contact",
+        SuppressRequest(deal_id=m.deal_id, reason=reason, detail=detail),
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary=f"suppress {m.contact_email} ({reason})",
+    )
+
+
+async def record_decision(m: DealMemory, decision_type: str, action: str, reasoning: str) -> None:
+    await workflow.execute_activity(
+        "record_decision",
+        DecisionRecord(
+            deal_id=m.deal_id,
+            decision_type=decision_type,
+            action_taken=action,
+            reasoning=reasoning,
+            metadata={"stage": m.stage_name, "tier": m.tier},
+        ),
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary=f"log decision {decision_type}",
+    )
+
+
+async def sync(m: DealMemory) -> None:
+    """Mirrors the workflow's state onto the deal row (SQL reports never ask Temporal)."""
+    await workflow.execute_activity(
+        "sync_deal",
+        DealSnapshot(
+            deal_id=m.deal_id,
+            stage_id=m.stage_id,
+            status=m.status,
+            engagement_tier=m.tier,
+            next_action_at=m.next_action_at,
+            next_action_reason=m.next_action_reason,
+            stage_entered_at=m.stage_entered_at,
+            lost_reason=m.lost_reason,
+            ai_notes=m.approach_note,
+        ),
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary=f"save: {m.stage_name}, {m.status}",
+    )

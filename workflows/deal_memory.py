@@ -1,0 +1,142 @@
+"""A deal's whole state as one dataclass (carried across continue-as-new), and the pure
+functions that read it: the `state` query, the timeline, the Web UI texts, search attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.common import SearchAttributeUpdate
+
+from workflows import search_attributes as sa
+from workflows.contracts import DealStateView, TimelineEntry
+
+TIMELINE_LIMIT = 200
+SEEN_EVENTS_LIMIT = 1000
+
+
+@dataclass
+class DealMemory:
+    deal_id: int
+    brand: str
+    pipeline: str
+    contact_email: str
+    contact_name: str
+    stage_id: int
+    stage_name: str
+    status: str
+    tier: str
+    stage_entered_at: datetime
+    next_action_at: datetime | None
+    next_action_reason: str
+    steps: int = 0
+    emails_sent: int = 0
+    opens: int = 0
+    clicks: int = 0
+    replies: int = 0
+    soft_bounces: int = 0
+    last_decision: str = ""
+    lost_reason: str = ""
+    paused_until: datetime | None = None
+    approach_note: str | None = None
+    send_on_enter_pending: bool = False
+    burnout_waited: bool = False
+    seen_events: list[int] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+@dataclass
+class DealInput:
+    deal_id: int
+    memory: DealMemory | None = None
+    # Test switch: continue-as-new after this many actions, as if Temporal had suggested it.
+    continue_as_new_after: int | None = None
+
+
+def note(m: DealMemory, at: datetime, kind: str, text: str) -> None:
+    m.timeline.append(TimelineEntry(at=at, kind=kind, text=text))
+    del m.timeline[:-TIMELINE_LIMIT]
+
+
+def already_seen(m: DealMemory, event_id: int | None) -> bool:
+    """Stored events carry their EmailEvent id: a redelivered one (the intake relay retrying
+    after a lost acknowledgement) is acted on once only."""
+    if event_id is None:
+        return False
+    if event_id in m.seen_events:
+        return True
+    m.seen_events.append(event_id)
+    del m.seen_events[:-SEEN_EVENTS_LIMIT]
+    return False
+
+
+def state_view(m: DealMemory) -> DealStateView:
+    return DealStateView(
+        deal_id=m.deal_id,
+        brand=m.brand,
+        pipeline=m.pipeline,
+        contact_email=m.contact_email,
+        stage=m.stage_name,
+        stage_id=m.stage_id,
+        status=m.status,
+        tier=m.tier,
+        next_action_at=m.next_action_at,
+        next_action_reason=m.next_action_reason,
+        emails_sent=m.emails_sent,
+        opens=m.opens,
+        clicks=m.clicks,
+        replies=m.replies,
+        last_decision=m.last_decision,
+        stage_entered_at=m.stage_entered_at,
+        lost_reason=m.lost_reason,
+        paused_until=m.paused_until,
+    )
+
+
+def wait_summary(m: DealMemory, now: datetime) -> str:
+    """What the Web UI shows on the deal's timer."""
+    if m.status == "paused":
+        until = m.paused_until
+        return f"paused until {until:%a %d %b %H:%M} UTC" if until else "paused"
+    if m.next_action_at is None:
+        return f"{m.stage_name}: waiting for a person or a reply"
+    return f"{m.stage_name}: {m.next_action_reason} in {human(m.next_action_at - now)}"
+
+
+def current_details(m: DealMemory) -> str:
+    nxt = (
+        f"{m.next_action_reason} at {m.next_action_at:%Y-%m-%d %H:%M} UTC"
+        if m.next_action_at
+        else m.next_action_reason
+    )
+    return (
+        f"**{m.contact_name or m.contact_email}** · {m.pipeline} · **{m.stage_name}** "
+        f"({m.status}, tier {m.tier})\n\n"
+        f"Next: {nxt}\n\nEmails sent {m.emails_sent} · opens {m.opens} · "
+        f"clicks {m.clicks} · replies {m.replies}\n\nLast decision: {m.last_decision or '-'}"
+    )
+
+
+def search_attribute_updates(m: DealMemory) -> list[SearchAttributeUpdate[Any]]:
+    return [
+        sa.DEAL_STAGE.value_set(m.stage_name),
+        sa.DEAL_STATUS.value_set(m.status),
+        sa.BRAND.value_set(m.brand),
+        sa.PIPELINE.value_set(m.pipeline),
+        sa.ENGAGEMENT_TIER.value_set(m.tier),
+        sa.CONTACT_EMAIL.value_set(m.contact_email),
+        sa.NEXT_ACTION_AT.value_set(m.next_action_at)
+        if m.next_action_at
+        else sa.NEXT_ACTION_AT.value_unset(),
+    ]
+
+
+def human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 86400:
+        days = round(seconds / 86400, 1)
+        return f"{days:g} day{'s' if days != 1 else ''}"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{max(seconds, 0) // 60} min"
