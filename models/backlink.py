@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import AwareDatetime
-from sqlalchemy import Column, String
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import BacklinkStatus, UTCDateTime, utcnow
+from models.types import BacklinkStatus, LinkCheck, UTCDateTime, utcnow
 
 
 class BacklinkOpportunityBase(SQLModel):
@@ -21,6 +21,10 @@ class BacklinkOpportunityBase(SQLModel):
 
 
 class BacklinkOpportunity(BacklinkOpportunityBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("brand_id", "target_url", name="uq_backlink_brand_target_url"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
@@ -30,6 +34,15 @@ class BacklinkOpportunity(BacklinkOpportunityBase, table=True):
     )
     link_rel: str | None = Field(default=None, max_length=100)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Link verification: the last fetch of target_url and what it found.
+    link_check: LinkCheck = Field(
+        default=LinkCheck.unchecked, sa_column=Column(String(20), nullable=False)
+    )
+    link_anchor: str | None = Field(default=None, max_length=300)
+    link_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    link_check_error: str = Field(default="", max_length=500)
+    # The research tool's row as exported (traffic, keywords, ...), for the operator.
+    source_data: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -64,4 +77,9 @@ class BacklinkOpportunityPublic(BacklinkOpportunityBase):
     status: BacklinkStatus
     link_rel: str | None
     verified_at: datetime | None
+    link_check: LinkCheck
+    link_anchor: str | None
+    link_checked_at: datetime | None
+    link_check_error: str
+    source_data: dict[str, str]
     created_at: datetime

@@ -83,6 +83,20 @@ class EmailDraft(SQLModel, table=True):
     )
     ai_generated: bool = False
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The IANA zone the operator scheduled in; scheduled_at itself is UTC.
+    timezone: str = Field(default="Australia/Sydney", max_length=64)
+    # Composer: a saved contact filter resolved into recipients when the draft is sent.
+    recipient_filter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Review queue: the deal email this draft holds back (contact, stage, send counter).
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    stage_id: int | None = Field(default=None, foreign_key="pipelinestage.id")
+    step: int | None = None
+    variant: str = Field(default="", max_length=1)
+    review_note: str = ""
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What sending did: deals started, recipients skipped and why.
+    outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -125,6 +125,16 @@ class BacklinkStatus(StrEnum):
     rejected = "rejected"
 
 
+class LinkCheck(StrEnum):
+    """What the last fetch of a backlink's target page found."""
+
+    unchecked = "unchecked"
+    found = "found"  # our link is on the page
+    missing = "missing"  # never seen on the page yet
+    removed = "removed"  # seen before, gone now
+    error = "error"  # the page could not be fetched or read
+
+
 class PromptType(StrEnum):
     analyze_deal = "analyze_deal"
     compose_email = "compose_email"
