@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = Field(None, alias="TEMPORAL_API_KEY")
     temporal_tls_cert: Path | None = Field(None, alias="TEMPORAL_TLS_CERT")
     temporal_tls_key: Path | None = Field(None, alias="TEMPORAL_TLS_KEY")
+    # TLS without a client certificate (TEMPORAL_API_KEY turns it on by itself); a private
+    # CA for the server's certificate, and the name to verify it against (proxies, tunnels).
+    temporal_tls: bool = Field(False, alias="TEMPORAL_TLS")
+    temporal_tls_ca: Path | None = Field(None, alias="TEMPORAL_TLS_CA")
+    temporal_tls_server_name: str | None = Field(None, alias="TEMPORAL_TLS_SERVER_NAME")
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
@@ -88,6 +93,16 @@ class Settings(BaseSettings):
     )
     daily_review_score_limit: int = Field(100, ge=0, alias="DAILY_REVIEW_SCORE_LIMIT")
 
+    # Prometheus (dealpilot.metrics). The API serves GET /metrics (Bearer METRICS_TOKEN when
+    # set); the worker serves ours and the Temporal SDK's on two ports (0: off).
+    metrics_enabled: bool = Field(True, alias="METRICS_ENABLED")
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
+    worker_metrics_port: int = Field(9464, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    temporal_metrics_port: int = Field(9465, ge=0, le=65535, alias="TEMPORAL_METRICS_PORT")
+    # USD per million tokens, {"model": [input, output]}, over dealpilot.metrics.AI_PRICES.
+    ai_prices: dict[str, tuple[float, float]] = Field(default_factory=dict, alias="AI_PRICES")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production":
@@ -95,6 +110,11 @@ class Settings(BaseSettings):
                 raise ValueError("TRACKING_SECRET must be set to a real secret in production")
             if not self.api_key_list:
                 raise ValueError("DEALPILOT_API_KEYS must be set in production")
+            if any(k.lower() in PLACEHOLDER_SECRETS for k in self.api_key_list):
+                raise ValueError("DEALPILOT_API_KEYS holds a placeholder key")
+            token = self.metrics_token
+            if token is not None and token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("METRICS_TOKEN must be a real secret (or unset) in production")
         return self
 
     @property
