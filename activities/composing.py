@@ -6,6 +6,7 @@ it; the API's preview and drafts use it as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -19,10 +20,15 @@ from activities.rendering import (
     EmailContext,
     EmailRenderer,
     OpportunityInfo,
+    html_to_text,
 )
 from models import BacklinkOpportunity, Brand, Contact, PipelineStage
 
 AI_TEMPLATE_KEY = "ai"
+DRAFT_TEMPLATE_KEY = "draft"
+_DOCUMENT_RE = re.compile(r"^\s*(<!doctype\b|<html\b)", re.IGNORECASE)
+_BODY_END_RE = re.compile(r"</body\s*>", re.IGNORECASE)
+_JINJA_MARKERS = ("{{", "{%", "{#")
 
 Composer = Callable[[ComposeInput], Awaitable[ComposedEmail]]
 
@@ -96,4 +102,52 @@ async def render_stage_email(
     rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
     return StageEmail(
         rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True
+    )
+
+
+def is_html_document(body: str) -> bool:
+    """A draft body that is a whole HTML document (a stage email held for review) rather than
+    message text for the brand layout."""
+    return bool(_DOCUMENT_RE.match(body))
+
+
+def as_literal_template(text: str) -> str:
+    """`text` as a template that renders to itself: already-rendered content (a stage email,
+    an AI body) stored in a draft must not be evaluated again."""
+    if not any(marker in text for marker in _JINJA_MARKERS):
+        return text
+    return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}"
+
+
+def render_draft_email(
+    renderer: EmailRenderer,
+    subject: str,
+    body: str,
+    ctx: EmailContext,
+    *,
+    variant: str = "A",
+    ai_generated: bool = False,
+) -> StageEmail:
+    """Renders an EmailDraft for one recipient (composer emails, reviewed autopilot emails).
+
+    `subject` and `body` are sandboxed template strings (`{{ contact.first_name }}`,
+    `{{ brand.name }}`, ... as in stage templates). A body that is a whole HTML document is
+    the complete email (the tracking pixel is added before `</body>`); any other body is the
+    message text, escaped into paragraphs in the brand layout, which adds the greeting,
+    sign-off and unsubscribe footer (the AI body path). Raises TemplateRenderError (or a
+    subclass) on a template mistake."""
+    rendered_subject = renderer.render_subject(subject, ctx)
+    if is_html_document(body):
+        html = renderer.render_string(body, ctx, html=True, subject=rendered_subject)
+        if ctx.tracking_pixel and ctx.tracking_pixel not in html:
+            html, found = _BODY_END_RE.subn(lambda m: ctx.tracking_pixel + m.group(0), html, 1)
+            if not found:
+                html += ctx.tracking_pixel
+        return StageEmail(
+            rendered_subject, html, html_to_text(html), DRAFT_TEMPLATE_KEY, variant, ai_generated
+        )
+    text = renderer.render_string(body, ctx, html=False, subject=rendered_subject)
+    rendered = renderer.render_ai_body(ctx.brand.slug, rendered_subject, text, ctx)
+    return StageEmail(
+        rendered.subject, rendered.html, rendered.text, DRAFT_TEMPLATE_KEY, variant, ai_generated
     )

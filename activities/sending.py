@@ -24,7 +24,12 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.ai_calls import AIActivities
-from activities.composing import load_email_context, render_stage_email
+from activities.composing import (
+    StageEmail,
+    load_email_context,
+    render_draft_email,
+    render_stage_email,
+)
 from activities.deals import activity_now, brand_window, load_deal_rows, suppression_for
 from activities.mail import (
     MailProvider,
@@ -36,11 +41,14 @@ from activities.mail import (
 from activities.rendering import (
     EmailContext,
     EmailRenderer,
+    TemplateRenderError,
 )
 from activities.tracking import Tracker, rewrite_links
 from models import (
     Brand,
     Contact,
+    DraftStatus,
+    EmailDraft,
     EmailLog,
     EmailStatus,
     PipelineStage,
@@ -74,6 +82,18 @@ async def _heartbeating(call: Awaitable[T]) -> T:
         beater.cancel()
 
 
+class DraftUnusableError(Exception):
+    """The draft a send names cannot be sent (missing, another brand's or deal's, rejected, or
+    a template mistake): the send fails for a person to look at, it is never retried."""
+
+
+@dataclass(frozen=True)
+class _DraftContent:
+    subject: str
+    body: str
+    ai_generated: bool
+
+
 @dataclass
 class _Draft:
     log_id: int
@@ -105,7 +125,11 @@ class Sender:
         opened = await asyncio.to_thread(self._open_ledger, req, key)
         if isinstance(opened, SendOutcome):
             return opened
-        draft = await self._compose(req, opened)
+        try:
+            draft = await self._compose(req, opened)
+        except DraftUnusableError as exc:
+            await asyncio.to_thread(self._finish, opened, EmailStatus.failed, error=str(exc))
+            return SendOutcome(status="failed", email_log_id=opened, detail=str(exc))
         claimed = await asyncio.to_thread(self._claim, req, draft)
         if claimed is not None:
             return claimed
@@ -131,6 +155,7 @@ class Sender:
             self._finish,
             draft.log_id,
             EmailStatus.sent,
+            sent_draft=(req.draft_id, req.deal_id) if req.draft_id is not None else None,
             message_id=result.message_id or draft.email.message_id,
             provider_message_id=result.provider_message_id,
             provider_request_id=result.provider_request_id,
@@ -244,7 +269,13 @@ class Sender:
         return None
 
     def _finish(
-        self, log_id: int, status: EmailStatus, *, error: str = "", **ids: str | None
+        self,
+        log_id: int,
+        status: EmailStatus,
+        *,
+        error: str = "",
+        sent_draft: tuple[int, int] | None = None,
+        **ids: str | None,
     ) -> None:
         with session_scope(self._engine) as session:
             row = session.get(EmailLog, log_id)
@@ -255,21 +286,24 @@ class Sender:
             for name, value in ids.items():
                 setattr(row, name, value)
             session.add(row)
+            if sent_draft is not None:
+                # A review draft (one deal's email) is done once sent; a composer draft holds
+                # many recipients and keeps the status the composer gave it.
+                held = session.get(EmailDraft, sent_draft[0])
+                if held is not None and held.deal_id == sent_draft[1]:
+                    held.status, held.sent_at = DraftStatus.sent, row.sent_at
+                    session.add(held)
 
     # -------------------------------------------------------------- content
     async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
-        stage, ctx, contact, brand = await asyncio.to_thread(self._facts, req, log_id)
+        stage, ctx, contact, brand, held = await asyncio.to_thread(self._facts, req, log_id)
         provider = str(brand.provider)
-        rendered = await render_stage_email(
-            self._renderer,
-            stage,
-            ctx,
-            variant=req.variant,
-            approach_note=req.approach_note,
-            compose=lambda data: self._ai.compose_email(data, req.deal_id),
-        )
+        rendered = await self._render(req, stage, ctx, held)
         unsubscribe = ctx.unsubscribe_url
-        html = rewrite_links(rendered.html, self._tracker, log_id, keep={unsubscribe})
+        # A reviewed stage email was rendered before its ledger row existed: its unsubscribe
+        # link names no email log, and must work all the same.
+        keep = {unsubscribe, self._tracker.unsubscribe_url(brand.id or 0, contact.email, None)}
+        html = rewrite_links(rendered.html, self._tracker, log_id, keep=keep)
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
         if self._providers(provider).supports_custom_headers:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
@@ -290,10 +324,38 @@ class Sender:
         )
         return _Draft(log_id, brand.id or 0, provider, email, rendered.ai_generated)
 
+    async def _render(
+        self,
+        req: SendRequest,
+        stage: PipelineStage,
+        ctx: EmailContext,
+        held: _DraftContent | None,
+    ) -> StageEmail:
+        if held is None:
+            return await render_stage_email(
+                self._renderer,
+                stage,
+                ctx,
+                variant=req.variant,
+                approach_note=req.approach_note,
+                compose=lambda data: self._ai.compose_email(data, req.deal_id),
+            )
+        try:
+            return render_draft_email(
+                self._renderer,
+                held.subject,
+                held.body,
+                ctx,
+                variant=req.variant,
+                ai_generated=held.ai_generated,
+            )
+        except TemplateRenderError as exc:
+            raise DraftUnusableError(f"draft {req.draft_id}: {exc}") from exc
+
     def _facts(
         self, req: SendRequest, log_id: int
-    ) -> tuple[PipelineStage, EmailContext, Contact, Brand]:
-        """The stage and the deal's rows, detached (read here, used after the session)."""
+    ) -> tuple[PipelineStage, EmailContext, Contact, Brand, _DraftContent | None]:
+        """The stage, the deal's rows and the draft, detached (read here, used after)."""
         with session_scope(self._engine) as session:
             stage = session.get(PipelineStage, req.stage_id)
             assert stage is not None
@@ -305,4 +367,18 @@ class Sender:
                 ),
                 tracking_pixel=self._tracker.pixel(log_id),
             )
-            return stage, ctx, contact, brand
+            held = None if req.draft_id is None else _draft_content(session, req, brand)
+            return stage, ctx, contact, brand, held
+
+
+def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftContent:
+    draft = session.get(EmailDraft, req.draft_id)
+    if draft is None:
+        raise DraftUnusableError(f"draft {req.draft_id} does not exist")
+    if draft.brand_id != brand.id:
+        raise DraftUnusableError(f"draft {req.draft_id} belongs to another brand")
+    if draft.deal_id is not None and draft.deal_id != req.deal_id:
+        raise DraftUnusableError(f"draft {req.draft_id} belongs to another deal")
+    if draft.status == DraftStatus.rejected:
+        raise DraftUnusableError(f"draft {req.draft_id} was rejected")
+    return _DraftContent(draft.subject, draft.body, draft.ai_generated)

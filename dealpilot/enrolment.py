@@ -22,12 +22,26 @@ def workflow_id(deal_id: int) -> str:
 
 @dataclass(frozen=True)
 class DealStart:
+    """What starting a deal's workflow needs; the deal's rows are already committed.
+
+    `draft_id` (composer): an EmailDraft of the deal's brand whose `subject` and `body` are
+    sent as the deal's first email instead of the first stage email, at once (no AI "wait"
+    decision; still inside the brand's send window, daily cap, gap and suppression), and
+    never held for human review (a person wrote it). Subject and body are sandboxed template
+    strings rendered for the deal's contact (`{{ contact.first_name }}`, `{{ brand.name }}`
+    ... as in stage templates). A body that is not a whole HTML document is the message text:
+    it goes into the brand layout, which adds the greeting, sign-off and unsubscribe footer.
+    The draft row is only read (its status is the composer's business, but a `rejected` draft
+    is never sent). Follow-ups afterwards are the pipeline's normal stage emails.
+    """
+
     deal_id: int
     brand: str
     pipeline: str
     stage: str
     contact_email: str
     contact_name: str = ""
+    draft_id: int | None = None
 
 
 async def start_deal(
@@ -37,7 +51,7 @@ async def start_deal(
     who = deal.contact_name or deal.contact_email
     return await client.start_workflow(
         DealWorkflow.run,
-        DealInput(deal_id=deal.deal_id),
+        DealInput(deal_id=deal.deal_id, draft_id=deal.draft_id),
         id=workflow_id(deal.deal_id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

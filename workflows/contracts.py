@@ -79,6 +79,11 @@ class SendRequest:
     step: int  # the deal's send counter: (deal, step) is the idempotency key
     variant: str  # "A" | "B"
     approach_note: str | None = None
+    # An EmailDraft whose subject/body go out instead of the stage's own email (a composer
+    # email, or an autopilot email a person approved/edited in the review queue). Rendered
+    # for the deal's contact through the sandbox, with the stage email's tracking and
+    # unsubscribe handling; the (deal, step) ledger still makes it once-only.
+    draft_id: int | None = None
 
 
 @dataclass

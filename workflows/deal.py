@@ -78,7 +78,7 @@ class DealWorkflow:
         if inp.memory is not None:
             self._m = inp.memory
         else:
-            self._m = self._fresh_memory(ctx)
+            self._m = self._fresh_memory(ctx, inp.draft_id)
             self._note("stage", f"Enrolled in {ctx.pipeline_name} at {self._m.stage_name}")
             await self._sync()
         self._publish()
@@ -121,10 +121,12 @@ class DealWorkflow:
     def _closed(self) -> bool:
         return self.m.status in ("won", "lost")
 
-    def _fresh_memory(self, ctx: DealContext) -> DealMemory:
+    def _fresh_memory(self, ctx: DealContext, draft_id: int | None) -> DealMemory:
         stage = self._stage(ctx.stage_id)
         now = workflow.now()
         first_wait = stage.days_until_followup if stage.kind in ("entry", "sequence") else None
+        if draft_id is not None and first_wait is not None:
+            first_wait = 0  # a person pressed send: their email goes at once
         return DealMemory(
             deal_id=ctx.deal_id,
             brand=ctx.brand_slug,
@@ -139,6 +141,7 @@ class DealWorkflow:
             next_action_at=None if first_wait is None else now + _days(first_wait),
             next_action_reason="first email" if first_wait is not None else "waiting for a person",
             send_on_enter_pending=stage.auto_action == "send_on_enter",
+            first_draft_id=draft_id,
         )
 
     # ------------------------------------------------------------ sleeping
@@ -232,6 +235,10 @@ class DealWorkflow:
         if nxt is None:
             self._schedule(None, "end of the automatic sequence")
             return
+        if m.first_draft_id is not None:
+            # A person wrote this first email and chose to send it: no AI decision to make.
+            await self._send_into(nxt)
+            return
         days_in_stage = (workflow.now() - m.stage_entered_at).days
         analysis = await acts.analyze(m, engagement, days_in_stage)
         m.last_decision = f"{analysis.action}: {analysis.reasoning}"
@@ -251,10 +258,11 @@ class DealWorkflow:
 
     async def _send(self, stage: rules.StageInfo) -> SendOutcome:
         m = self.m
-        outcome = await acts.send_email(m, stage)
+        outcome = await acts.send_email(m, stage, draft_id=m.first_draft_id)
         if outcome.status == "sent":
             m.steps += 1
             m.emails_sent += 1
+            m.first_draft_id = None  # the person's first email went; follow-ups are the stages'
             m.burnout_waited = False  # a new email: a new streak of unopened ones may start
             self._note("email", f"Sent {stage.name}: \u201c{outcome.subject}\u201d")
         elif outcome.status == "deferred":

@@ -86,8 +86,11 @@ async def analyze(m: DealMemory, engagement: Engagement, days_in_stage: int) -> 
     return result
 
 
-async def send_email(m: DealMemory, stage: rules.StageInfo) -> SendOutcome:
-    """The deal's next step (`m.steps + 1`) is the idempotency key: a retry never sends twice."""
+async def send_email(
+    m: DealMemory, stage: rules.StageInfo, *, draft_id: int | None = None
+) -> SendOutcome:
+    """The deal's next step (`m.steps + 1`) is the idempotency key: a retry never sends twice.
+    With `draft_id`, the draft's subject/body go out instead of the stage's email."""
     result: SendOutcome = await workflow.execute_activity(
         "send_stage_email",
         SendRequest(
@@ -96,6 +99,7 @@ async def send_email(m: DealMemory, stage: rules.StageInfo) -> SendOutcome:
             step=m.steps + 1,
             variant=rules.ab_variant(m.deal_id),
             approach_note=m.approach_note,
+            draft_id=draft_id,
         ),
         result_type=SendOutcome,
         start_to_close_timeout=timedelta(minutes=3),

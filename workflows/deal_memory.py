@@ -42,16 +42,23 @@ class DealMemory:
     approach_note: str | None = None
     send_on_enter_pending: bool = False
     burnout_waited: bool = False
+    # A person-written first email (composer): used by the deal's first send, then cleared.
+    first_draft_id: int | None = None
     seen_events: list[int] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
 
 @dataclass
 class DealInput:
+    """`draft_id`: an EmailDraft (composer) whose subject/body become the deal's first email
+    instead of the first stage email; later follow-ups are the pipeline's own. Only read on a
+    fresh start (a continued run carries it in `memory.first_draft_id`)."""
+
     deal_id: int
     memory: DealMemory | None = None
     # Test switch: continue-as-new after this many actions, as if Temporal had suggested it.
     continue_as_new_after: int | None = None
+    draft_id: int | None = None
 
 
 def note(m: DealMemory, at: datetime, kind: str, text: str) -> None:

@@ -1,0 +1,119 @@
+"""A deal started with a person-written first email (the composer's `DealStart.draft_id`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from dealpilot.enrolment import start_deal
+from models import Brand, DraftStatus, EmailDraft, Pipeline, session_scope
+from tests.workflows.conftest import Stack
+from tests.workflows.helpers import sent_logs
+from workflows.contracts import DealStateView
+from workflows.deal import DealWorkflow
+
+SUBJECT = "A note for {{ contact.first_name or 'you' }} from {{ brand.name }}"
+BODY = (
+    "I wrote this one myself, {{ contact.first_name or 'friend' }}.\n\n"
+    "Your agency {{ contact.company or 'team' }} came up this week. See https://example.org/x"
+)
+
+
+def composer_draft(stack: Stack, *, brand: str, pipeline: str) -> int:
+    with session_scope(stack.engine) as s:
+        b = s.exec(select(Brand).where(Brand.slug == brand)).one()
+        p = s.exec(select(Pipeline).where(Pipeline.brand_id == b.id, Pipeline.slug == pipeline))
+        draft = EmailDraft(
+            brand_id=b.id or 0,
+            pipeline_id=p.one().id,
+            email_type="intro",
+            recipients=["priya@sharma-realty.com.au", "raj@kumar-homes.com.au"],
+            subject=SUBJECT,
+            body=BODY,
+            status=DraftStatus.sent,
+        )
+        s.add(draft)
+        s.flush()
+        return draft.id or 0
+
+
+async def test_first_email_is_the_draft_per_contact_then_normal_followups(stack: Stack) -> None:
+    stack.open_window("desifirms")
+    draft_id = composer_draft(stack, brand="desifirms", pipeline="real_estate")
+    starts = [
+        stack.create_deal(
+            "priya@sharma-realty.com.au",
+            brand="desifirms",
+            pipeline="real_estate",
+            name="Priya Sharma",
+        ),
+        stack.create_deal(
+            "raj@kumar-homes.com.au", brand="desifirms", pipeline="real_estate", name="Raj Kumar"
+        ),
+    ]
+    handles = []
+    for start in starts:
+        handle = await start_deal(
+            stack.client, stack.task_queue, dataclasses.replace(start, draft_id=draft_id)
+        )
+        stack.started.append(handle)  # type: ignore[arg-type]
+        handles.append(handle)
+
+    await stack.env.sleep(timedelta(hours=1))
+
+    recipients = (("Priya", "priya@sharma-realty.com.au"), ("Raj", "raj@kumar-homes.com.au"))
+    for who, address in recipients:
+        (first,) = stack.inbox.to(address)
+        assert first["Subject"] == f"A note for {who} from Desi Firms"
+        text = first.get_body(("plain",)).get_content()
+        assert f"I wrote this one myself, {who}." in text
+        assert "Your agency team came up this week." in text
+        html = first.get_body(("html",)).get_content()
+        assert "/api/crm/track/click/" in html  # links tracked as in stage emails
+        assert "/api/crm/unsubscribe/" in html  # the brand layout's footer
+        assert first["List-Unsubscribe"] is not None
+    state: DealStateView = await handles[0].query(DealWorkflow.state)
+    assert state.stage == "Invited"
+    assert state.emails_sent == 1
+
+    # Three days without a reply: the pipeline's own Follow-up 1, not the draft again.
+    await stack.env.sleep(timedelta(days=3, hours=12))
+    messages = stack.inbox.to("priya@sharma-realty.com.au")
+    assert len(messages) == 2
+    assert "I wrote this one myself" not in messages[1].get_body(("plain",)).get_content()
+    logs = sent_logs(stack.engine, starts[0].deal_id)
+    assert [log.subject for log in logs][0] == "A note for Priya from Desi Firms"
+    assert logs[1].subject == messages[1]["Subject"] != logs[0].subject
+    state = await handles[0].query(DealWorkflow.state)
+    assert state.stage == "Follow-up 1"
+    with Session(stack.engine) as s:
+        draft = s.get(EmailDraft, draft_id)
+        assert draft is not None
+        assert draft.status == DraftStatus.sent  # the composer's status, untouched
+
+
+async def test_a_rejected_draft_is_never_sent(stack: Stack) -> None:
+    stack.open_window("desifirms")
+    draft_id = composer_draft(stack, brand="desifirms", pipeline="real_estate")
+    with session_scope(stack.engine) as s:
+        draft = s.get(EmailDraft, draft_id)
+        assert draft is not None
+        draft.status = DraftStatus.rejected
+        s.add(draft)
+    start = stack.create_deal(
+        "priya@sharma-realty.com.au", brand="desifirms", pipeline="real_estate"
+    )
+    handle = await start_deal(
+        stack.client, stack.task_queue, dataclasses.replace(start, draft_id=draft_id)
+    )
+    stack.started.append(handle)  # type: ignore[arg-type]
+    await stack.env.sleep(timedelta(hours=1))
+
+    assert stack.inbox.to("priya@sharma-realty.com.au") == []
+    state: DealStateView = await handle.query(DealWorkflow.state)
+    assert state.status == "paused"
+    assert state.next_action_reason == "send failed: needs review"
+    timeline = await handle.query(DealWorkflow.timeline)
+    assert any("was rejected" in e.text for e in timeline)
