@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -129,14 +130,43 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    from dealpilot.runtime import connect_temporal, prepare_database, schedule_jobs
+    from dealpilot import metrics
+    from dealpilot.runtime import (
+        connect_temporal,
+        prepare_database,
+        schedule_jobs,
+        temporal_runtime,
+    )
 
     engine = prepare_database(settings, seed=False)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=temporal_runtime(settings))
     await schedule_jobs(client, settings, engine)
     worker = build_worker(client, settings=settings, engine=engine)
-    log.info("worker.started", task_queue=settings.temporal_task_queue)
-    await worker.run()
+    metrics.configure_prices(settings.ai_prices)
+    # Served once the worker can run, so the port answering is the container's health check.
+    server = (
+        metrics.serve(settings.metrics_host, settings.worker_metrics_port)
+        if settings.worker_metrics_port
+        else None
+    )
+    log.info(
+        "worker.started",
+        task_queue=settings.temporal_task_queue,
+        metrics_port=settings.worker_metrics_port or None,
+        temporal_metrics_port=settings.temporal_metrics_port or None,
+    )
+    # SIGTERM (docker stop, scaling down) stops polling and lets the worker shut down cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        if server is not None:
+            server.shutdown()
+        log.info("worker.stopped")
 
 
 if __name__ == "__main__":

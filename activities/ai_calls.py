@@ -28,6 +28,7 @@ from activities.ai import (
     to_application_error,
 )
 from activities.deals import load_deal_rows
+from dealpilot import metrics
 from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, session_scope, utcnow
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
@@ -53,8 +54,12 @@ class AIActivities:
         try:
             result = await call()
         except AIError as exc:
+            metrics.record_ai_failure(self._ai.model_name, decision_type)
             # Typed for Temporal: retryable or not is decided here, never by message text.
             raise to_application_error(exc) from exc
+        metrics.record_ai_call(
+            result.model, decision_type, result.prompt_tokens, result.completion_tokens
+        )
         value = result.value
         log = AIDecisionLog(
             brand_id=brand_id,

@@ -20,7 +20,8 @@ from activities.intake import Relay
 from activities.intake.relay import RELAY_EVERY
 from api.deps import EngineDep, reject_nul_characters, require_api_key
 from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
-from api.middleware import RequestIdMiddleware
+from api.metrics import install_metrics
+from api.middleware import MetricsMiddleware, RequestIdMiddleware
 from api.routes import CRM_ROUTERS, PUBLIC_ROUTERS
 from dealpilot.settings import Settings
 
@@ -100,7 +101,10 @@ def create_app(
     app.state.ai = ai
 
     install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.metrics_enabled:
+        install_metrics(app, engine, settings)
 
     @app.get(
         "/healthz",

@@ -1,13 +1,17 @@
-"""Request id per request: bound into structlog's context and returned as X-Request-ID."""
+"""Request id per request: bound into structlog's context and returned as X-Request-ID; and
+request metrics by route template."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dealpilot import metrics
 
 HEADER = "X-Request-ID"
 # Accept a caller's id only when it is short and plain, so it is safe to log and echo.
@@ -35,3 +39,38 @@ class RequestIdMiddleware:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             await self.app(scope, receive, send_with_id)
+
+
+class MetricsMiddleware:
+    """Counts each request by method, route *template* and status (dealpilot.metrics).
+
+    The template comes from the route the router matched (FastAPI puts it in the scope), so
+    `/api/crm/deals/12/` is counted as `/api/crm/deals/{deal_id}`: ids never become labels.
+    Paths no route matches share one label."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path_format", None) or getattr(route, "path", None)
+            # The CRM routes answer with and without the trailing slash: one label for both.
+            label = (template.rstrip("/") or "/") if isinstance(template, str) else "<unmatched>"
+            metrics.record_http_request(
+                scope["method"], label, status, time.perf_counter() - started
+            )

@@ -71,6 +71,27 @@ def worker() -> None:
     asyncio.run(run_worker(get_settings()))
 
 
+@app.command("setup-temporal")
+def setup_temporal(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to keep retrying while Temporal is not up yet.")
+    ] = 120.0,
+) -> None:
+    """Register the deal search attributes on TEMPORAL_NAMESPACE (idempotent; compose's
+    `migrate` service runs it before the API and the workers start)."""
+    from dealpilot.runtime import setup_temporal as run_setup
+
+    try:
+        names = asyncio.run(run_setup(get_settings(), wait=wait))
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    typer.echo(f"search attributes registered on {get_settings().temporal_namespace}: {names}")
+    _exit_after_client_command()
+
+
 @app.command()
 def dev(
     demo: Annotated[

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from activities.intake.delivery import deliver
 from activities.intake.recording import Inbound, RecordResult, record
+from dealpilot import metrics
 from models import session_scope
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,8 @@ async def store_and_deliver(
     """The events are committed before any signal; a delivery failure (Temporal down) never
     fails the caller: the relay delivers what is left pending."""
     results = await asyncio.to_thread(store, engine, inbounds)
+    for inbound, result in zip(inbounds, results, strict=True):
+        metrics.record_intake(inbound.source, created=result.created, matched=bool(result.deal_ids))
     deal_ids = sorted({d for r in results for d in r.deal_ids})
     if client is not None and deal_ids:
         try:

@@ -15,6 +15,8 @@ from typing import ClassVar, Protocol
 
 import structlog
 
+from dealpilot import metrics
+
 _log = structlog.get_logger("activities.mail")
 
 
@@ -123,6 +125,7 @@ class OutcomeUnknownMailError(TransientMailError):
 
 def log_failure(email: OutgoingEmail, exc: MailError) -> None:
     """One shape for every provider's failed send (the caller binds deal and ledger ids)."""
+    metrics.record_email_failed(exc.provider, exc.code)
     _log.warning(
         "mail.send_failed",
         provider=exc.provider,
@@ -136,6 +139,7 @@ def log_failure(email: OutgoingEmail, exc: MailError) -> None:
 
 
 def log_sent(email: OutgoingEmail, result: SendResult) -> None:
+    metrics.record_email_sent(result.provider)
     _log.info(
         "mail.sent",
         provider=result.provider,

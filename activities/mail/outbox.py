@@ -18,6 +18,7 @@ from activities.mail.base import (
     TransientMailError,
 )
 from activities.mail.mime import build_message, message_bytes
+from dealpilot import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +75,7 @@ class OutboxProvider:
             raise TransientMailError(
                 f"cannot write to the outbox: {exc.strerror}", code="outbox_io", provider=self.name
             ) from exc
+        metrics.record_email_sent(self.name)
         log.info(
             "mail.sent",
             provider=self.name,
