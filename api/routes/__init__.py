@@ -10,6 +10,7 @@ from api.routes import (
     ai_activity,
     backlinks,
     brands,
+    contact_import,
     contacts,
     daily,
     deal_actions,
@@ -35,6 +36,7 @@ CRM_ROUTERS: list[APIRouter] = [
     stages.router,
     deals.router,
     deal_actions.router,
+    contact_import.router,  # before contacts: /contacts/import/ is not a contact id
     contacts.router,
     sequences.router,
     email_logs.router,
