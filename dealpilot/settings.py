@@ -14,7 +14,9 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-tracking-secr
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable (`KEY=` in .env, `${UNSET}` in compose) means unset, never an empty
+    # secret that a webhook signature could be checked against.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "test", "production"] = Field(
         "development", alias="DEALPILOT_ENV"
