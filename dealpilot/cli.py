@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
+from dealpilot.cli_import import import_app
 from dealpilot.logging import configure_logging
 from dealpilot.settings import get_settings
 
 app = typer.Typer(help="dealpilot: the AI outreach autopilot.", no_args_is_help=True)
 deal_app = typer.Typer(help="Inspect deal workflows (state, timeline, search).")
 app.add_typer(deal_app, name="deal")
+app.add_typer(import_app, name="import")
 
 
 def _exit_after_client_command() -> None:
