@@ -1,10 +1,7 @@
 """Activities of the scheduled jobs: the daily review per brand and the scheduled drafts.
 
-Scheduled drafts: the composer's sender is not built yet. A scheduled draft whose time has come
-is marked `approved` (due: ready for the sender), and when it names a pipeline its recipients
-are enrolled there (contact created if new, deal at the first stage, workflow started after
-the commit); the pipeline's own sequence then does the emailing. Nothing is sent from the
-draft's own subject and body yet.
+Scheduled drafts: a composer draft whose time has come is sent through the composer's send
+path, as `POST /api/crm/composer/drafts/{id}/send` would send it (see ScheduledDrafts).
 """
 
 from __future__ import annotations
@@ -19,7 +16,8 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.ai import AIEngine, AIError, LeadInput, to_application_error
-from dealpilot.enrolment import DealStart, start_deal
+from api.deps import Temporal
+from api.services.composer_send import release_due
 from models import (
     AIDecisionLog,
     Brand,
@@ -33,12 +31,10 @@ from models import (
     EmailEventType,
     EmailLog,
     EmailStatus,
-    Pipeline,
     PipelineStage,
     session_scope,
     utcnow,
 )
-from models.contact import normalise_email
 from workflows.jobs import (
     DailyReviewResult,
     DraftReminder,
@@ -304,93 +300,24 @@ class DailyReview:
 
 
 class ScheduledDrafts:
+    """Releases composer drafts whose time has come through the composer's one send path
+    (`api.services.composer_send`): each due draft is sent once (its row locked, status
+    checked, deals created and the draft marked sent in one transaction), then each deal's
+    workflow starts with the draft as its first email. Deals a previous attempt created but
+    could not start are started here too, so a retry or a Temporal outage loses nothing."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _release(self, now: datetime) -> tuple[list[int], list[DealStart]]:
-        with session_scope(self._engine) as session:
-            drafts = session.exec(
-                select(EmailDraft)
-                .where(
-                    EmailDraft.status == DraftStatus.scheduled,
-                    col(EmailDraft.scheduled_at) <= now,
-                )
-                .order_by(col(EmailDraft.scheduled_at))
-                .limit(100)
-                .with_for_update(skip_locked=True)
-            ).all()
-            starts: list[DealStart] = []
-            for draft in drafts:
-                if draft.pipeline_id is not None:
-                    starts.extend(self._enrol(session, draft))
-                draft.status, draft.updated_at = DraftStatus.approved, utcnow()
-                session.add(draft)
-            return [d.id or 0 for d in drafts], starts
-
-    def _enrol(self, session: Session, draft: EmailDraft) -> list[DealStart]:
-        pipeline = session.get(Pipeline, draft.pipeline_id)
-        brand = session.get(Brand, draft.brand_id)
-        if pipeline is None or brand is None or pipeline.brand_id != brand.id:
-            log.warning("drafts.bad_pipeline", draft_id=draft.id, pipeline_id=draft.pipeline_id)
-            return []
-        first = session.exec(
-            select(PipelineStage)
-            .where(PipelineStage.pipeline_id == pipeline.id)
-            .order_by(col(PipelineStage.order))
-        ).first()
-        if first is None or first.id is None:
-            return []
-        starts = []
-        for raw in draft.recipients:
-            try:
-                email = normalise_email(raw)
-            except ValueError:
-                log.warning("drafts.bad_recipient", draft_id=draft.id)
-                continue
-            contact = session.exec(
-                select(Contact).where(Contact.brand_id == brand.id, Contact.email == email)
-            ).first()
-            if contact is None:
-                contact = Contact(brand_id=brand.id or 0, email=email, source="composer")
-                session.add(contact)
-                session.flush()
-            open_deal = session.exec(
-                select(Deal.id).where(
-                    Deal.contact_id == contact.id,
-                    Deal.pipeline_id == pipeline.id,
-                    col(Deal.status).in_(OPEN),
-                )
-            ).first()
-            if open_deal is not None:
-                continue
-            deal = Deal(contact_id=contact.id or 0, pipeline_id=pipeline.id or 0, stage_id=first.id)
-            session.add(deal)
-            session.flush()
-            assert deal.id is not None
-            starts.append(
-                DealStart(deal.id, brand.slug, pipeline.name, first.name, email, contact.name)
-            )
-        return starts
-
-    def _record_workflow_ids(self, started: list[tuple[int, str]]) -> None:
-        with session_scope(self._engine) as session:
-            for deal_id, workflow_id in started:
-                deal = session.get(Deal, deal_id)
-                if deal is not None:
-                    deal.workflow_id = workflow_id
-                    session.add(deal)
-
     @activity.defn(name="release_due_drafts")
     async def release_due_drafts(self, req: DueDraftsRequest) -> DueDraftsReport:
-        drafts, starts = await asyncio.to_thread(self._release, req.now)
-        # Started only after the commit; start_deal is idempotent (USE_EXISTING) on a retry.
-        queue = activity.info().task_queue
-        client = activity.client()
-        started = []
-        for start in starts:
-            handle = await start_deal(client, queue, start)
-            started.append((start.deal_id, handle.id))
-        await asyncio.to_thread(self._record_workflow_ids, started)
-        if drafts:
-            log.info("drafts.released", drafts=drafts, deals=[s.deal_id for s in starts])
-        return DueDraftsReport(drafts=drafts, deals_started=[s.deal_id for s in starts])
+        temporal = Temporal(activity.client(), activity.info().task_queue)
+        released = await release_due(temporal, self._engine, now=req.now)
+        if released.drafts or released.failed or released.deals_started:
+            log.info(
+                "drafts.released",
+                drafts=released.drafts,
+                failed=released.failed,
+                deals=released.deals_started,
+            )
+        return DueDraftsReport(drafts=released.drafts, deals_started=released.deals_started)

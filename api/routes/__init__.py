@@ -10,6 +10,7 @@ from api.routes import (
     ai_activity,
     backlinks,
     brands,
+    composer,
     contact_import,
     contacts,
     daily,
@@ -49,6 +50,7 @@ CRM_ROUTERS: list[APIRouter] = [
     events.router,
     leads.router,
     product_events.router,
+    composer.router,
 ]
 
 PUBLIC_ROUTERS: list[APIRouter] = [tracking.router, unsubscribe.router, webhooks.router]
