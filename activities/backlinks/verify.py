@@ -1,0 +1,265 @@
+"""Is our link on a page? Fetch it politely and bounded, parse it as it streams in.
+
+`check_page` fetches one URL with httpx: connect and read timeouts plus an overall deadline,
+a few redirects, only text/html (or XHTML), at most `max_bytes` read (what was read is still
+checked; a link past the limit is not seen), and an identifying user agent. The body is fed
+chunk by chunk to a stdlib `html.parser` subclass, so memory stays bounded by the parser's
+small look-ahead and the links it keeps, never by the page size.
+
+A link is ours when its href, resolved against the page URL (or its `<base href>`), points
+at one of our hosts (`example.com` matches `www.example.com` and any subdomain). When the
+opportunity names `our_content_url`, a link to exactly that page (scheme, `www.`, trailing
+slash, fragment ignored) is preferred; otherwise a followed link is preferred over a
+nofollow/sponsored/ugc one. `rel` is reported as those tokens, sorted, or `dofollow`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+REL_FLAGS = ("nofollow", "sponsored", "ugc")
+DOFOLLOW = "dofollow"
+MAX_ANCHOR = 300
+MAX_LINKS_KEPT = 50  # links to us on one page: more is spam, and memory must stay bounded
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    deadline: float = 30.0  # the whole fetch, however slowly the bytes trickle in
+    max_bytes: int = 2_000_000
+    max_redirects: int = 5
+    user_agent: str = "dealpilot-linkcheck/0.1"
+
+
+@dataclass(frozen=True)
+class OurSite:
+    """Where our links may point: the brand's hosts and, optionally, the page we pitched."""
+
+    hosts: tuple[str, ...]
+    content_url: str = ""
+
+    @classmethod
+    def of(cls, domain: str, *, website_url: str = "", content_url: str = "") -> OurSite:
+        hosts = {bare_host(domain)} if domain else set()
+        for url in (website_url, content_url):
+            host = bare_host(urlsplit(url).hostname or "") if url else ""
+            if host:
+                hosts.add(host)
+        hosts.discard("")
+        return cls(hosts=tuple(sorted(hosts)), content_url=content_url)
+
+    def owns(self, url: str) -> bool:
+        try:
+            host = bare_host(urlsplit(url).hostname or "")
+        except ValueError:  # a malformed href ("http://[oops")
+            return False
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    href: str
+    anchor: str
+    rel: str  # "dofollow" or the sorted flags: "nofollow sponsored"
+
+    @property
+    def followed(self) -> bool:
+        return self.rel == DOFOLLOW
+
+
+@dataclass
+class PageCheck:
+    url: str
+    final_url: str = ""
+    status_code: int | None = None
+    error: str = ""  # empty: fetched and parsed
+    links: list[FoundLink] = field(default_factory=list)
+    bytes_read: int = 0
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def best(self, our: OurSite) -> FoundLink | None:
+        """The link that counts: the pitched page first, then a followed link."""
+        if not self.links:
+            return None
+        wanted = normalise_url(our.content_url) if our.content_url else None
+
+        def rank(link: FoundLink) -> tuple[bool, bool]:
+            return (normalise_url(link.href) == wanted, link.followed)
+
+        return max(self.links, key=rank)
+
+
+def bare_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def normalise_url(url: str) -> str:
+    """Comparable form: no scheme, no `www.`, no fragment, no trailing slash, host lowercased."""
+    parts = urlsplit(url.strip())
+    host = bare_host(parts.hostname or "")
+    try:
+        port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    except ValueError:
+        port = ""
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{port}{path}{query}"
+
+
+def rel_of(value: str | None) -> str:
+    tokens = set((value or "").lower().split())
+    flags = [flag for flag in REL_FLAGS if flag in tokens]
+    return " ".join(flags) if flags else DOFOLLOW
+
+
+class LinkFinder(HTMLParser):
+    """Collects `<a href>` links to our site; fed incrementally, keeps nothing else."""
+
+    def __init__(self, page_url: str, our: OurSite) -> None:
+        super().__init__(convert_charrefs=True)
+        self._base = page_url
+        self._base_seen = False
+        self._our = our
+        self._open: tuple[str, str] | None = None  # (href, rel) of the <a> we are inside
+        self._text: list[str] = []
+        self._text_len = 0
+        self._img_alt = ""
+        self.links: list[FoundLink] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "base" and not self._base_seen and values.get("href"):
+            # Only the first <base href> counts (HTML spec), resolved against the page URL.
+            self._base = urljoin(self._base, (values["href"] or "").strip())
+            self._base_seen = True
+        elif tag == "a":
+            self._close()  # an unclosed <a> ends where the next one starts
+            href = (values.get("href") or "").strip()
+            if href and not href.lower().startswith(("javascript:", "mailto:", "tel:", "#")):
+                try:
+                    absolute = urljoin(self._base, href)
+                except ValueError:
+                    return
+                if self._our.owns(absolute):
+                    self._open = (absolute, rel_of(values.get("rel")))
+        elif tag == "img" and self._open is not None and not self._img_alt:
+            self._img_alt = (values.get("alt") or "").strip()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None and self._text_len < MAX_ANCHOR:
+            self._text.append(data)
+            self._text_len += len(data)
+
+    def _close(self) -> None:
+        if self._open is None:
+            return
+        href, rel = self._open
+        anchor = " ".join("".join(self._text).split()) or self._img_alt
+        if len(self.links) < MAX_LINKS_KEPT:
+            self.links.append(FoundLink(href=href, anchor=anchor[:MAX_ANCHOR], rel=rel))
+        self._open, self._text, self._text_len, self._img_alt = None, [], 0, ""
+
+    def finish(self) -> list[FoundLink]:
+        self.close()
+        self._close()
+        return self.links
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            name = value.strip().strip("\"'")
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                break
+    return "utf-8"
+
+
+async def _read(
+    client: httpx.AsyncClient, url: str, our: OurSite, limits: FetchLimits, result: PageCheck
+) -> None:
+    headers = {"User-Agent": limits.user_agent, "Accept": "text/html,application/xhtml+xml"}
+    async with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
+        result.status_code = response.status_code
+        result.final_url = str(response.url)
+        if response.status_code >= 400:
+            result.error = f"HTTP {response.status_code}"
+            return
+        content_type = response.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        if media not in HTML_TYPES:
+            result.error = f"not an HTML page ({media or 'no content type'})"
+            return
+        decoder = codecs.getincrementaldecoder(_charset(content_type))(errors="replace")
+        finder = LinkFinder(result.final_url, our)
+        async for chunk in response.aiter_bytes():
+            room = limits.max_bytes - result.bytes_read
+            if len(chunk) >= room:
+                # Stop reading here; what arrived so far is still checked.
+                finder.feed(decoder.decode(chunk[:room]))
+                result.bytes_read += room
+                result.truncated = len(chunk) > room
+                if result.truncated:
+                    break
+                continue
+            result.bytes_read += len(chunk)
+            finder.feed(decoder.decode(chunk))
+        finder.feed(decoder.decode(b"", final=True))
+        result.links = finder.finish()
+
+
+async def check_page(
+    client: httpx.AsyncClient, url: str, our: OurSite, limits: FetchLimits
+) -> PageCheck:
+    """Never raises for what a page or the network does: the reason is in `error`."""
+    result = PageCheck(url=url)
+    if urlsplit(url).scheme not in ("http", "https"):
+        result.error = "not an http(s) URL"
+        return result
+    try:
+        async with asyncio.timeout(limits.deadline):
+            await _read(client, url, our, limits, result)
+    except TimeoutError:
+        result.error = f"timed out after {limits.deadline:g}s"
+    except httpx.TimeoutException as exc:
+        result.error = f"timed out ({type(exc).__name__})"
+    except httpx.TooManyRedirects:
+        result.error = f"more than {limits.max_redirects} redirects"
+    except httpx.HTTPError as exc:
+        result.error = f"fetch failed ({type(exc).__name__})"
+    if result.error:
+        result.links = []
+    return result
+
+
+def build_client(limits: FetchLimits) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            connect=limits.connect_timeout,
+            read=limits.read_timeout,
+            write=limits.read_timeout,
+            pool=limits.connect_timeout,
+        ),
+        max_redirects=limits.max_redirects,
+        headers={"User-Agent": limits.user_agent},
+    )
