@@ -67,10 +67,29 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path_format", None) or getattr(route, "path", None)
-            # The CRM routes answer with and without the trailing slash: one label for both.
-            label = (template.rstrip("/") or "/") if isinstance(template, str) else "<unmatched>"
+            label = route_template(scope)
             metrics.record_http_request(
                 scope["method"], label, status, time.perf_counter() - started
             )
+
+
+def route_template(scope: Scope) -> str:
+    """`/api/crm/deals/{deal_id}` for `/api/crm/deals/12/`; `<unmatched>` when no route matched.
+
+    The matched route's template is relative to the prefix it was included with (FastAPI keeps
+    included routers nested), so the prefix is the part of the path before where the route's
+    own pattern matches. Our include prefixes are static (`/api/crm`), so no id leaks in."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    pattern = getattr(route, "path_regex", None)
+    if not isinstance(template, str) or pattern is None:
+        return "<unmatched>"
+    path: str = scope.get("path", "")
+    prefix = ""
+    if not pattern.match(path):
+        cut = path.find("/", 1)
+        while cut != -1 and not pattern.match(path[cut:]):
+            cut = path.find("/", cut + 1)
+        prefix = path[:cut] if cut != -1 else ""
+    # The CRM routes answer with and without the trailing slash: one label for both.
+    return (prefix + template).rstrip("/") or "/"
