@@ -262,13 +262,14 @@ def _write_batch(
     options: ImportOptions,
 ) -> None:
     emails = [c.data.email for c in batch]
-    suppressed = dict(
-        session.execute(
+    suppressed: dict[str, str] = {
+        email: str(reason)
+        for email, reason in session.execute(
             select(col(Suppression.email), col(Suppression.reason)).where(
                 col(Suppression.brand_id) == report.brand_id, col(Suppression.email).in_(emails)
             )
-        ).tuples()
-    )
+        ).all()
+    }
     existing = {
         contact.email: contact
         for contact in session.execute(
