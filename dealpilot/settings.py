@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     )
     daily_review_score_limit: int = Field(100, ge=0, alias="DAILY_REVIEW_SCORE_LIMIT")
 
+    # Backlink link checks: the daily `link-check` schedule and POST .../backlinks/verify.
+    link_check_every: timedelta = Field(timedelta(days=1), alias="LINK_CHECK_EVERY")
+    link_check_timeout: timedelta = Field(timedelta(seconds=10), alias="LINK_CHECK_TIMEOUT")
+    link_check_deadline: timedelta = Field(timedelta(seconds=30), alias="LINK_CHECK_DEADLINE")
+    link_check_max_bytes: int = Field(2_000_000, ge=1024, alias="LINK_CHECK_MAX_BYTES")
+    link_check_user_agent: str = Field(
+        "dealpilot-linkcheck/0.1", min_length=1, alias="LINK_CHECK_USER_AGENT"
+    )
+
     # Prometheus (dealpilot.metrics). The API serves GET /metrics (Bearer METRICS_TOKEN when
     # set); the worker serves ours and the Temporal SDK's on two ports (0: off).
     metrics_enabled: bool = Field(True, alias="METRICS_ENABLED")
