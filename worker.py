@@ -23,6 +23,7 @@ from activities.jobs import DailyReview, ScheduledDrafts
 from activities.mail import MailProvider, build_provider
 from activities.mail.zoho import ZohoProvider
 from activities.rendering import EmailRenderer
+from activities.review import ReviewDrafts
 from activities.sending import Sender
 from activities.tracking import Tracker
 from dealpilot.settings import Settings
@@ -80,13 +81,10 @@ def build_activities(
         score_limit=settings.daily_review_score_limit,
     )
     drafts = ScheduledDrafts(engine)
-    sender = Sender(
-        engine,
-        renderer=EmailRenderer(),
-        providers=registry,
-        ai=ai_calls,
-        tracker=Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value()),
-    )
+    renderer = EmailRenderer()
+    tracker = Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value())
+    sender = Sender(engine, renderer=renderer, providers=registry, ai=ai_calls, tracker=tracker)
+    review_drafts = ReviewDrafts(engine, renderer=renderer, ai=ai_calls, tracker=tracker)
     return [
         store.load_deal_context,
         store.engagement_profile,
@@ -101,6 +99,8 @@ def build_activities(
         ai_calls.generate_backlink_pitch,
         ai_calls.smart_salutation,
         sender.send_stage_email,
+        review_drafts.hold_email_for_review,
+        review_drafts.settle_review_draft,
         inbox.poll_inbox,
         review.brand_is_active,
         review.rescore_new_contacts,

@@ -43,6 +43,8 @@ class StageEmail:
     template_key: str  # the stage's template, or "ai" for an AI-written body
     variant: str
     ai_generated: bool
+    # An AI-written email's message text (before the layout): what a review draft stores.
+    source: str = ""
 
 
 def load_email_context(
@@ -101,7 +103,7 @@ async def render_stage_email(
     body = "\n\n".join(composed.body_paragraphs)
     rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
     return StageEmail(
-        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True
+        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True, body
     )
 
 

@@ -219,3 +219,46 @@ class DealStateView:
     stage_entered_at: datetime
     lost_reason: str = ""
     paused_until: datetime | None = None
+    # Human review mode: the draft holding back the deal's next email, until a person decides.
+    review_draft_id: int | None = None
+
+
+@dataclass
+class ReviewDecision:
+    """A person's decision on the email a deal holds for review (the `review_draft` update).
+
+    action: "approve" sends the draft as stored; "edit" stores `subject`/`body` on the draft
+    and sends them; "reject" sends nothing and pauses the deal (an operator then resumes,
+    moves or closes it)."""
+
+    draft_id: int
+    action: str  # approve | edit | reject
+    subject: str | None = None
+    body: str | None = None
+    note: str = ""
+    reviewer: str = "api"
+
+
+REVIEW_ACTIONS = ("approve", "edit", "reject")
+
+
+@dataclass
+class ReviewHold:
+    """The draft the review activity stored (or found, on a retry) for (deal, step)."""
+
+    draft_id: int
+    subject: str
+
+
+@dataclass
+class ReviewSettlement:
+    """What happens to a review draft's row: a person's decision, or `discard` when the deal
+    moved on while it waited (a reply, unsubscribe, bounce, a stage move)."""
+
+    deal_id: int
+    draft_id: int
+    action: str  # approve | edit | reject | discard
+    subject: str | None = None
+    body: str | None = None
+    note: str = ""
+    reviewer: str = ""

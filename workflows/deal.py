@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import deal_activities as acts
     from workflows import rules
     from workflows.contracts import (
+        REVIEW_ACTIONS,
         BounceEvent,
         CloseRequest,
         DealContext,
@@ -30,12 +31,15 @@ with workflow.unsafe.imports_passed_through():
         MoveStageRequest,
         NextActionRequest,
         ReplyEvent,
+        ReviewDecision,
+        ReviewSettlement,
         SendOutcome,
         TimelineEntry,
     )
     from workflows.deal_memory import (
         DealInput,
         DealMemory,
+        PendingReview,
         already_seen,
         current_details,
         note,
@@ -83,7 +87,7 @@ class DealWorkflow:
             await self._sync()
         self._publish()
 
-        while not self._closed or self.m.send_on_enter_pending:
+        while not self._finished:
             await self._sleep()
             async with self._lock:
                 if self._inbox:
@@ -93,7 +97,7 @@ class DealWorkflow:
                     self._nudged = False
                     await self._act()
                     self._actions += 1
-            if self._closed and not self.m.send_on_enter_pending:
+            if self._finished:
                 break
             forced = (
                 inp.continue_as_new_after is not None and self._actions >= inp.continue_as_new_after
@@ -120,6 +124,12 @@ class DealWorkflow:
     @property
     def _closed(self) -> bool:
         return self.m.status in ("won", "lost")
+
+    @property
+    def _finished(self) -> bool:
+        """Closed with nothing left to send: a won stage's welcome email (or its review)
+        still goes out before the workflow ends."""
+        return self._closed and not self.m.send_on_enter_pending and self.m.review is None
 
     def _fresh_memory(self, ctx: DealContext, draft_id: int | None) -> DealMemory:
         stage = self._stage(ctx.stage_id)
@@ -190,7 +200,14 @@ class DealWorkflow:
         now = workflow.now()
 
         if m.send_on_enter_pending:
-            await self._send_on_enter(stage, engagement)
+            await self._send_on_enter(stage)
+            return
+        if m.review is not None:
+            if m.review.approved:
+                await self._send_reviewed()  # the window, cap or gap held it back
+            else:
+                self._schedule(None, "waiting for review")
+            await self._sync()
             return
         if stage.kind not in ("entry", "sequence"):
             self._schedule(None, "waiting for a person")
@@ -256,15 +273,16 @@ class DealWorkflow:
         else:  # flag_for_review
             self._schedule(None, "flagged for review")
 
-    async def _send(self, stage: rules.StageInfo) -> SendOutcome:
+    async def _send(self, stage: rules.StageInfo, *, on_enter: bool = False) -> SendOutcome:
         m = self.m
-        outcome = await acts.send_email(m, stage, draft_id=m.first_draft_id)
+        outcome = await self._deliver(stage, on_enter=on_enter)
         if outcome.status == "sent":
             m.steps += 1
             m.emails_sent += 1
             m.first_draft_id = None  # the person's first email went; follow-ups are the stages'
             m.burnout_waited = False  # a new email: a new streak of unopened ones may start
             self._note("email", f"Sent {stage.name}: \u201c{outcome.subject}\u201d")
+            m.review = None
         elif outcome.status == "deferred":
             self._schedule(outcome.retry_at, "daily cap or send gap")
             self._note("wait", f"Send deferred: {outcome.detail}")
@@ -278,6 +296,88 @@ class DealWorkflow:
             await self._record("send_failed", outcome.status, outcome.detail)
         return outcome
 
+    async def _deliver(self, stage: rules.StageInfo, *, on_enter: bool) -> SendOutcome:
+        """Sends `stage`'s email, or in human review mode holds it as a draft for a person
+        (outcome `review`). A person's draft (composer first email, approved review) goes
+        out as it is and is never held again."""
+        m = self.m
+        review = m.review
+        draft_id = m.first_draft_id
+        if draft_id is None and review is not None:
+            if not review.approved or review.stage_id != stage.id:
+                return SendOutcome(status="review", detail=f"draft {review.draft_id}")
+            draft_id = review.draft_id
+        elif draft_id is None and self.ctx.human_review and workflow.patched("human-review"):
+            return await self._hold(stage, on_enter=on_enter)
+        outcome = await acts.send_email(m, stage, draft_id=draft_id)
+        if review is not None and outcome.status not in ("sent", "deferred"):
+            await self._discard_review(f"send {outcome.status}: {outcome.detail}")
+        return outcome
+
+    async def _hold(self, stage: rules.StageInfo, *, on_enter: bool) -> SendOutcome:
+        m = self.m
+        try:
+            held = await acts.hold_for_review(m, stage)
+        except ActivityError as exc:
+            # Retries ran out (the AI, a template): a person looks, the deal stays alive.
+            cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+            return SendOutcome(status="failed", detail=f"drafting for review failed: {cause}")
+        m.review = PendingReview(
+            draft_id=held.draft_id,
+            stage_id=stage.id,
+            stage_name=stage.name,
+            step=m.steps + 1,
+            since=workflow.now(),
+            subject=held.subject,
+            on_enter=on_enter,
+        )
+        self._schedule(None, "waiting for review")
+        self._note(
+            "review",
+            f"{stage.name} email waits for review: \u201c{held.subject}\u201d "
+            f"(draft {held.draft_id})",
+        )
+        return SendOutcome(status="review", subject=held.subject, detail=f"draft {held.draft_id}")
+
+    async def _send_reviewed(self) -> None:
+        """Sends the approved review draft, when the deal may send: not while paused, not to
+        a suppressed address, only inside the send window (caps and gaps: the Sender)."""
+        m = self.m
+        review = m.review
+        assert review is not None
+        stage = self._stage(review.stage_id)
+        if m.status == "paused":
+            self._schedule(workflow.now(), f"approved {stage.name} email, once resumed")
+            return
+        ctx = await self._load_context()
+        if review.on_enter:
+            m.send_on_enter_pending = True
+            await self._send_on_enter(stage)
+            return
+        if ctx.suppressed:
+            await self._close_lost(f"suppressed: {ctx.suppression_reason}", decision="suppressed")
+            return
+        now = workflow.now()
+        if not rules.in_send_window(now, ctx.window, ctx.contact_timezone):
+            wake = rules.next_send_time(now, ctx.window, m.deal_id, ctx.contact_timezone)
+            self._schedule(wake, f"approved {stage.name} email when the window opens")
+            return
+        await self._send_into(stage)
+
+    async def _discard_review(self, reason: str) -> None:
+        """The deal moved on while an email waited for review: the draft is void."""
+        review = self.m.review
+        if review is None:
+            return
+        self.m.review = None
+        await acts.settle_review(
+            self.m,
+            ReviewSettlement(
+                deal_id=self.m.deal_id, draft_id=review.draft_id, action="discard", note=reason
+            ),
+        )
+        self._note("review", f"Draft {review.draft_id} ({review.stage_name}) discarded: {reason}")
+
     async def _send_into(self, nxt: rules.StageInfo) -> None:
         outcome = await self._send(nxt)
         if outcome.status == "sent":
@@ -288,7 +388,7 @@ class DealWorkflow:
             await self._suppress("hard_bounce", outcome.detail)
             await self._close_lost(f"address rejected: {outcome.detail}", decision="rejected")
 
-    async def _send_on_enter(self, stage: rules.StageInfo, engagement: Engagement) -> None:
+    async def _send_on_enter(self, stage: rules.StageInfo) -> None:
         ctx = self.ctx
         now = workflow.now()
         won = self.m.status == "won"  # a won stage's welcome email: the deal stays won
@@ -308,7 +408,7 @@ class DealWorkflow:
             await self._sync()
             return
         self.m.send_on_enter_pending = False
-        outcome = await self._send(stage)
+        outcome = await self._send(stage, on_enter=True)
         if outcome.status == "deferred":
             self.m.send_on_enter_pending = True
         elif outcome.status == "sent":
@@ -349,6 +449,7 @@ class DealWorkflow:
                 self._schedule(now, f"{stage.name} email")
 
     async def _close_lost(self, reason: str, *, decision: str) -> None:
+        await self._discard_review(reason)
         lost = rules.lost_stage(self.ctx.stages)
         self.m.lost_reason = reason
         self._enter_stage(lost, reason=reason)
@@ -420,6 +521,7 @@ class DealWorkflow:
 
     async def _on_reply(self, reply: ReplyEvent) -> None:
         m = self.m
+        await self._discard_review("the contact replied")
         verdict = await acts.classify_reply(m, reply)
         if verdict.intent not in ("out_of_office", "bounce"):
             m.replies += 1
@@ -493,6 +595,7 @@ class DealWorkflow:
     async def move_stage(self, req: MoveStageRequest) -> DealStateView:
         async with self._lock:
             stage = self._resolve_stage(req)
+            await self._discard_review(f"moved to {stage.name}")
             self._enter_stage(stage, reason=req.reason or f"moved by {req.actor}")
             if stage.kind == "lost":
                 self.m.lost_reason = req.reason or "moved to a lost stage"
@@ -510,6 +613,7 @@ class DealWorkflow:
         async with self._lock:
             stage = rules.won_stage(self.ctx.stages)
             assert stage is not None  # the validator checked
+            await self._discard_review("marked won")
             self._enter_stage(stage, reason=req.reason or f"marked won by {req.actor}")
             await self._record("mark_won", "won", req.reason or req.actor)
             await self._sync()
@@ -546,6 +650,85 @@ class DealWorkflow:
         self._require_open()
         if req.at.tzinfo is None:
             raise ApplicationError("next action time needs a time zone", type="InvalidInput")
+
+    @workflow.update
+    async def review_draft(self, decision: ReviewDecision) -> DealStateView:
+        """A person's decision on the email held for review (see ReviewDecision)."""
+        async with self._lock:
+            self._check_review(decision)  # again: a reply may have won the lock meanwhile
+            m = self.m
+            review = m.review
+            assert review is not None
+            await acts.settle_review(
+                m,
+                ReviewSettlement(
+                    deal_id=m.deal_id,
+                    draft_id=decision.draft_id,
+                    action=decision.action,
+                    subject=decision.subject,
+                    body=decision.body,
+                    note=decision.note,
+                    reviewer=decision.reviewer,
+                ),
+            )
+            who = decision.reviewer or "a person"
+            note = f": {decision.note}" if decision.note else ""
+            if decision.action == "reject":
+                m.review = None
+                await self._record("review", "rejected", decision.note or f"rejected by {who}")
+                if m.status == "won":
+                    self._note("review", f"{review.stage_name} email rejected by {who}{note}")
+                else:
+                    m.status, m.paused_until = "paused", None
+                    # Due at once when an operator resumes: the autopilot drafts anew.
+                    self._schedule(workflow.now(), "email rejected in review")
+                    self._note(
+                        "review",
+                        f"{review.stage_name} email rejected by {who}{note}. Paused: resume, "
+                        "move or close the deal",
+                    )
+            else:
+                review.approved = True
+                if decision.action == "edit":
+                    review.subject = decision.subject or review.subject
+                verb = "edited and approved" if decision.action == "edit" else "approved"
+                self._note("review", f"{review.stage_name} email {verb} by {who}{note}")
+                await self._send_reviewed()
+            await self._sync()
+            return self.state()
+
+    @review_draft.validator
+    def _validate_review_draft(self, decision: ReviewDecision) -> None:
+        if self._m is None or self._ctx is None:
+            raise ApplicationError("the deal is still starting; try again", type="NotReady")
+        if self.m.status == "lost":
+            raise ApplicationError("the deal is already lost", type="DealClosed")
+        self._check_review(decision)
+
+    def _check_review(self, decision: ReviewDecision) -> None:
+        review = self.m.review
+        if decision.action not in REVIEW_ACTIONS:
+            raise ApplicationError(
+                f"unknown review action {decision.action!r}", type="InvalidInput"
+            )
+        if review is None:
+            raise ApplicationError(
+                "no email of this deal is waiting for review", type="NoPendingReview"
+            )
+        if review.draft_id != decision.draft_id:
+            raise ApplicationError(
+                f"draft {decision.draft_id} is not the email waiting for review "
+                f"(draft {review.draft_id} is)",
+                type="NotPendingReview",
+            )
+        if review.approved:
+            raise ApplicationError(
+                f"draft {decision.draft_id} was already approved", type="AlreadyReviewed"
+            )
+        if decision.action == "edit" and not (
+            (decision.subject or "").strip() and (decision.body or "").strip()
+        ):
+            raise ApplicationError("an edit needs a subject and a body", type="InvalidInput")
 
     def _require_open(self) -> None:
         if self._m is None or self._ctx is None:

@@ -20,6 +20,8 @@ from workflows.contracts import (
     ReplyEvent,
     ReplyRequest,
     ReplyVerdict,
+    ReviewHold,
+    ReviewSettlement,
     SendOutcome,
     SendRequest,
     SuppressRequest,
@@ -108,6 +110,36 @@ async def send_email(
         summary=f"send {stage.name} to {m.contact_email}",
     )
     return result
+
+
+async def hold_for_review(m: DealMemory, stage: rules.StageInfo) -> ReviewHold:
+    """Renders the email `send_email` would send at this step and stores it as a draft for a
+    person (human review mode); nothing is sent."""
+    result: ReviewHold = await workflow.execute_activity(
+        "hold_email_for_review",
+        SendRequest(
+            deal_id=m.deal_id,
+            stage_id=stage.id,
+            step=m.steps + 1,
+            variant=rules.ab_variant(m.deal_id),
+            approach_note=m.approach_note,
+        ),
+        result_type=ReviewHold,
+        start_to_close_timeout=timedelta(minutes=3),
+        retry_policy=AI_RETRY,
+        summary=f"draft {stage.name} for {m.contact_email} into the review queue",
+    )
+    return result
+
+
+async def settle_review(m: DealMemory, settlement: ReviewSettlement) -> None:
+    await workflow.execute_activity(
+        "settle_review_draft",
+        settlement,
+        start_to_close_timeout=DB_TIMEOUT,
+        retry_policy=DB_RETRY,
+        summary=f"review draft {settlement.draft_id}: {settlement.action}",
+    )
 
 
 async def classify_reply(m: DealMemory, reply: ReplyEvent) -> ReplyVerdict:

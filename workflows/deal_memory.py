@@ -17,6 +17,21 @@ SEEN_EVENTS_LIMIT = 1000
 
 
 @dataclass
+class PendingReview:
+    """An email held for human review: drafted for (deal, `step`) into `stage_id`.
+    `on_enter`: the stage's entry email (send_on_enter) rather than a move into the stage."""
+
+    draft_id: int
+    stage_id: int
+    stage_name: str
+    step: int
+    since: datetime
+    subject: str = ""
+    on_enter: bool = False
+    approved: bool = False  # approved (or edited) but not sent yet: window, cap or gap
+
+
+@dataclass
 class DealMemory:
     deal_id: int
     brand: str
@@ -44,6 +59,7 @@ class DealMemory:
     burnout_waited: bool = False
     # A person-written first email (composer): used by the deal's first send, then cleared.
     first_draft_id: int | None = None
+    review: PendingReview | None = None
     seen_events: list[int] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
@@ -98,6 +114,7 @@ def state_view(m: DealMemory) -> DealStateView:
         stage_entered_at=m.stage_entered_at,
         lost_reason=m.lost_reason,
         paused_until=m.paused_until,
+        review_draft_id=m.review.draft_id if m.review else None,
     )
 
 
@@ -106,6 +123,9 @@ def wait_summary(m: DealMemory, now: datetime) -> str:
     if m.status == "paused":
         until = m.paused_until
         return f"paused until {until:%a %d %b %H:%M} UTC" if until else "paused"
+    review = m.review
+    if review is not None and not review.approved:
+        return f"{m.stage_name}: {review.stage_name} email waits for review ({review.draft_id})"
     if m.next_action_at is None:
         return f"{m.stage_name}: waiting for a person or a reply"
     return f"{m.stage_name}: {m.next_action_reason} in {human(m.next_action_at - now)}"
@@ -117,11 +137,19 @@ def current_details(m: DealMemory) -> str:
         if m.next_action_at
         else m.next_action_reason
     )
+    review = ""
+    if m.review is not None:
+        state = "approved, to be sent" if m.review.approved else "waiting for review"
+        review = (
+            f"\n\nReview: draft {m.review.draft_id} \u201c{m.review.subject}\u201d "
+            f"({m.review.stage_name}) {state} since {m.review.since:%Y-%m-%d %H:%M} UTC"
+        )
     return (
         f"**{m.contact_name or m.contact_email}** · {m.pipeline} · **{m.stage_name}** "
         f"({m.status}, tier {m.tier})\n\n"
         f"Next: {nxt}\n\nEmails sent {m.emails_sent} · opens {m.opens} · "
         f"clicks {m.clicks} · replies {m.replies}\n\nLast decision: {m.last_decision or '-'}"
+        f"{review}"
     )
 
 

@@ -22,6 +22,7 @@ from api.routes import (
     pipelines,
     product_events,
     prompts,
+    review,
     sequences,
     stages,
     stats,
@@ -51,6 +52,7 @@ CRM_ROUTERS: list[APIRouter] = [
     leads.router,
     product_events.router,
     composer.router,
+    review.router,
 ]
 
 PUBLIC_ROUTERS: list[APIRouter] = [tracking.router, unsubscribe.router, webhooks.router]

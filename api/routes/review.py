@@ -1,0 +1,117 @@
+"""The review queue (human review mode, per brand or pipeline): the autopilot's emails wait
+here as drafts until a person approves, edits or rejects them; the deal's workflow waits for
+the decision and sends (or not) accordingly.
+
+Errors: 404 unknown draft, 409 `draft_not_pending` (already decided, or the deal moved on:
+a reply, unsubscribe or stage move discards the draft), 409 `deal_closed`, 422
+`template_error` for an edit that does not render, 503 `temporal_unavailable`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Body, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import PageDep, RendererDep, SessionDep, TemporalDep
+from api.pagination import Page
+from api.routing import CRMRouter
+from api.services import review as service
+from api.services.lookup import resolve_brand_id
+from api.services.review import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
+from models import Deal
+from workflows.contracts import ReviewDecision
+
+router = CRMRouter(prefix="/review", tags=["review queue"])
+
+
+@router.get("/", response_model=Page[ReviewItem])
+def list_review_queue(
+    session: SessionDep,
+    page: PageDep,
+    brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
+    pipeline: int | None = None,
+    deal: int | None = None,
+) -> Page[ReviewItem]:
+    """Emails waiting for a person, the longest-waiting first."""
+    return service.list_pending(
+        session,
+        page,
+        brand_id=resolve_brand_id(session, brand),
+        pipeline_id=pipeline,
+        deal_id=deal,
+    )
+
+
+@router.get("/{draft_id}/", response_model=ReviewItem)
+def get_review_draft(draft_id: int, session: SessionDep) -> ReviewItem:
+    """One review draft, waiting or decided (status, note, reviewed_at, sent_at)."""
+    return service.get_item(session, draft_id)
+
+
+async def _decide(
+    session: SessionDep, temporal: TemporalDep, deal: Deal, decision: ReviewDecision
+) -> ReviewResult:
+    state = await service.decide(temporal, deal, decision)
+    draft = await run_in_threadpool(service.reread, session, decision.draft_id)
+    return ReviewResult(draft=draft, deal=state)
+
+
+@router.post("/{draft_id}/approve/", response_model=ReviewResult)
+async def approve(
+    draft_id: int,
+    session: SessionDep,
+    temporal: TemporalDep,
+    body: Annotated[ReviewNote | None, Body()] = None,
+) -> ReviewResult:
+    """Sends the draft as it is, through the normal send path (send window, daily cap, gap,
+    suppression and the once-only ledger still apply: outside the window it goes when the
+    window opens)."""
+    data = body or ReviewNote()
+    _draft, deal = await service.load_pending(session, draft_id)
+    decision = ReviewDecision(
+        draft_id=draft_id, action="approve", note=data.note, reviewer=data.reviewer
+    )
+    return await _decide(session, temporal, deal, decision)
+
+
+@router.post("/{draft_id}/edit/", response_model=ReviewResult)
+async def edit(
+    draft_id: int,
+    data: ReviewEdit,
+    session: SessionDep,
+    temporal: TemporalDep,
+    renderer: RendererDep,
+) -> ReviewResult:
+    """Stores the edited subject and body on the draft and sends them. Both are templates
+    rendered for the contact in the sandbox (`{{ contact.first_name }}`...); a body that is
+    not a whole HTML document goes into the brand layout (greeting, sign-off, unsubscribe
+    footer)."""
+    draft, deal = await service.load_pending(session, draft_id)
+    await run_in_threadpool(service.check_edit, session, renderer, draft, data)
+    decision = ReviewDecision(
+        draft_id=draft_id,
+        action="edit",
+        subject=data.subject,
+        body=data.body,
+        note=data.note,
+        reviewer=data.reviewer,
+    )
+    return await _decide(session, temporal, deal, decision)
+
+
+@router.post("/{draft_id}/reject/", response_model=ReviewResult)
+async def reject(
+    draft_id: int,
+    session: SessionDep,
+    temporal: TemporalDep,
+    body: Annotated[ReviewNote | None, Body()] = None,
+) -> ReviewResult:
+    """Sends nothing and pauses the deal; an operator then resumes it (the autopilot drafts
+    again), moves it or marks it lost."""
+    data = body or ReviewNote()
+    _draft, deal = await service.load_pending(session, draft_id)
+    decision = ReviewDecision(
+        draft_id=draft_id, action="reject", note=data.note, reviewer=data.reviewer
+    )
+    return await _decide(session, temporal, deal, decision)
