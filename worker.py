@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities.ai import AIEngine, build_engine
 from activities.ai_calls import AIActivities
+from activities.backlinks import LinkCheckActivities, LinkChecks, limits_from
 from activities.deals import DealStore
 from activities.inbox import InboxActivities, InboxPoller, build_sources
 from activities.jobs import DailyReview, ScheduledDrafts
@@ -29,10 +30,11 @@ from activities.tracking import Tracker
 from dealpilot.settings import Settings
 from workflows.deal import DealWorkflow
 from workflows.jobs import JOB_WORKFLOWS
+from workflows.link_checks import LinkCheckWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (DealWorkflow, *JOB_WORKFLOWS)
+WORKFLOWS: Sequence[type] = (DealWorkflow, *JOB_WORKFLOWS, LinkCheckWorkflow)
 
 
 class ProviderRegistry:
@@ -81,6 +83,7 @@ def build_activities(
         score_limit=settings.daily_review_score_limit,
     )
     drafts = ScheduledDrafts(engine)
+    link_checks = LinkCheckActivities(LinkChecks(engine, limits_from(settings)))
     renderer = EmailRenderer()
     tracker = Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value())
     sender = Sender(engine, renderer=renderer, providers=registry, ai=ai_calls, tracker=tracker)
@@ -108,6 +111,8 @@ def build_activities(
         review.drafts_waiting_review,
         review.write_daily_summary,
         drafts.release_due_drafts,
+        link_checks.link_check_candidates,
+        link_checks.verify_links,
     ]
 
 

@@ -4,6 +4,7 @@
 | inbox-poll           | every INBOX_POLL_EVERY (5 min)         | InboxPollWorkflow       |
 | daily-review-{brand} | 09:00 Mon-Fri in the brand's time zone | DailyReviewWorkflow     |
 | scheduled-drafts     | every minute                           | ScheduledDraftsWorkflow |
+| link-check           | every LINK_CHECK_EVERY (1 day)         | LinkCheckWorkflow       |
 
 Overlap policy SKIP: a run still going when the next tick comes makes that tick a no-op.
 A brand added later gets its schedule at the next worker start; a schedule of a brand that
@@ -41,9 +42,11 @@ from workflows.jobs import (
     JobInput,
     ScheduledDraftsWorkflow,
 )
+from workflows.link_checks import LinkCheckInput, LinkCheckWorkflow
 
 INBOX_POLL = "inbox-poll"
 SCHEDULED_DRAFTS = "scheduled-drafts"
+LINK_CHECK = "link-check"
 DAILY_REVIEW_AT = (9, 0)
 WEEKDAYS = ScheduleRange(1, 5)  # Temporal counts days of the week from Sunday = 0
 
@@ -112,6 +115,13 @@ def desired_schedules(
             SCHEDULED_DRAFTS,
             every(timedelta(minutes=1)),
             timedelta(minutes=1),
+        ),
+        LINK_CHECK: schedule(
+            LinkCheckWorkflow.run,
+            LinkCheckInput(),
+            LINK_CHECK,
+            every(settings.link_check_every),
+            settings.link_check_every,
         ),
     }
     for brand in brands:

@@ -2,7 +2,12 @@
 activities LinkCheckWorkflow runs."""
 
 from activities.backlinks.activities import LinkCheckActivities
-from activities.backlinks.checks import LinkChecks, candidate_ids, link_placed_stage
+from activities.backlinks.checks import (
+    LinkChecks,
+    candidate_ids,
+    limits_from,
+    link_placed_stage,
+)
 from activities.backlinks.pitch import Pitcher, PitchOutcome
 from activities.backlinks.verify import (
     FetchLimits,
@@ -26,6 +31,7 @@ __all__ = [
     "build_client",
     "candidate_ids",
     "check_page",
+    "limits_from",
     "link_placed_stage",
     "normalise_url",
 ]

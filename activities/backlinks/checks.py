@@ -29,6 +29,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from activities.backlinks.verify import FetchLimits, OurSite, PageCheck, build_client, check_page
+from dealpilot.settings import Settings
 from models import (
     AIDecisionLog,
     BacklinkOpportunity,
@@ -67,6 +68,17 @@ class _Move:
     workflow_id: str | None
     stage_id: int
     reason: str
+
+
+def limits_from(settings: Settings) -> FetchLimits:
+    timeout = settings.link_check_timeout.total_seconds()
+    return FetchLimits(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        deadline=settings.link_check_deadline.total_seconds(),
+        max_bytes=settings.link_check_max_bytes,
+        user_agent=settings.link_check_user_agent,
+    )
 
 
 def user_agent(base: str, brand: Brand) -> str:

@@ -41,6 +41,7 @@ async def test_ensure_schedules_creates_then_changes_nothing(
     assert first == {
         "inbox-poll": "created",
         "scheduled-drafts": "created",
+        "link-check": "created",
         "daily-review-codeteki": "created",
     }
 
@@ -53,6 +54,11 @@ async def test_ensure_schedules_creates_then_changes_nothing(
     drafts = (await client.get_schedule_handle("scheduled-drafts").describe()).schedule
     assert [i.every for i in drafts.spec.intervals] == [timedelta(minutes=1)]
     assert drafts.policy.overlap == ScheduleOverlapPolicy.SKIP
+
+    links = (await client.get_schedule_handle("link-check").describe()).schedule
+    assert [i.every for i in links.spec.intervals] == [timedelta(days=1)]
+    assert isinstance(links.action, ScheduleActionStartWorkflow)
+    assert links.action.workflow == "LinkCheckWorkflow"
 
     review = (await client.get_schedule_handle("daily-review-codeteki").describe()).schedule
     assert review.spec.time_zone_name == "Australia/Sydney"
