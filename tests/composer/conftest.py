@@ -7,7 +7,9 @@ from sqlmodel import Session
 
 from models import Brand, Pipeline
 from tests.api.conftest import app, client  # noqa: F401 (fixtures)
+from tests.api_workflows.conftest import api  # noqa: F401 (fixtures)
 from tests.factories import make_brand, make_pipeline
+from tests.workflows.conftest import smtp, stack, time_env  # noqa: F401 (fixtures)
 
 
 @dataclass

@@ -120,7 +120,8 @@ async def test_daily_review_writes_the_summary_the_api_returns(stack: Stack) -> 
     assert len(flagged_again) == 1
 
 
-async def test_due_scheduled_drafts_enrol_their_recipients(stack: Stack) -> None:
+async def test_due_scheduled_drafts_are_sent_through_the_composer(stack: Stack) -> None:
+    stack.open_window("codeteki")
     brand = stack.brand("codeteki")
     server_now = await stack.env.get_current_time()  # the job's clock, skipped ahead in tests
     with session_scope(stack.engine) as s:
@@ -131,6 +132,8 @@ async def test_due_scheduled_drafts_enrol_their_recipients(stack: Stack) -> None
             brand_id=brand.id or 0,
             pipeline_id=pipeline.id,
             recipients=["First@Example.com.au", "second@example.com.au"],
+            subject="Hello {{ contact.first_name or 'there' }}",
+            body="A scheduled note.",
             status=DraftStatus.scheduled,
             scheduled_at=server_now - timedelta(minutes=1),
         )
@@ -140,9 +143,17 @@ async def test_due_scheduled_drafts_enrol_their_recipients(stack: Stack) -> None
             status=DraftStatus.scheduled,
             scheduled_at=server_now + timedelta(days=1),
         )
-        s.add_all([due, later])
+        broken = EmailDraft(  # no body: it cannot go out, and must not fail every minute
+            brand_id=brand.id or 0,
+            pipeline_id=pipeline.id,
+            recipients=["third@example.com.au"],
+            subject="Hi",
+            status=DraftStatus.scheduled,
+            scheduled_at=server_now - timedelta(minutes=2),
+        )
+        s.add_all([due, later, broken])
         s.flush()
-        due_id, later_id = due.id, later.id
+        due_id, later_id, broken_id = due.id, later.id, broken.id
     report = await stack.client.execute_workflow(
         ScheduledDraftsWorkflow.run,
         JobInput(),
@@ -155,9 +166,18 @@ async def test_due_scheduled_drafts_enrol_their_recipients(stack: Stack) -> None
     assert report.drafts == [due_id]
     assert len(report.deals_started) == 2
     with Session(stack.engine) as s:
-        assert s.get(EmailDraft, due_id).status == DraftStatus.approved  # type: ignore[union-attr]
+        assert s.get(EmailDraft, due_id).status == DraftStatus.sent  # type: ignore[union-attr]
         assert s.get(EmailDraft, later_id).status == DraftStatus.scheduled  # type: ignore[union-attr]
+        unsent = s.get(EmailDraft, broken_id)
+        assert unsent is not None
+        assert unsent.status == DraftStatus.draft
+        assert unsent.outcome["error"]["code"] == "draft_incomplete"
         deals = s.exec(select(Deal)).all()
     assert sorted(d.workflow_id or "" for d in deals) == sorted(
         f"deal-{i}" for i in report.deals_started
     )
+    await stack.env.sleep(timedelta(hours=1))
+    (first,) = stack.inbox.to("first@example.com.au")
+    assert first["Subject"] == "Hello First"
+    assert "A scheduled note." in first.get_body(("plain",)).get_content()
+    assert stack.inbox.to("third@example.com.au") == []
