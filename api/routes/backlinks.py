@@ -1,22 +1,53 @@
+"""Backlink opportunities: CRUD, CSV import from Ahrefs/Semrush/Ubersuggest, AI pitches,
+enrolment into the Backlink Outreach pipeline, and link verification."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import File, Form, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import PageDep, SessionDep
-from api.errors import ErrorDetail, Unprocessable
+from activities.ai import AIError
+from activities.backlinks import LinkChecks, Pitcher, PitchOutcome, candidate_ids, limits_from
+from api.deps import (
+    AfterCommitDep,
+    AIDep,
+    EngineDep,
+    OptionalTemporalDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    commit_now,
+)
+from api.errors import APIError, ErrorDetail, NotFound, Unprocessable
+from api.hooks import on_deals_created
 from api.pagination import Page, paginate
 from api.routing import CRMRouter
+from api.services import backlinks as service
 from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
 from api.services.updates import apply_update
-from models import BacklinkOpportunity, BacklinkStatus, Brand, Contact, Deal, Pipeline
+from dealpilot.imports.backlinks import ImportRequestError, Result, import_backlinks
+from dealpilot.imports.csvfile import CSVFormatError, MissingColumnsError
+from dealpilot.settings import Settings
+from models import (
+    BacklinkOpportunity,
+    BacklinkStatus,
+    Brand,
+    Contact,
+    Deal,
+    LinkCheck,
+    Pipeline,
+)
 from models.backlink import (
     BacklinkOpportunityCreate,
     BacklinkOpportunityPublic,
     BacklinkOpportunityUpdate,
 )
+from workflows.link_checks import LinkOutcome
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
 
@@ -54,6 +85,9 @@ def list_backlinks(
     page: PageDep,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     status: BacklinkStatus | None = None,
+    link_check: Annotated[
+        LinkCheck | None, Query(description="removed: links that were placed and are gone")
+    ] = None,
 ) -> Page[BacklinkOpportunityPublic]:
     stmt = select(BacklinkOpportunity).order_by(col(BacklinkOpportunity.id).desc())
     brand_id = resolve_brand_id(session, brand)
@@ -61,6 +95,8 @@ def list_backlinks(
         stmt = stmt.where(col(BacklinkOpportunity.brand_id) == brand_id)
     if status is not None:
         stmt = stmt.where(col(BacklinkOpportunity.status) == status)
+    if link_check is not None:
+        stmt = stmt.where(col(BacklinkOpportunity.link_check) == link_check)
     return paginate(session, stmt, page, _public)
 
 
@@ -104,3 +140,312 @@ def update_backlink(
     session.add(row)
     session.flush()
     return _public(row)
+
+
+# ------------------------------------------------------------------------------ import
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class ImportedBacklinkRow(BaseModel):
+    line: int
+    target_url: str
+    result: Result
+    reason: str
+    opportunity_id: int | None
+
+
+class BacklinkImportResult(BaseModel):
+    brand_id: int
+    tool: str
+    rows_read: int
+    created: int
+    updated: int
+    skipped: int
+    invalid: int
+    rows: list[ImportedBacklinkRow]  # every row that did not create an opportunity
+
+
+@router.post(
+    "/import/",
+    response_model=BacklinkImportResult,
+    status_code=201,
+    responses={
+        200: {"model": BacklinkImportResult, "description": "Read, nothing created"},
+        413: {"description": "File larger than 20 MB"},
+    },
+)
+async def import_backlinks_csv(
+    response: Response,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="An Ahrefs, Semrush or Ubersuggest export")],
+    brand: Annotated[str, Form(description="Brand id or slug", max_length=64)],
+    tool: Annotated[
+        str | None,
+        Form(description="ahrefs | semrush | ubersuggest; detected from the header if not given"),
+    ] = None,
+    keywords: Annotated[
+        str, Form(description="Topic words for the relevance score", max_length=1000)
+    ] = "",
+) -> BacklinkImportResult:
+    """Imports opportunities from a research tool's CSV export (at most 20 MB). The page where
+    our link should appear becomes `target_url`; authority is the tool's domain score (0-100)
+    and relevance the topical overlap with `keywords` (else the brand's name). A URL the brand
+    already has is updated, never duplicated. A file-level problem imports nothing: 422
+    `invalid_file` / `missing_columns`."""
+    if file.size is not None and file.size > MAX_UPLOAD_BYTES:
+        raise APIError(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it",
+            code="payload_too_large",
+            status_code=413,
+        )
+    try:
+        report = await run_in_threadpool(
+            import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
+        )
+    except ImportRequestError as exc:
+        raise Unprocessable(
+            exc.message, code=exc.code, details=[ErrorDetail(field=exc.field, problem=exc.message)]
+        ) from exc
+    except MissingColumnsError as exc:
+        raise Unprocessable(
+            exc.message,
+            code="missing_columns",
+            details=[
+                ErrorDetail(field="file", problem=f"no {name} column") for name in exc.missing
+            ],
+        ) from exc
+    except CSVFormatError as exc:
+        where = f"line {exc.line}" if exc.line is not None else "file"
+        raise Unprocessable(
+            f"The file cannot be imported; nothing was imported. {exc}",
+            code="invalid_file",
+            details=[ErrorDetail(field="file", problem=f"{where}: {exc.message}")],
+        ) from exc
+    counts = report.counts
+    response.status_code = 201 if counts[Result.created] else 200
+    return BacklinkImportResult(
+        brand_id=report.brand_id,
+        tool=report.tool.value,
+        rows_read=len(report.rows),
+        created=counts[Result.created],
+        updated=counts[Result.updated],
+        skipped=counts[Result.skipped],
+        invalid=counts[Result.invalid],
+        rows=[
+            ImportedBacklinkRow(
+                line=row.line,
+                target_url=row.target_url,
+                result=row.result,
+                reason=row.reason,
+                opportunity_id=row.opportunity_id,
+            )
+            for row in report.rows
+            if row.result != Result.created
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------- pitch
+class BulkPitchRequest(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=200)
+
+
+class BulkPitchResult(BaseModel):
+    pitched: int
+    failed: int
+    results: list[PitchOutcome]
+
+
+def _ai_failed(exc: AIError) -> APIError:
+    return APIError(
+        "The AI engine could not write the pitch; try again",
+        code="ai_unavailable",
+        status_code=502,
+        details=[ErrorDetail(problem=type(exc).__name__)],
+    )
+
+
+def _reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
+    with Session(engine) as session:
+        row = session.get(BacklinkOpportunity, backlink_id)
+        if row is None:
+            raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
+        return _public(row)
+
+
+@router.post("/pitch/", response_model=BulkPitchResult)
+async def pitch_backlinks(data: BulkPitchRequest, engine: EngineDep, ai: AIDep) -> BulkPitchResult:
+    """An AI outreach angle and anchor text for each opportunity (stored on it, logged in the
+    AI activity). Each is independent: a failed AI call is reported and the others kept."""
+    results = await Pitcher(engine, ai).pitch_many(data.ids)
+    ok = sum(1 for r in results if r.ok)
+    return BulkPitchResult(pitched=ok, failed=len(results) - ok, results=results)
+
+
+@router.post("/{backlink_id}/pitch/", response_model=BacklinkOpportunityPublic)
+async def pitch_backlink(
+    backlink_id: int, engine: EngineDep, ai: AIDep
+) -> BacklinkOpportunityPublic:
+    """Writes the opportunity's outreach angle and anchor text suggestion with the AI engine
+    (the offline heuristic engine when no OpenAI key is set); 502 `ai_unavailable` if the AI
+    fails, nothing changed then."""
+    try:
+        outcome = await Pitcher(engine, ai).pitch(backlink_id)
+    except AIError as exc:
+        raise _ai_failed(exc) from exc
+    if outcome is None:
+        raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
+    return await run_in_threadpool(_reread, engine, backlink_id)
+
+
+# ------------------------------------------------------------------------------- enrol
+class BacklinkEnrolResult(BaseModel):
+    pipeline_id: int
+    enrolled: list[service.EnrolledOpportunity]
+    skipped: list[service.SkippedOpportunity]
+    workflows_started: int
+    workflows_not_started: int
+
+
+@router.post("/enrol/", response_model=BacklinkEnrolResult)
+async def enrol_backlinks(
+    request: Request,
+    response: Response,
+    data: service.BacklinkEnrolRequest,
+    session: SessionDep,
+    after_commit: AfterCommitDep,
+) -> BacklinkEnrolResult:
+    """Enrols opportunities in the brand's Backlink Outreach pipeline (or `pipeline_id`): a
+    deal in the first stage for each opportunity's contact (its `contact_id`, `contact_email`
+    for a single opportunity, or an email column of the imported row; a new address becomes
+    a backlink_target contact). Opportunities without a contact, already in an open deal, or
+    whose contact cannot be enrolled are skipped with a reason. Workflows start after the
+    commit; 201 when any deal was created."""
+    result = await run_in_threadpool(service.enrol, session, data)
+    ids = [e.deal_id for e in result.enrolled]
+    started: dict[int, str | None] = {}
+
+    async def start() -> None:
+        started.update(await on_deals_created(request.app, ids))
+
+    after_commit.add(start)
+    await commit_now(session, after_commit)
+    for item in result.enrolled:
+        item.workflow_id = started.get(item.deal_id)
+    ok = sum(1 for e in result.enrolled if e.workflow_id is not None)
+    response.status_code = 201 if result.enrolled else 200
+    return BacklinkEnrolResult(
+        pipeline_id=result.pipeline_id,
+        enrolled=result.enrolled,
+        skipped=result.skipped,
+        workflows_started=ok,
+        workflows_not_started=len(result.enrolled) - ok,
+    )
+
+
+# ------------------------------------------------------------------------------ verify
+class LinkCheckResult(BaseModel):
+    opportunity_id: int
+    link_check: LinkCheck
+    anchor: str | None
+    rel: str | None
+    error: str
+    newly_found: bool
+    newly_removed: bool
+    deal_id: int | None
+    deal_moved: bool
+    deal_note: str
+
+
+class VerifyOneResult(BaseModel):
+    opportunity: BacklinkOpportunityPublic
+    check: LinkCheckResult
+
+
+class BrandVerifyRequest(BaseModel):
+    brand: str = Field(max_length=64, description="Brand id or slug")
+
+
+class BrandVerifyResult(BaseModel):
+    brand_id: int
+    checked: int
+    found: int
+    missing: int
+    removed: int
+    errors: int
+    deals_moved: int
+    results: list[LinkCheckResult]
+
+
+def _checks(engine: Engine, settings: Settings) -> LinkChecks:
+    return LinkChecks(engine, limits_from(settings))
+
+
+def _result(outcome: LinkOutcome) -> LinkCheckResult:
+    return LinkCheckResult.model_validate(outcome, from_attributes=True)
+
+
+def _exists(session: Session, backlink_id: int) -> None:
+    get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
+    session.commit()  # no transaction stays open while the page is fetched
+
+
+@router.post("/{backlink_id}/verify/", response_model=VerifyOneResult)
+async def verify_backlink(
+    backlink_id: int,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    temporal: OptionalTemporalDep,
+) -> VerifyOneResult:
+    """Fetches the opportunity's page now and checks that our link is on it (anchor text and
+    rel: dofollow or nofollow/sponsored/ugc). Found: status placed, and its open deal moves to
+    Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
+    failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
+    await run_in_threadpool(_exists, session, backlink_id)
+    outcomes = await _checks(engine, settings).verify(
+        [backlink_id], temporal.client if temporal else None
+    )
+    if not outcomes:
+        raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
+    return VerifyOneResult(
+        opportunity=await run_in_threadpool(_reread, engine, backlink_id),
+        check=_result(outcomes[0]),
+    )
+
+
+def _brand_candidates(session: Session, brand: str) -> tuple[int, list[int]]:
+    brand_id = resolve_brand_id(session, brand)
+    assert brand_id is not None
+    ids = candidate_ids(session, brand_id)
+    session.commit()
+    return brand_id, ids
+
+
+@router.post("/verify/", response_model=BrandVerifyResult)
+async def verify_brand_backlinks(
+    data: BrandVerifyRequest,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    temporal: OptionalTemporalDep,
+) -> BrandVerifyResult:
+    """Verifies every outreaching or placed opportunity of the brand now (a few pages at a
+    time), as the daily `link-check` schedule does for all brands."""
+    brand_id, ids = await run_in_threadpool(_brand_candidates, session, data.brand.strip())
+    outcomes = await _checks(engine, settings).verify(ids, temporal.client if temporal else None)
+    results = [_result(o) for o in outcomes]
+
+    def count(state: LinkCheck) -> int:
+        return sum(1 for r in results if r.link_check == state)
+
+    return BrandVerifyResult(
+        brand_id=brand_id,
+        checked=len(results),
+        found=count(LinkCheck.found),
+        missing=count(LinkCheck.missing),
+        removed=count(LinkCheck.removed),
+        errors=count(LinkCheck.error),
+        deals_moved=sum(1 for r in results if r.deal_moved),
+        results=results,
+    )
