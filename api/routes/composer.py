@@ -120,15 +120,22 @@ def preview_draft(
     return service.render_preview(renderer, draft, ctx)
 
 
-@router.post("/drafts/{draft_id}/send/", response_model=DraftPublic)
+@router.post(
+    "/drafts/{draft_id}/send/",
+    response_model=DraftPublic,
+    responses={202: {"model": DraftPublic, "description": "Sent; some workflows start later"}},
+)
 async def send_draft(
-    draft_id: int, engine: EngineDep, temporal: OptionalTemporalDep
+    draft_id: int, engine: EngineDep, temporal: OptionalTemporalDep, response: Response
 ) -> DraftPublic:
     """Sends now: the deals are created (skipped recipients listed with their reason in
     `outcome.skipped`) and each deal's workflow sends the draft to its contact. A draft is
-    sent once (409 `draft_already_sent`). If some workflows could not be started,
-    `outcome.workflows_pending` counts them and the scheduled-drafts job starts them."""
+    sent once (409 `draft_already_sent`); without Temporal nothing happens (503). 202: the
+    deals were created but Temporal could not be reached to start some of their workflows
+    (`outcome.workflows_pending`); the scheduled-drafts job starts them, with the draft."""
     draft = await send_now(temporal, engine, draft_id)
+    if draft.outcome.get("workflows_pending"):
+        response.status_code = 202
     return service.to_public(draft)
 
 
