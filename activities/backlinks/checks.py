@@ -29,6 +29,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from activities.backlinks.verify import FetchLimits, OurSite, PageCheck, build_client, check_page
+from dealpilot.enrolment import workflow_id
 from dealpilot.settings import Settings
 from models import (
     AIDecisionLog,
@@ -49,7 +50,7 @@ from workflows.link_checks import LinkOutcome
 
 log = structlog.get_logger(__name__)
 
-LINK_PLACED = "link-placed"
+LINK_PLACED = frozenset({"link_placed", "link-placed"})
 CHECKED_STATUSES = (BacklinkStatus.outreaching, BacklinkStatus.placed)
 OPEN_DEALS = (DealStatus.active, DealStatus.paused)
 DEFAULT_CONCURRENCY = 4
@@ -65,7 +66,7 @@ class _Target:
 @dataclass(frozen=True)
 class _Move:
     deal_id: int
-    workflow_id: str | None
+    workflow_id: str
     stage_id: int
     reason: str
 
@@ -95,7 +96,7 @@ def link_placed_stage(session: Session, pipeline_id: int) -> PipelineStage | Non
         .order_by(col(PipelineStage.order))
     ).all()
     for stage in stages:
-        if stage.slug == LINK_PLACED or stage.name.strip().lower() == "link placed":
+        if stage.slug in LINK_PLACED or stage.name.strip().lower() == "link placed":
             return stage
     return next((s for s in stages if s.kind == StageKind.won), None)
 
@@ -242,16 +243,14 @@ class LinkChecks:
         if stage is None or stage.id is None or deal.stage_id == stage.id:
             return None
         reason = f"link verified on {page.final_url or opp.target_url}"
-        return _Move(deal.id, deal.workflow_id, stage.id, reason)
+        # The id is deterministic: a workflow whose start was never recorded is still found.
+        return _Move(deal.id, deal.workflow_id or workflow_id(deal.id), stage.id, reason)
 
     # ------------------------------------------------------------------ moving deals
     @staticmethod
     async def _move(client: Client | None, move: _Move, outcome: LinkOutcome) -> None:
         if client is None:
             outcome.deal_note = "Temporal not configured: deal not moved"
-            return
-        if move.workflow_id is None:
-            outcome.deal_note = "the deal has no workflow yet: deal not moved"
             return
         handle = client.get_workflow_handle_for(DealWorkflow.run, move.workflow_id)
         req = MoveStageRequest(stage_id=move.stage_id, reason=move.reason, actor="link_check")

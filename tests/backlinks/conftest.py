@@ -4,7 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.api_workflows.conftest import api  # noqa: F401 (fixture, for test_workflows)
 from tests.backlinks.pages import Pages, serve_pages
+from tests.workflows.conftest import smtp, stack, time_env  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
