@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from dealpilot.cli_backlinks import backlinks_app
 from dealpilot.cli_compose import compose_app
 from dealpilot.cli_import import import_app
 from dealpilot.logging import configure_logging
@@ -20,6 +21,7 @@ deal_app = typer.Typer(help="Inspect deal workflows (state, timeline, search).")
 app.add_typer(deal_app, name="deal")
 app.add_typer(import_app, name="import")
 app.add_typer(compose_app, name="compose")
+app.add_typer(backlinks_app, name="backlinks")
 
 
 def _exit_after_client_command() -> None:
