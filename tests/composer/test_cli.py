@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -37,7 +38,11 @@ def cli_env(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DEALPILOT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     get_settings.cache_clear()
+    # The CLI configures structlog to print to sys.stderr, which CliRunner swaps for a stream
+    # it closes afterwards: put the test session's logging back so later tests can log.
+    saved = structlog.get_config()
     yield
+    structlog.configure(**saved)
     get_settings.cache_clear()
 
 
