@@ -8,6 +8,7 @@ back a deal's email, `deal_id` set) are not the composer's and are never shown o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,16 +149,19 @@ async def compose(ai: AIEngine, plan: DraftPlan, data: DraftCreate) -> AIResult[
 def check_templates(
     renderer: EmailRenderer, brand: BrandInfo, subject: str, body: str, *, base_url: str = ""
 ) -> None:
-    """Renders subject and body for the sample contact: a template mistake is a 422."""
+    """Renders subject and body for a sample contact exactly as a deal's send will render
+    them (`render_draft_email`): a template mistake is a 422 naming the field."""
     ctx = rules.sample_context(brand, unsubscribe_url=base_url + PREVIEW_UNSUBSCRIBE_PATH)
-    for field, text in (("subject", subject), ("body", body)):
-        if not text.strip():
-            continue
+    checks: list[tuple[str, Callable[[], object]]] = []
+    if subject.strip():
+        checks.append(("subject", lambda: renderer.render_subject(subject, ctx)))
+    if body.strip():
+        checks.append(
+            ("body", lambda: render_draft_email(renderer, subject or "(subject)", body, ctx))
+        )
+    for field, render in checks:
         try:
-            if field == "subject":
-                renderer.render_subject(text, ctx)
-            else:
-                renderer.render_string(text, ctx, html=False)
+            render()
         except TemplateRenderError as exc:
             raise Unprocessable(
                 f"The {field} is not a valid template: {exc}",
