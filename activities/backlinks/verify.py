@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -183,16 +184,48 @@ class LinkFinder(HTMLParser):
         return self.links
 
 
-def _charset(content_type: str) -> str:
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_SNIFF_BYTES = 4096
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def _declared_charset(content_type: str) -> str | None:
     for part in content_type.split(";")[1:]:
         key, _, value = part.partition("=")
         if key.strip().lower() == "charset" and value.strip():
-            name = value.strip().strip("\"'")
-            try:
-                return codecs.lookup(name).name
-            except LookupError:
-                break
-    return "utf-8"
+            return _codec(value)
+    return None
+
+
+class _Text:
+    """Bytes to text as they stream: the header's charset, else a BOM or `<meta charset>` in
+    the first chunk, else UTF-8; undecodable bytes become U+FFFD (we only look for links)."""
+
+    def __init__(self, declared: str | None) -> None:
+        self._declared = declared
+        self._decoder: codecs.IncrementalDecoder | None = None
+
+    def _sniff(self, head: bytes) -> str:
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        found = _META_CHARSET.search(head[:_SNIFF_BYTES])
+        name = _codec(found.group(1).decode("ascii")) if found else None
+        # A page readable as ASCII cannot really be UTF-16, whatever its meta tag says.
+        return name if name and not name.startswith("utf-16") else "utf-8"
+
+    def decode(self, chunk: bytes, *, final: bool = False) -> str:
+        if self._decoder is None:
+            name = self._declared or self._sniff(chunk)
+            self._decoder = codecs.getincrementaldecoder(name)(errors="replace")
+        return self._decoder.decode(chunk, final)
 
 
 async def _read(
@@ -210,7 +243,7 @@ async def _read(
         if media not in HTML_TYPES:
             result.error = f"not an HTML page ({media or 'no content type'})"
             return
-        decoder = codecs.getincrementaldecoder(_charset(content_type))(errors="replace")
+        decoder = _Text(_declared_charset(content_type))
         finder = LinkFinder(result.final_url, our)
         async for chunk in response.aiter_bytes():
             room = limits.max_bytes - result.bytes_read

@@ -18,5 +18,6 @@ def page_server() -> Iterator[Pages]:
 @pytest.fixture
 def pages(page_server: Pages) -> Pages:
     page_server.html.clear()
+    page_server.raw.clear()
     page_server.user_agents.clear()
     return page_server

@@ -26,6 +26,7 @@ class Pages:
     """What the server answers at /page/{name}; and every User-Agent it saw."""
 
     html: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)  # served as bare "text/html"
     user_agents: list[str] = field(default_factory=list)
     base_url: str = ""
 
@@ -42,6 +43,10 @@ class Pages:
         if body is None:
             return HTMLResponse("<h1>Not found</h1>", status_code=404)
         return HTMLResponse(body)
+
+    async def raw_page(self, request: Request) -> Response:
+        body = self.raw.get(request.path_params["name"], b"")
+        return Response(body, headers={"content-type": "text/html"})
 
     async def redirect(self, request: Request) -> Response:
         return RedirectResponse(f"/page/{request.path_params['name']}", status_code=301)
@@ -102,6 +107,7 @@ def serve_pages() -> Iterator[Pages]:
     app = Starlette(
         routes=[
             Route("/page/{name}", pages.page),
+            Route("/raw/{name}", pages.raw_page),
             Route("/moved/{name}", pages.redirect),
             Route("/loop", pages.loop),
             Route("/file.pdf", pages.pdf),

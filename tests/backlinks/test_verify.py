@@ -65,6 +65,33 @@ async def test_ugc_and_preference_for_the_pitched_page(
     assert (best.anchor, best.rel) == ("the guide", "ugc")
 
 
+@pytest.mark.parametrize(
+    ("body", "anchor"),
+    [
+        # No charset in the header: the <meta> tag says which (Windows-1252 here).
+        (
+            b"<html><head><meta charset='windows-1252'></head><body>"
+            b"<a href='https://codeteki.example.com/'>Caf\xe9 guide</a>",
+            "Café guide",
+        ),
+        (
+            b'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">'
+            b"<a href='https://codeteki.example.com/'>na\xefve</a>",
+            "naïve",
+        ),
+        ("\ufeff<a href='https://codeteki.example.com/'>Café</a>".encode(), "Café"),
+        (b"<a href='https://codeteki.example.com/'>bad \xff byte</a>", "bad \ufffd byte"),
+    ],
+)
+async def test_charset_from_meta_bom_or_utf8(
+    pages: Pages, http: httpx.AsyncClient, body: bytes, anchor: str
+) -> None:
+    pages.raw["page"] = body
+    best = (await check_page(http, pages.url("/raw/page"), OURS, LIMITS)).best(OURS)
+    assert best is not None
+    assert best.anchor == anchor
+
+
 async def test_page_without_our_link(pages: Pages, http: httpx.AsyncClient) -> None:
     url = pages.set(
         "nolink",
