@@ -70,11 +70,23 @@ def api(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Our metrics port (default WORKER_METRICS_PORT; 0: off)."),
+    ] = None,
+    temporal_metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Temporal SDK metrics port (default TEMPORAL_METRICS_PORT; 0: off)."),
+    ] = None,
+) -> None:
     """Run a Temporal worker for the deal workflows and their activities."""
     from worker import run_worker
 
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    ports = {"worker_metrics_port": metrics_port, "temporal_metrics_port": temporal_metrics_port}
+    chosen = {name: port for name, port in ports.items() if port is not None}
+    asyncio.run(run_worker(settings.model_copy(update=chosen) if chosen else settings))
 
 
 @app.command("setup-temporal")

@@ -3,9 +3,10 @@
 fresh PostgreSQL database, a Temporal dev server without our search attributes, then the
 `migrate` service's commands, `dealpilot worker` and `dealpilot api` as subprocesses.
 
-One test walks what an operator checks after `docker compose up`: health, a deal enrolled
-through the API starting its workflow and sending (outbox provider), the API's /metrics, the
-worker's own metrics port and the Temporal SDK's, and a clean stop on SIGTERM."""
+One test walks what an operator checks after `docker compose up --scale worker=2`: health, a
+deal enrolled through the API starting its workflow and sending once (outbox provider), the
+API's /metrics, the workers' own metrics ports and the Temporal SDK's, and a clean stop on
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -175,6 +176,17 @@ def test_compose_services_natively(deployment: Deployment) -> None:
     stack.run("seed")  # the README's first-run step
 
     worker = stack.start("worker", str(DEALPILOT), "worker")
+    # A second replica on the same host: its own metrics port, no SDK metrics port.
+    second_port = free_port()
+    second = stack.start(
+        "worker2",
+        str(DEALPILOT),
+        "worker",
+        "--metrics-port",
+        str(second_port),
+        "--temporal-metrics-port",
+        "0",
+    )
     api = stack.start("api", str(DEALPILOT), "api", "--port", str(stack.api_port))
 
     def healthy() -> bool:
@@ -193,6 +205,12 @@ def test_compose_services_natively(deployment: Deployment) -> None:
         lambda: worker.poll() is None and port_open(worker_port) or None,
         timeout=45,
         what=f"the worker's metrics port\n{stack.log('worker')}",
+    )
+
+    wait_for(
+        lambda: second.poll() is None and port_open(second_port) or None,
+        timeout=45,
+        what=f"the second worker's metrics port\n{stack.log('worker2')}",
     )
 
     # An operator sets the brand up to send through the outbox, any time, and enrols a lead.
@@ -243,20 +261,27 @@ def test_compose_services_natively(deployment: Deployment) -> None:
     assert page[("dealpilot_ledger_emails", frozenset(ledger.items()))] == 1
 
     # The worker's own registry, and the Temporal SDK's metrics on their own port.
-    worker_page = samples(httpx.get(f"http://127.0.0.1:{worker_port}/metrics", timeout=5).text)
-    outbox_sent = frozenset({"provider": "outbox"}.items())
-    assert worker_page[("dealpilot_emails_sent_total", outbox_sent)] == 1
+    # Either replica may have run the send; between them, exactly one.
+    outbox_sent = ("dealpilot_emails_sent_total", frozenset({"provider": "outbox"}.items()))
+    sent_by = [
+        samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text).get(outbox_sent, 0)
+        for port in (worker_port, second_port)
+    ]
+    assert sum(sent_by) == 1, sent_by
     sdk = httpx.get(f"http://127.0.0.1:{values['TEMPORAL_METRICS_PORT']}/metrics", timeout=5)
     assert sdk.status_code == 200
     assert re.search(r"^temporal_\w+", sdk.text, re.MULTILINE), sdk.text[:500]
     assert 'service="dealpilot-worker"' in sdk.text
     assert 'task_queue="dealpilot"' in sdk.text
 
-    # docker stop: SIGTERM, and both stop well inside compose's grace period. The worker exits
-    # 0; uvicorn shuts the API down, then re-raises the signal it captured (exit -15).
-    for name, proc, codes in (("worker", worker, {0}), ("api", api, {0, -signal.SIGTERM})):
+    # docker stop: SIGTERM, and all stop well inside compose's grace period. Workers exit 0;
+    # uvicorn shuts the API down, then re-raises the signal it captured (exit -15).
+    stopping = (("worker", worker, {0}), ("worker2", second, {0}), ("api", api, {0, -15}))
+    for _name, proc, _codes in stopping:
         proc.send_signal(signal.SIGTERM)
+    for name, proc, codes in stopping:
         assert proc.wait(timeout=30) in codes, stack.log(name)[-3000:]
     assert "worker.stopped" in stack.log("worker")
-    for name in ("worker", "api"):
+    assert "worker.stopped" in stack.log("worker2")
+    for name in ("worker", "worker2", "api"):
         assert "Traceback" not in stack.log(name), stack.log(name)[-3000:]
