@@ -216,6 +216,9 @@ async def test_pause_stops_the_emails_and_resume_sends_the_follow_up(api: Api) -
         "workflow_id": deal["workflow_id"],
         "signal": "nudge",
     }
+    # Let the nudged workflow finish acting: one terminated mid-task at teardown stalls the
+    # time-skipping server for every later test of the session.
+    await api.stack.env.sleep(timedelta(minutes=5))
 
 
 async def test_preview_renders_the_next_email_without_sending(api: Api) -> None:

@@ -16,7 +16,7 @@ from models import DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
 from tests.workflows.histories import record
-from workflows.contracts import DealStateView, ReplyEvent, ReviewDecision
+from workflows.contracts import DealStateView, MoveStageRequest, ReplyEvent, ReviewDecision
 from workflows.deal import DealWorkflow
 from workflows.deal_memory import (
     DealInput,
@@ -286,3 +286,27 @@ def test_the_web_ui_texts_say_the_deal_waits_for_review() -> None:
     assert "Next: waiting for review" in details
     assert "draft 42 \u201cHello\u201d (Invited) waiting for review since 2026-11-23" in details
     assert state_view(m).review_draft_id == 42
+
+
+async def test_a_won_stage_welcome_email_waits_for_review_then_the_deal_ends(
+    stack: Stack,
+) -> None:
+    stack.open_window("desifirms", human_review=True)
+    deal_id, handle = await stack.enrol(
+        "lister@agency.com.au", brand="desifirms", pipeline="agents_agencies", name="Raj Patel"
+    )
+    await stack.env.sleep(timedelta(minutes=5))
+    state = await handle.execute_update(
+        DealWorkflow.move_stage, MoveStageRequest(stage="active_lister", reason="10 listings")
+    )
+    assert (state.status, state.stage) == ("won", "Active Lister")
+    await stack.env.sleep(HOUR)
+    assert stack.inbox.to("lister@agency.com.au") == []
+    (draft,) = drafts(stack, deal_id)
+    assert draft.status == DraftStatus.pending_review
+    state = await review(handle, draft_id=draft.id, action="approve")
+    assert (state.status, state.emails_sent) == ("won", 1)
+    result: DealStateView = await handle.result()
+    assert (result.status, result.review_draft_id) == ("won", None)
+    (message,) = stack.inbox.to("lister@agency.com.au")
+    assert "Raj" in message.get_body(("plain",)).get_content()
