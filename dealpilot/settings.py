@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     link_check_user_agent: str = Field(
         "dealpilot-linkcheck/0.1", min_length=1, alias="LINK_CHECK_USER_AGENT"
     )
+    # Imported URLs pointing at loopback/private/link-local addresses are refused unless set.
+    link_check_allow_private: bool = Field(False, alias="LINK_CHECK_ALLOW_PRIVATE")
 
     # Prometheus (dealpilot.metrics). The API serves GET /metrics (Bearer METRICS_TOKEN when
     # set); the worker serves ours and the Temporal SDK's on two ports (0: off).

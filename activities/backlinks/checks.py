@@ -79,6 +79,7 @@ def limits_from(settings: Settings) -> FetchLimits:
         deadline=settings.link_check_deadline.total_seconds(),
         max_bytes=settings.link_check_max_bytes,
         user_agent=settings.link_check_user_agent,
+        allow_private=settings.link_check_allow_private,
     )
 
 

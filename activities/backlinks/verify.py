@@ -11,13 +11,19 @@ at one of our hosts (`example.com` matches `www.example.com` and any subdomain).
 opportunity names `our_content_url`, a link to exactly that page (scheme, `www.`, trailing
 slash, fragment ignored) is preferred; otherwise a followed link is preferred over a
 nofollow/sponsored/ugc one. `rel` is reported as those tokens, sorted, or `dofollow`.
+
+The URLs come from imported files, so by default a host that resolves to a loopback,
+private, link-local or otherwise non-public address is refused before connecting; httpx runs
+the check again for every redirect hop (`allow_private` turns it off for local use).
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +45,9 @@ class FetchLimits:
     max_bytes: int = 2_000_000
     max_redirects: int = 5
     user_agent: str = "dealpilot-linkcheck/0.1"
+    # Imported URLs are not trusted: never fetch loopback, private or link-local addresses
+    # (the worker's own network) unless this is set (local development, tests).
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +287,8 @@ async def check_page(
         result.error = f"timed out ({type(exc).__name__})"
     except httpx.TooManyRedirects:
         result.error = f"more than {limits.max_redirects} redirects"
+    except NonPublicAddressError as exc:
+        result.error = f"refused: {exc.host} is not a public address"
     except httpx.HTTPError as exc:
         result.error = f"fetch failed ({type(exc).__name__})"
     if result.error:
@@ -285,8 +296,42 @@ async def check_page(
     return result
 
 
+class NonPublicAddressError(Exception):
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_global
+    except ValueError:
+        return False
+
+
+async def _refuse_private(request: httpx.Request) -> None:
+    """Runs before every request, redirects included: the host must resolve to public
+    addresses only. (A host that does not resolve fails in the connection, as usual.)"""
+    host = request.url.host
+    try:
+        ipaddress.ip_address(host)
+        addresses = [host]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, request.url.port or 443, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            return
+        addresses = [str(info[4][0]) for info in infos]
+    if not all(_public(a) for a in addresses):
+        raise NonPublicAddressError(host)
+
+
 def build_client(limits: FetchLimits) -> httpx.AsyncClient:
+    hooks = {} if limits.allow_private else {"request": [_refuse_private]}
     return httpx.AsyncClient(
+        event_hooks=hooks,
         timeout=httpx.Timeout(
             connect=limits.connect_timeout,
             read=limits.read_timeout,

@@ -21,3 +21,10 @@ def pages(page_server: Pages) -> Pages:
     page_server.raw.clear()
     page_server.user_agents.clear()
     return page_server
+
+
+@pytest.fixture(autouse=True)
+def _local_pages_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test pages are on 127.0.0.1, which link checks refuse by default: the worker of the
+    `stack` fixture builds its Settings from the environment."""
+    monkeypatch.setenv("LINK_CHECK_ALLOW_PRIVATE", "true")

@@ -43,6 +43,7 @@ SETTINGS = Settings(
     DEALPILOT_ENV="test",
     LINK_CHECK_TIMEOUT=2,
     LINK_CHECK_DEADLINE=5,
+    LINK_CHECK_ALLOW_PRIVATE=True,  # the pages are served on 127.0.0.1
 )
 
 

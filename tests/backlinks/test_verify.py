@@ -14,7 +14,9 @@ from activities.backlinks import FetchLimits, OurSite, build_client, check_page,
 from tests.backlinks.pages import Pages
 
 OURS = OurSite.of("codeteki.example.com", content_url="https://codeteki.example.com/guide/")
-LIMITS = FetchLimits(connect_timeout=2, read_timeout=2, deadline=5, max_bytes=1_000_000)
+LIMITS = FetchLimits(
+    connect_timeout=2, read_timeout=2, deadline=5, max_bytes=1_000_000, allow_private=True
+)
 
 
 @pytest.fixture
@@ -144,7 +146,7 @@ async def test_http_errors(pages: Pages, http: httpx.AsyncClient, code: int) -> 
 
 
 async def test_slow_page_times_out_quickly(pages: Pages) -> None:
-    limits = FetchLimits(connect_timeout=1, read_timeout=0.3, deadline=5)
+    limits = FetchLimits(connect_timeout=1, read_timeout=0.3, deadline=5, allow_private=True)
     async with build_client(limits) as client:
         started = time.monotonic()
         page = await check_page(client, pages.url("/slow?s=2"), OURS, limits)
@@ -153,7 +155,7 @@ async def test_slow_page_times_out_quickly(pages: Pages) -> None:
 
 
 async def test_trickling_page_hits_the_overall_deadline(pages: Pages) -> None:
-    limits = FetchLimits(connect_timeout=1, read_timeout=1, deadline=0.5)
+    limits = FetchLimits(connect_timeout=1, read_timeout=1, deadline=0.5, allow_private=True)
     async with build_client(limits) as client:
         started = time.monotonic()
         page = await check_page(client, pages.url("/trickle"), OURS, limits)
@@ -164,7 +166,7 @@ async def test_trickling_page_hits_the_overall_deadline(pages: Pages) -> None:
 async def test_huge_page_is_read_up_to_the_byte_limit_with_bounded_memory(
     pages: Pages,
 ) -> None:
-    limits = FetchLimits(read_timeout=5, deadline=30, max_bytes=2_000_000)
+    limits = FetchLimits(read_timeout=5, deadline=30, max_bytes=2_000_000, allow_private=True)
     async with build_client(limits) as client:
         tracemalloc.start()
         try:
@@ -180,7 +182,7 @@ async def test_huge_page_is_read_up_to_the_byte_limit_with_bounded_memory(
 
 
 async def test_link_before_the_limit_in_a_huge_page_is_found_near_the_end(pages: Pages) -> None:
-    limits = FetchLimits(read_timeout=5, deadline=30, max_bytes=3_000_000)
+    limits = FetchLimits(read_timeout=5, deadline=30, max_bytes=3_000_000, allow_private=True)
     async with build_client(limits) as client:
         page = await check_page(client, pages.url("/huge?at_mb=2.5&total_mb=10"), OURS, limits)
     assert [link.anchor for link in page.links] == ["early link", "late link"]
@@ -188,7 +190,9 @@ async def test_link_before_the_limit_in_a_huge_page_is_found_near_the_end(pages:
 
 async def test_user_agent_identifies_us(pages: Pages) -> None:
     url = pages.set("ua", "<p>hi</p>")
-    limits = FetchLimits(user_agent="dealpilot-linkcheck/0.1 (+https://codeteki.au)")
+    limits = FetchLimits(
+        user_agent="dealpilot-linkcheck/0.1 (+https://codeteki.au)", allow_private=True
+    )
     async with build_client(limits) as client:
         await check_page(client, url, OURS, limits)
     assert pages.user_agents == ["dealpilot-linkcheck/0.1 (+https://codeteki.au)"]
@@ -204,6 +208,27 @@ async def test_not_http_url_and_unreachable_host() -> None:
             port = s.getsockname()[1]
         page = await check_page(client, f"http://127.0.0.1:{port}/", OURS, LIMITS)
     assert page.error == "fetch failed (ConnectError)"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/page/private",
+        "http://localhost:{port}/page/private",
+        "http://[::1]:{port}/page/private",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+    ],
+)
+async def test_non_public_addresses_are_refused_by_default(pages: Pages, url: str) -> None:
+    pages.set("private", "<a href='https://codeteki.example.com/'>x</a>")
+    port = pages.base_url.rsplit(":", 1)[1]
+    limits = FetchLimits(connect_timeout=1, read_timeout=1, deadline=3)
+    async with build_client(limits) as client:
+        page = await check_page(client, url.format(port=port), OURS, limits)
+    assert page.error.startswith("refused: ")
+    assert page.error.endswith(" is not a public address")
+    assert pages.user_agents == []  # nothing was fetched
 
 
 def test_normalise_url() -> None:
