@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 # imports this module for its own import route.
 
 BATCH_ROWS = 500
+INSERT_PAGE = 100
 START_BATCH = 500
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -150,6 +151,7 @@ def _pipeline(session: Session, ref: str, brand: Brand) -> Pipeline:
 @dataclass(slots=True)
 class _Candidate:
     line: int
+    email: str  # the one string kept for the row (in the outcome and the dedupe map)
     data: ContactCreate
     given: frozenset[str]  # fields the file gave a value for (updates touch only these)
 
@@ -223,7 +225,7 @@ class _Rows:
             problem = self._mx.problem(email.rpartition("@")[2])
             if problem is not None:
                 return RowOutcome(row.line, email, Result.skipped, problem)
-        return _Candidate(row.line, data, given | ({"tags"} if tags else set()))
+        return _Candidate(row.line, email, data, given | ({"tags"} if tags else set()))
 
 
 # ------------------------------------------------------------------------------ batches
@@ -245,14 +247,19 @@ def _update(contact: Contact, found: _Candidate) -> list[str]:
 
 
 def _insert(session: Session, brand_id: int, new: list[_Candidate]) -> list[int]:
-    now = utcnow()
-    values = [
-        {**c.data.model_dump(exclude={"brand_id"}), "brand_id": brand_id}
-        | {"created_at": now, "updated_at": now}
-        for c in new
-    ]
+    """One INSERT ... RETURNING per page: the statement is built in memory with every value
+    inlined (psycopg2), so pages keep a batch of long notes from being copied all at once."""
     stmt = insert(Contact).returning(col(Contact.id), sort_by_parameter_order=True)
-    return list(session.execute(stmt, values).scalars())
+    now = utcnow()
+    ids: list[int] = []
+    for offset in range(0, len(new), INSERT_PAGE):
+        values = [
+            {**c.data.model_dump(exclude={"brand_id"}), "brand_id": brand_id}
+            | {"email": c.email, "created_at": now, "updated_at": now}
+            for c in new[offset : offset + INSERT_PAGE]
+        ]
+        ids.extend(session.execute(stmt, values).scalars())
+    return ids
 
 
 def _write_batch(
@@ -261,7 +268,7 @@ def _write_batch(
     report: ImportReport,
     options: ImportOptions,
 ) -> None:
-    emails = [c.data.email for c in batch]
+    emails = [c.email for c in batch]
     suppressed: dict[str, str] = {
         email: str(reason)
         for email, reason in session.execute(
@@ -280,7 +287,7 @@ def _write_batch(
     }
     new: list[_Candidate] = []
     for found in batch:
-        email = found.data.email
+        email = found.email
         if email in suppressed:
             outcome = RowOutcome(
                 found.line, email, Result.skipped, f"suppressed: {suppressed[email]}"
@@ -312,9 +319,7 @@ def _write_batch(
         not_enrolled = {s.contact_id: s.message for s in skipped if s.contact_id is not None}
     for found, contact_id in zip(new, ids, strict=True):
         reason = f"not enrolled: {not_enrolled[contact_id]}" if contact_id in not_enrolled else ""
-        report.rows.append(
-            RowOutcome(found.line, found.data.email, Result.created, reason, contact_id)
-        )
+        report.rows.append(RowOutcome(found.line, found.email, Result.created, reason, contact_id))
     session.flush()
     # Rows written are not needed again: keep the session's identity map small.
     for contact in existing.values():
