@@ -40,8 +40,7 @@ def _write_report(path: Path, report: ImportReport) -> None:
             writer.writerow([row.line, row.email, row.result, row.reason, row.contact_id or ""])
 
 
-async def _start(settings: Settings, deal_ids: list[int]) -> tuple[StartReport, bool]:
-    """(what started, whether a Temporal client was connected)."""
+async def _start(settings: Settings, deal_ids: list[int]) -> StartReport:
     from api.deps import Temporal
     from dealpilot.imports.contacts import RETRY_HINT, StartReport, start_enrolled
     from dealpilot.runtime import connect_temporal
@@ -54,11 +53,11 @@ async def _start(settings: Settings, deal_ids: list[int]) -> tuple[StartReport, 
             f"Temporal at {settings.temporal_address} is unreachable ({type(exc).__name__}): "
             f"{len(deal_ids)} deals {RETRY_HINT}"
         )
-        return StartReport(0, len(deal_ids), note), False
+        return StartReport(0, len(deal_ids), note)
     temporal = Temporal(client=client, task_queue=settings.temporal_task_queue)
     engine = make_engine(settings.effective_database_url)
     try:
-        return await start_enrolled(temporal, engine, deal_ids), True
+        return await start_enrolled(temporal, engine, deal_ids)
     finally:
         engine.dispose()
 
@@ -162,13 +161,12 @@ def contacts(
             f"workflows not started (--no-start): the {len(result.deal_ids)} deals {RETRY_HINT}"
         )
         return
-    started, connected = asyncio.run(_start(settings, result.deal_ids))
+    started = asyncio.run(_start(settings, result.deal_ids))
     typer.echo(f"{started.started} workflows started")
     if started.message:
         typer.secho(started.message, err=True, fg=typer.colors.YELLOW)
-    if connected:
-        # The Temporal client's threads can abort interpreter teardown after correct output
-        # (see dealpilot.cli._exit_after_client_command).
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    # Even a failed connect leaves the Temporal client's threads behind, which can abort
+    # interpreter teardown after correct output (see dealpilot.cli._exit_after_client_command).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
