@@ -54,6 +54,7 @@ __all__ = [
     "record_email_sent",
     "record_http_request",
     "record_intake",
+    "serve",
 ]
 
 # USD per million tokens (input, output), list prices as of 2025. A dated model name such as
