@@ -35,6 +35,8 @@ REL_FLAGS = ("nofollow", "sponsored", "ugc")
 DOFOLLOW = "dofollow"
 MAX_ANCHOR = 300
 MAX_LINKS_KEPT = 50  # links to us on one page: more is spam, and memory must stay bounded
+# A scheme ("https:") or a network-path reference ("//host/..."): may point at another host.
+_ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:|[/\\]{2})")
 
 
 @dataclass(frozen=True)
@@ -141,33 +143,50 @@ class LinkFinder(HTMLParser):
 
     def __init__(self, page_url: str, our: OurSite) -> None:
         super().__init__(convert_charrefs=True)
-        self._base = page_url
-        self._base_seen = False
         self._our = our
+        self._set_base(page_url)
+        self._base_seen = False
         self._open: tuple[str, str] | None = None  # (href, rel) of the <a> we are inside
         self._text: list[str] = []
         self._text_len = 0
         self._img_alt = ""
         self.links: list[FoundLink] = []
 
+    def _set_base(self, url: str) -> None:
+        self._base = url
+        self._base_ours = self._our.owns(url)
+
+    def _ours(self, href: str) -> str | None:
+        """The absolute URL when `href` points at our site. Most links on a page are
+        relative to a page that is not ours: those are settled without resolving them."""
+        if not _ABSOLUTE.match(href) and not self._base_ours:
+            return None
+        try:
+            absolute = urljoin(self._base, href)
+        except ValueError:
+            return None
+        return absolute if self._our.owns(absolute) else None
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "base" and not self._base_seen and values.get("href"):
-            # Only the first <base href> counts (HTML spec), resolved against the page URL.
-            self._base = urljoin(self._base, (values["href"] or "").strip())
-            self._base_seen = True
-        elif tag == "a":
+        if tag == "a":
             self._close()  # an unclosed <a> ends where the next one starts
+            values = dict(attrs)
             href = (values.get("href") or "").strip()
             if href and not href.lower().startswith(("javascript:", "mailto:", "tel:", "#")):
-                try:
-                    absolute = urljoin(self._base, href)
-                except ValueError:
-                    return
-                if self._our.owns(absolute):
+                absolute = self._ours(href)
+                if absolute is not None:
                     self._open = (absolute, rel_of(values.get("rel")))
+        elif tag == "base" and not self._base_seen:
+            href = (dict(attrs).get("href") or "").strip()
+            if href:
+                # Only the first <base href> counts (HTML spec), resolved against the page URL.
+                try:
+                    self._set_base(urljoin(self._base, href))
+                except ValueError:
+                    pass
+                self._base_seen = True
         elif tag == "img" and self._open is not None and not self._img_alt:
-            self._img_alt = (values.get("alt") or "").strip()
+            self._img_alt = (dict(attrs).get("alt") or "").strip()
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a":

@@ -118,6 +118,13 @@ async def test_relative_link_resolved_against_base(pages: Pages, http: httpx.Asy
     assert best.anchor == "Codeteki logo"  # an image link's alt text is its anchor
 
 
+async def test_protocol_relative_link(pages: Pages, http: httpx.AsyncClient) -> None:
+    url = pages.set("pr", "<a href='//www.codeteki.example.com/guide'>scheme-less</a>")
+    best = (await check_page(http, url, OURS, LIMITS)).best(OURS)
+    assert best is not None
+    assert (best.href, best.anchor) == ("http://www.codeteki.example.com/guide", "scheme-less")
+
+
 async def test_redirect_is_followed_and_relative_links_use_the_final_url(
     pages: Pages, http: httpx.AsyncClient
 ) -> None:
