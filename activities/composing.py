@@ -26,7 +26,8 @@ from models import BacklinkOpportunity, Brand, Contact, PipelineStage
 
 AI_TEMPLATE_KEY = "ai"
 DRAFT_TEMPLATE_KEY = "draft"
-_DOCUMENT_RE = re.compile(r"^\s*(<!doctype\b|<html\b)", re.IGNORECASE)
+# A stored (already rendered) document may be wrapped in {% raw %} by as_literal_template.
+_DOCUMENT_RE = re.compile(r"^\s*(\{%-?\s*raw\s*-?%\}\s*)?(<!doctype\b|<html\b)", re.IGNORECASE)
 _BODY_END_RE = re.compile(r"</body\s*>", re.IGNORECASE)
 _JINJA_MARKERS = ("{{", "{%", "{#")
 

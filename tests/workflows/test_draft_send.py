@@ -5,8 +5,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
+from activities.composing import as_literal_template, render_draft_email
+from activities.rendering import (
+    BrandInfo,
+    ContactInfo,
+    EmailContext,
+    EmailRenderer,
+    TemplateRenderError,
+)
 from dealpilot.enrolment import start_deal
 from models import Brand, DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
@@ -117,3 +126,33 @@ async def test_a_rejected_draft_is_never_sent(stack: Stack) -> None:
     assert state.next_action_reason == "send failed: needs review"
     timeline = await handle.query(DealWorkflow.timeline)
     assert any("was rejected" in e.text for e in timeline)
+
+
+def _ctx(name: str = "Priya Sharma") -> EmailContext:
+    return EmailContext(
+        brand=BrandInfo(slug="desifirms", name="Desi Firms", from_name="Ana"),
+        contact=ContactInfo(email="priya@sharma-realty.com.au", name=name),
+        unsubscribe_url="https://crm.example.test/u/1",
+        tracking_pixel='<img src="https://crm.example.test/o.gif">',
+    )
+
+
+def test_a_draft_renders_per_contact_in_the_brand_layout() -> None:
+    email = render_draft_email(EmailRenderer(), SUBJECT, BODY, _ctx())
+    assert email.subject == "A note for Priya from Desi Firms"
+    assert "I wrote this one myself, Priya." in email.text
+    assert "https://crm.example.test/u/1" in email.html  # the layout's unsubscribe footer
+    assert email.template_key == "draft"
+    with pytest.raises(TemplateRenderError):
+        render_draft_email(EmailRenderer(), "Hi", "{{ contact.__class__ }}", _ctx())
+
+
+def test_a_stored_document_renders_as_itself_plus_the_open_pixel() -> None:
+    """A reviewed stage email is stored rendered: contact data that looks like a template
+    (here the name) must come out literally, not be evaluated again."""
+    document = "<!DOCTYPE html><html><body><p>Hi {{ contact.nope }}</p></body></html>"
+    stored = as_literal_template(document)
+    email = render_draft_email(EmailRenderer(), "Subject", stored, _ctx())
+    assert "<p>Hi {{ contact.nope }}</p>" in email.html
+    assert email.html.index("o.gif") < email.html.index("</body>")
+    assert as_literal_template("plain text") == "plain text"
