@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from models import AIDecisionLog, BacklinkOpportunity, Brand, Deal, session_scope
@@ -14,6 +15,8 @@ from tests.backlinks.pages import Pages
 from tests.workflows.conftest import Stack
 from workflows.deal import DealWorkflow
 from workflows.link_checks import LinkCheckInput, LinkCheckWorkflow
+
+pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
 
 
 def _opportunity(stack: Stack, url: str, **fields: object) -> int:
