@@ -4,7 +4,8 @@ person, and only what a person approved (or edited) reaches the contact."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -310,3 +311,28 @@ async def test_a_won_stage_welcome_email_waits_for_review_then_the_deal_ends(
     assert (result.status, result.review_draft_id) == ("won", None)
     (message,) = stack.inbox.to("lister@agency.com.au")
     assert "Raj" in message.get_body(("plain",)).get_content()
+
+
+async def test_an_approval_outside_the_send_window_goes_when_it_opens(stack: Stack) -> None:
+    deal_id, handle = await enrol_reviewed(stack)
+    (draft,) = drafts(stack, deal_id)
+    brand = stack.brand("desifirms")
+    now = (await stack.env.get_current_time()).astimezone(ZoneInfo(brand.timezone))
+    start = (now + timedelta(hours=6)).replace(minute=0, second=0, microsecond=0).time()
+    end = time(min(start.hour + 3, 23), 59)
+    stack.open_window("desifirms", human_review=True, send_window_start=start, send_window_end=end)
+
+    state = await review(handle, draft_id=draft.id, action="approve")
+    assert state.emails_sent == 0
+    assert state.next_action_reason == "approved Invited email when the window opens"
+    assert state.review_draft_id == draft.id
+    assert stack.inbox.to(PRIYA) == []
+    await stack.env.sleep(timedelta(hours=12))
+    (message,) = stack.inbox.to(PRIYA)
+    assert message["Subject"] == draft.subject
+    (log,) = sent_logs(stack.engine, deal_id)
+    assert log.sent_at is not None
+    local = log.sent_at.astimezone(ZoneInfo(brand.timezone)).time()
+    assert start <= local <= end
+    state = await handle.query(DealWorkflow.state)
+    assert (state.stage, state.review_draft_id) == ("Invited", None)
