@@ -125,8 +125,10 @@ def test_app_environment_keys_are_settings() -> None:
         env = env_of(services()[name])
         assert set(env) <= ALIASES, set(env) - ALIASES
         assert env["DEALPILOT_ENV"] == "production"
-        assert env["DATABASE_URL"].startswith("postgresql+psycopg2://dealpilot:")
-        assert env["DATABASE_URL"].endswith("@postgres:5432/dealpilot")
+        assert env["DATABASE_URL"] == (
+            "${DATABASE_URL:-postgresql+psycopg2://dealpilot:${POSTGRES_PASSWORD}"
+            "@postgres:5432/dealpilot}"
+        )
         assert env["TEMPORAL_ADDRESS"] == "${TEMPORAL_ADDRESS:-temporal:7233}"
         assert env["METRICS_HOST"] == "0.0.0.0"
 
