@@ -238,3 +238,43 @@ def test_normalise_target() -> None:
     assert normalise_target("example.com") == "https://example.com/"
     assert normalise_target("mailto:a@b.c") is None
     assert normalise_target("localhost/x") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "tool", "authority"),
+    [
+        # Ahrefs Site Explorer -> Referring domains (UTF-16, tabs).
+        (
+            "\ufeffDomain\tDomain rating\tDofollow ref. domains\tDofollow linked domains\t"
+            "Traffic\n www.devnews.example.com \t71\t5400\t880\t120000\n".encode("utf-16-le"),
+            Tool.ahrefs,
+            71,
+        ),
+        # Ubersuggest Backlink Opportunity re-saved by a European Excel: semicolons, "64%".
+        (
+            b"Domain;Domain Authority;Links to competitors\ndevnews.example.com;64%;3\n",
+            Tool.ubersuggest,
+            64,
+        ),
+    ],
+)
+def test_domain_level_exports(
+    any_engine: Engine, brand: Brand, data: bytes, tool: Tool, authority: int
+) -> None:
+    with Session(any_engine) as session:
+        report = import_backlinks(session, io.BytesIO(data), brand="codeteki")
+        session.commit()
+    assert report.tool == tool
+    (row,) = _by_url(_import_rows(any_engine, brand)).values()
+    assert row.target_domain == "devnews.example.com"
+    assert row.target_url in {"https://www.devnews.example.com/", "https://devnews.example.com/"}
+    assert row.domain_authority == authority
+
+
+def _import_rows(engine: Engine, brand: Brand) -> list[BacklinkOpportunity]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(BacklinkOpportunity).where(BacklinkOpportunity.brand_id == brand.id)
+            ).all()
+        )
