@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from typer.testing import CliRunner
 
-from dealpilot.cli import app
+from dealpilot.cli_import import import_app
 from dealpilot.settings import get_settings
 from models import Contact, Deal
 from tests import factories as f
@@ -47,7 +47,11 @@ def brand_id(engine: Engine) -> int:
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["import", "contacts", *args], env=env)
+    """`dealpilot import contacts ...` in-process. The sub-app is invoked directly: the root
+    app's callback would configure structlog to print to CliRunner's stream, which is
+    closed afterwards (later tests would log into it). The subprocess test below goes
+    through the installed `dealpilot` command."""
+    result = CliRunner().invoke(import_app, list(args), env=env)  # its only command
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
