@@ -113,6 +113,14 @@ async def import_contacts_csv(
     commit (`workflow_note` says how to start the ones that did not)."""
     if file.size is not None and file.size > MAX_UPLOAD_BYTES:
         raise _too_large()
+    texts = {"brand": brand, "pipeline": pipeline or "", "tags": tags, "source": source}
+    bad = [name for name, text in texts.items() if "\x00" in text]
+    if bad:  # the JSON check in api.deps does not see form fields
+        raise Unprocessable(
+            "Text may not contain NUL characters",
+            code="validation_error",
+            details=[ErrorDetail(field=name, problem="contains a NUL character") for name in bad],
+        )
     options = ImportOptions(
         brand=brand.strip(),
         pipeline=(pipeline or "").strip() or None,

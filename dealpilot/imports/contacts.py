@@ -115,10 +115,12 @@ ProgressCallback = Callable[[int], None]
 
 
 # ---------------------------------------------------------------------------- resolving
+def _is_id(ref: str) -> bool:
+    return ref.isdigit() and len(ref) < 19  # longer cannot be a row id (nor fit a BIGINT)
+
+
 def _brand(session: Session, ref: str) -> Brand:
-    stmt = select(Brand).where(
-        col(Brand.id) == int(ref) if ref.isdigit() else col(Brand.slug) == ref
-    )
+    stmt = select(Brand).where(col(Brand.id) == int(ref) if _is_id(ref) else col(Brand.slug) == ref)
     brand: Brand | None = session.execute(stmt).scalar_one_or_none()
     if brand is None:
         raise ImportRequestError(f"No brand {ref!r}", field="brand", code="unknown_brand")
@@ -126,7 +128,7 @@ def _brand(session: Session, ref: str) -> Brand:
 
 
 def _pipeline(session: Session, ref: str, brand: Brand) -> Pipeline:
-    by = col(Pipeline.id) == int(ref) if ref.isdigit() else col(Pipeline.slug) == ref
+    by = col(Pipeline.id) == int(ref) if _is_id(ref) else col(Pipeline.slug) == ref
     pipeline: Pipeline | None = session.execute(
         select(Pipeline).where(by, col(Pipeline.brand_id) == brand.id)
     ).scalar_one_or_none()

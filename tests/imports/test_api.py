@@ -168,6 +168,10 @@ async def test_request_mistakes_are_4xx(
     assert_error(other, 422, "unknown_pipeline")
     bad_type = await upload(http, b"email\na@example.com\n", contact_type="alien")
     assert_error(bad_type, 422, "validation_error")
+    nul = await upload(http, b"email\na@example.com\n", brand="code\x00teki")
+    assert assert_error(nul, 422, "validation_error")["details"][0]["field"] == "brand"
+    huge_id = await upload(http, b"email\na@example.com\n", brand="9" * 30)
+    assert_error(huge_id, 422, "unknown_brand")
     unauthenticated = await http.post(
         URL,
         data={"brand": "codeteki"},
