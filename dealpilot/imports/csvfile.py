@@ -23,7 +23,7 @@ Public API:
 Encoding comes from the BOM (UTF-8, UTF-16 LE/BE; UTF-16 without BOM is recognised by its
 zero bytes), else UTF-8 - strictly: undecodable bytes are an error with the line number and a
 hint, never replacement characters. The delimiter (comma, semicolon, tab or pipe) is sniffed
-from the first chunk.
+from the first chunk, or taken from an Excel `sep=;` first line.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ DELIMITERS = (",", ";", "\t", "|")
 CHUNK_BYTES = 64 * 1024
 _SAMPLE_CHARS = 64 * 1024
 _SEPARATORS = re.compile(r"[\s_\-]+")
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n")
 _SAVE_HINT = "save the file as 'CSV UTF-8' and upload it again"
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
@@ -249,12 +250,20 @@ def read_csv(stream: IO[bytes], *, strict_columns: bool = True) -> CSVFile:
         raise CSVFormatError(f"this is a spreadsheet workbook, not a CSV file; {_SAVE_HINT}")
     encoding, bom = _detect_encoding(first[:4])
     lines = _Lines(stream, first[bom:], encoding)
-    delimiter = _sniff_delimiter(lines.sample())
+    sample = lines.sample()
+    skipped = 0
+    declared = _SEP_LINE.match(sample)
+    if declared:  # Excel's "sep=;" first line names the delimiter
+        delimiter = declared.group(1)
+        next(lines)
+        skipped = 1
+    else:
+        delimiter = _sniff_delimiter(sample)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
 
     def line_of_next() -> Iterator[int]:
         while True:
-            yield reader.line_num + 1
+            yield reader.line_num + 1 + skipped
 
     line_numbers = line_of_next()
     raw: list[str] = []

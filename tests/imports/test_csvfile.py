@@ -43,6 +43,12 @@ def test_semicolons_with_commas_in_values_european_excel() -> None:
     assert rows(data) == [(2, {"email": "a@x.com", "name": "Smith, John", "company": "ACME, Inc"})]
 
 
+def test_excel_sep_line_names_the_delimiter() -> None:
+    f = read_csv(io.BytesIO(b"sep=;\r\nemail;name, full\r\na@x.com;Lee, Ann\r\n"))
+    assert (f.delimiter, f.headers) == (";", ["email", "name, full"])
+    assert [(r.line, r.values["name, full"]) for r in f] == [(3, "Lee, Ann")]
+
+
 @pytest.mark.parametrize(("delimiter", "name"), [("\t", "tab"), ("|", "pipe")])
 def test_tab_and_pipe_delimiters(delimiter: str, name: str) -> None:
     data = f"email{delimiter}name\na@x.com{delimiter}{name}\n".encode()
