@@ -197,10 +197,8 @@ class _Rows:
         )
         values: dict[str, Any] = {field: get(row, field) for field in _PLAIN}
         values["name"] = name
-        kind = re.sub(r"[\s\-]+", "_", values["contact_type"].lower())
-        values["contact_type"] = kind or self._options.contact_type
-        values["timezone"] = values["timezone"] or None
-        return {key: value for key, value in values.items() if value not in ("", None)}
+        values["contact_type"] = re.sub(r"[\s\-]+", "_", values["contact_type"].lower())
+        return {key: value for key, value in values.items() if value}
 
     def candidate(self, row: Row) -> _Candidate | RowOutcome:
         raw = self._columns.get(row, "email")
@@ -216,16 +214,13 @@ class _Rows:
         if first != row.line:
             return RowOutcome(row.line, email, Result.skipped, f"duplicate in file (line {first})")
         values = self._values(row)
-        given = frozenset(values)
+        given = frozenset(values)  # the option's contact type is for new contacts only
+        if "contact_type" not in values and self._options.contact_type is not None:
+            values["contact_type"] = self._options.contact_type
         tags = _split_tags(self._columns.get(row, "tags"))
         tags = list(dict.fromkeys([*tags, *self._options.tags]))
         try:
-            data = _Fields(
-                email=email,
-                tags=tags,
-                source=self._options.source,
-                **values,
-            )
+            data = _Fields(email=email, tags=tags, source=self._options.source, **values)
         except ValidationError as exc:
             return RowOutcome(row.line, email, Result.invalid, _problem(exc))
         if self._mx is not None:

@@ -166,13 +166,16 @@ def test_update_existing_changes_only_given_fields(any_engine: Engine) -> None:
             ["b@example.com", "Bob", "Same", "", ""],
         ]
     )
-    report = run_import(any_engine, data, brand="codeteki", update_existing=True)
+    report = run_import(
+        any_engine, data, brand="codeteki", update_existing=True, contact_type=ContactType.partner
+    )
     assert outcomes(report) == [
         (2, "a@example.com", "updated", "changed: company, phone, tags"),
         (3, "b@example.com", "skipped", "exists (nothing to change)"),
     ]
     a = contacts_of(any_engine, codeteki.id or 0)["a@example.com"]
     assert (a.name, a.company, a.phone, a.tags) == ("Ann", "New", "+61 2", ["x", "y"])
+    assert a.contact_type == ContactType.lead  # the option types new contacts only
 
 
 def test_row_values_that_do_not_fit_are_invalid_rows(any_engine: Engine) -> None:
@@ -184,16 +187,18 @@ def test_row_values_that_do_not_fit_are_invalid_rows(any_engine: Engine) -> None
             ["b@example.com", "Bee", "Mars/Olympus", ""],
             ["c@example.com", "Cee", "Asia/Kolkata", "Backlink Target"],
             ["d@example.com", "Dee", "", "alien"],
+            ["e@example.com", "Eve", "", ""],
         ]
     )
     report = run_import(any_engine, data, brand="codeteki", contact_type=ContactType.partner)
     rows = outcomes(report)
-    assert [r[2] for r in rows] == ["invalid", "invalid", "created", "invalid"]
+    assert [r[2] for r in rows] == ["invalid", "invalid", "created", "invalid", "created"]
     assert rows[0][3].startswith("name:")
     assert rows[1][3].startswith("timezone:")
     assert rows[3][3].startswith("contact_type:")
     stored = contacts_of(any_engine, codeteki.id or 0)
-    assert list(stored) == ["c@example.com"]
+    assert sorted(stored) == ["c@example.com", "e@example.com"]
+    assert stored["e@example.com"].contact_type == ContactType.partner
     assert stored["c@example.com"].contact_type == ContactType.backlink_target
     assert stored["c@example.com"].timezone == "Asia/Kolkata"
 
