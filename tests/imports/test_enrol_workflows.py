@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, col, select
 
 from models import Deal, PipelineStage
 from tests.api_workflows.conftest import Api, api  # noqa: F401 (fixture)
 from tests.imports.helpers import csv_bytes
 from tests.workflows.conftest import smtp, stack, time_env  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
 
 
 async def test_import_enrols_new_contacts_and_their_workflows_send(api: Api) -> None:  # noqa: F811
