@@ -246,6 +246,7 @@ def write_big_csv(path: Path) -> int:
     return path.stat().st_size
 
 
+@pytest.mark.timeout(300)  # 10,000 rows under tracemalloc on a busy CI machine
 async def test_ten_thousand_rows_in_one_go_in_bounded_memory(
     http: httpx.AsyncClient, engine: Engine, brand_id: int, tmp_path: Path
 ) -> None:

@@ -165,6 +165,7 @@ def test_unreachable_temporal_keeps_the_deals(
 ROWS = 10_000
 
 
+@pytest.mark.timeout(300)  # 10,000 rows under tracemalloc on a busy CI machine
 def test_ten_thousand_rows_in_bounded_memory(
     env: dict[str, str], engine: Engine, brand_id: int, tmp_path: Path
 ) -> None:
