@@ -8,10 +8,11 @@ KB, each with our link near the end. Measured in the same run, on the same pages
 (b) `check_page`: the same fetch streamed through the charset decoder and the link parser.
 The ratio (b)/(a) in pages per second is the figure to watch. Three rounds, medians.
 
-Measured (2 shared cores, 200 pages of 60 KB, concurrency 4): (a) ~260 pages/s, (b) ~100
-pages/s, ratio ~0.4. Over loopback the fetch costs almost nothing, so this is the parser's
-price (~9 ms per 60 KB page, almost all inside the stdlib html.parser); against real sites,
-whose answers take 100 ms and more, the daily check is bound by the network, not parsing.
+Measured on 2 shared cores (400 pages of 60 KB, concurrency 4): (a) 883 pages/s, (b) 163
+pages/s, ratio 0.18; an earlier run under load gave 260 vs 100 (0.4): the baseline swings
+more than the checker. Over loopback the fetch costs almost nothing, so this is the parser's
+price (almost all inside the stdlib html.parser); against real sites, whose answers take
+100 ms and more, the daily check is bound by the network, not parsing.
 """
 
 from __future__ import annotations
