@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session
 
+from dealpilot.cli_import import CONNECT_TIMEOUT, fail, import_csv
 from dealpilot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -25,13 +25,7 @@ backlinks_app = typer.Typer(
     help="Backlink research: import exports, AI pitches, link checks.", no_args_is_help=True
 )
 
-CONNECT_TIMEOUT = timedelta(seconds=10)
 SHOWN_ROWS = 20
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
 
 
 def _exit_now() -> None:
@@ -73,35 +67,15 @@ def import_file(
 ) -> None:
     """Import an Ahrefs, Semrush or Ubersuggest export as backlink opportunities. Nothing is
     imported when the file itself is broken."""
-    from dealpilot.imports.backlinks import ImportRequestError, import_backlinks
-    from dealpilot.imports.csvfile import CSVFormatError
-    from models import make_engine
+    from dealpilot.imports.backlinks import import_backlinks
 
-    engine = make_engine(get_settings().effective_database_url)
-    try:
-        with (
-            file.open("rb") as stream,
-            typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
-            Session(engine, expire_on_commit=False) as session,
-        ):
-            position = 0
-
-            def progress(_rows: int) -> None:
-                nonlocal position
-                now = stream.tell()
-                bar.update(now - position)
-                position = now
-
-            try:
-                report = import_backlinks(
-                    session, stream, brand=brand, tool=tool, keywords=keywords, on_progress=progress
-                )
-            except (CSVFormatError, ImportRequestError) as exc:
-                session.rollback()
-                raise _fail(f"{file}: {exc}; nothing was imported") from None
-            session.commit()
-    finally:
-        engine.dispose()
+    report = import_csv(
+        file,
+        get_settings().effective_database_url,
+        lambda session, stream, progress: import_backlinks(
+            session, stream, brand=brand, tool=tool, keywords=keywords, on_progress=progress
+        ),
+    )
     _summary(report)
 
 
@@ -121,14 +95,11 @@ async def _client(settings: Settings) -> Client | None:
 
 
 def _brand_id(session: Session, brand: str) -> int:
-    from sqlmodel import select
+    from models import find_brand
 
-    from models import Brand
-
-    by = Brand.id == int(brand) if brand.isdigit() else Brand.slug == brand
-    row = session.exec(select(Brand).where(by)).first()
+    row = find_brand(session, brand)
     if row is None or row.id is None:
-        raise _fail(f"No brand {brand!r}")
+        raise fail(f"No brand {brand!r}")
     return row.id
 
 

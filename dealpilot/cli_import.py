@@ -7,9 +7,10 @@ import asyncio
 import csv
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlmodel import Session
@@ -24,11 +25,48 @@ import_app = typer.Typer(help="Import files: contacts from CSV.", no_args_is_hel
 
 CONNECT_TIMEOUT = timedelta(seconds=10)
 SHOWN_ROWS = 20
+T = TypeVar("T")
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
+    """Printed in red; the command exits 2."""
     typer.secho(message, err=True, fg=typer.colors.RED)
     return typer.Exit(code=2)
+
+
+def import_csv(
+    file: Path, database_url: str, run: Callable[[Session, IO[bytes], Callable[[int], None]], T]
+) -> T:
+    """Runs an importer (`run(session, stream, on_progress)`) over `file` with a progress bar
+    by bytes read, in one transaction: committed when it returns, rolled back (and the
+    command failed) when the file or the options are wrong."""
+    from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError
+    from models import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with (
+            file.open("rb") as stream,
+            typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
+            Session(engine, expire_on_commit=False) as session,
+        ):
+            position = 0
+
+            def progress(_rows: int) -> None:
+                nonlocal position
+                now = stream.tell()
+                bar.update(now - position)
+                position = now
+
+            try:
+                result = run(session, stream, progress)
+            except (CSVFormatError, ImportRequestError) as exc:
+                session.rollback()
+                raise fail(f"{file}: {exc}; nothing was imported") from None
+            session.commit()
+            return result
+    finally:
+        engine.dispose()
 
 
 def _write_report(path: Path, report: ImportReport) -> None:
@@ -107,14 +145,7 @@ def contacts(
 ) -> None:
     """Import contacts from a CSV file into a brand. Nothing is imported when the file itself
     is broken (encoding, quoting, no email column)."""
-    from dealpilot.imports.contacts import (
-        RETRY_HINT,
-        ImportOptions,
-        ImportRequestError,
-        import_contacts,
-    )
-    from dealpilot.imports.csvfile import CSVFormatError
-    from models import make_engine
+    from dealpilot.imports.contacts import RETRY_HINT, ImportOptions, import_contacts
 
     settings = get_settings()
     options = ImportOptions(
@@ -126,29 +157,13 @@ def contacts(
         contact_type=contact_type,
         source=source,
     )
-    engine = make_engine(settings.effective_database_url)
-    try:
-        with (
-            file.open("rb") as stream,
-            typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
-            Session(engine, expire_on_commit=False) as session,
-        ):
-            position = 0
-
-            def progress(_rows: int) -> None:
-                nonlocal position
-                now = stream.tell()
-                bar.update(now - position)
-                position = now
-
-            try:
-                result = import_contacts(session, stream, options, on_progress=progress)
-            except (CSVFormatError, ImportRequestError) as exc:
-                session.rollback()
-                raise _fail(f"{file}: {exc}; nothing was imported") from None
-            session.commit()
-    finally:
-        engine.dispose()
+    result = import_csv(
+        file,
+        settings.effective_database_url,
+        lambda session, stream, progress: import_contacts(
+            session, stream, options, on_progress=progress
+        ),
+    )
     _summary(result)
     if report is not None:
         _write_report(report, result)

@@ -2,7 +2,7 @@
 
 from models.ai import AIDecisionLog, AIPromptTemplate
 from models.backlink import BacklinkOpportunity
-from models.brand import Brand
+from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
 from models.deal import Deal
@@ -58,6 +58,7 @@ __all__ = [
     "StageKind",
     "Suppression",
     "SuppressionReason",
+    "find_brand",
     "make_engine",
     "migrate",
     "session_scope",

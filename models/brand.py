@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from models.types import MailProviderName, UTCDateTime, utcnow
 
@@ -95,3 +95,11 @@ class BrandUpdate(SQLModel):
 class BrandPublic(BrandBase):
     id: int
     created_at: datetime
+
+
+def find_brand(session: Session, ref: str) -> Brand | None:
+    """A brand named by id ("2") or slug ("codeteki"), as operators and requests name them."""
+    ref = ref.strip()
+    if ref.isdigit() and len(ref) < 19:  # longer cannot be a row id (nor fit a BIGINT)
+        return session.get(Brand, int(ref))
+    return session.exec(select(Brand).where(Brand.slug == ref)).first()

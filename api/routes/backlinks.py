@@ -30,8 +30,8 @@ from api.routing import CRMRouter
 from api.services import backlinks as service
 from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
 from api.services.updates import apply_update
-from dealpilot.imports.backlinks import ImportRequestError, Result, import_backlinks
-from dealpilot.imports.csvfile import CSVFormatError, MissingColumnsError
+from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
+from dealpilot.imports.backlinks import Result, import_backlinks
 from dealpilot.settings import Settings
 from models import (
     BacklinkOpportunity,
@@ -143,9 +143,6 @@ def update_backlink(
 
 
 # ------------------------------------------------------------------------------ import
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
 class ImportedBacklinkRow(BaseModel):
     line: int
     target_url: str
@@ -171,7 +168,7 @@ class BacklinkImportResult(BaseModel):
     status_code=201,
     responses={
         200: {"model": BacklinkImportResult, "description": "Read, nothing created"},
-        413: {"description": "File larger than 20 MB"},
+        **TOO_LARGE_RESPONSE,
     },
 )
 async def import_backlinks_csv(
@@ -192,35 +189,12 @@ async def import_backlinks_csv(
     and relevance the topical overlap with `keywords` (else the brand's name). A URL the brand
     already has is updated, never duplicated. A file-level problem imports nothing: 422
     `invalid_file` / `missing_columns`."""
-    if file.size is not None and file.size > MAX_UPLOAD_BYTES:
-        raise APIError(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it",
-            code="payload_too_large",
-            status_code=413,
-        )
-    try:
+    check_size(file)
+    reject_nul(brand=brand, tool=tool, keywords=keywords)
+    with import_errors():
         report = await run_in_threadpool(
             import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
         )
-    except ImportRequestError as exc:
-        raise Unprocessable(
-            exc.message, code=exc.code, details=[ErrorDetail(field=exc.field, problem=exc.message)]
-        ) from exc
-    except MissingColumnsError as exc:
-        raise Unprocessable(
-            exc.message,
-            code="missing_columns",
-            details=[
-                ErrorDetail(field="file", problem=f"no {name} column") for name in exc.missing
-            ],
-        ) from exc
-    except CSVFormatError as exc:
-        where = f"line {exc.line}" if exc.line is not None else "file"
-        raise Unprocessable(
-            f"The file cannot be imported; nothing was imported. {exc}",
-            code="invalid_file",
-            details=[ErrorDetail(field="file", problem=f"{where}: {exc.message}")],
-        ) from exc
     counts = report.counts
     response.status_code = 201 if counts[Result.created] else 200
     return BacklinkImportResult(

@@ -35,6 +35,7 @@ from api.services.composer_schemas import (
     ResolveRequest,
 )
 from api.services.composer_send import send_now
+from api.services.lookup import brand_by_ref
 from dealpilot.composer import DEFAULT_TIMEZONE
 from models import Contact, DraftStatus, Suppression, utcnow
 from models.contact import ContactPublic
@@ -159,7 +160,7 @@ def search_recipients(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[RecipientMatch]:
     """The brand's contacts matching `q`, each flagged when the brand may not email it."""
-    found = recipients.brand_by_ref(session, brand)
+    found = brand_by_ref(session, brand)
     assert found.id is not None
     contacts = recipients.search_contacts(session, found.id, q, limit=limit)
     suppressed = set(

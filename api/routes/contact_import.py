@@ -13,23 +13,19 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AfterCommitDep, EngineDep, OptionalTemporalDep, SessionDep, commit_now
-from api.errors import APIError, ErrorDetail, Unprocessable
 from api.routing import CRMRouter
+from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
 from dealpilot.imports.contacts import (
     ImportOptions,
-    ImportRequestError,
     Result,
     StartReport,
     import_contacts,
     start_enrolled,
 )
-from dealpilot.imports.csvfile import CSVFormatError, MissingColumnsError
 from dealpilot.imports.mx import MailDomainChecker
 from models import ContactType
 
 router = CRMRouter(prefix="/contacts", tags=["contacts"])
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class ImportedRow(BaseModel):
@@ -55,14 +51,6 @@ class ContactImportResult(BaseModel):
     workflow_note: str | None  # how deals without a workflow get started
 
 
-def _too_large() -> APIError:
-    return APIError(
-        f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it",
-        code="payload_too_large",
-        status_code=413,
-    )
-
-
 def _tags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
 
@@ -80,7 +68,7 @@ def _checker(request: Request) -> MailDomainChecker | None:
     status_code=201,
     responses={
         200: {"model": ContactImportResult, "description": "Read, nothing created"},
-        413: {"description": "File larger than 20 MB"},
+        **TOO_LARGE_RESPONSE,
     },
 )
 async def import_contacts_csv(
@@ -111,16 +99,8 @@ async def import_contacts_csv(
     broken quoting, no email column) imports nothing: 422 `invalid_file`/`missing_columns`.
     New contacts are enrolled in `pipeline`'s first stage; their workflows start after the
     commit (`workflow_note` says how to start the ones that did not)."""
-    if file.size is not None and file.size > MAX_UPLOAD_BYTES:
-        raise _too_large()
-    texts = {"brand": brand, "pipeline": pipeline or "", "tags": tags, "source": source}
-    bad = [name for name, text in texts.items() if "\x00" in text]
-    if bad:  # the JSON check in api.deps does not see form fields
-        raise Unprocessable(
-            "Text may not contain NUL characters",
-            code="validation_error",
-            details=[ErrorDetail(field=name, problem="contains a NUL character") for name in bad],
-        )
+    check_size(file)
+    reject_nul(brand=brand, pipeline=pipeline, tags=tags, source=source)
     options = ImportOptions(
         brand=brand.strip(),
         pipeline=(pipeline or "").strip() or None,
@@ -130,29 +110,10 @@ async def import_contacts_csv(
         contact_type=contact_type,
         source=source,
     )
-    try:
+    with import_errors():
         report = await run_in_threadpool(
             import_contacts, session, file.file, options, mx=_checker(request)
         )
-    except ImportRequestError as exc:
-        raise Unprocessable(
-            exc.message, code=exc.code, details=[ErrorDetail(field=exc.field, problem=exc.message)]
-        ) from exc
-    except MissingColumnsError as exc:
-        raise Unprocessable(
-            exc.message,
-            code="missing_columns",
-            details=[
-                ErrorDetail(field="file", problem=f"no {name} column") for name in exc.missing
-            ],
-        ) from exc
-    except CSVFormatError as exc:
-        where = f"line {exc.line}" if exc.line is not None else "file"
-        raise Unprocessable(
-            f"The file cannot be imported; nothing was imported. {exc}",
-            code="invalid_file",
-            details=[ErrorDetail(field="file", problem=f"{where}: {exc.message}")],
-        ) from exc
 
     started = StartReport(0, 0, None)
 

@@ -28,7 +28,6 @@ from activities.rendering import (
 from api.errors import APIError, Conflict, ErrorDetail, Unprocessable
 from api.services.composer_recipients import (
     api_error,
-    brand_by_ref,
     first_stage,
     get_draft,
     pipeline_by_ref,
@@ -41,6 +40,7 @@ from api.services.composer_schemas import (
     DraftUpdate,
     PreviewRequest,
 )
+from api.services.lookup import brand_by_ref
 from dealpilot import composer as rules
 from dealpilot.composer import ComposerError
 from models import AIDecisionLog, Brand, Contact, DraftStatus, EmailDraft, utcnow

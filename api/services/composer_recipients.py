@@ -20,6 +20,7 @@ from api.services.composer_schemas import (
     ResolveRequest,
 )
 from api.services.deals import OPEN_STATUSES
+from api.services.lookup import brand_by_ref
 from dealpilot import composer as rules
 from dealpilot.composer import ComposerError, RecipientFilter
 from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage, Suppression
@@ -28,18 +29,6 @@ from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage, Su
 def api_error(exc: ComposerError) -> Unprocessable:
     details = [ErrorDetail(field=exc.field, problem=str(exc))] if exc.field else None
     return Unprocessable(str(exc), code=exc.code, details=details)
-
-
-def brand_by_ref(session: Session, ref: str) -> Brand:
-    cond = Brand.id == int(ref) if ref.isdigit() else Brand.slug == ref
-    found = session.exec(select(Brand).where(cond)).first()
-    if found is None:
-        raise Unprocessable(
-            f"No brand {ref!r}",
-            code="unknown_brand",
-            details=[ErrorDetail(field="brand", problem="no brand with this id or slug")],
-        )
-    return found
 
 
 def pipeline_by_ref(session: Session, brand: Brand, ref: str) -> Pipeline:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel
 
 from api.errors import ErrorDetail, NotFound, Unprocessable
-from models import Brand, Pipeline
+from models import Brand, Pipeline, find_brand
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -36,23 +36,21 @@ def get_referenced(session: Session, model: type[M], row_id: int, *, field: str)
     return row
 
 
-def resolve_brand_id(session: Session, brand: str | None) -> int | None:
-    """A `brand` filter given as an id ("2") or a slug ("codeteki")."""
-    if brand is None:
-        return None
-    stmt: Any
-    if brand.isdigit():
-        stmt = select(Brand.id).where(Brand.id == int(brand))
-    else:
-        stmt = select(Brand.id).where(Brand.slug == brand)
-    brand_id: int | None = session.exec(stmt).first()
-    if brand_id is None:
+def brand_by_ref(session: Session, ref: str) -> Brand:
+    """A brand named by id ("2") or slug ("codeteki"); 422 `unknown_brand` otherwise."""
+    found = find_brand(session, ref)
+    if found is None:
         raise Unprocessable(
-            f"No brand {brand!r}",
+            f"No brand {ref!r}",
             code="unknown_brand",
             details=[ErrorDetail(field="brand", problem="no brand with this id or slug")],
         )
-    return brand_id
+    return found
+
+
+def resolve_brand_id(session: Session, brand: str | None) -> int | None:
+    """A `brand` filter given as an id ("2") or a slug ("codeteki")."""
+    return None if brand is None else brand_by_ref(session, brand).id
 
 
 def brand_of_pipeline(session: Session, pipeline: Pipeline) -> Brand:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, Any
@@ -58,12 +58,14 @@ from dealpilot.imports.csvfile import (
     ColumnMap,
     CSVFile,
     CSVFormatError,
+    ImportRequestError,
     MissingColumnsError,
     Row,
+    batches,
     map_columns,
     read_csv,
 )
-from models import BacklinkOpportunity, Brand
+from models import BacklinkOpportunity, Brand, find_brand
 
 BATCH_ROWS = 500
 MAX_CELL = 500
@@ -141,14 +143,6 @@ class ImportReport:
     def counts(self) -> dict[Result, int]:
         found = Counter(row.result for row in self.rows)
         return {result: found[result] for result in Result}
-
-
-class ImportRequestError(ValueError):
-    """The request itself is wrong (unknown brand or tool), before the file is read."""
-
-    def __init__(self, message: str, *, field: str, code: str) -> None:
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -274,12 +268,8 @@ class RowMapper:
 
 # ------------------------------------------------------------------------------ writing
 def _brand(session: Session, ref: str) -> Brand:
-    ref = ref.strip()
-    stmt = select(Brand).where(
-        col(Brand.id) == int(ref) if ref.isdigit() else col(Brand.slug) == ref
-    )
-    brand = session.exec(stmt).first()
-    if brand is None or brand.id is None:
+    brand = find_brand(session, ref)
+    if brand is None:
         raise ImportRequestError(f"No brand {ref!r}", field="brand", code="unknown_brand")
     return brand
 
@@ -343,17 +333,6 @@ def _write(
         session.expunge(row)
 
 
-def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def import_backlinks(
     session: Session,
     stream: IO[bytes],
@@ -375,7 +354,7 @@ def import_backlinks(
     report = ImportReport(brand_id=row_brand.id, tool=picked)
     first_line: dict[str, int] = {}
     read = 0
-    for batch in _batches(iter(csv_file), BATCH_ROWS):
+    for batch in batches(csv_file, BATCH_ROWS):
         fresh: list[Opportunity] = []
         for row in batch:
             mapped = mapper.map(row)

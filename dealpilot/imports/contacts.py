@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
@@ -27,9 +27,17 @@ from pydantic import ValidationError, field_validator
 from sqlalchemy import Engine, insert, select
 from sqlmodel import Session, col
 
-from dealpilot.imports.csvfile import ColumnMap, CSVFile, Row, map_columns, read_csv
+from dealpilot.imports.csvfile import (
+    ColumnMap,
+    CSVFile,
+    ImportRequestError,
+    Row,
+    batches,
+    map_columns,
+    read_csv,
+)
 from dealpilot.imports.mx import MailDomainChecker
-from models import Brand, Contact, ContactType, Pipeline, Suppression, utcnow
+from models import Brand, Contact, ContactType, Pipeline, Suppression, find_brand, utcnow
 from models.brand import check_timezone
 from models.contact import ContactBase, normalise_email
 
@@ -90,14 +98,6 @@ class ImportOptions:
     source: str = "csv import"
 
 
-class ImportRequestError(ValueError):
-    """The options do not fit the data (unknown brand, pipeline of another brand...)."""
-
-    def __init__(self, message: str, *, field: str, code: str) -> None:
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
-
-
 @dataclass
 class ImportReport:
     brand_id: int
@@ -120,8 +120,7 @@ def _is_id(ref: str) -> bool:
 
 
 def _brand(session: Session, ref: str) -> Brand:
-    stmt = select(Brand).where(col(Brand.id) == int(ref) if _is_id(ref) else col(Brand.slug) == ref)
-    brand: Brand | None = session.execute(stmt).scalar_one_or_none()
+    brand = find_brand(session, ref)
     if brand is None:
         raise ImportRequestError(f"No brand {ref!r}", field="brand", code="unknown_brand")
     return brand
@@ -328,17 +327,6 @@ def _write_batch(
         session.expunge(contact)
 
 
-def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def open_contacts_file(stream: IO[bytes]) -> tuple[CSVFile, ColumnMap]:
     """The file's reader and column map; raises CSVFormatError / MissingColumnsError."""
     csv_file = read_csv(stream)
@@ -362,7 +350,7 @@ def import_contacts(
     report = ImportReport(brand_id=brand.id, pipeline_id=pipeline.id if pipeline else None)
     rows = _Rows(columns, options, mx)
     read = 0
-    for batch in _batches(iter(csv_file), BATCH_ROWS):
+    for batch in batches(csv_file, BATCH_ROWS):
         found: list[_Candidate] = []
         for row in batch:
             result = rows.candidate(row)

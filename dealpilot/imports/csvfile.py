@@ -42,8 +42,10 @@ __all__ = [
     "CSVFile",
     "CSVFormatError",
     "ColumnMap",
+    "ImportRequestError",
     "MissingColumnsError",
     "Row",
+    "batches",
     "map_columns",
     "normalise_header",
     "read_csv",
@@ -65,6 +67,15 @@ class CSVFormatError(ValueError):
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.message = message
         self.line = line
+
+
+class ImportRequestError(ValueError):
+    """The request itself is wrong (unknown brand, pipeline or tool), whatever the file holds;
+    `field` names the option, `code` is the API's error code."""
+
+    def __init__(self, message: str, *, field: str, code: str) -> None:
+        super().__init__(message)
+        self.message, self.field, self.code = message, field, code
 
 
 class MissingColumnsError(CSVFormatError):
@@ -330,3 +341,10 @@ def map_columns(
                 break
     missing = tuple(name for name in required if name not in columns)
     return ColumnMap(columns=columns, missing=missing, found=tuple(present))
+
+
+def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """`rows` in lists of `size` (the last one shorter), read lazily."""
+    it = iter(rows)
+    while batch := list(itertools.islice(it, size)):
+        yield batch

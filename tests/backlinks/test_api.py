@@ -118,6 +118,16 @@ def test_bad_files_are_clear_422s_and_write_nothing(
         422,
         "unknown_brand",
     )
+    err = assert_error(
+        client.post(
+            "/api/crm/backlinks/import/",
+            files={"file": ("s.csv", io.BytesIO(good), "text/csv")},
+            data={"brand": "codeteki", "keywords": "web\x00dev"},
+        ),
+        422,
+        "validation_error",
+    )
+    assert err["details"] == [{"field": "keywords", "problem": "contains a NUL character"}]
     assert _opps(engine) == []
 
 

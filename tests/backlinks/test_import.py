@@ -11,7 +11,6 @@ from sqlmodel import Session, col, select
 
 from dealpilot.imports.backlinks import (
     ImportReport,
-    ImportRequestError,
     Result,
     Tool,
     import_backlinks,
@@ -19,7 +18,7 @@ from dealpilot.imports.backlinks import (
     relevance,
     terms,
 )
-from dealpilot.imports.csvfile import CSVFormatError, MissingColumnsError
+from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
 from models import BacklinkOpportunity, Brand
 from tests.factories import make_backlink, make_brand
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from dealpilot.imports.contacts import ImportRequestError, start_enrolled
-from dealpilot.imports.csvfile import CSVFormatError, MissingColumnsError
+from dealpilot.imports.contacts import start_enrolled
+from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
 from dealpilot.imports.mx import MailDomainChecker
 from models import Brand, ContactType, Deal, DealStatus, Pipeline, SuppressionReason
 from tests import factories as f
