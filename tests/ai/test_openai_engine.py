@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from activities.ai import (
     AIMalformedResponseError,
@@ -38,73 +29,14 @@ from activities.ai import (
 )
 from activities.ai.prompts import default_prompt_text
 from dealpilot.settings import Settings
-
-
-@dataclass
-class FakeOpenAI:
-    """Scripted answers, first in first out; every request body is kept."""
-
-    answers: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-
-    def reply(self, status: int, body: dict[str, Any], *, delay: float = 0.0) -> None:
-        self.answers.append((status, body, delay))
-
-    async def chat(self, request: Request) -> JSONResponse:
-        self.requests.append(await request.json())
-        self.headers.append(dict(request.headers))
-        status, body, delay = self.answers.pop(0)
-        if delay:
-            await asyncio.sleep(delay)
-        return JSONResponse(body, status_code=status)
-
-
-def completion(content: str | None, *, refusal: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 1767225600,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 321, "completion_tokens": 54, "total_tokens": 375},
-    }
-
-
-def error(message: str, type_: str, code: str | None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ai.fake_openai import FakeOpenAI, completion, error, serve_openai
+from tests.mail.servers import free_port
 
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[tuple[str, FakeOpenAI]]:
-    fake = FakeOpenAI()
-    app = Starlette(routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"])])
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake OpenAI server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1", fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_openai() as served:
+        yield served
 
 
 @pytest.fixture
@@ -284,7 +216,7 @@ async def test_timeout_is_retryable(server_url: tuple[str, FakeOpenAI], fake: Fa
 
 
 async def test_connection_refused_is_retryable() -> None:
-    nobody = openai_engine(f"http://127.0.0.1:{_free_port()}/v1")
+    nobody = openai_engine(f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(AIRetryableError) as info:
         await nobody.analyze_deal(DEAL)
     await nobody.aclose()

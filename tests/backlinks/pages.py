@@ -5,18 +5,16 @@ tests do; nothing in our code is replaced."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.mail.servers import serve_asgi
 
 HUGE_CHUNK = b"<p>" + b"filler text " * 5000 + b"</p>\n"  # ~60 KB, reused: no allocation
 
@@ -95,12 +93,6 @@ class Pages:
         return StreamingResponse(body(), media_type="text/html; charset=utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_pages() -> Iterator[Pages]:
     pages = Pages()
@@ -117,19 +109,6 @@ def serve_pages() -> Iterator[Pages]:
             Route("/huge", pages.huge),
         ]
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "page server did not start"
-        time.sleep(0.01)
-    pages.base_url = f"http://127.0.0.1:{port}"
-    try:
+    with serve_asgi(app) as url:
+        pages.base_url = url
         yield pages
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from activities.ai import build_engine
 from api import create_app
 from dealpilot.settings import Settings
 from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, Deal
 from models.types import PipelineType, StageKind
-from tests.ai.test_openai_engine import FakeOpenAI, _free_port, completion
+from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.backlinks.pages import Pages
 from tests.factories import make_backlink, make_brand, make_contact, make_pipeline
@@ -177,21 +172,8 @@ def test_bulk_pitch_reports_each(client: TestClient, session: Session, brand: Br
 
 @pytest.fixture(scope="module")
 def openai_server() -> Iterator[tuple[str, FakeOpenAI]]:
-    fake = FakeOpenAI()
-    app = Starlette(routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"])])
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1", fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_openai() as served:
+        yield served
 
 
 def test_pitch_through_an_openai_format_server(

@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from api import create_app
 from dealpilot.settings import Settings
 from models import AIDecisionLog
-from tests.ai.test_openai_engine import FakeOpenAI, completion, openai_engine, server_url
+from tests.ai.fake_openai import FakeOpenAI, completion
+from tests.ai.test_openai_engine import openai_engine, server_url
 from tests.composer.conftest import Setup
 from tests.factories import make_contact
 

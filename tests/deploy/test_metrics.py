@@ -6,20 +6,16 @@ compares values before and after."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from activities.ai import HeuristicEngine, LeadInput, build_engine
 from activities.ai_calls import AIActivities
@@ -31,10 +27,10 @@ from api import create_app
 from dealpilot import metrics
 from dealpilot.settings import Settings
 from models import AIDecisionLog, EmailStatus
-from tests.ai.test_openai_engine import FakeOpenAI, completion
+from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
-from tests.smtp import free_port, smtp_server
+from tests.smtp import smtp_server
 
 API_KEY = "metrics-test-key"
 
@@ -76,21 +72,8 @@ def test_price_table_matches_dated_models_and_takes_overrides() -> None:
 # ------------------------------------------------------------------------------ AI
 @pytest.fixture(scope="module")
 def openai_server() -> Iterator[tuple[str, FakeOpenAI]]:
-    fake = FakeOpenAI()
-    app = Starlette(routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"])])
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake OpenAI server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1", fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve_openai() as served:
+        yield served
 
 
 def openai_activities(engine: Engine, url: str) -> AIActivities:
