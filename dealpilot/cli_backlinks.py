@@ -36,7 +36,7 @@ def _exit_now() -> None:
 
 
 def _summary(report: ImportReport) -> None:
-    from dealpilot.imports.backlinks import Result
+    from dealpilot.imports.csvfile import Result
 
     counts = report.counts
     typer.echo(

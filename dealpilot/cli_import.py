@@ -101,7 +101,7 @@ async def _start(settings: Settings, deal_ids: list[int]) -> StartReport:
 
 
 def _summary(report: ImportReport) -> None:
-    from dealpilot.imports.contacts import Result
+    from dealpilot.imports.csvfile import Result
 
     counts = report.counts
     typer.echo(

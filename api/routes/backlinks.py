@@ -31,7 +31,8 @@ from api.services import backlinks as service
 from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
 from api.services.updates import apply_update
 from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
-from dealpilot.imports.backlinks import Result, import_backlinks
+from dealpilot.imports.backlinks import import_backlinks
+from dealpilot.imports.csvfile import Result
 from dealpilot.settings import Settings
 from models import (
     BacklinkOpportunity,

@@ -17,11 +17,11 @@ from api.routing import CRMRouter
 from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
 from dealpilot.imports.contacts import (
     ImportOptions,
-    Result,
     StartReport,
     import_contacts,
     start_enrolled,
 )
+from dealpilot.imports.csvfile import Result
 from dealpilot.imports.mx import MailDomainChecker
 from models import ContactType
 

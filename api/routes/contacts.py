@@ -3,32 +3,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import ColumnElement, cast, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from api.deps import PageDep, SessionDep
 from api.errors import Conflict
 from api.pagination import Page, paginate
 from api.routing import CRMRouter
+from api.services.contact_filters import has_tag, like_pattern
 from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
 from api.services.updates import apply_update
 from models import Brand, Contact, ContactType, utcnow
 from models.contact import ContactCreate, ContactPublic, ContactUpdate
 
 router = CRMRouter(prefix="/contacts", tags=["contacts"])
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(col(Contact.tags), JSONB).contains([tag])
-    items = func.json_each(col(Contact.tags)).table_valued("value")
-    return exists(select(1).select_from(items).where(items.c.value == tag))
 
 
 def _check_unique(session: Session, brand_id: int, email: str, *, excluding: int | None) -> None:
@@ -63,7 +51,7 @@ def list_contacts(
     if brand_id is not None:
         stmt = stmt.where(col(Contact.brand_id) == brand_id)
     if search:
-        pattern = _like_pattern(search)
+        pattern = like_pattern(search)
         stmt = stmt.where(
             or_(
                 col(Contact.name).ilike(pattern, escape="\\"),
@@ -74,7 +62,7 @@ def list_contacts(
     if contact_type is not None:
         stmt = stmt.where(col(Contact.contact_type) == contact_type)
     if tag is not None:
-        stmt = stmt.where(_has_tag(session, tag))
+        stmt = stmt.where(has_tag(session, tag))
     return paginate(session, stmt, page, _public)
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, cast, exists, func, or_
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from api.errors import ErrorDetail, NotFound, Unprocessable
@@ -19,6 +18,7 @@ from api.services.composer_schemas import (
     ResolvedRecipient,
     ResolveRequest,
 )
+from api.services.contact_filters import has_tag, like_pattern
 from api.services.deals import OPEN_STATUSES
 from api.services.lookup import brand_by_ref
 from dealpilot import composer as rules
@@ -76,25 +76,13 @@ def get_draft(session: Session, draft_id: int, *, lock: bool = False) -> EmailDr
     return draft
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(col(Contact.tags), JSONB).contains([tag])
-    items = func.json_each(col(Contact.tags)).table_valued("value")
-    return exists(select(1).select_from(items).where(items.c.value == tag))
-
-
 def search_contacts(
     session: Session, brand_id: int, q: str | None, *, limit: int = 20
 ) -> list[Contact]:
     """The brand's contacts whose name, email or company contains `q` (newest first)."""
     stmt = select(Contact).where(Contact.brand_id == brand_id)
     if q and q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         stmt = stmt.where(
             or_(
                 col(Contact.name).ilike(pattern, escape="\\"),
@@ -108,13 +96,13 @@ def search_contacts(
 def filter_contacts(session: Session, brand_id: int, filt: RecipientFilter) -> list[Contact]:
     stmt = select(Contact).where(Contact.brand_id == brand_id)
     for tag in filt.tags:
-        stmt = stmt.where(_has_tag(session, tag))
+        stmt = stmt.where(has_tag(session, tag))
     if filt.contact_type is not None:
         stmt = stmt.where(Contact.contact_type == filt.contact_type)
     if filt.source:
         stmt = stmt.where(Contact.source == filt.source)
     if filt.q and filt.q.strip():
-        pattern = _like(filt.q.strip())
+        pattern = like_pattern(filt.q.strip())
         stmt = stmt.where(
             or_(
                 col(Contact.name).ilike(pattern, escape="\\"),

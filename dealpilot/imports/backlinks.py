@@ -60,6 +60,7 @@ from dealpilot.imports.csvfile import (
     CSVFormatError,
     ImportRequestError,
     MissingColumnsError,
+    Result,
     Row,
     batches,
     map_columns,
@@ -75,13 +76,6 @@ class Tool(StrEnum):
     ahrefs = "ahrefs"
     semrush = "semrush"
     ubersuggest = "ubersuggest"
-
-
-class Result(StrEnum):
-    created = "created"
-    updated = "updated"
-    skipped = "skipped"
-    invalid = "invalid"
 
 
 # canonical field -> header names (normalised), best first. "page" is a full URL, "domain"

@@ -20,7 +20,6 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError, field_validator
@@ -31,6 +30,7 @@ from dealpilot.imports.csvfile import (
     ColumnMap,
     CSVFile,
     ImportRequestError,
+    Result,
     Row,
     batches,
     map_columns,
@@ -69,13 +69,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _PLAIN = ("company", "website", "phone", "notes", "timezone", "contact_type")
 _UPDATABLE = ("name", *_PLAIN)
 _TAG_SPLIT = re.compile(r"[,;|]")
-
-
-class Result(StrEnum):
-    created = "created"
-    updated = "updated"
-    skipped = "skipped"
-    invalid = "invalid"
 
 
 @dataclass(frozen=True, slots=True)

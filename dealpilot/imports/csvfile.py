@@ -35,6 +35,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import IO, NamedTuple
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ColumnMap",
     "ImportRequestError",
     "MissingColumnsError",
+    "Result",
     "Row",
     "batches",
     "map_columns",
@@ -67,6 +69,15 @@ class CSVFormatError(ValueError):
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.message = message
         self.line = line
+
+
+class Result(StrEnum):
+    """What an import did with one row."""
+
+    created = "created"
+    updated = "updated"
+    skipped = "skipped"
+    invalid = "invalid"
 
 
 class ImportRequestError(ValueError):

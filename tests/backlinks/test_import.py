@@ -11,14 +11,18 @@ from sqlmodel import Session, col, select
 
 from dealpilot.imports.backlinks import (
     ImportReport,
-    Result,
     Tool,
     import_backlinks,
     normalise_target,
     relevance,
     terms,
 )
-from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
+from dealpilot.imports.csvfile import (
+    CSVFormatError,
+    ImportRequestError,
+    MissingColumnsError,
+    Result,
+)
 from models import BacklinkOpportunity, Brand
 from tests.factories import make_backlink, make_brand
 

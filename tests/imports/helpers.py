@@ -9,7 +9,8 @@ import io
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from dealpilot.imports.contacts import ImportOptions, ImportReport, Result, import_contacts
+from dealpilot.imports.contacts import ImportOptions, ImportReport, import_contacts
+from dealpilot.imports.csvfile import Result
 from dealpilot.imports.mx import MailDomainChecker
 from models import Contact
 
