@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from typing import Annotated
 
 import typer
@@ -13,6 +11,7 @@ import typer
 from dealpilot.cli_backlinks import backlinks_app
 from dealpilot.cli_compose import compose_app
 from dealpilot.cli_import import import_app
+from dealpilot.cli_support import exit_after_client
 from dealpilot.logging import configure_logging
 from dealpilot.settings import get_settings
 
@@ -22,15 +21,6 @@ app.add_typer(deal_app, name="deal")
 app.add_typer(import_app, name="import")
 app.add_typer(compose_app, name="compose")
 app.add_typer(backlinks_app, name="backlinks")
-
-
-def _exit_after_client_command() -> None:
-    """Ends a short-lived Temporal client command without interpreter teardown: the client's
-    Rust threads can outlive the event loop and abort finalization ("Fatal Python error:
-    PyGILState_Release", exit code -6; temporalio/sdk-python#300) after correct output."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 @app.callback()
@@ -103,11 +93,9 @@ def setup_temporal(
         names = asyncio.run(run_setup(get_settings(), wait=wait))
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(1)
+        exit_after_client(1)
     typer.echo(f"search attributes registered on {get_settings().temporal_namespace}: {names}")
-    _exit_after_client_command()
+    exit_after_client()
 
 
 @app.command()
@@ -139,7 +127,7 @@ def deal_show(deal_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
         from dealpilot.ops import format_deal
 
         typer.echo(format_deal(data))
-    _exit_after_client_command()
+    exit_after_client()
 
 
 @deal_app.command("list")
@@ -157,7 +145,7 @@ def deal_list(
         list_deals(get_settings(), stage=stage, tier=tier, brand=brand, status=status, limit=limit)
     )
     typer.echo(format_deal_rows(rows))
-    _exit_after_client_command()
+    exit_after_client()
 
 
 def main() -> None:

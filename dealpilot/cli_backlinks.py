@@ -4,15 +4,14 @@ The same services as the API (`dealpilot.imports.backlinks`, `activities.backlin
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session
 
-from dealpilot.cli_import import CONNECT_TIMEOUT, fail, import_csv
+from dealpilot.cli_import import import_csv
+from dealpilot.cli_support import CONNECT_TIMEOUT, exit_after_client, fail
 from dealpilot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -26,13 +25,6 @@ backlinks_app = typer.Typer(
 )
 
 SHOWN_ROWS = 20
-
-
-def _exit_now() -> None:
-    """After a Temporal client was used: see dealpilot.cli._exit_after_client_command."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def _summary(report: ImportReport) -> None:
@@ -156,7 +148,7 @@ def verify(
         if outcome.deal_note:
             typer.echo(f"  opportunity {outcome.opportunity_id}: {outcome.deal_note}")
     if client is not None:
-        _exit_now()
+        exit_after_client()
 
 
 @backlinks_app.command("pitch")

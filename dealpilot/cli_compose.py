@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+
+from dealpilot.cli_support import exit_after_client
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -301,13 +302,5 @@ def send_cmd(draft_id: int, as_json: JsonOpt = False) -> None:
             draft = asyncio.run(run())
         _show(draft, as_json)
     except typer.Exit as exc:
-        _exit_after_client_command(exc.exit_code)
-    _exit_after_client_command(0)
-
-
-def _exit_after_client_command(code: int) -> None:
-    """As `dealpilot.cli`: skip interpreter teardown after a Temporal client command (the
-    client's Rust threads can abort finalization after correct output)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        exit_after_client(exc.exit_code)
+    exit_after_client(0)

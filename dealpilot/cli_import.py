@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
-import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlmodel import Session
 
+from dealpilot.cli_support import CONNECT_TIMEOUT, exit_after_client, fail
 from dealpilot.settings import Settings, get_settings
 from models.types import ContactType
 
@@ -23,15 +21,8 @@ if TYPE_CHECKING:
 
 import_app = typer.Typer(help="Import files: contacts from CSV.", no_args_is_help=True)
 
-CONNECT_TIMEOUT = timedelta(seconds=10)
 SHOWN_ROWS = 20
 T = TypeVar("T")
-
-
-def fail(message: str) -> typer.Exit:
-    """Printed in red; the command exits 2."""
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
 
 
 def import_csv(
@@ -180,8 +171,4 @@ def contacts(
     typer.echo(f"{started.started} workflows started")
     if started.message:
         typer.secho(started.message, err=True, fg=typer.colors.YELLOW)
-    # Even a failed connect leaves the Temporal client's threads behind, which can abort
-    # interpreter teardown after correct output (see dealpilot.cli._exit_after_client_command).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_after_client()

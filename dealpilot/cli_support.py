@@ -1,0 +1,30 @@
+"""What the `dealpilot` commands share: error exits and the end of a Temporal client command.
+Light on imports so that `dealpilot --help` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from typing import NoReturn
+
+import typer
+
+# How long a command waits for Temporal before it says so and carries on without it.
+CONNECT_TIMEOUT = timedelta(seconds=10)
+
+
+def fail(message: str) -> typer.Exit:
+    """Printed in red; raise the result and the command exits 2."""
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code=2)
+
+
+def exit_after_client(code: int = 0) -> NoReturn:
+    """Ends a short-lived Temporal client command without interpreter teardown: the client's
+    Rust threads can outlive the event loop and abort finalization ("Fatal Python error:
+    PyGILState_Release", exit code -6; temporalio/sdk-python#300) after correct output. Even
+    a failed connect leaves those threads behind."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
