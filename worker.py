@@ -15,19 +15,20 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.ai import AIEngine, build_engine
-from activities.ai_calls import AIActivities
-from activities.backlinks import LinkCheckActivities, LinkChecks, limits_from
-from activities.deals import DealStore
-from activities.inbox import InboxActivities, InboxPoller, build_sources
-from activities.jobs import DailyReview, ScheduledDrafts
-from activities.mail import MailProvider, build_provider
-from activities.mail.zoho import ZohoProvider
-from activities.rendering import EmailRenderer
-from activities.review import ReviewDrafts
-from activities.sending import Sender
-from activities.tracking import Tracker
-from dealpilot.settings import Settings
+from activities.backlinks import LinkCheckActivities
+from dealpilot.ai import AIEngine, build_engine
+from dealpilot.ai.calls import AIActivities
+from dealpilot.backlinks import LinkChecks, limits_from
+from dealpilot.core.settings import Settings
+from dealpilot.deals.sending import Sender
+from dealpilot.deals.store import DealStore
+from dealpilot.inbox import InboxActivities, InboxPoller, build_sources
+from dealpilot.mail import MailProvider, build_provider
+from dealpilot.mail.zoho import ZohoProvider
+from dealpilot.rendering.renderer import EmailRenderer
+from dealpilot.reporting.daily import DailyReview, ScheduledDrafts
+from dealpilot.review.holding import ReviewDrafts
+from dealpilot.tracking.tracker import Tracker
 from workflows.deal import DealWorkflow
 from workflows.jobs import JOB_WORKFLOWS
 from workflows.link_checks import LinkCheckWorkflow
@@ -135,13 +136,9 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    from dealpilot import metrics
-    from dealpilot.runtime import (
-        connect_temporal,
-        prepare_database,
-        schedule_jobs,
-        temporal_runtime,
-    )
+    from dealpilot.core import metrics
+    from dealpilot.setup.database import prepare_database
+    from dealpilot.temporal.connection import connect_temporal, schedule_jobs, temporal_runtime
 
     engine = prepare_database(settings, seed=False)
     client = await connect_temporal(settings, runtime=temporal_runtime(settings))
@@ -175,8 +172,8 @@ async def run_worker(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    from dealpilot.logging import configure_logging
-    from dealpilot.settings import get_settings
+    from dealpilot.core.logging import configure_logging
+    from dealpilot.core.settings import get_settings
 
     configure_logging(get_settings())
     asyncio.run(run_worker(get_settings()))

@@ -15,15 +15,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from activities.ai import AIEngine
-from activities.intake import Relay
-from activities.intake.relay import RELAY_EVERY
 from api.deps import EngineDep, reject_nul_characters, require_api_key
-from api.errors import ErrorEnvelope, ServiceUnavailable, install_error_handlers
+from api.errors import ErrorEnvelope, install_error_handlers
 from api.metrics import install_metrics
 from api.middleware import MetricsMiddleware, RequestIdMiddleware
 from api.routes import CRM_ROUTERS, PUBLIC_ROUTERS
-from dealpilot.settings import Settings
+from dealpilot.ai import AIEngine
+from dealpilot.core.errors import ServiceUnavailable
+from dealpilot.core.settings import Settings
+from dealpilot.intake import Relay
+from dealpilot.intake.relay import RELAY_EVERY
 
 log = structlog.get_logger(__name__)
 

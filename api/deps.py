@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import structlog
@@ -13,41 +12,17 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from activities.ai import AIEngine, build_engine
-from activities.rendering import EmailRenderer
-from api.errors import ErrorDetail, ServiceUnavailable, Unauthorized, Unprocessable
-from api.pagination import PageParams
-from dealpilot.settings import Settings
+from dealpilot.ai import AIEngine, build_engine
+from dealpilot.core.errors import ErrorDetail, Unauthorized, Unprocessable
+from dealpilot.core.settings import Settings
+from dealpilot.rendering.renderer import EmailRenderer
+from dealpilot.temporal.deal_client import Temporal, require_temporal
+from models.pagination import PageParams
+from models.uow import AfterCommit, UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
-
-AfterCommitCallback = Callable[[], Awaitable[None]]
-
-
-class AfterCommit:
-    """Work to run only once the request's transaction has committed (e.g. starting a
-    deal's Temporal workflow): a workflow must never see a row that was rolled back."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[AfterCommitCallback] = []
-
-    def add(self, callback: AfterCommitCallback) -> None:
-        self._callbacks.append(callback)
-
-    async def run(self) -> None:
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            await callback()
-
-
-def get_after_commit() -> AfterCommit:
-    return AfterCommit()
-
-
-AfterCommitDep = Annotated[AfterCommit, Depends(get_after_commit)]
 
 
 def get_engine(request: Request) -> Engine:
@@ -66,48 +41,30 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _finish(session: Session, *, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
-
-
-async def get_session(engine: EngineDep, after_commit: AfterCommitDep) -> AsyncIterator[Session]:
-    """One session per request: committed when the handler succeeds, rolled back otherwise.
-    Database I/O runs in the thread pool, never on the event loop."""
-    session = Session(engine, expire_on_commit=False)
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_finish, session, commit=False)
-        raise
-    await run_in_threadpool(_finish, session, commit=True)
-    await after_commit.run()
+async def get_unit_of_work(engine: EngineDep) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per request: committed when the handler succeeds, rolled back
+    otherwise; its after-commit work (workflow starts, signals) runs after the commit."""
+    async with unit_of_work(engine) as uow:
+        yield uow
 
 
 # scope="function": commit before the response is sent, so a failed commit becomes an
 # error response (409 ...) instead of a 2xx for data that was never stored.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-async def commit_now(session: Session, after_commit: AfterCommit) -> None:
-    """Commits the request's transaction early and runs its after-commit work, for handlers
-    whose response must show what that work did (the workflow id of a deal just created).
-    The request's own commit at the end then has nothing left to do."""
-    await run_in_threadpool(session.commit)
-    await after_commit.run()
+def get_session(uow: UnitOfWorkDep) -> Session:
+    return uow.session
 
 
-@dataclass(frozen=True)
-class Temporal:
-    """The app's Temporal client and the task queue deal workflows run on."""
+SessionDep = Annotated[Session, Depends(get_session)]
 
-    client: Client
-    task_queue: str
+
+def get_after_commit(uow: UnitOfWorkDep) -> AfterCommit:
+    return uow.after_commit
+
+
+AfterCommitDep = Annotated[AfterCommit, Depends(get_after_commit)]
 
 
 def get_optional_temporal(request: Request) -> Temporal | None:
@@ -119,15 +76,6 @@ def get_optional_temporal(request: Request) -> Temporal | None:
 
 
 OptionalTemporalDep = Annotated[Temporal | None, Depends(get_optional_temporal)]
-
-
-def require_temporal(temporal: Temporal | None) -> Temporal:
-    if temporal is None:
-        raise ServiceUnavailable(
-            "Temporal is not configured for this API; deal workflows cannot be reached",
-            code="temporal_unavailable",
-        )
-    return temporal
 
 
 def get_temporal(temporal: OptionalTemporalDep) -> Temporal:

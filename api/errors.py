@@ -1,5 +1,6 @@
-"""One error type, one envelope: every error body is
-`{"error": {"code", "message", "details"}, "request_id"}`, 422s and 404s included."""
+"""One envelope for every error: `{"error": {"code", "message", "details"}, "request_id"}`,
+422s and 404s included. The domain raises `dealpilot.core.errors`; this maps them (and
+FastAPI's, Starlette's and the database's own) onto the envelope, once."""
 
 from __future__ import annotations
 
@@ -15,12 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dealpilot.core.errors import DealpilotError, ErrorDetail
+
 log = structlog.get_logger(__name__)
-
-
-class ErrorDetail(BaseModel):
-    field: str | None = None
-    problem: str
 
 
 class ErrorBody(BaseModel):
@@ -32,64 +30,6 @@ class ErrorBody(BaseModel):
 class ErrorEnvelope(BaseModel):
     error: ErrorBody
     request_id: str | None
-
-
-class APIError(Exception):
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        details: list[ErrorDetail] | None = None,
-        status_code: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if status_code is not None:
-            self.status_code = status_code
-        self.details = details
-        self.headers = headers
-
-
-class BadRequest(APIError):
-    status_code = 400
-    code = "bad_request"
-
-
-class Unauthorized(APIError):
-    status_code = 401
-    code = "unauthorized"
-
-    def __init__(self, message: str = "A valid API key is required") -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-class NotFound(APIError):
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(APIError):
-    status_code = 409
-    code = "conflict"
-
-
-class Unprocessable(APIError):
-    """The request is well formed but refers to things that do not fit together."""
-
-    status_code = 422
-    code = "invalid_request"
-
-
-class ServiceUnavailable(APIError):
-    status_code = 503
-    code = "unavailable"
 
 
 # Status codes Starlette raises itself (unknown route, wrong method, ...).
@@ -128,8 +68,8 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=all_headers)
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, APIError)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DealpilotError)
     return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
@@ -179,7 +119,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(DealpilotError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)

@@ -19,9 +19,8 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api.deps import Temporal
-from api.services.workflows import start_and_record
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
+from dealpilot.temporal.deal_client import Temporal, start_and_record
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""`GET /metrics`: the Prometheus text exposition of this API process (dealpilot.metrics).
+"""`GET /metrics`: the Prometheus text exposition of this API process (dealpilot.core.metrics).
 
 Not behind the CRM API keys: Prometheus scrapes it. When METRICS_TOKEN is set, a scrape must
 send `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: `authorization: {credentials: ...}`);
@@ -14,15 +14,17 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ErrorEnvelope, Unauthorized
-from dealpilot import metrics
-from dealpilot.settings import Settings
+from api.errors import ErrorEnvelope
+from dealpilot.core import metrics
+from dealpilot.core.errors import Unauthorized
+from dealpilot.core.settings import Settings
+from dealpilot.reporting.ledger_metrics import LedgerCollector
 
 
 def install_metrics(app: FastAPI, engine: Engine, settings: Settings) -> None:
     prices = metrics.configure_prices(settings.ai_prices)
     ledger = CollectorRegistry(auto_describe=False)
-    ledger.register(metrics.LedgerCollector(engine, prices))
+    ledger.register(LedgerCollector(engine, prices))
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
     @app.get(

@@ -11,7 +11,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dealpilot import metrics
+from dealpilot.core import metrics
 
 HEADER = "X-Request-ID"
 # Accept a caller's id only when it is short and plain, so it is safe to log and echo.
@@ -42,7 +42,7 @@ class RequestIdMiddleware:
 
 
 class MetricsMiddleware:
-    """Counts each request by method, route *template* and status (dealpilot.metrics).
+    """Counts each request by method, route *template* and status (dealpilot.core.metrics).
 
     The template comes from the route the router matched (FastAPI puts it in the scope), so
     `/api/crm/deals/12/` is counted as `/api/crm/deals/{deal_id}`: ids never become labels.

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import UploadFile
 
-from api.errors import APIError, ErrorDetail, Unprocessable
+from dealpilot.core.errors import DealpilotError, ErrorDetail, Unprocessable
 from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -21,7 +21,7 @@ TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
 def check_size(file: UploadFile) -> None:
     """413 `payload_too_large` past MAX_UPLOAD_BYTES."""
     if file.size is not None and file.size > MAX_UPLOAD_BYTES:
-        raise APIError(
+        raise DealpilotError(
             f"The file is larger than {MAX_UPLOAD_BYTES >> 20} MB; split it",
             code="payload_too_large",
             status_code=413,

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from dealpilot.setup.seed import seed
 from models import Brand, Contact, Pipeline, PipelineStage, make_engine, migrate, session_scope
-from models.seed import seed
 
 BIN = Path(sys.executable).parent
 DEV_SERVER = BIN / "temporal"

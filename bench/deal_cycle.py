@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.deal_cycle [--deals 1000] [--batch 20]
 
 Every deal runs to its end with the real worker (`worker.build_worker`: heuristic AI engine,
-`outbox` provider writing .eml files, SQLite seeded by `models.seed.seed`, Codeteki's window
-open all week, no daily cap). Nobody opens or replies, so each deal runs the autopilot's
+`outbox` provider writing .eml files, SQLite seeded by `dealpilot.setup.seed.seed`, Codeteki's
+window open all week, no daily cap). Nobody opens or replies, so each deal runs the autopilot's
 no-engagement path to its close. Batches of at most 20 run at once (the test server stalls
 near 50 simultaneous timers). The baseline runs the same batches of a workflow that only
 sleeps as many timers as one deal's history holds. The worker runs in this process: its peak
@@ -36,12 +36,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.ai import HeuristicEngine
 from bench.common import TEST_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
 from bench.sleeper import Sleeper
-from dealpilot.enrolment import DealStart, start_deal
-from dealpilot.logging import configure_logging
-from dealpilot.settings import Settings
+from dealpilot.ai import HeuristicEngine
+from dealpilot.core.logging import configure_logging
+from dealpilot.core.settings import Settings
+from dealpilot.temporal.enrolment import DealStart, start_deal
 from models import Brand, Deal, MailProviderName, session_scope
 from worker import build_worker
 from workflows import search_attributes

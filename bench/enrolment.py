@@ -6,8 +6,8 @@
 (b) enrolment through the API: one `POST /api/crm/deals/bulk/` with N contact ids, driven
     through the ASGI app (httpx ASGITransport, no network hop): every deal row in one
     transaction, committed, then the workflows started by the API (50 at a time).
-(c) enrolment through the service path: `api.services.deals.create_deal` per deal in one
-    transaction, then `dealpilot.enrolment.start_deal`, `concurrency` in flight.
+(c) enrolment through the service path: `dealpilot.deals.service.create_deal` per deal in one
+    transaction, then `dealpilot.temporal.enrolment.start_deal`, `concurrency` in flight.
 The ratio to (a) is the figure to watch (target >= 0.8). No worker runs: a start costs the
 same with or without one.
 """
@@ -31,9 +31,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from bench.common import DEV_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
-from dealpilot.enrolment import DealStart, start_deal, workflow_id
-from dealpilot.logging import configure_logging
-from dealpilot.settings import Settings
+from dealpilot.core.logging import configure_logging
+from dealpilot.core.settings import Settings
+from dealpilot.temporal.enrolment import DealStart, start_deal, workflow_id
 from workflows import search_attributes
 
 NOOP = "BenchNoop"  # never executed: starts only need the type name
@@ -89,7 +89,7 @@ def create_deals(
     engine: Engine, tgt: Target, contacts: list[tuple[int, str, str]]
 ) -> list[DealStart]:
     """One transaction, as one bulk request: every deal row, committed before any start."""
-    from api.services.deals import create_deal
+    from dealpilot.deals.service import create_deal
     from models import session_scope
     from models.deal import DealCreate
 

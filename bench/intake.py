@@ -12,8 +12,9 @@ the PostgreSQL server at 127.0.0.1:5432 (`test`) and dropped afterwards.
 1, 2, 4, ... each for `--seconds`; at each level the bare endpoint, then the real one) until the
 real endpoint's throughput stops rising (two levels in a row under +5%), then the next one:
   - open pixel      GET  /api/crm/track/open/{token}.gif, tokens signed with
-                    `activities.tracking.sign` for real EmailLog rows (2,000 of them, rotated;
-                    a second hit on an email within a minute is a duplicate, as from a mail app)
+                    `dealpilot.tracking.tracker.sign` for real EmailLog rows (2,000 of them,
+                    rotated; a second hit on an email within a minute is a duplicate, as from a
+                    mail app)
   - reply webhook   POST /api/crm/webhooks/reply, signed with X-Dealpilot-Signature, replies
                     In-Reply-To real sent emails (a unique Message-ID per request until the
                     pool of 5,000 per level wraps)
@@ -45,9 +46,9 @@ import httpx
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from activities.intake.signatures import sign_dealpilot
-from activities.tracking import sign
 from bench.common import fresh_postgres, seeded, table, target
+from dealpilot.intake.signatures import sign_dealpilot
+from dealpilot.tracking.tracker import sign
 from models import Brand, Deal, EmailEvent, EmailLog, EmailStatus, make_engine, session_scope
 from models import Contact as ContactRow
 
@@ -67,8 +68,8 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
     from fastapi import FastAPI, Response
 
     from api.app import create_app
-    from dealpilot.logging import configure_logging
-    from dealpilot.settings import Settings
+    from dealpilot.core.logging import configure_logging
+    from dealpilot.core.settings import Settings
 
     settings = Settings(
         DEALPILOT_ENV="test",

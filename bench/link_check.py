@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from activities.backlinks import FetchLimits, OurSite, build_client, check_page
+from dealpilot.backlinks import FetchLimits, OurSite, build_client, check_page
 
 OURS = OurSite.of("codeteki.example.com")
 

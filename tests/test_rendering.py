@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from activities.rendering import (
+from dealpilot.rendering.renderer import (
     EMAIL_TEMPLATES_DIR,
     BrandInfo,
     ContactInfo,
@@ -17,7 +17,7 @@ from activities.rendering import (
     first_name_from,
     html_to_text,
 )
-from models.seed_data import BRANDS, BrandSpec, template_key
+from dealpilot.setup.seed_data import BRANDS, BrandSpec, template_key
 
 UNSUBSCRIBE = "https://api.example.test/u/tok123"
 PIXEL = '<img src="https://api.example.test/o/tok123.gif" width="1" height="1" alt="">'

@@ -3,7 +3,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.ai.prompts import default_prompts
+from dealpilot.ai.prompts import default_prompts
+from dealpilot.setup.seed import SeedReport, seed
 from models import (
     AIPromptTemplate,
     AutoAction,
@@ -16,7 +17,6 @@ from models import (
     SequenceStep,
     StageKind,
 )
-from models.seed import SeedReport, seed
 
 FU = ("Follow-up 1", "Follow-up 2")
 FU3 = (*FU, "Follow-up 3 (Final)")

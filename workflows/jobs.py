@@ -1,5 +1,6 @@
-"""The scheduled jobs as workflows (started by Temporal Schedules, see workflows/schedules.py):
-inbox poll, daily review per brand, scheduled drafts. Pure orchestration over activities."""
+"""The scheduled jobs as workflows (started by Temporal Schedules, see
+dealpilot/temporal/schedules.py): inbox poll, daily review per brand, scheduled drafts.
+Pure orchestration over activities."""
 
 from __future__ import annotations
 

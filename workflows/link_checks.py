@@ -1,5 +1,5 @@
 """LinkCheckWorkflow: the daily `link-check` schedule re-verifies every backlink that is being
-pitched or was placed (activities.backlinks does the fetching and the deal moves).
+pitched or was placed (dealpilot.backlinks does the fetching and the deal moves).
 
 Pure orchestration: list the candidates, verify them in batches (each batch one activity
 that heartbeats per page), add up what was found. A batch that fails after its retries is

@@ -6,11 +6,11 @@ from fastapi import Query
 from sqlmodel import col, select
 
 from api.deps import PageDep, SessionDep
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404, resolve_brand_id
+from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import AIDecisionLog, Deal
 from models.ai import AIDecisionLogPublic
+from models.pagination import Page, paginate
 
 router = CRMRouter(prefix="/ai-activity", tags=["ai activity"])
 

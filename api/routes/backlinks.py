@@ -11,29 +11,33 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from activities.ai import AIError
-from activities.backlinks import LinkChecks, Pitcher, PitchOutcome, candidate_ids, limits_from
 from api.deps import (
-    AfterCommitDep,
     AIDep,
     EngineDep,
     OptionalTemporalDep,
     PageDep,
     SessionDep,
     SettingsDep,
-    commit_now,
+    UnitOfWorkDep,
 )
-from api.errors import APIError, ErrorDetail, NotFound, Unprocessable
 from api.hooks import on_deals_created
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services import backlinks as service
-from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
-from api.services.updates import apply_update
 from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
-from dealpilot.imports.backlinks import import_backlinks
+from dealpilot.ai import AIError
+from dealpilot.backlinks import (
+    LinkChecks,
+    Pitcher,
+    PitchOutcome,
+    candidate_ids,
+    limits_from,
+    service,
+)
+from dealpilot.backlinks.imports import import_backlinks
+from dealpilot.core.errors import DealpilotError, ErrorDetail, NotFound, Unprocessable
+from dealpilot.core.settings import Settings
+from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
+from dealpilot.deals.updates import apply_update
 from dealpilot.imports.csvfile import Result
-from dealpilot.settings import Settings
 from models import (
     BacklinkOpportunity,
     BacklinkStatus,
@@ -48,6 +52,7 @@ from models.backlink import (
     BacklinkOpportunityPublic,
     BacklinkOpportunityUpdate,
 )
+from models.pagination import Page, paginate
 from workflows.link_checks import LinkOutcome
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
@@ -231,8 +236,8 @@ class BulkPitchResult(BaseModel):
     results: list[PitchOutcome]
 
 
-def _ai_failed(exc: AIError) -> APIError:
-    return APIError(
+def _ai_failed(exc: AIError) -> DealpilotError:
+    return DealpilotError(
         "The AI engine could not write the pitch; try again",
         code="ai_unavailable",
         status_code=502,
@@ -288,7 +293,7 @@ async def enrol_backlinks(
     response: Response,
     data: service.BacklinkEnrolRequest,
     session: SessionDep,
-    after_commit: AfterCommitDep,
+    uow: UnitOfWorkDep,
 ) -> BacklinkEnrolResult:
     """Enrols opportunities in the brand's Backlink Outreach pipeline (or `pipeline_id`): a
     deal in the first stage for each opportunity's contact (its `contact_id`, `contact_email`
@@ -303,8 +308,8 @@ async def enrol_backlinks(
     async def start() -> None:
         started.update(await on_deals_created(request.app, ids))
 
-    after_commit.add(start)
-    await commit_now(session, after_commit)
+    uow.after_commit.add(start)
+    await uow.commit_now()
     for item in result.enrolled:
         item.workflow_id = started.get(item.deal_id)
     ok = sum(1 for e in result.enrolled if e.workflow_id is not None)

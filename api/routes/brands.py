@@ -3,10 +3,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from api.deps import SessionDep
-from api.errors import Conflict, ErrorDetail, Unprocessable
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404
-from api.services.updates import apply_update
+from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
+from dealpilot.deals.lookup import get_or_404
+from dealpilot.deals.updates import apply_update
 from models import Brand
 from models.brand import BrandCreate, BrandPublic, BrandUpdate
 

@@ -21,11 +21,10 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services import composer as service
-from api.services import composer_recipients as recipients
-from api.services.composer_schemas import (
+from dealpilot.composer import recipients, service
+from dealpilot.composer.rules import DEFAULT_TIMEZONE
+from dealpilot.composer.schemas import (
     DraftCreate,
     DraftPreview,
     DraftPublic,
@@ -34,11 +33,11 @@ from api.services.composer_schemas import (
     Resolution,
     ResolveRequest,
 )
-from api.services.composer_send import send_now
-from api.services.lookup import brand_by_ref
-from dealpilot.composer import DEFAULT_TIMEZONE
+from dealpilot.composer.sending import send_now
+from dealpilot.deals.lookup import brand_by_ref
 from models import Contact, DraftStatus, Suppression, utcnow
 from models.contact import ContactPublic
+from models.pagination import Page, paginate
 
 router = CRMRouter(prefix="/composer", tags=["composer"])
 

@@ -12,7 +12,7 @@ from fastapi import File, Form, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AfterCommitDep, EngineDep, OptionalTemporalDep, SessionDep, commit_now
+from api.deps import EngineDep, OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
 from dealpilot.imports.contacts import (
@@ -77,7 +77,7 @@ async def import_contacts_csv(
     session: SessionDep,
     engine: EngineDep,
     temporal: OptionalTemporalDep,
-    after_commit: AfterCommitDep,
+    uow: UnitOfWorkDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or UTF-16; , ; tab or |)")],
     brand: Annotated[str, Form(description="Brand id or slug", max_length=64)],
     pipeline: Annotated[
@@ -121,8 +121,8 @@ async def import_contacts_csv(
         nonlocal started
         started = await start_enrolled(temporal, engine, report.deal_ids)
 
-    after_commit.add(start)
-    await commit_now(session, after_commit)
+    uow.after_commit.add(start)
+    await uow.commit_now()
     counts = report.counts
     response.status_code = 201 if counts[Result.created] else 200
     return ContactImportResult(

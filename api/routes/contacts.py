@@ -7,14 +7,14 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from api.deps import PageDep, SessionDep
-from api.errors import Conflict
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services.contact_filters import has_tag, like_pattern
-from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
-from api.services.updates import apply_update
+from dealpilot.contacts.filters import has_tag, like_pattern
+from dealpilot.core.errors import Conflict
+from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
+from dealpilot.deals.updates import apply_update
 from models import Brand, Contact, ContactType, utcnow
 from models.contact import ContactCreate, ContactPublic, ContactUpdate
+from models.pagination import Page, paginate
 
 router = CRMRouter(prefix="/contacts", tags=["contacts"])
 

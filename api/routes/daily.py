@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.services.lookup import resolve_brand_id
+from dealpilot.deals.lookup import resolve_brand_id
 from models import Brand, DailySummary
 
 router = CRMRouter(prefix="/stats/daily", tags=["stats"])

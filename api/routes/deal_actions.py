@@ -13,11 +13,12 @@ from fastapi import Body, Depends, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from activities.composing import StageEmail
 from api.deps import AIDep, EngineDep, RendererDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import APIError
 from api.routing import CRMRouter
-from api.schemas import (
+from dealpilot.core.errors import DealpilotError
+from dealpilot.deals import actions
+from dealpilot.deals.previews import PreviewFacts, preview_facts, render_preview
+from dealpilot.deals.schemas import (
     CloseBody,
     DraftCreated,
     DraftSkipped,
@@ -27,8 +28,7 @@ from api.schemas import (
     PauseBody,
     SignalAccepted,
 )
-from api.services import actions
-from api.services.previews import PreviewFacts, preview_facts, render_preview
+from dealpilot.rendering.stage_email import StageEmail
 from models import Deal, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
 from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
@@ -208,7 +208,7 @@ async def create_drafts(
                 preview_facts, session, deal_id, base_url=settings.public_base_url
             )
             rendered = await render_preview(renderer, ai, facts)
-        except APIError as exc:
+        except DealpilotError as exc:
             skipped.append(DraftSkipped(deal_id=deal_id, reason=exc.code, message=exc.message))
             continue
         draft = EmailDraft(

@@ -10,28 +10,25 @@ from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
-    AfterCommitDep,
     EngineDep,
     OptionalTemporalDep,
     PageDep,
     SessionDep,
     TemporalDep,
-    commit_now,
-    require_temporal,
+    UnitOfWorkDep,
 )
-from api.errors import Conflict, ServiceUnavailable
 from api.hooks import on_deal_created, on_deals_created
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.schemas import BulkCreated, BulkEnrolRequest, BulkEnrolResult
-from api.services import actions
-from api.services import bulk as bulk_service
-from api.services import deals as service
-from api.services.lookup import resolve_brand_id
-from api.services.updates import sent_fields
-from api.services.workflows import start_and_record
+from dealpilot.core.errors import Conflict, ServiceUnavailable
+from dealpilot.deals import actions, service
+from dealpilot.deals import bulk as bulk_service
+from dealpilot.deals.lookup import resolve_brand_id
+from dealpilot.deals.schemas import BulkCreated, BulkEnrolRequest, BulkEnrolResult
+from dealpilot.deals.updates import sent_fields
+from dealpilot.temporal.deal_client import require_temporal, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
+from models.pagination import Page, paginate
 from workflows.contracts import MoveStageRequest
 
 router = CRMRouter(prefix="/deals", tags=["deals"])
@@ -75,7 +72,7 @@ def list_deals(
 
 @router.post("/", response_model=DealPublic, status_code=201)
 async def create_deal(
-    request: Request, data: DealCreate, session: SessionDep, after_commit: AfterCommitDep
+    request: Request, data: DealCreate, session: SessionDep, uow: UnitOfWorkDep
 ) -> DealPublic:
     """Creates the deal, commits, then starts its workflow (`deal-{id}`). If Temporal cannot
     be reached the deal is still created, with `workflow_id` null: start it later with
@@ -87,8 +84,8 @@ async def create_deal(
     async def start() -> None:
         await on_deal_created(request.app, deal_id)
 
-    after_commit.add(start)
-    await commit_now(session, after_commit)
+    uow.after_commit.add(start)
+    await uow.commit_now()
     return await actions.reread(session, deal_id)
 
 
@@ -98,7 +95,7 @@ async def bulk_enrol(
     response: Response,
     data: BulkEnrolRequest,
     session: SessionDep,
-    after_commit: AfterCommitDep,
+    uow: UnitOfWorkDep,
 ) -> BulkEnrolResult:
     """Enrols up to 5,000 contacts in one pipeline: all deals in one transaction (contacts
     that cannot be enrolled are skipped with a reason), then their workflows start after the
@@ -110,8 +107,8 @@ async def bulk_enrol(
     async def start() -> None:
         started.update(await on_deals_created(request.app, ids))
 
-    after_commit.add(start)
-    await commit_now(session, after_commit)
+    uow.after_commit.add(start)
+    await uow.commit_now()
     created = [
         BulkCreated(
             deal_id=d.id or 0,

@@ -9,10 +9,10 @@ from fastapi import Query
 from sqlmodel import SQLModel, col, select
 
 from api.deps import PageDep, SessionDep
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services.lookup import resolve_brand_id
+from dealpilot.deals.lookup import resolve_brand_id
 from models import EmailEvent, EmailEventType
+from models.pagination import Page, paginate
 
 router = CRMRouter(prefix="/events", tags=["events"])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AfterCommitDep, SessionDep, commit_now
+from api.deps import SessionDep, UnitOfWorkDep
 from api.hooks import on_deal_created
 from api.routing import CRMRouter
-from api.services import leads as service
-from api.services.leads import LeadIn, LeadResult
+from dealpilot.leads import service
+from dealpilot.leads.service import LeadIn, LeadResult
 
 router = CRMRouter(prefix="/leads", tags=["leads"])
 
@@ -25,7 +25,7 @@ async def inbound_lead(
     response: Response,
     data: LeadIn,
     session: SessionDep,
-    after_commit: AfterCommitDep,
+    uow: UnitOfWorkDep,
 ) -> LeadResult:
     """A `chatbot` lead becomes a contact (get or create per brand and email; empty fields are
     filled, operator data is never overwritten). An `inquiry` also gets a deal in the brand's
@@ -44,8 +44,8 @@ async def inbound_lead(
         async def start() -> None:
             started[deal_id] = await on_deal_created(request.app, deal_id)
 
-        after_commit.add(start)
-    await commit_now(session, after_commit)
+        uow.after_commit.add(start)
+    await uow.commit_now()
     response.status_code = 201 if intake.created_anything else 200
     workflow_id = next(iter(started.values()), None)
     return await run_in_threadpool(service.result, session, intake, workflow_id=workflow_id)

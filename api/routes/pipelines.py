@@ -6,10 +6,10 @@ from fastapi import Query
 from sqlmodel import Session, col, select
 
 from api.deps import SessionDep
-from api.errors import Conflict, ErrorDetail, Unprocessable
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404, get_referenced, resolve_brand_id, row_fields
-from api.services.updates import apply_update
+from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
+from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id, row_fields
+from dealpilot.deals.updates import apply_update
 from models import Brand, Pipeline, PipelineStage, PipelineType
 from models.pipeline import (
     PipelineCreate,

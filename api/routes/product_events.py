@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AfterCommitDep, OptionalTemporalDep, SessionDep, commit_now
+from api.deps import OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.hooks import on_deals_created
 from api.routing import CRMRouter
-from api.services import product_events as service
-from api.services.product_events import (
+from dealpilot.leads import product_events as service
+from dealpilot.leads.product_events import (
     DealLocks,
     EventOutcome,
     ProductEventIn,
@@ -37,7 +37,7 @@ async def product_event(
     response: Response,
     data: ProductEventIn,
     session: SessionDep,
-    after_commit: AfterCommitDep,
+    uow: UnitOfWorkDep,
     temporal: OptionalTemporalDep,
 ) -> ProductEventResult:
     """Moves the contact's deals in the pipelines that progress on `event` (Agents & Agencies;
@@ -57,8 +57,8 @@ async def product_event(
         async def start() -> None:
             started.update(await on_deals_created(request.app, enrolled_ids))
 
-        after_commit.add(start)
-    await commit_now(session, after_commit)
+        uow.after_commit.add(start)
+    await uow.commit_now()
 
     occurred_at = data.occurred_at or utcnow()
     results = list(plan.done)

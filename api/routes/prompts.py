@@ -4,8 +4,8 @@ from sqlmodel import col, select
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404
-from api.services.updates import apply_update
+from dealpilot.deals.lookup import get_or_404
+from dealpilot.deals.updates import apply_update
 from models import AIPromptTemplate, PromptType, utcnow
 from models.ai import AIPromptTemplatePublic, AIPromptTemplateUpdate
 

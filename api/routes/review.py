@@ -14,12 +14,12 @@ from fastapi import Body, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PageDep, RendererDep, SessionDep, TemporalDep
-from api.pagination import Page
 from api.routing import CRMRouter
-from api.services import review as service
-from api.services.lookup import resolve_brand_id
-from api.services.review import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
+from dealpilot.deals.lookup import resolve_brand_id
+from dealpilot.review import service
+from dealpilot.review.service import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
 from models import Deal
+from models.pagination import Page
 from workflows.contracts import ReviewDecision
 
 router = CRMRouter(prefix="/review", tags=["review queue"])

@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404, row_fields
+from dealpilot.deals.lookup import get_or_404, row_fields
 from models import EmailSequence, SequenceStep
 from models.pipeline import EmailSequencePublic, SequenceStepPublic
 

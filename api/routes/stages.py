@@ -3,10 +3,10 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from api.deps import SessionDep
-from api.errors import Conflict
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404, get_referenced
-from api.services.updates import apply_update
+from dealpilot.core.errors import Conflict
+from dealpilot.deals.lookup import get_or_404, get_referenced
+from dealpilot.deals.updates import apply_update
 from models import Pipeline, PipelineStage
 from models.pipeline import PipelineStageCreate, PipelineStagePublic, PipelineStageUpdate
 

@@ -6,8 +6,8 @@ from fastapi import Query
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.services.lookup import resolve_brand_id
-from api.services.stats import Stats, pipeline_stats
+from dealpilot.deals.lookup import resolve_brand_id
+from dealpilot.reporting.stats import Stats, pipeline_stats
 
 router = CRMRouter(prefix="/stats", tags=["stats"])
 

@@ -6,12 +6,12 @@ from fastapi import Query, Response
 from sqlmodel import col, select
 
 from api.deps import PageDep, SessionDep
-from api.errors import Conflict
-from api.pagination import Page, paginate
 from api.routing import CRMRouter
-from api.services.lookup import get_or_404, get_referenced, resolve_brand_id
+from dealpilot.core.errors import Conflict
+from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
 from models import Brand, Suppression
 from models.contact import SuppressionCreate, SuppressionPublic
+from models.pagination import Page, paginate
 
 router = CRMRouter(prefix="/suppressions", tags=["suppressions"])
 

@@ -1,4 +1,4 @@
-"""Open pixel and click redirect (public; signed tokens, see activities.tracking).
+"""Open pixel and click redirect (public; signed tokens, see dealpilot.tracking.tracker).
 
 A token that is not ours (forged, altered, made for another purpose) gets 404 and records
 nothing. A genuine one always gets its GIF or its redirect, even when the event is a duplicate
@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from activities.intake import Inbound, content_key, store_and_deliver
-from activities.intake.bots import looks_automated
-from activities.tracking import verify
-from api.errors import NotFound
-from dealpilot.settings import Settings
+from dealpilot.core.errors import NotFound
+from dealpilot.core.settings import Settings
+from dealpilot.intake import Inbound, content_key, store_and_deliver
+from dealpilot.intake.bots import looks_automated
+from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
 
 router = APIRouter(prefix="/track", tags=["tracking"])

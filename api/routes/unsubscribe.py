@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
-from activities.intake import Inbound, content_key, store_and_deliver
-from activities.tracking import verify
-from api.errors import NotFound
 from api.routes.webhooks import read_body
-from dealpilot.settings import Settings
+from dealpilot.core.errors import NotFound
+from dealpilot.core.settings import Settings
+from dealpilot.intake import Inbound, content_key, store_and_deliver
+from dealpilot.tracking.tracker import verify
 from models import Brand, EmailEventType, utcnow
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pages"

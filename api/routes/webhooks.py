@@ -23,8 +23,16 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from activities.intake import Inbound, RecordResult, store_and_deliver
-from activities.intake.providers import (
+from dealpilot.core.errors import (
+    BadRequest,
+    DealpilotError,
+    ErrorDetail,
+    ServiceUnavailable,
+    Unprocessable,
+)
+from dealpilot.core.settings import Settings
+from dealpilot.intake import Inbound, RecordResult, store_and_deliver
+from dealpilot.intake.providers import (
     MalformedEvent,
     brand_for_addresses,
     log_for_reference,
@@ -34,7 +42,7 @@ from activities.intake.providers import (
     parse_sendgrid,
     parse_zeptomail,
 )
-from activities.intake.signatures import (
+from dealpilot.intake.signatures import (
     SignatureError,
     TokenGuard,
     same_secret,
@@ -42,8 +50,6 @@ from activities.intake.signatures import (
     verify_mailgun,
     verify_zeptomail,
 )
-from api.errors import APIError, BadRequest, ErrorDetail, ServiceUnavailable, Unprocessable
-from dealpilot.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -58,9 +64,9 @@ class Accepted(BaseModel):
     matched: int  # of those, events matched to a deal
 
 
-def _unauthorized(why: str, *, basic: bool = False) -> APIError:
+def _unauthorized(why: str, *, basic: bool = False) -> DealpilotError:
     headers = {"WWW-Authenticate": 'Basic realm="dealpilot"'} if basic else None
-    return APIError(
+    return DealpilotError(
         "The request could not be verified as coming from the provider",
         code="invalid_signature",
         status_code=401,
@@ -92,8 +98,8 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return body
 
 
-def _too_large(limit: int) -> APIError:
-    return APIError(
+def _too_large(limit: int) -> DealpilotError:
+    return DealpilotError(
         f"The body is larger than {limit // 1024} KB", code="payload_too_large", status_code=413
     )
 
@@ -158,7 +164,7 @@ async def zeptomail(
     producer_signature: Annotated[str | None, Header(alias="producer-signature")] = None,
 ) -> Accepted:
     """Bounces, opens and clicks. Verified with `ZEPTOMAIL_WEBHOOK_KEY` (see
-    activities.intake.signatures); matched by `client_reference` (our idempotency key), else
+    dealpilot.intake.signatures); matched by `client_reference` (our idempotency key), else
     by recipient."""
     settings = _settings(request)
     if settings.zeptomail_webhook_key is None:

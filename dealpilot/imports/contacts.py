@@ -42,7 +42,7 @@ from models.brand import check_timezone
 from models.contact import ContactBase, normalise_email
 
 if TYPE_CHECKING:
-    from api.deps import Temporal
+    from dealpilot.temporal.deal_client import Temporal
 
 # The enrolment services live in `api.services` (deals are created and started the same way
 # as by POST /api/crm/deals/bulk/); they are imported where used because the API's package
@@ -131,7 +131,7 @@ def _pipeline(session: Session, ref: str, brand: Brand) -> Pipeline:
             code="unknown_pipeline",
         )
     assert pipeline.id is not None
-    from api.services.deals import stages_in_order
+    from dealpilot.deals.service import stages_in_order
 
     if not stages_in_order(session, pipeline.id):
         raise ImportRequestError(
@@ -304,8 +304,8 @@ def _write_batch(
     ids = _insert(session, report.brand_id, new) if new else []
     not_enrolled: dict[int, str] = {}
     if report.pipeline_id is not None and ids:
-        from api.schemas import BulkEnrolRequest
-        from api.services import bulk
+        from dealpilot.deals import bulk
+        from dealpilot.deals.schemas import BulkEnrolRequest
 
         request = BulkEnrolRequest(pipeline_id=report.pipeline_id, contact_ids=ids)
         deals, _, skipped = bulk.enrol(session, request)
@@ -384,7 +384,7 @@ async def start_enrolled(
         return StartReport(
             0, len(deal_ids), f"Temporal is not configured: {len(deal_ids)} deals {RETRY_HINT}"
         )
-    from api.services.workflows import start_and_record
+    from dealpilot.temporal.deal_client import start_and_record
 
     started = 0
     for offset in range(0, len(deal_ids), batch):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from activities.ai import (
+from dealpilot.ai import (
     BacklinkPitchInput,
     ComposeInput,
     DealAnalysisInput,
@@ -16,9 +16,9 @@ from activities.ai import (
     SalutationInput,
     build_engine,
 )
-from activities.ai.dates import find_return_date
-from activities.ai.replies import strip_quoted
-from dealpilot.settings import Settings
+from dealpilot.ai.dates import find_return_date
+from dealpilot.ai.replies import strip_quoted
+from dealpilot.core.settings import Settings
 from workflows.rules import reply_outcome
 
 ENGINE = HeuristicEngine()

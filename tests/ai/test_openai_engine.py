@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.ai import (
+from dealpilot.ai import (
     AIMalformedResponseError,
     AINonRetryableError,
     AIRefusalError,
@@ -27,8 +27,8 @@ from activities.ai import (
     render_prompt,
     to_application_error,
 )
-from activities.ai.prompts import default_prompt_text
-from dealpilot.settings import Settings
+from dealpilot.ai.prompts import default_prompt_text
+from dealpilot.core.settings import Settings
 from tests.ai.fake_openai import FakeOpenAI, completion, error, serve_openai
 from tests.mail.servers import free_port
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities.ai import AIPromptError, PromptBook, default_prompts, render_prompt
-from activities.ai.prompts import PROMPT_INPUTS
-from activities.ai.schemas import (
+from dealpilot.ai import AIPromptError, PromptBook, default_prompts, render_prompt
+from dealpilot.ai.prompts import PROMPT_INPUTS
+from dealpilot.ai.schemas import (
     BacklinkPitchInput,
     ComposeInput,
     DealAnalysisInput,

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api import create_app
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 
 API_KEY = "test-key-1"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

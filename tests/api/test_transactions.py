@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from structlog.testing import capture_logs
 
 from api.deps import AfterCommitDep, SessionDep
-from api.errors import Conflict
+from dealpilot.core.errors import Conflict
 from models import Brand
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_pipeline

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from activities.ai import build_engine
 from api import create_app
-from dealpilot.settings import Settings
+from dealpilot.ai import build_engine
+from dealpilot.core.settings import Settings
 from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, Deal
 from models.types import PipelineType, StageKind
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai

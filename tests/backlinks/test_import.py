@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from dealpilot.imports.backlinks import (
+from dealpilot.backlinks.imports import (
     ImportReport,
     Tool,
     import_backlinks,

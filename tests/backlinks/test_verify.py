@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from activities.backlinks import FetchLimits, OurSite, build_client, check_page, normalise_url
+from dealpilot.backlinks import FetchLimits, OurSite, build_client, check_page, normalise_url
 from tests.backlinks.pages import Pages
 
 OURS = OurSite.of("codeteki.example.com", content_url="https://codeteki.example.com/guide/")

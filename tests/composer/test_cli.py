@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from dealpilot.cli import app
-from dealpilot.settings import get_settings
+from dealpilot.cli.main import app
+from dealpilot.core.settings import get_settings
 from models import AIDecisionLog, DraftStatus, EmailDraft
 from tests.api_workflows.conftest import Api
 from tests.composer.conftest import Setup

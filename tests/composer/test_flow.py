@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from api.services.composer_send import enrol_draft
+from dealpilot.composer.sending import enrol_draft
 from models import (
     Contact,
     Deal,

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api import create_app
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 from models import AIDecisionLog
 from tests.ai.fake_openai import FakeOpenAI, completion
 from tests.ai.test_openai_engine import openai_engine, server_url

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from dealpilot.composer import (
+from dealpilot.composer.rules import (
     ComposerError,
     RecipientFilter,
     check_email_type,

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from api import create_app
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 from models import Deal
 from tests.composer.conftest import Setup
 from tests.smtp import free_port

@@ -22,15 +22,15 @@ from sqlmodel import Session, select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.ai import HeuristicEngine
-from dealpilot.enrolment import start_deal
-from dealpilot.settings import Settings
+from dealpilot.ai import HeuristicEngine
+from dealpilot.core.settings import Settings
+from dealpilot.setup.seed import seed
+from dealpilot.temporal.enrolment import start_deal
 from models import (
     EmailLog,
     EmailStatus,
     session_scope,
 )
-from models.seed import seed
 from tests.smtp import smtp_server
 from tests.temporal import DEV_SERVER
 from tests.workflows.helpers import create_deal, open_window

@@ -8,8 +8,8 @@ import sys
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.ai import HeuristicEngine
-from dealpilot.settings import Settings
+from dealpilot.ai import HeuristicEngine
+from dealpilot.core.settings import Settings
 from models import make_engine
 from worker import build_worker
 

@@ -12,8 +12,8 @@ import yaml
 from pydantic import ValidationError
 from typer.main import get_command
 
-from dealpilot.cli import app as cli_app
-from dealpilot.settings import Settings
+from dealpilot.cli.main import app as cli_app
+from dealpilot.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIASES = {f.alias for f in Settings.model_fields.values() if f.alias}
@@ -84,7 +84,7 @@ def test_image_app_installs_without_dev_dependencies_and_runs(tmp_path: Path) ->
     probe = run(
         str(bin_dir / "python"),
         "-c",
-        "import activities.rendering as r, models.db as d, importlib.util as u;"
+        "import dealpilot.rendering.renderer as r, models.db as d, importlib.util as u;"
         "print(r.EMAIL_TEMPLATES_DIR, d.MIGRATIONS_DIR);"
         "print([m for m in ('pytest', 'mypy', 'ruff', 'yaml', 'prometheus_client')"
         " if u.find_spec(m)])",

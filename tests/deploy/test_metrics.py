@@ -17,15 +17,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.ai import HeuristicEngine, LeadInput, build_engine
-from activities.ai_calls import AIActivities
-from activities.intake.signatures import sign_dealpilot
-from activities.mail.base import OutgoingEmail, PermanentMailError
-from activities.mail.outbox import OutboxProvider
-from activities.mail.smtp import SmtpProvider
 from api import create_app
-from dealpilot import metrics
-from dealpilot.settings import Settings
+from dealpilot.ai import HeuristicEngine, LeadInput, build_engine
+from dealpilot.ai.calls import AIActivities
+from dealpilot.core import metrics
+from dealpilot.core.settings import Settings
+from dealpilot.intake.signatures import sign_dealpilot
+from dealpilot.mail.base import OutgoingEmail, PermanentMailError
+from dealpilot.mail.outbox import OutboxProvider
+from dealpilot.mail.smtp import SmtpProvider
 from models import AIDecisionLog, EmailStatus
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error

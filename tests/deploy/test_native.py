@@ -25,7 +25,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 from tests.db import fresh_database
 from tests.e2e.conftest import DEALPILOT, free_port, port_open
 from tests.temporal import DEV_SERVER

@@ -21,8 +21,8 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
-from dealpilot.runtime import connect_temporal, temporal_runtime, temporal_tls
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
+from dealpilot.temporal.connection import connect_temporal, temporal_runtime, temporal_tls
 from tests.temporal import DEV_SERVER
 
 

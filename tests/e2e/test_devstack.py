@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dealpilot.demo import SAMPLES
+from dealpilot.cli.demo import SAMPLES
 from tests.e2e.conftest import BIN, DEALPILOT, DevStack, free_port, pid_alive, port_open
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from api import create_app
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 from models import Deal
 from tests import factories as f
 from tests.imports.dns_server import local_dns

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from typer.testing import CliRunner
 
-from dealpilot.cli_import import import_app
-from dealpilot.settings import get_settings
+from dealpilot.cli.imports import import_app
+from dealpilot.core.settings import get_settings
 from models import Contact, Deal
 from tests import factories as f
 from tests.imports.helpers import contact_count, contacts_of, csv_bytes

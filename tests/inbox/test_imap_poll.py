@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
 from models import EmailEvent, EmailEventType, InboxCursor, utcnow
 from tests.inbox.dovecot import Mailbox
 from tests.workflows.conftest import Stack

@@ -8,11 +8,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.inbox import InboxPoller, build_sources
-from activities.mail.zoho import ZohoProvider
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
+from dealpilot.inbox import InboxPoller, build_sources
+from dealpilot.mail.zoho import ZohoProvider
+from dealpilot.setup.seed import seed
 from models import Brand, EmailEvent, EmailLog, EmailStatus, session_scope, utcnow
-from models.seed import seed
 from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage
 from tests.mail.servers import serve_asgi
 

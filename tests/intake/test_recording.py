@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.intake import Inbound, deliver, record
+from dealpilot.intake import Inbound, deliver, record
 from models import EmailEvent, EmailEventType, EmailLog, Suppression, session_scope, utcnow
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from activities.intake import Relay, count_pending
-from activities.intake.signatures import sign_dealpilot
 from api import create_app
+from dealpilot.intake import Relay, count_pending
+from dealpilot.intake.signatures import sign_dealpilot
 from models import EmailLog
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, client_for, intake_app

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from activities.tracking import Tracker
+from dealpilot.tracking.tracker import Tracker
 from models import Suppression
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake

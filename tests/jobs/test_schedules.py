@@ -11,10 +11,10 @@ from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
+from dealpilot.temporal.schedules import BrandClock, ensure_schedules
 from tests.temporal import DEV_SERVER
 from workflows import search_attributes
-from workflows.schedules import BrandClock, ensure_schedules
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(120)]
 

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.mail import OutgoingEmail
-from dealpilot.settings import Settings
+from dealpilot.core.settings import Settings
+from dealpilot.mail import OutgoingEmail
 
 SECRET_VALUES = (
     "zoho-client-secret-XYZ",

@@ -8,8 +8,8 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from activities.mail import OutgoingEmail, PermanentMailError, build_provider
-from activities.mail.mime import build_message, message_bytes
+from dealpilot.mail import OutgoingEmail, PermanentMailError, build_provider
+from dealpilot.mail.mime import build_message, message_bytes
 
 
 def parse(raw: bytes) -> EmailMessage:

@@ -12,14 +12,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 
-from activities.mail import (
+from dealpilot.mail import (
     OutcomeUnknownMailError,
     OutgoingEmail,
     PermanentMailError,
     TransientMailError,
     build_provider,
 )
-from activities.mail.smtp import SmtpProvider
+from dealpilot.mail.smtp import SmtpProvider
 from tests.mail.servers import SmtpRecorder, free_port, self_signed_cert
 from tests.mail.test_mime_outbox import assert_full_message
 

@@ -7,7 +7,7 @@ import pytest
 from starlette.responses import JSONResponse, Response
 from structlog.testing import capture_logs
 
-from activities.mail import (
+from dealpilot.mail import (
     MailError,
     OutcomeUnknownMailError,
     PermanentMailError,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from structlog.testing import capture_logs
 
-from activities.mail import (
+from dealpilot.mail import (
     MailError,
     OutcomeUnknownMailError,
     PermanentMailError,

@@ -15,11 +15,11 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.ai import HeuristicEngine
-from dealpilot.enrolment import DealStart, start_deal
-from dealpilot.settings import Settings
+from dealpilot.ai import HeuristicEngine
+from dealpilot.core.settings import Settings
+from dealpilot.setup.seed import seed
+from dealpilot.temporal.enrolment import DealStart, start_deal
 from models import Brand, session_scope
-from models.seed import seed
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
 from tests.workflows.helpers import create_deal, open_window

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.rendering import BrandInfo, ContactInfo, EmailContext, EmailRenderer
+from dealpilot.rendering.renderer import BrandInfo, ContactInfo, EmailContext, EmailRenderer
 from models import EmailLog, EmailStatus, Pipeline, PipelineStage, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import record_open, sent_logs

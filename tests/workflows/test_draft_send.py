@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from activities.composing import as_literal_template, render_draft_email
-from activities.rendering import (
+from dealpilot.rendering.renderer import (
     BrandInfo,
     ContactInfo,
     EmailContext,
     EmailRenderer,
     TemplateRenderError,
 )
-from dealpilot.enrolment import start_deal
+from dealpilot.rendering.stage_email import as_literal_template, render_draft_email
+from dealpilot.temporal.enrolment import start_deal
 from models import Brand, DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from dealpilot.enrolment import start_deal
+from dealpilot.temporal.enrolment import start_deal
 from models import DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs

@@ -1,0 +1,36 @@
+"""The link-check activities LinkCheckWorkflow runs: thin wrappers over `LinkChecks`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import activity
+
+from dealpilot.backlinks.checks import LinkChecks
+from workflows.link_checks import (
+    CandidatesRequest,
+    LinkOutcome,
+    VerifyBatchReport,
+    VerifyBatchRequest,
+)
+
+
+class LinkCheckActivities:
+    def __init__(self, checks: LinkChecks) -> None:
+        self._checks = checks
+
+    @activity.defn(name="link_check_candidates")
+    async def link_check_candidates(self, req: CandidatesRequest) -> list[int]:
+        return await asyncio.to_thread(self._checks.candidates, req.brand)
+
+    @activity.defn(name="verify_links")
+    async def verify_links(self, req: VerifyBatchRequest) -> VerifyBatchReport:
+        done = 0
+
+        def beat(outcome: LinkOutcome) -> None:
+            nonlocal done
+            done += 1
+            activity.heartbeat(done, outcome.opportunity_id)
+
+        outcomes = await self._checks.verify(req.opportunity_ids, activity.client(), progress=beat)
+        return VerifyBatchReport(outcomes=outcomes)

@@ -1,0 +1,131 @@
+"""AI pitch per backlink opportunity: an outreach angle and an anchor text suggestion.
+
+The AI engine's `generate_backlink_pitch` (OpenAI, or the offline heuristic engine) writes
+it from the opportunity, its brand, contact and what the research tool exported (page title,
+existing anchor). The result is stored on the opportunity and the call is logged in
+AIDecisionLog like every AI call (model, tokens, latency), in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from dealpilot.ai import AIEngine, AIError, AIResult, BacklinkPitch, BacklinkPitchInput
+from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, session_scope
+
+DECISION_TYPE = "generate_backlink_pitch"
+# source_data keys (normalised export headers) that tell the AI what the page is about.
+_CONTEXT_KEYS = (
+    ("referring page title", "page title"),
+    ("source title", "page title"),
+    ("title", "page title"),
+    ("anchor", "their current anchor"),
+    ("anchor text", "their current anchor"),
+)
+
+
+@dataclass
+class PitchOutcome:
+    opportunity_id: int
+    ok: bool
+    outreach_angle: str = ""
+    anchor_text_suggestion: str = ""
+    error: str = ""
+
+
+def _notes(opp: BacklinkOpportunity) -> str | None:
+    data = {k.strip().lower(): v for k, v in (opp.source_data or {}).items()}
+    seen: set[str] = set()
+    parts = []
+    for key, label in _CONTEXT_KEYS:
+        value = (data.get(key) or "").strip()
+        if value and label not in seen:
+            seen.add(label)
+            parts.append(f"{label}: {value[:200]}")
+    return "; ".join(parts) or None
+
+
+class Pitcher:
+    def __init__(self, engine: Engine, ai: AIEngine) -> None:
+        self._engine = engine
+        self._ai = ai
+
+    def _input(self, opportunity_id: int) -> BacklinkPitchInput | None:
+        with Session(self._engine) as session:
+            opp = session.get(BacklinkOpportunity, opportunity_id)
+            if opp is None:
+                return None
+            brand = session.get(Brand, opp.brand_id)
+            assert brand is not None
+            contact = session.get(Contact, opp.contact_id) if opp.contact_id else None
+            content = opp.our_content_url or brand.website_url or f"https://{brand.domain}/"
+            return BacklinkPitchInput(
+                brand_name=brand.name,
+                target_url=opp.target_url,
+                target_domain=opp.target_domain,
+                domain_authority=opp.domain_authority,
+                our_content_url=content,
+                contact_name=(contact.name or None) if contact else None,
+                notes=_notes(opp),
+            )
+
+    def _store(self, opportunity_id: int, result: AIResult[BacklinkPitch]) -> None:
+        value = result.value
+        with session_scope(self._engine) as session:
+            opp = session.get(BacklinkOpportunity, opportunity_id)
+            if opp is None:
+                return  # deleted while the AI was writing
+            opp.outreach_angle = value.outreach_angle
+            opp.anchor_text_suggestion = value.anchor_text_suggestion[:300]
+            session.add(opp)
+            session.add(
+                AIDecisionLog(
+                    brand_id=opp.brand_id,
+                    deal_id=opp.deal_id,
+                    decision_type=DECISION_TYPE,
+                    action_taken="pitched",
+                    reasoning=value.outreach_angle,
+                    meta={"opportunity_id": opportunity_id, **value.model_dump(mode="json")},
+                    model=result.model,
+                    prompt_tokens=result.prompt_tokens,
+                    completion_tokens=result.completion_tokens,
+                    latency_ms=result.latency_ms,
+                )
+            )
+
+    async def pitch(self, opportunity_id: int) -> PitchOutcome | None:
+        """None when there is no such opportunity; AI failures raise AIError."""
+        data = await asyncio.to_thread(self._input, opportunity_id)
+        if data is None:
+            return None
+        result = await self._ai.generate_backlink_pitch(data)
+        await asyncio.to_thread(self._store, opportunity_id, result)
+        return PitchOutcome(
+            opportunity_id=opportunity_id,
+            ok=True,
+            outreach_angle=result.value.outreach_angle,
+            anchor_text_suggestion=result.value.anchor_text_suggestion[:300],
+        )
+
+    async def pitch_many(
+        self, opportunity_ids: Sequence[int], *, concurrency: int = 4
+    ) -> list[PitchOutcome]:
+        """Each opportunity on its own: one failed AI call does not undo the others."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(opportunity_id: int) -> PitchOutcome:
+            async with gate:
+                try:
+                    outcome = await self.pitch(opportunity_id)
+                except AIError as exc:
+                    return PitchOutcome(opportunity_id, ok=False, error=type(exc).__name__)
+            if outcome is None:
+                return PitchOutcome(opportunity_id, ok=False, error="no such opportunity")
+            return outcome
+
+        return list(await asyncio.gather(*(one(i) for i in dict.fromkeys(opportunity_ids))))

@@ -1,0 +1,174 @@
+"""`dealpilot import ...`: files into the database (contacts from CSV), with a progress bar.
+The work is `dealpilot.imports.contacts`, the same service as `POST /api/crm/contacts/import/`."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from sqlmodel import Session
+
+from dealpilot.cli.support import CONNECT_TIMEOUT, exit_after_client, fail
+from dealpilot.core.settings import Settings, get_settings
+from models.types import ContactType
+
+if TYPE_CHECKING:
+    from dealpilot.imports.contacts import ImportReport, StartReport
+
+import_app = typer.Typer(help="Import files: contacts from CSV.", no_args_is_help=True)
+
+SHOWN_ROWS = 20
+T = TypeVar("T")
+
+
+def import_csv(
+    file: Path, database_url: str, run: Callable[[Session, IO[bytes], Callable[[int], None]], T]
+) -> T:
+    """Runs an importer (`run(session, stream, on_progress)`) over `file` with a progress bar
+    by bytes read, in one transaction: committed when it returns, rolled back (and the
+    command failed) when the file or the options are wrong."""
+    from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError
+    from models import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with (
+            file.open("rb") as stream,
+            typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
+            Session(engine, expire_on_commit=False) as session,
+        ):
+            position = 0
+
+            def progress(_rows: int) -> None:
+                nonlocal position
+                now = stream.tell()
+                bar.update(now - position)
+                position = now
+
+            try:
+                result = run(session, stream, progress)
+            except (CSVFormatError, ImportRequestError) as exc:
+                session.rollback()
+                raise fail(f"{file}: {exc}; nothing was imported") from None
+            session.commit()
+            return result
+    finally:
+        engine.dispose()
+
+
+def _write_report(path: Path, report: ImportReport) -> None:
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "email", "result", "reason", "contact_id"])
+        for row in report.rows:
+            writer.writerow([row.line, row.email, row.result, row.reason, row.contact_id or ""])
+
+
+async def _start(settings: Settings, deal_ids: list[int]) -> StartReport:
+    from dealpilot.imports.contacts import RETRY_HINT, StartReport, start_enrolled
+    from dealpilot.temporal.connection import connect_temporal
+    from dealpilot.temporal.deal_client import Temporal
+    from models import make_engine
+
+    try:
+        client = await asyncio.wait_for(connect_temporal(settings), CONNECT_TIMEOUT.total_seconds())
+    except Exception as exc:  # unreachable, bad TLS settings, timeout: the deals are saved
+        note = (
+            f"Temporal at {settings.temporal_address} is unreachable ({type(exc).__name__}): "
+            f"{len(deal_ids)} deals {RETRY_HINT}"
+        )
+        return StartReport(0, len(deal_ids), note)
+    temporal = Temporal(client=client, task_queue=settings.temporal_task_queue)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        return await start_enrolled(temporal, engine, deal_ids)
+    finally:
+        engine.dispose()
+
+
+def _summary(report: ImportReport) -> None:
+    from dealpilot.imports.csvfile import Result
+
+    counts = report.counts
+    typer.echo(
+        f"{len(report.rows)} rows: {counts[Result.created]} created, "
+        f"{counts[Result.updated]} updated, {counts[Result.skipped]} skipped, "
+        f"{counts[Result.invalid]} invalid"
+    )
+    noted = [row for row in report.rows if row.result != Result.created or row.reason]
+    for row in noted[:SHOWN_ROWS]:
+        typer.echo(f"  line {row.line}: {row.email or '-'}  {row.result}  {row.reason}")
+    if len(noted) > SHOWN_ROWS:
+        typer.echo(f"  ... and {len(noted) - SHOWN_ROWS} more (write them all with --report)")
+
+
+@import_app.command("contacts")
+def contacts(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV file.")
+    ],
+    brand: Annotated[str, typer.Option(help="Brand id or slug.")],
+    pipeline: Annotated[
+        str | None, typer.Option(help="Enrol every NEW contact in this pipeline (id or slug).")
+    ] = None,
+    update_existing: Annotated[
+        bool, typer.Option(help="Update contacts the brand already has.")
+    ] = False,
+    check_mx: Annotated[bool, typer.Option(help="Skip addresses without a mail server.")] = False,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag every contact (repeatable).")] = None,
+    contact_type: Annotated[
+        ContactType | None, typer.Option(help="Type for rows without one.")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Recorded as each new contact's source.")] = (
+        "csv import"
+    ),
+    report: Annotated[
+        Path | None, typer.Option(help="Write every row's outcome to this CSV file.")
+    ] = None,
+    start: Annotated[
+        bool, typer.Option(help="Start the new deals' workflows (needs Temporal).")
+    ] = True,
+) -> None:
+    """Import contacts from a CSV file into a brand. Nothing is imported when the file itself
+    is broken (encoding, quoting, no email column)."""
+    from dealpilot.imports.contacts import RETRY_HINT, ImportOptions, import_contacts
+
+    settings = get_settings()
+    options = ImportOptions(
+        brand=brand,
+        pipeline=pipeline,
+        update_existing=update_existing,
+        check_mx=check_mx,
+        tags=tuple(tag or ()),
+        contact_type=contact_type,
+        source=source,
+    )
+    result = import_csv(
+        file,
+        settings.effective_database_url,
+        lambda session, stream, progress: import_contacts(
+            session, stream, options, on_progress=progress
+        ),
+    )
+    _summary(result)
+    if report is not None:
+        _write_report(report, result)
+        typer.echo(f"per-row report written to {report}")
+    if not result.deal_ids:
+        return
+    typer.echo(f"{len(result.deal_ids)} deals created in pipeline {pipeline}")
+    if not start:
+        typer.echo(
+            f"workflows not started (--no-start): the {len(result.deal_ids)} deals {RETRY_HINT}"
+        )
+        return
+    started = asyncio.run(_start(settings, result.deal_ids))
+    typer.echo(f"{started.started} workflows started")
+    if started.message:
+        typer.secho(started.message, err=True, fg=typer.colors.YELLOW)
+    exit_after_client()

@@ -1,0 +1,150 @@
+"""The one place configuration comes from: the environment (and an optional .env)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-tracking-secret"}
+
+
+class Settings(BaseSettings):
+    # An empty variable (`KEY=` in .env, `${UNSET}` in compose) means unset, never an empty
+    # secret that a webhook signature could be checked against.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", alias="DEALPILOT_ENV"
+    )
+    data_dir: Path = Field(Path("./.dealpilot"), alias="DEALPILOT_DATA_DIR")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    api_keys: str = Field("", alias="DEALPILOT_API_KEYS")
+    log_level: str = Field("INFO", alias="DEALPILOT_LOG_LEVEL")
+
+    temporal_address: str = Field("localhost:7233", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field("default", alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field("dealpilot", alias="TEMPORAL_TASK_QUEUE")
+    temporal_api_key: SecretStr | None = Field(None, alias="TEMPORAL_API_KEY")
+    temporal_tls_cert: Path | None = Field(None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(None, alias="TEMPORAL_TLS_KEY")
+    # TLS without a client certificate (TEMPORAL_API_KEY turns it on by itself); a private
+    # CA for the server's certificate, and the name to verify it against (proxies, tunnels).
+    temporal_tls: bool = Field(False, alias="TEMPORAL_TLS")
+    temporal_tls_ca: Path | None = Field(None, alias="TEMPORAL_TLS_CA")
+    temporal_tls_server_name: str | None = Field(None, alias="TEMPORAL_TLS_SERVER_NAME")
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
+    openai_timeout: timedelta = Field(timedelta(seconds=60), alias="OPENAI_TIMEOUT")
+
+    public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    tracking_secret: SecretStr = Field(SecretStr("dev-tracking-secret"), alias="TRACKING_SECRET")
+
+    # Mail providers: credentials only ever come from here, never from the database.
+    smtp_host: str = Field("localhost", alias="SMTP_HOST")
+    smtp_port: int = Field(587, alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field("starttls", alias="SMTP_SECURITY")
+    zoho_client_id: str | None = Field(None, alias="ZOHO_CLIENT_ID")
+    zoho_client_secret: SecretStr | None = Field(None, alias="ZOHO_CLIENT_SECRET")
+    zoho_refresh_token: SecretStr | None = Field(None, alias="ZOHO_REFRESH_TOKEN")
+    zoho_account_id: str | None = Field(None, alias="ZOHO_ACCOUNT_ID")
+    zoho_data_centre: str = Field("com", alias="ZOHO_DATA_CENTRE")
+    zoho_accounts_url: str | None = Field(None, alias="ZOHO_ACCOUNTS_URL")
+    zoho_mail_url: str | None = Field(None, alias="ZOHO_MAIL_URL")
+    zeptomail_token: SecretStr | None = Field(None, alias="ZEPTOMAIL_TOKEN")
+    zeptomail_region: str = Field("com", alias="ZEPTOMAIL_REGION")
+    zeptomail_url: str | None = Field(None, alias="ZEPTOMAIL_URL")
+
+    # Inbound webhooks: each refuses every request (503) until its secret is set.
+    zeptomail_webhook_key: SecretStr | None = Field(None, alias="ZEPTOMAIL_WEBHOOK_KEY")
+    mailgun_signing_key: SecretStr | None = Field(None, alias="MAILGUN_SIGNING_KEY")
+    postmark_inbound_user: str | None = Field(None, alias="POSTMARK_INBOUND_USER")
+    postmark_inbound_password: SecretStr | None = Field(None, alias="POSTMARK_INBOUND_PASSWORD")
+    sendgrid_inbound_key: SecretStr | None = Field(None, alias="SENDGRID_INBOUND_KEY")
+    dealpilot_webhook_secret: SecretStr | None = Field(None, alias="DEALPILOT_WEBHOOK_SECRET")
+    webhook_replay_window: timedelta = Field(timedelta(minutes=5), alias="WEBHOOK_REPLAY_WINDOW")
+
+    # Reply detection by polling: IMAP when IMAP_HOST is set, the Zoho Mail API when
+    # ZOHO_INBOX_FOLDER_ID is set (same OAuth client as the zoho provider; its refresh token
+    # needs the ZohoMail.messages.READ scope too). Either, both or neither.
+    imap_host: str | None = Field(None, alias="IMAP_HOST")
+    imap_port: int = Field(993, alias="IMAP_PORT")
+    imap_username: str | None = Field(None, alias="IMAP_USERNAME")
+    imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
+    imap_security: Literal["ssl", "starttls", "none"] = Field("ssl", alias="IMAP_SECURITY")
+    imap_folder: str = Field("INBOX", alias="IMAP_FOLDER")
+    zoho_inbox_folder_id: str | None = Field(None, alias="ZOHO_INBOX_FOLDER_ID")
+    # The first poll of a mailbox looks back this far; later polls start where the last stopped.
+    inbox_lookback: timedelta = Field(timedelta(days=7), alias="INBOX_LOOKBACK")
+    inbox_batch: int = Field(200, ge=1, le=1000, alias="INBOX_BATCH")
+
+    # Scheduled jobs (Temporal Schedules, created or updated at startup).
+    schedules_enabled: bool = Field(True, alias="SCHEDULES_ENABLED")
+    inbox_poll_every: timedelta = Field(timedelta(minutes=5), alias="INBOX_POLL_EVERY")
+    stuck_deal_days: int = Field(14, ge=1, alias="STUCK_DEAL_DAYS")
+    draft_review_remind_after: timedelta = Field(
+        timedelta(hours=24), alias="DRAFT_REVIEW_REMIND_AFTER"
+    )
+    daily_review_score_limit: int = Field(100, ge=0, alias="DAILY_REVIEW_SCORE_LIMIT")
+
+    # Backlink link checks: the daily `link-check` schedule and POST .../backlinks/verify.
+    link_check_every: timedelta = Field(timedelta(days=1), alias="LINK_CHECK_EVERY")
+    link_check_timeout: timedelta = Field(timedelta(seconds=10), alias="LINK_CHECK_TIMEOUT")
+    link_check_deadline: timedelta = Field(timedelta(seconds=30), alias="LINK_CHECK_DEADLINE")
+    link_check_max_bytes: int = Field(2_000_000, ge=1024, alias="LINK_CHECK_MAX_BYTES")
+    link_check_user_agent: str = Field(
+        "dealpilot-linkcheck/0.1", min_length=1, alias="LINK_CHECK_USER_AGENT"
+    )
+    # Imported URLs pointing at loopback/private/link-local addresses are refused unless set.
+    link_check_allow_private: bool = Field(False, alias="LINK_CHECK_ALLOW_PRIVATE")
+
+    # Prometheus (dealpilot.core.metrics). The API serves GET /metrics (Bearer METRICS_TOKEN when
+    # set); the worker serves ours and the Temporal SDK's on two ports (0: off).
+    metrics_enabled: bool = Field(True, alias="METRICS_ENABLED")
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
+    worker_metrics_port: int = Field(9464, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    temporal_metrics_port: int = Field(9465, ge=0, le=65535, alias="TEMPORAL_METRICS_PORT")
+    # USD per million tokens, {"model": [input, output]}, over dealpilot.core.metrics.AI_PRICES.
+    ai_prices: dict[str, tuple[float, float]] = Field(default_factory=dict, alias="AI_PRICES")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.tracking_secret.get_secret_value() in PLACEHOLDER_SECRETS:
+                raise ValueError("TRACKING_SECRET must be set to a real secret in production")
+            if not self.api_key_list:
+                raise ValueError("DEALPILOT_API_KEYS must be set in production")
+            if any(k.lower() in PLACEHOLDER_SECRETS for k in self.api_key_list):
+                raise ValueError("DEALPILOT_API_KEYS holds a placeholder key")
+            token = self.metrics_token
+            if token is not None and token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("METRICS_TOKEN must be a real secret (or unset) in production")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dealpilot.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,129 @@
+"""Deal changes that belong to the workflow (stage, won/lost, pause/resume): sent to it as
+updates or signals, never written to the row directly. The workflow mirrors every change to
+the database through its `sync_deal` activity, so the API re-reads the row afterwards.
+
+No transaction is held open while the workflow is called: its activity writes the same row."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from dealpilot.core.errors import Conflict
+from dealpilot.deals import service
+from dealpilot.deals.lookup import get_or_404
+from dealpilot.temporal.deal_client import Temporal, handle_for, reaching
+from models import Deal, DealStatus, PipelineStage
+from models.deal import DealPublic
+from workflows.contracts import CloseRequest, DealStateView, MoveStageRequest, TimelineEntry
+from workflows.deal import DealWorkflow
+
+# How long a pause/resume request waits to see the workflow apply its signal.
+SIGNAL_APPLY_TIMEOUT = 5.0
+_CLOSED = {DealStatus.won, DealStatus.lost}
+
+
+def _load(session: Session, deal_id: int) -> Deal:
+    deal = get_or_404(session, Deal, deal_id, what="Deal")
+    session.commit()  # ends the read-only transaction before the workflow is called
+    return deal
+
+
+async def load_deal(session: Session, deal_id: int) -> Deal:
+    return await run_in_threadpool(_load, session, deal_id)
+
+
+def _public(session: Session, deal_id: int) -> DealPublic:
+    session.expire_all()  # the workflow's activity changed the row on its own connection
+    return service.get_deal_public(session, deal_id)
+
+
+async def reread(session: Session, deal_id: int) -> DealPublic:
+    return await run_in_threadpool(_public, session, deal_id)
+
+
+async def move_stage(temporal: Temporal, deal: Deal, req: MoveStageRequest) -> DealStateView:
+    field = "stage_id" if req.stage_id is not None else "stage"
+    handle = handle_for(temporal, deal)
+    async with reaching(deal, field=field):
+        return await handle.execute_update(DealWorkflow.move_stage, req)
+
+
+async def close(temporal: Temporal, deal: Deal, *, won: bool, reason: str) -> DealStateView:
+    handle = handle_for(temporal, deal)
+    req = CloseRequest(reason=reason)
+    async with reaching(deal):
+        if won:
+            return await handle.execute_update(DealWorkflow.mark_won, req)
+        return await handle.execute_update(DealWorkflow.mark_lost, req)
+
+
+async def state(temporal: Temporal, deal: Deal) -> DealStateView:
+    handle = handle_for(temporal, deal)
+    async with reaching(deal):
+        return await handle.query(DealWorkflow.state)
+
+
+async def timeline(temporal: Temporal, deal: Deal) -> list[TimelineEntry]:
+    handle = handle_for(temporal, deal)
+    async with reaching(deal):
+        return await handle.query(DealWorkflow.timeline)
+
+
+async def nudge(temporal: Temporal, deal: Deal) -> str:
+    handle = handle_for(temporal, deal)
+    async with reaching(deal):
+        await handle.signal(DealWorkflow.nudge)
+    return handle.id
+
+
+def _status(engine: Engine, deal_id: int) -> DealStatus | None:
+    with Session(engine) as session:
+        deal = session.get(Deal, deal_id)
+        return None if deal is None else deal.status
+
+
+async def _applied(engine: Engine, deal_id: int, want: DealStatus) -> bool:
+    deadline = time.monotonic() + SIGNAL_APPLY_TIMEOUT
+    delay = 0.02
+    while True:
+        status = await asyncio.to_thread(_status, engine, deal_id)
+        if status == want or status in _CLOSED:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+async def pause_or_resume(
+    temporal: Temporal, engine: Engine, deal: Deal, *, pause: bool, reason: str = ""
+) -> bool:
+    """Signals the workflow, then waits (briefly) for its mirror of the change to land.
+    False: the signal was delivered but the workflow has not applied it yet (it may be busy
+    sending); it will."""
+    if deal.status in _CLOSED:
+        raise Conflict(f"Deal {deal.id} is already {deal.status}", code="deal_closed")
+    handle = handle_for(temporal, deal)
+    args: tuple[Any, ...] = (reason,) if pause else ()
+    async with reaching(deal):
+        if pause:
+            await handle.signal(DealWorkflow.pause, *args)
+        else:
+            await handle.signal(DealWorkflow.resume)
+    assert deal.id is not None
+    return await _applied(engine, deal.id, DealStatus.paused if pause else DealStatus.active)
+
+
+def following_stage(session: Session, deal: Deal, current_stage_id: int) -> PipelineStage:
+    """The stage after `current_stage_id` by order; 409 `no_next_stage` at the end."""
+    stages = service.stages_in_order(session, deal.pipeline_id)
+    index = next((i for i, s in enumerate(stages) if s.id == current_stage_id), None)
+    if index is None or index + 1 >= len(stages):
+        raise Conflict(f"Deal {deal.id} is at the last stage of its pipeline", code="no_next_stage")
+    return stages[index + 1]

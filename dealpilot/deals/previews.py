@@ -1,0 +1,109 @@
+"""The next email of a deal, rendered exactly as the send activity would render it (same
+function, `dealpilot.deals.sending.render_stage_email`) but not sent: no EmailLog row, no provider
+call, no AI decision log. Tracking is left out (no pixel, no rewritten links) and the
+unsubscribe link is a placeholder that unsubscribes nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from dealpilot.ai import AIEngine, AIError, ComposedEmail, ComposeInput
+from dealpilot.core.errors import Conflict, DealpilotError, NotFound
+from dealpilot.deals.service import stages_in_order
+from dealpilot.deals.store import stage_info
+from dealpilot.rendering.renderer import EmailContext, EmailRenderer, TemplateRenderError
+from dealpilot.rendering.stage_email import StageEmail, load_email_context, render_stage_email
+from models import Deal, DealStatus, EmailLog, EmailStatus, PipelineStage
+from models.types import AutoAction
+from workflows.rules import ab_variant, next_sequence_stage
+
+PREVIEW_UNSUBSCRIBE_PATH = "/api/crm/unsubscribe/preview"
+_SENT = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
+
+
+@dataclass
+class PreviewFacts:
+    deal_id: int
+    stage: PipelineStage
+    ctx: EmailContext
+    brand_id: int
+    pipeline_id: int
+    to_email: str
+    approach_note: str | None
+
+
+class NoNextEmail(Conflict):
+    code = "no_next_email"
+
+
+def next_email_stage(session: Session, deal: Deal) -> PipelineStage | None:
+    """The stage whose email the autopilot sends next (the workflow's rule: a send-on-enter
+    stage not yet emailed, else the sequence stage right after the current one)."""
+    stages = stages_in_order(session, deal.pipeline_id)
+    current = next((s for s in stages if s.id == deal.stage_id), None)
+    if current is not None and current.auto_action == AutoAction.send_on_enter:
+        sent = session.execute(
+            select(col(EmailLog.id)).where(
+                col(EmailLog.deal_id) == deal.id,
+                col(EmailLog.stage_id) == current.id,
+                col(EmailLog.status).in_(_SENT),
+            )
+        ).first()
+        if sent is None:
+            return current
+    nxt = next_sequence_stage([stage_info(s) for s in stages], deal.stage_id)
+    if nxt is None:
+        return None
+    found: PipelineStage = next(s for s in stages if s.id == nxt.id)
+    return found
+
+
+def preview_facts(session: Session, deal_id: int, *, base_url: str) -> PreviewFacts:
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"Deal {deal_id} does not exist")
+    if deal.status in (DealStatus.won, DealStatus.lost):
+        raise Conflict(f"Deal {deal_id} is {deal.status}: it sends nothing", code="deal_closed")
+    stage = next_email_stage(session, deal)
+    if stage is None:
+        raise NoNextEmail(f"Deal {deal_id} has no automatic email to send next")
+    placeholder = base_url.rstrip("/") + PREVIEW_UNSUBSCRIBE_PATH
+    ctx, contact, brand = load_email_context(
+        session, deal_id, unsubscribe_url=lambda _b, _c: placeholder
+    )
+    assert brand.id is not None
+    return PreviewFacts(
+        deal_id=deal_id,
+        stage=stage,
+        ctx=ctx,
+        brand_id=brand.id,
+        pipeline_id=deal.pipeline_id,
+        to_email=contact.email,
+        approach_note=deal.ai_notes or None,
+    )
+
+
+async def render_preview(renderer: EmailRenderer, ai: AIEngine, facts: PreviewFacts) -> StageEmail:
+    async def compose(data: ComposeInput) -> ComposedEmail:
+        return (await ai.compose_email(data)).value  # not logged: nothing was decided or sent
+
+    try:
+        return await render_stage_email(
+            renderer,
+            facts.stage,
+            facts.ctx,
+            variant=ab_variant(facts.deal_id),
+            approach_note=facts.approach_note,
+            compose=compose,
+        )
+    except TemplateRenderError as exc:
+        raise DealpilotError(str(exc), code="render_failed", status_code=422) from exc
+    except AIError as exc:
+        raise DealpilotError(
+            "The AI engine could not write this email; try again",
+            code="ai_unavailable",
+            status_code=502,
+        ) from exc

@@ -1,0 +1,384 @@
+"""The send activity: once-only per (deal, step), within caps, never to a suppressed address.
+
+The EmailLog row is the ledger. Its status walks pending → sending → sent (or failed/unknown):
+- a retry that finds `sent` reports success without sending again;
+- a retry that finds `sending` means a previous attempt died while talking to the provider: the
+  outcome is unknown, so the row is flagged `unknown` for a person and nothing is resent;
+- suppression, the daily cap and the minimum gap are checked in the same transaction that
+  claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+from temporalio import activity
+
+from dealpilot.ai.calls import AIActivities
+from dealpilot.deals.store import activity_now, brand_window, load_deal_rows, suppression_for
+from dealpilot.mail import (
+    MailProvider,
+    OutcomeUnknownMailError,
+    OutgoingEmail,
+    PermanentMailError,
+    TransientMailError,
+)
+from dealpilot.rendering.renderer import (
+    EmailContext,
+    EmailRenderer,
+    TemplateRenderError,
+)
+from dealpilot.rendering.stage_email import (
+    StageEmail,
+    load_email_context,
+    render_draft_email,
+    render_stage_email,
+)
+from dealpilot.tracking.tracker import Tracker, rewrite_links
+from models import (
+    Brand,
+    Contact,
+    DraftStatus,
+    EmailDraft,
+    EmailLog,
+    EmailStatus,
+    PipelineStage,
+    session_scope,
+)
+from workflows.contracts import SendOutcome, SendRequest
+from workflows.rules import next_send_time
+
+T = TypeVar("T")
+CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
+RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
+
+
+HEARTBEAT_EVERY = 5.0
+
+
+async def _heartbeating(call: Awaitable[T]) -> T:
+    """Heartbeats while the provider call runs, so a worker that dies mid-send is noticed
+    within the heartbeat timeout (not the whole start-to-close timeout) and the retry finds
+    the ledger row `sending`."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    beater = asyncio.create_task(beat())
+    try:
+        return await call
+    finally:
+        beater.cancel()
+
+
+class DraftUnusableError(Exception):
+    """The draft a send names cannot be sent (missing, another brand's or deal's, rejected, or
+    a template mistake): the send fails for a person to look at, it is never retried."""
+
+
+@dataclass(frozen=True)
+class _DraftContent:
+    subject: str
+    body: str
+    ai_generated: bool
+
+
+@dataclass
+class _Draft:
+    log_id: int
+    brand_id: int
+    provider: str
+    email: OutgoingEmail
+    ai_generated: bool
+
+
+class Sender:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        renderer: EmailRenderer,
+        providers: Callable[[str], MailProvider],
+        ai: AIActivities,
+        tracker: Tracker,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._providers = providers
+        self._ai = ai
+        self._tracker = tracker
+
+    @activity.defn(name="send_stage_email")
+    async def send_stage_email(self, req: SendRequest) -> SendOutcome:
+        key = f"deal-{req.deal_id}:step-{req.step}"
+        opened = await asyncio.to_thread(self._open_ledger, req, key)
+        if isinstance(opened, SendOutcome):
+            return opened
+        try:
+            draft = await self._compose(req, opened)
+        except DraftUnusableError as exc:
+            await asyncio.to_thread(self._finish, opened, EmailStatus.failed, error=str(exc))
+            return SendOutcome(status="failed", email_log_id=opened, detail=str(exc))
+        claimed = await asyncio.to_thread(self._claim, req, draft)
+        if claimed is not None:
+            return claimed
+        provider = self._providers(draft.provider)
+        try:
+            # The provider logs the send or its failure; these ids make that line findable.
+            with structlog.contextvars.bound_contextvars(
+                deal_id=req.deal_id, email_log_id=draft.log_id
+            ):
+                result = await _heartbeating(provider.send(draft.email))
+        except OutcomeUnknownMailError as exc:
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.unknown, error=str(exc))
+            return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
+        except TransientMailError:
+            # Nothing went out: free the row so Temporal's retry can claim it again.
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.pending, error="")
+            raise
+        except PermanentMailError as exc:
+            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.failed, error=str(exc))
+            status = "rejected" if exc.code in RECIPIENT_CODES else "failed"
+            return SendOutcome(status=status, email_log_id=draft.log_id, detail=str(exc))
+        await asyncio.to_thread(
+            self._finish,
+            draft.log_id,
+            EmailStatus.sent,
+            sent_draft=(req.draft_id, req.deal_id) if req.draft_id is not None else None,
+            message_id=result.message_id or draft.email.message_id,
+            provider_message_id=result.provider_message_id,
+            provider_request_id=result.provider_request_id,
+        )
+        return SendOutcome(
+            status="sent",
+            email_log_id=draft.log_id,
+            message_id=result.message_id or draft.email.message_id,
+            subject=draft.email.subject,
+        )
+
+    # -------------------------------------------------------------- ledger
+    def _open_ledger(self, req: SendRequest, key: str) -> int | SendOutcome:
+        with session_scope(self._engine) as session:
+            row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
+            if row is not None and row.status != EmailStatus.pending:
+                return self._replay(session, row)
+            if row is None:
+                deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
+                row = EmailLog(
+                    idempotency_key=key,
+                    brand_id=brand.id or 0,
+                    deal_id=deal.id,
+                    contact_id=contact.id,
+                    stage_id=req.stage_id,
+                    to_email=contact.email,
+                    provider=str(brand.provider),
+                    subject="",
+                    variant=req.variant,
+                )
+                session.add(row)
+                session.flush()
+            assert row.id is not None
+            return row.id
+
+    @staticmethod
+    def _replay(session: Session, row: EmailLog) -> SendOutcome:
+        if row.status == EmailStatus.sent:
+            return SendOutcome(
+                status="sent", email_log_id=row.id, message_id=row.message_id, subject=row.subject
+            )
+        if row.status == EmailStatus.sending:
+            # A worker died mid-send: we cannot know whether the provider accepted it.
+            row.status = EmailStatus.unknown
+            row.error = "worker stopped while sending; outcome unknown, not resent"
+            session.add(row)
+        return SendOutcome(status=str(row.status), email_log_id=row.id, detail=row.error)
+
+    def _claim(self, req: SendRequest, draft: _Draft) -> SendOutcome | None:
+        """Checks suppression, cap and gap, then marks the row `sending`. None means go."""
+        with session_scope(self._engine) as session:
+            brand = session.exec(
+                select(Brand).where(Brand.id == draft.brand_id).with_for_update()
+            ).one()
+            row = session.get(EmailLog, draft.log_id)
+            assert row is not None
+            if row.status != EmailStatus.pending:
+                return self._replay(session, row)
+            suppression = suppression_for(session, draft.brand_id, draft.email.to_email)
+            if suppression is not None:
+                row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
+                session.add(row)
+                return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
+            now = activity_now()
+            deferred = self._cap_or_gap(session, brand, req.deal_id, now)
+            if deferred is not None:
+                return deferred
+            row.status = EmailStatus.sending
+            row.sent_at = now
+            row.subject = draft.email.subject
+            row.body = draft.email.html
+            row.body_text = draft.email.text
+            row.message_id = draft.email.message_id
+            row.provider = draft.provider
+            row.ai_generated = draft.ai_generated
+            session.add(row)
+            return None
+
+    @staticmethod
+    def _cap_or_gap(
+        session: Session, brand: Brand, deal_id: int, now: datetime
+    ) -> SendOutcome | None:
+        zone = ZoneInfo(brand.timezone)
+        local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        sent_today, last = session.exec(
+            select(func.count(), func.max(EmailLog.sent_at)).where(
+                EmailLog.brand_id == brand.id,
+                col(EmailLog.status).in_(CLAIMED),
+                col(EmailLog.sent_at) >= local_midnight,
+            )
+        ).one()
+        if sent_today >= brand.daily_cap:
+            tomorrow = local_midnight + timedelta(days=1, hours=1)
+            retry_at = next_send_time(tomorrow, brand_window(brand), deal_id)
+            return SendOutcome(
+                status="deferred",
+                retry_at=retry_at,
+                detail=f"daily cap of {brand.daily_cap} reached for {brand.name}",
+            )
+        if last is not None:
+            last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+            free_at = last + timedelta(seconds=brand.min_gap_seconds)
+            if free_at > now:
+                # Spread the waiting deals instead of waking them all at the same instant.
+                jitter = timedelta(seconds=deal_id % max(brand.min_gap_seconds, 1))
+                return SendOutcome(
+                    status="deferred",
+                    retry_at=free_at + jitter,
+                    detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
+                )
+        return None
+
+    def _finish(
+        self,
+        log_id: int,
+        status: EmailStatus,
+        *,
+        error: str = "",
+        sent_draft: tuple[int, int] | None = None,
+        **ids: str | None,
+    ) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(EmailLog, log_id)
+            assert row is not None
+            row.status, row.error = status, error[:2000]
+            if status == EmailStatus.pending:
+                row.sent_at = None
+            for name, value in ids.items():
+                setattr(row, name, value)
+            session.add(row)
+            if sent_draft is not None:
+                # A review draft (one deal's email) is done once sent; a composer draft holds
+                # many recipients and keeps the status the composer gave it.
+                held = session.get(EmailDraft, sent_draft[0])
+                if held is not None and held.deal_id == sent_draft[1]:
+                    held.status, held.sent_at = DraftStatus.sent, row.sent_at
+                    session.add(held)
+
+    # -------------------------------------------------------------- content
+    async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
+        stage, ctx, contact, brand, held = await asyncio.to_thread(self._facts, req, log_id)
+        provider = str(brand.provider)
+        rendered = await self._render(req, stage, ctx, held)
+        unsubscribe = ctx.unsubscribe_url
+        # A reviewed stage email was rendered before its ledger row existed: its unsubscribe
+        # link names no email log, and must work all the same.
+        keep = {unsubscribe, self._tracker.unsubscribe_url(brand.id or 0, contact.email, None)}
+        html = rewrite_links(rendered.html, self._tracker, log_id, keep=keep)
+        headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
+        if self._providers(provider).supports_custom_headers:
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        domain = brand.from_email.rpartition("@")[2] or "dealpilot.local"
+        email = OutgoingEmail(
+            from_email=brand.from_email,
+            from_name=brand.from_name,
+            to_email=contact.email,
+            to_name=contact.name,
+            subject=rendered.subject,
+            html=html,
+            text=rendered.text,
+            message_id=f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
+            reply_to=brand.reply_to,
+            headers=headers,
+            client_reference=f"deal-{req.deal_id}:step-{req.step}",
+        )
+        return _Draft(log_id, brand.id or 0, provider, email, rendered.ai_generated)
+
+    async def _render(
+        self,
+        req: SendRequest,
+        stage: PipelineStage,
+        ctx: EmailContext,
+        held: _DraftContent | None,
+    ) -> StageEmail:
+        if held is None:
+            return await render_stage_email(
+                self._renderer,
+                stage,
+                ctx,
+                variant=req.variant,
+                approach_note=req.approach_note,
+                compose=lambda data: self._ai.compose_email(data, req.deal_id),
+            )
+        try:
+            return render_draft_email(
+                self._renderer,
+                held.subject,
+                held.body,
+                ctx,
+                variant=req.variant,
+                ai_generated=held.ai_generated,
+            )
+        except TemplateRenderError as exc:
+            raise DraftUnusableError(f"draft {req.draft_id}: {exc}") from exc
+
+    def _facts(
+        self, req: SendRequest, log_id: int
+    ) -> tuple[PipelineStage, EmailContext, Contact, Brand, _DraftContent | None]:
+        """The stage, the deal's rows and the draft, detached (read here, used after)."""
+        with session_scope(self._engine) as session:
+            stage = session.get(PipelineStage, req.stage_id)
+            assert stage is not None
+            ctx, contact, brand = load_email_context(
+                session,
+                req.deal_id,
+                unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(
+                    b.id or 0, c.email, log_id
+                ),
+                tracking_pixel=self._tracker.pixel(log_id),
+            )
+            held = None if req.draft_id is None else _draft_content(session, req, brand)
+            return stage, ctx, contact, brand, held
+
+
+def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftContent:
+    draft = session.get(EmailDraft, req.draft_id)
+    if draft is None:
+        raise DraftUnusableError(f"draft {req.draft_id} does not exist")
+    if draft.brand_id != brand.id:
+        raise DraftUnusableError(f"draft {req.draft_id} belongs to another brand")
+    if draft.deal_id is not None and draft.deal_id != req.deal_id:
+        raise DraftUnusableError(f"draft {req.draft_id} belongs to another deal")
+    if draft.status == DraftStatus.rejected:
+        raise DraftUnusableError(f"draft {req.draft_id} was rejected")
+    return _DraftContent(draft.subject, draft.body, draft.ai_generated)

@@ -1,0 +1,240 @@
+"""Deal creation and the deal fields the database owns. Functions flush, never commit: the
+request commits, and only then may a workflow be started for the deal (see `api.hooks`).
+Stage and status belong to the deal's workflow once it runs (see `dealpilot.deals.actions`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row, Select, select
+from sqlmodel import Session, col
+
+from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
+from dealpilot.deals.lookup import get_referenced, row_fields
+from dealpilot.deals.updates import sent_fields
+from models import Brand, Contact, Deal, DealStatus, Pipeline, PipelineStage, StageKind, utcnow
+from models.deal import DealCreate, DealPublic, DealUpdate
+
+OPEN_STATUSES = (DealStatus.active, DealStatus.paused)
+CLOSED_STATUSES = (DealStatus.won, DealStatus.lost)
+
+
+def _open_deal_exists(
+    session: Session, contact_id: int, pipeline_id: int, *, excluding: int | None = None
+) -> bool:
+    stmt = select(col(Deal.id)).where(
+        col(Deal.contact_id) == contact_id,
+        col(Deal.pipeline_id) == pipeline_id,
+        col(Deal.status).in_(OPEN_STATUSES),
+    )
+    if excluding is not None:
+        stmt = stmt.where(col(Deal.id) != excluding)
+    return session.execute(stmt.limit(1)).first() is not None
+
+
+def _stage_in_pipeline(session: Session, stage_id: int, pipeline_id: int) -> PipelineStage:
+    stage = get_referenced(session, PipelineStage, stage_id, field="stage_id")
+    if stage.pipeline_id != pipeline_id:
+        raise Unprocessable(
+            f"Stage {stage_id} belongs to another pipeline, not pipeline {pipeline_id}",
+            code="stage_not_in_pipeline",
+            details=[ErrorDetail(field="stage_id", problem="not a stage of this pipeline")],
+        )
+    return stage
+
+
+def stage_by_slug(session: Session, pipeline_id: int, slug: str) -> PipelineStage:
+    stage: PipelineStage | None = session.execute(
+        select(PipelineStage).where(
+            col(PipelineStage.pipeline_id) == pipeline_id, col(PipelineStage.slug) == slug
+        )
+    ).scalar_one_or_none()
+    if stage is None:
+        raise Unprocessable(
+            f"Pipeline {pipeline_id} has no stage {slug!r}",
+            code="stage_not_in_pipeline",
+            details=[ErrorDetail(field="stage", problem="no stage with this slug here")],
+        )
+    return stage
+
+
+def _status_for_stage(stage: PipelineStage, current: DealStatus) -> DealStatus:
+    if stage.kind == StageKind.won:
+        return DealStatus.won
+    if stage.kind == StageKind.lost:
+        return DealStatus.lost
+    # Leaving a won/lost stage reopens the deal; a paused deal stays paused.
+    return DealStatus.active if current in CLOSED_STATUSES else current
+
+
+def create_deal(session: Session, data: DealCreate) -> Deal:
+    # Lock the contact row so two concurrent requests cannot both open a deal for it.
+    contact = session.execute(
+        select(Contact).where(col(Contact.id) == data.contact_id).with_for_update()
+    ).scalar_one_or_none()
+    if contact is None:
+        get_referenced(session, Contact, data.contact_id, field="contact_id")  # raises
+        raise AssertionError("unreachable")
+    pipeline = get_referenced(session, Pipeline, data.pipeline_id, field="pipeline_id")
+    if contact.brand_id != pipeline.brand_id:
+        raise Unprocessable(
+            "The contact and the pipeline belong to different brands; brands are isolated",
+            code="brand_mismatch",
+            details=[ErrorDetail(field="pipeline_id", problem="pipeline of another brand")],
+        )
+    assert pipeline.id is not None
+    assert contact.id is not None
+    if data.stage_id is not None:
+        stage = _stage_in_pipeline(session, data.stage_id, pipeline.id)
+    else:
+        first = session.execute(
+            select(PipelineStage)
+            .where(col(PipelineStage.pipeline_id) == pipeline.id)
+            .order_by(col(PipelineStage.order))
+            .limit(1)
+        ).scalar_one_or_none()
+        if first is None:
+            raise Unprocessable(
+                f"Pipeline {pipeline.id} has no stages yet", code="pipeline_has_no_stages"
+            )
+        stage = first
+    if _open_deal_exists(session, contact.id, pipeline.id):
+        raise Conflict(
+            f"Contact {contact.id} already has an open deal in pipeline {pipeline.id}",
+            code="deal_exists",
+        )
+    assert stage.id is not None
+    deal = Deal(
+        contact_id=contact.id,
+        pipeline_id=pipeline.id,
+        stage_id=stage.id,
+        value=data.value,
+        ai_notes=data.ai_notes,
+        status=_status_for_stage(stage, DealStatus.active),
+    )
+    session.add(deal)
+    session.flush()
+    return deal
+
+
+def move_to_stage(session: Session, deal: Deal, stage: PipelineStage) -> Deal:
+    """`stage` must already be known to be in the deal's pipeline."""
+    if stage.id == deal.stage_id:
+        return deal
+    assert stage.id is not None
+    new_status = _status_for_stage(stage, deal.status)
+    _check_reopen(session, deal, new_status)
+    now = utcnow()
+    deal.stage_id = stage.id
+    deal.stage_entered_at = now
+    deal.status = new_status
+    deal.updated_at = now
+    session.add(deal)
+    session.flush()
+    return deal
+
+
+def move_deal(session: Session, deal: Deal, *, stage_id: int | None, slug: str | None) -> Deal:
+    if stage_id is not None:
+        stage = _stage_in_pipeline(session, stage_id, deal.pipeline_id)
+    else:
+        assert slug is not None
+        stage = stage_by_slug(session, deal.pipeline_id, slug)
+    return move_to_stage(session, deal, stage)
+
+
+def _check_reopen(session: Session, deal: Deal, new_status: DealStatus) -> None:
+    if deal.status in CLOSED_STATUSES and new_status in OPEN_STATUSES:
+        assert deal.id is not None
+        if _open_deal_exists(session, deal.contact_id, deal.pipeline_id, excluding=deal.id):
+            raise Conflict(
+                "The contact already has another open deal in this pipeline",
+                code="deal_exists",
+            )
+
+
+def stages_in_order(session: Session, pipeline_id: int) -> list[PipelineStage]:
+    return list(
+        session.execute(
+            select(PipelineStage)
+            .where(col(PipelineStage.pipeline_id) == pipeline_id)
+            .order_by(col(PipelineStage.order), col(PipelineStage.id))
+        ).scalars()
+    )
+
+
+DB_ONLY_FIELDS = ("value", "ai_notes", "lost_reason")
+
+
+def update_fields(session: Session, deal_id: int, changes: dict[str, object]) -> Deal:
+    """Writes the fields no workflow decides on (value, notes); `changes` is pre-validated."""
+    session.expire_all()  # the workflow may have just written this row on its own connection
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"Deal {deal_id} does not exist")
+    for field in DB_ONLY_FIELDS:
+        if field in changes:
+            setattr(deal, field, changes[field])
+    deal.updated_at = utcnow()
+    session.add(deal)
+    session.flush()
+    return deal
+
+
+def update_deal(session: Session, deal: Deal, data: DealUpdate) -> Deal:
+    """Direct row update, for deals no workflow runs for (imports, tests, repair scripts)."""
+    changes = sent_fields(data, nullable={"value"})
+    if "stage_id" in changes:
+        move_deal(session, deal, stage_id=changes["stage_id"], slug=None)
+    if "status" in changes:
+        _check_reopen(session, deal, changes["status"])
+        deal.status = changes["status"]
+    for field in ("value", "ai_notes", "lost_reason"):
+        if field in changes:
+            setattr(deal, field, changes[field])
+    deal.updated_at = utcnow()
+    session.add(deal)
+    session.flush()
+    return deal
+
+
+DealRow = Row[Deal, int | None, str, str, str, str, str]
+
+
+def deal_rows() -> Select[Deal, int | None, str, str, str, str, str]:
+    """Deals with the names a client shows next to them, in one query."""
+    return (
+        select(
+            Deal,
+            col(Brand.id),
+            col(Brand.slug),
+            col(Contact.email),
+            col(Contact.name),
+            col(Pipeline.name),
+            col(PipelineStage.name),
+        )
+        .join(Contact, col(Contact.id) == col(Deal.contact_id))
+        .join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
+        .join(Brand, col(Brand.id) == col(Pipeline.brand_id))
+        .join(PipelineStage, col(PipelineStage.id) == col(Deal.stage_id))
+    )
+
+
+def to_public(row: DealRow) -> DealPublic:
+    deal, brand_id, brand_slug, email, name, pipeline_name, stage_name = row
+    return DealPublic.model_validate(
+        {
+            **row_fields(deal),
+            "brand_id": brand_id,
+            "brand_slug": brand_slug,
+            "contact_email": email,
+            "contact_name": name,
+            "pipeline_name": pipeline_name,
+            "stage_name": stage_name,
+        }
+    )
+
+
+def get_deal_public(session: Session, deal_id: int) -> DealPublic:
+    row = session.execute(deal_rows().where(col(Deal.id) == deal_id)).first()
+    if row is None:
+        raise NotFound(f"Deal {deal_id} does not exist")
+    return to_public(row)

@@ -1,0 +1,29 @@
+"""Reply detection by polling mailboxes (IMAP, Zoho Mail API): messages become stored events
+through the intake, then reach their deals."""
+
+from dealpilot.inbox.classify import Kind, kind_of
+from dealpilot.inbox.factory import build_sources
+from dealpilot.inbox.imap import ImapInbox
+from dealpilot.inbox.message import InboxMessage, parse_headers_and_body, parse_message
+from dealpilot.inbox.poller import InboxActivities, InboxPoller, dedupe_key, to_inbound
+from dealpilot.inbox.source import Batch, Cursor, InboxError, InboxSource
+from dealpilot.inbox.zoho import ZohoInbox
+
+__all__ = [
+    "Batch",
+    "Cursor",
+    "ImapInbox",
+    "InboxActivities",
+    "InboxError",
+    "InboxMessage",
+    "InboxPoller",
+    "InboxSource",
+    "Kind",
+    "ZohoInbox",
+    "build_sources",
+    "dedupe_key",
+    "kind_of",
+    "parse_headers_and_body",
+    "parse_message",
+    "to_inbound",
+]

@@ -1,0 +1,56 @@
+"""The mailboxes to poll, from settings: IMAP when IMAP_HOST is set, the Zoho Mail API when
+ZOHO_INBOX_FOLDER_ID is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from pydantic import SecretStr
+
+from dealpilot.core.settings import Settings
+from dealpilot.inbox.imap import ImapInbox
+from dealpilot.inbox.source import InboxSource
+from dealpilot.inbox.zoho import ZohoInbox
+from dealpilot.mail.zoho import ZohoProvider
+
+
+def build_sources(
+    settings: Settings,
+    *,
+    zoho: Callable[[], ZohoProvider] | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> list[InboxSource]:
+    """`zoho` hands out the zoho mail provider, whose token cache the inbox shares."""
+    sources: list[InboxSource] = []
+    if settings.imap_host:
+        if not settings.imap_username or settings.imap_password is None:
+            raise ValueError("IMAP_HOST is set: IMAP_USERNAME and IMAP_PASSWORD are required")
+        sources.append(
+            ImapInbox(
+                host=settings.imap_host,
+                port=settings.imap_port,
+                username=settings.imap_username,
+                password=settings.imap_password,
+                security=settings.imap_security,
+                folder=settings.imap_folder,
+            )
+        )
+    if settings.zoho_inbox_folder_id:
+        if not settings.zoho_account_id or zoho is None:
+            raise ValueError("ZOHO_INBOX_FOLDER_ID is set: the zoho provider must be configured")
+        provider = zoho
+
+        async def token(stale: SecretStr | None) -> SecretStr:
+            return await provider().access_token(stale=stale)
+
+        sources.append(
+            ZohoInbox(
+                mail_url=settings.zoho_mail_url or f"https://mail.zoho.{settings.zoho_data_centre}",
+                account_id=settings.zoho_account_id,
+                folder_id=settings.zoho_inbox_folder_id,
+                token=token,
+                http_client=http_client,
+            )
+        )
+    return sources

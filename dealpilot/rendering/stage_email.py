@@ -1,0 +1,156 @@
+"""A stage's email, rendered without side effects: no ledger row, no provider call.
+
+The send activity (dealpilot/deals/sending.py) adds tracking links, headers and the ledger around
+it; the API's preview and drafts use it as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from dealpilot.ai import ComposedEmail, ComposeInput
+from dealpilot.deals.store import load_deal_rows
+from dealpilot.rendering.renderer import (
+    BrandInfo,
+    ContactInfo,
+    EmailContext,
+    EmailRenderer,
+    OpportunityInfo,
+    html_to_text,
+)
+from models import BacklinkOpportunity, Brand, Contact, PipelineStage
+
+AI_TEMPLATE_KEY = "ai"
+DRAFT_TEMPLATE_KEY = "draft"
+# A stored (already rendered) document may be wrapped in {% raw %} by as_literal_template.
+_DOCUMENT_RE = re.compile(r"^\s*(\{%-?\s*raw\s*-?%\}\s*)?(<!doctype\b|<html\b)", re.IGNORECASE)
+_BODY_END_RE = re.compile(r"</body\s*>", re.IGNORECASE)
+_JINJA_MARKERS = ("{{", "{%", "{#")
+
+Composer = Callable[[ComposeInput], Awaitable[ComposedEmail]]
+
+
+@dataclass(frozen=True)
+class StageEmail:
+    """A stage's email as rendered, before tracking links, headers and the ledger."""
+
+    subject: str
+    html: str
+    text: str
+    template_key: str  # the stage's template, or "ai" for an AI-written body
+    variant: str
+    ai_generated: bool
+    # An AI-written email's message text (before the layout): what a review draft stores.
+    source: str = ""
+
+
+def load_email_context(
+    session: Session,
+    deal_id: int,
+    *,
+    unsubscribe_url: Callable[[Brand, Contact], str],
+    tracking_pixel: str = "",
+) -> tuple[EmailContext, Contact, Brand]:
+    """What a deal's templates may use, read (never written) from the database."""
+    _deal, contact, _pipeline, brand = load_deal_rows(session, deal_id)
+    opportunity = session.exec(
+        select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == deal_id)
+    ).first()
+    ctx = EmailContext(
+        brand=BrandInfo.from_row(brand),
+        contact=ContactInfo.from_row(contact),
+        unsubscribe_url=unsubscribe_url(brand, contact),
+        tracking_pixel=tracking_pixel,
+        opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
+    )
+    return ctx, contact, brand
+
+
+async def render_stage_email(
+    renderer: EmailRenderer,
+    stage: PipelineStage,
+    ctx: EmailContext,
+    *,
+    variant: str,
+    approach_note: str | None,
+    compose: Composer,
+) -> StageEmail:
+    """Renders `stage`'s email: its template (subject A or B), or an AI-written body in the
+    brand layout when the stage has no template. Touches no database and no provider; the only
+    call out is `compose`, which the caller chooses (the send activity logs the AI decision, a
+    preview calls the engine directly)."""
+    subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
+    if stage.template_key and renderer.has_template(stage.template_key):
+        rendered = renderer.render_stage(stage.template_key, subject or stage.name, ctx)
+        return StageEmail(
+            rendered.subject, rendered.html, rendered.text, stage.template_key, variant, False
+        )
+    data = ComposeInput(
+        brand_name=ctx.brand.name,
+        sender_name=ctx.brand.from_name,
+        stage_name=stage.name,
+        purpose=stage.name,
+        contact_name=ctx.contact.name or None,
+        contact_company=ctx.contact.company or None,
+        contact_email=ctx.contact.email,
+        contact_website=ctx.contact.website or None,
+        notes=approach_note,
+    )
+    composed = await compose(data)
+    body = "\n\n".join(composed.body_paragraphs)
+    rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
+    return StageEmail(
+        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True, body
+    )
+
+
+def is_html_document(body: str) -> bool:
+    """A draft body that is a whole HTML document (a stage email held for review) rather than
+    message text for the brand layout."""
+    return bool(_DOCUMENT_RE.match(body))
+
+
+def as_literal_template(text: str) -> str:
+    """`text` as a template that renders to itself: already-rendered content (a stage email,
+    an AI body) stored in a draft must not be evaluated again."""
+    if not any(marker in text for marker in _JINJA_MARKERS):
+        return text
+    return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}"
+
+
+def render_draft_email(
+    renderer: EmailRenderer,
+    subject: str,
+    body: str,
+    ctx: EmailContext,
+    *,
+    variant: str = "A",
+    ai_generated: bool = False,
+) -> StageEmail:
+    """Renders an EmailDraft for one recipient (composer emails, reviewed autopilot emails).
+
+    `subject` and `body` are sandboxed template strings (`{{ contact.first_name }}`,
+    `{{ brand.name }}`, ... as in stage templates). A body that is a whole HTML document is
+    the complete email (the tracking pixel is added before `</body>`); any other body is the
+    message text, escaped into paragraphs in the brand layout, which adds the greeting,
+    sign-off and unsubscribe footer (the AI body path). Raises TemplateRenderError (or a
+    subclass) on a template mistake."""
+    rendered_subject = renderer.render_subject(subject, ctx)
+    if is_html_document(body):
+        html = renderer.render_string(body, ctx, html=True, subject=rendered_subject)
+        if ctx.tracking_pixel and ctx.tracking_pixel not in html:
+            html, found = _BODY_END_RE.subn(lambda m: ctx.tracking_pixel + m.group(0), html, 1)
+            if not found:
+                html += ctx.tracking_pixel
+        return StageEmail(
+            rendered_subject, html, html_to_text(html), DRAFT_TEMPLATE_KEY, variant, ai_generated
+        )
+    text = renderer.render_string(body, ctx, html=False, subject=rendered_subject)
+    rendered = renderer.render_ai_body(ctx.brand.slug, rendered_subject, text, ctx)
+    return StageEmail(
+        rendered.subject, rendered.html, rendered.text, DRAFT_TEMPLATE_KEY, variant, ai_generated
+    )

@@ -1,0 +1,71 @@
+"""The unit of work: one session, committed at one boundary (a request, an activity, a CLI
+command), and the work that must wait for that commit (starting a deal's workflow, signalling
+it). Domain code flushes, never commits; a workflow never sees a row that was rolled back.
+
+    async with unit_of_work(engine) as uow:
+        deal = service.create_deal(uow.session, data)
+        uow.after_commit.add(partial(client.start, deal.id))
+    # committed here, then the workflow is started
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+AfterCommitCallback = Callable[[], Awaitable[None]]
+
+
+class AfterCommit:
+    """Work to run only once the transaction has committed, in the order it was added."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[AfterCommitCallback] = []
+
+    def add(self, callback: AfterCommitCallback) -> None:
+        self._callbacks.append(callback)
+
+    async def run(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            await callback()
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self.session = Session(engine, expire_on_commit=False)
+        self.after_commit = AfterCommit()
+
+    def finish(self, *, commit: bool) -> None:
+        try:
+            if commit:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    async def commit_now(self) -> None:
+        """Commits early and runs the after-commit work, for callers whose answer must show
+        what that work did (the workflow id of a deal just created). The closing commit then
+        has nothing left to do."""
+        await run_in_threadpool(self.session.commit)
+        await self.after_commit.run()
+
+
+@asynccontextmanager
+async def unit_of_work(engine: Engine) -> AsyncIterator[UnitOfWork]:
+    """Commits when the block succeeds (database I/O in the thread pool, never on the event
+    loop), rolls back when it raises; the after-commit work runs only after a commit."""
+    uow = UnitOfWork(engine)
+    try:
+        yield uow
+    except BaseException:
+        await run_in_threadpool(uow.finish, commit=False)
+        raise
+    await run_in_threadpool(uow.finish, commit=True)
+    await uow.after_commit.run()
