@@ -41,10 +41,10 @@ from bench.sleeper import Sleeper
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
+from dealpilot.temporal import search_attributes
 from dealpilot.temporal.enrolment import DealStart, start_deal
 from models import Brand, Deal, MailProviderName, session_scope
 from worker import build_worker
-from workflows import search_attributes
 from workflows.contracts import DealStateView
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from dealpilot.cli.support import entry_point
 from dealpilot.core.settings import Settings
 from dealpilot.setup.database import api_keys, prepare_database
 from dealpilot.temporal.connection import connect_temporal, schedule_jobs
-from workflows.search_attributes import cli_flags
+from dealpilot.temporal.search_attributes import cli_flags
 
 log = structlog.get_logger(__name__)
 

@@ -93,21 +93,20 @@ async def setup_temporal(settings: Settings, *, wait: float) -> list[str]:
 
     from temporalio.service import RPCError, RPCStatusCode
 
-    from workflows import search_attributes
+    from dealpilot.temporal.search_attributes import cli_flags, register
+    from workflows.search_attributes import ALL
 
     deadline = time.monotonic() + wait
     while True:
         try:
             client = await asyncio.wait_for(connect_temporal(settings), timeout=10)
-            await search_attributes.register(client)
-            return [key.name for key in search_attributes.ALL]
+            await register(client)
+            return [key.name for key in ALL]
         except RPCError as exc:
             if exc.status == RPCStatusCode.PERMISSION_DENIED:  # retrying cannot help
                 raise RuntimeError(
                     "this namespace does not let clients add search attributes (Temporal "
-                    "Cloud): add "
-                    + ", ".join(search_attributes.cli_flags())
-                    + " with tcld or the Cloud UI"
+                    "Cloud): add " + ", ".join(cli_flags()) + " with tcld or the Cloud UI"
                 ) from exc
             error: Exception = exc
         except (RuntimeError, TimeoutError, OSError) as exc:

@@ -18,13 +18,13 @@ from temporalio.worker import Worker
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
+from dealpilot.temporal import search_attributes
 from dealpilot.temporal.enrolment import DealStart, start_deal
 from models import Brand, session_scope
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
 from tests.workflows.helpers import create_deal, open_window
 from worker import build_worker
-from workflows import search_attributes
 
 
 @pytest.fixture(scope="session")
