@@ -1,4 +1,4 @@
-"""Importing operator files: a streaming CSV reader (`csvfile`) and the importers built on
-it (`contacts`, `backlinks`; `mx` checks mail domains for the contact import). Import the
-submodules directly; this package re-exports nothing so that the reader stays free of
-database imports."""
+"""Importing operator files: a streaming CSV reader (`csvfile`) and the contact importer built on
+it (`contacts`; `mx` checks mail domains for it). The backlink import, built on the same reader,
+lives with its domain in `dealpilot.backlinks.imports`. Import the submodules directly; this
+package re-exports nothing so that the reader stays free of database imports."""
