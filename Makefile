@@ -1,8 +1,13 @@
 # The two commands: `make dev` runs the product, `make test` runs the whole suite.
 # Both set everything up first on a fresh machine (uv, the .venv, the database).
+# `make lint` checks the code without running it: ruff (lint and format), mypy strict, the
+# layer contracts (lint-imports, contracts in pyproject.toml) and the 400-line module limit
+# (tests/test_layout.py, which `make test` runs too). CI (.ci/run) runs `make lint` first.
+# `make typecheck` is mypy alone.
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
+MYPY := .venv/bin/mypy dealpilot models api activities workflows worker.py
 
 .PHONY: dev test setup system-deps lint typecheck bench clean
 
@@ -35,12 +40,15 @@ test: setup system-deps
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	$(MYPY)
+	.venv/bin/lint-imports
+	.venv/bin/pytest -q -p no:cacheprovider tests/test_layout.py
 
 typecheck: setup
-	.venv/bin/mypy dealpilot models api activities workflows worker.py
+	$(MYPY)
 
 bench: setup
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 AfterCommitCallback = Callable[[], Awaitable[None]]
 
@@ -53,19 +54,22 @@ class UnitOfWork:
         """Commits early and runs the after-commit work, for callers whose answer must show
         what that work did (the workflow id of a deal just created). The closing commit then
         has nothing left to do."""
-        await run_in_threadpool(self.session.commit)
+        await anyio.to_thread.run_sync(self.session.commit)
         await self.after_commit.run()
 
 
 @asynccontextmanager
 async def unit_of_work(engine: Engine) -> AsyncIterator[UnitOfWork]:
     """Commits when the block succeeds (database I/O in the thread pool, never on the event
-    loop), rolls back when it raises; the after-commit work runs only after a commit."""
+    loop), rolls back when it raises; the after-commit work runs only after a commit.
+
+    The thread pool is anyio's, the one Starlette's run_in_threadpool uses, without importing
+    Starlette: activities and the CLI use this too, and the worker must not load the web stack."""
     uow = UnitOfWork(engine)
     try:
         yield uow
     except BaseException:
-        await run_in_threadpool(uow.finish, commit=False)
+        await anyio.to_thread.run_sync(partial(uow.finish, commit=False))
         raise
-    await run_in_threadpool(uow.finish, commit=True)
+    await anyio.to_thread.run_sync(partial(uow.finish, commit=True))
     await uow.after_commit.run()

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from api.routes import (
     ai_activity,
+    backlink_checks,
+    backlink_import,
     backlinks,
     brands,
     composer,
@@ -44,6 +46,8 @@ CRM_ROUTERS: list[APIRouter] = [
     email_logs.router,
     ai_activity.router,
     backlinks.router,
+    backlink_import.router,
+    backlink_checks.router,
     prompts.router,
     suppressions.router,
     daily.router,

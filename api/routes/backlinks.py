@@ -1,64 +1,37 @@
-"""Backlink opportunities: CRUD, CSV import from Ahrefs/Semrush/Ubersuggest, AI pitches,
-enrolment into the Backlink Outreach pipeline, and link verification."""
+"""Backlink opportunities: CRUD, AI pitches, and enrolment into the Backlink Outreach
+pipeline. The CSV import from Ahrefs/Semrush/Ubersuggest is in backlink_import.py, link
+verification in backlink_checks.py (both under the same /backlinks prefix)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import File, Form, Query, Request, Response, UploadFile
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import (
-    AIDep,
-    EngineDep,
-    OptionalTemporalDep,
-    PageDep,
-    SessionDep,
-    SettingsDep,
-    UnitOfWorkDep,
-)
+from api.deps import AIDep, EngineDep, PageDep, SessionDep, UnitOfWorkDep
 from api.hooks import on_deals_created
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
 from dealpilot.ai import AIError
-from dealpilot.backlinks import (
-    LinkChecks,
-    Pitcher,
-    PitchOutcome,
-    candidate_ids,
-    limits_from,
-    service,
-)
-from dealpilot.backlinks.imports import import_backlinks
+from dealpilot.backlinks import Pitcher, PitchOutcome, service
 from dealpilot.core.errors import DealpilotError, ErrorDetail, NotFound, Unprocessable
-from dealpilot.core.settings import Settings
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
 from dealpilot.deals.updates import apply_update
-from dealpilot.imports.csvfile import Result
-from models import (
-    BacklinkOpportunity,
-    BacklinkStatus,
-    Brand,
-    Contact,
-    Deal,
-    LinkCheck,
-    Pipeline,
-)
+from models import BacklinkOpportunity, BacklinkStatus, Brand, Contact, Deal, LinkCheck, Pipeline
 from models.backlink import (
     BacklinkOpportunityCreate,
     BacklinkOpportunityPublic,
     BacklinkOpportunityUpdate,
 )
 from models.pagination import Page, paginate
-from workflows.link_checks import LinkOutcome
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
 
 
-def _public(row: Any) -> BacklinkOpportunityPublic:
+def public(row: Any) -> BacklinkOpportunityPublic:
     return BacklinkOpportunityPublic.model_validate(row)
 
 
@@ -103,7 +76,7 @@ def list_backlinks(
         stmt = stmt.where(col(BacklinkOpportunity.status) == status)
     if link_check is not None:
         stmt = stmt.where(col(BacklinkOpportunity.link_check) == link_check)
-    return paginate(session, stmt, page, _public)
+    return paginate(session, stmt, page, public)
 
 
 @router.post("/", response_model=BacklinkOpportunityPublic, status_code=201)
@@ -115,12 +88,12 @@ def create_backlink(
     row = BacklinkOpportunity.model_validate(data)
     session.add(row)
     session.flush()
-    return _public(row)
+    return public(row)
 
 
 @router.get("/{backlink_id}/", response_model=BacklinkOpportunityPublic)
 def get_backlink(backlink_id: int, session: SessionDep) -> BacklinkOpportunityPublic:
-    return _public(
+    return public(
         get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
     )
 
@@ -145,84 +118,7 @@ def update_backlink(
     )
     session.add(row)
     session.flush()
-    return _public(row)
-
-
-# ------------------------------------------------------------------------------ import
-class ImportedBacklinkRow(BaseModel):
-    line: int
-    target_url: str
-    result: Result
-    reason: str
-    opportunity_id: int | None
-
-
-class BacklinkImportResult(BaseModel):
-    brand_id: int
-    tool: str
-    rows_read: int
-    created: int
-    updated: int
-    skipped: int
-    invalid: int
-    rows: list[ImportedBacklinkRow]  # every row that did not create an opportunity
-
-
-@router.post(
-    "/import/",
-    response_model=BacklinkImportResult,
-    status_code=201,
-    responses={
-        200: {"model": BacklinkImportResult, "description": "Read, nothing created"},
-        **TOO_LARGE_RESPONSE,
-    },
-)
-async def import_backlinks_csv(
-    response: Response,
-    session: SessionDep,
-    file: Annotated[UploadFile, File(description="An Ahrefs, Semrush or Ubersuggest export")],
-    brand: Annotated[str, Form(description="Brand id or slug", max_length=64)],
-    tool: Annotated[
-        str | None,
-        Form(description="ahrefs | semrush | ubersuggest; detected from the header if not given"),
-    ] = None,
-    keywords: Annotated[
-        str, Form(description="Topic words for the relevance score", max_length=1000)
-    ] = "",
-) -> BacklinkImportResult:
-    """Imports opportunities from a research tool's CSV export (at most 20 MB). The page where
-    our link should appear becomes `target_url`; authority is the tool's domain score (0-100)
-    and relevance the topical overlap with `keywords` (else the brand's name). A URL the brand
-    already has is updated, never duplicated. A file-level problem imports nothing: 422
-    `invalid_file` / `missing_columns`."""
-    check_size(file)
-    reject_nul(brand=brand, tool=tool, keywords=keywords)
-    with import_errors():
-        report = await run_in_threadpool(
-            import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
-        )
-    counts = report.counts
-    response.status_code = 201 if counts[Result.created] else 200
-    return BacklinkImportResult(
-        brand_id=report.brand_id,
-        tool=report.tool.value,
-        rows_read=len(report.rows),
-        created=counts[Result.created],
-        updated=counts[Result.updated],
-        skipped=counts[Result.skipped],
-        invalid=counts[Result.invalid],
-        rows=[
-            ImportedBacklinkRow(
-                line=row.line,
-                target_url=row.target_url,
-                result=row.result,
-                reason=row.reason,
-                opportunity_id=row.opportunity_id,
-            )
-            for row in report.rows
-            if row.result != Result.created
-        ],
-    )
+    return public(row)
 
 
 # ------------------------------------------------------------------------------- pitch
@@ -245,12 +141,13 @@ def _ai_failed(exc: AIError) -> DealpilotError:
     )
 
 
-def _reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
+def reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
+    """The opportunity as committed, read in a session of its own after an AI call or a check."""
     with Session(engine) as session:
         row = session.get(BacklinkOpportunity, backlink_id)
         if row is None:
             raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-        return _public(row)
+        return public(row)
 
 
 @router.post("/pitch/", response_model=BulkPitchResult)
@@ -275,7 +172,7 @@ async def pitch_backlink(
         raise _ai_failed(exc) from exc
     if outcome is None:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-    return await run_in_threadpool(_reread, engine, backlink_id)
+    return await run_in_threadpool(reread, engine, backlink_id)
 
 
 # ------------------------------------------------------------------------------- enrol
@@ -320,112 +217,4 @@ async def enrol_backlinks(
         skipped=result.skipped,
         workflows_started=ok,
         workflows_not_started=len(result.enrolled) - ok,
-    )
-
-
-# ------------------------------------------------------------------------------ verify
-class LinkCheckResult(BaseModel):
-    opportunity_id: int
-    link_check: LinkCheck
-    anchor: str | None
-    rel: str | None
-    error: str
-    newly_found: bool
-    newly_removed: bool
-    deal_id: int | None
-    deal_moved: bool
-    deal_note: str
-
-
-class VerifyOneResult(BaseModel):
-    opportunity: BacklinkOpportunityPublic
-    check: LinkCheckResult
-
-
-class BrandVerifyRequest(BaseModel):
-    brand: str = Field(max_length=64, description="Brand id or slug")
-
-
-class BrandVerifyResult(BaseModel):
-    brand_id: int
-    checked: int
-    found: int
-    missing: int
-    removed: int
-    errors: int
-    deals_moved: int
-    results: list[LinkCheckResult]
-
-
-def _checks(engine: Engine, settings: Settings) -> LinkChecks:
-    return LinkChecks(engine, limits_from(settings))
-
-
-def _result(outcome: LinkOutcome) -> LinkCheckResult:
-    return LinkCheckResult.model_validate(outcome, from_attributes=True)
-
-
-def _exists(session: Session, backlink_id: int) -> None:
-    get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
-    session.commit()  # no transaction stays open while the page is fetched
-
-
-@router.post("/{backlink_id}/verify/", response_model=VerifyOneResult)
-async def verify_backlink(
-    backlink_id: int,
-    session: SessionDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    temporal: OptionalTemporalDep,
-) -> VerifyOneResult:
-    """Fetches the opportunity's page now and checks that our link is on it (anchor text and
-    rel: dofollow or nofollow/sponsored/ugc). Found: status placed, and its open deal moves to
-    Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
-    failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
-    await run_in_threadpool(_exists, session, backlink_id)
-    outcomes = await _checks(engine, settings).verify(
-        [backlink_id], temporal.client if temporal else None
-    )
-    if not outcomes:
-        raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-    return VerifyOneResult(
-        opportunity=await run_in_threadpool(_reread, engine, backlink_id),
-        check=_result(outcomes[0]),
-    )
-
-
-def _brand_candidates(session: Session, brand: str) -> tuple[int, list[int]]:
-    brand_id = resolve_brand_id(session, brand)
-    assert brand_id is not None
-    ids = candidate_ids(session, brand_id)
-    session.commit()
-    return brand_id, ids
-
-
-@router.post("/verify/", response_model=BrandVerifyResult)
-async def verify_brand_backlinks(
-    data: BrandVerifyRequest,
-    session: SessionDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    temporal: OptionalTemporalDep,
-) -> BrandVerifyResult:
-    """Verifies every outreaching or placed opportunity of the brand now (a few pages at a
-    time), as the daily `link-check` schedule does for all brands."""
-    brand_id, ids = await run_in_threadpool(_brand_candidates, session, data.brand.strip())
-    outcomes = await _checks(engine, settings).verify(ids, temporal.client if temporal else None)
-    results = [_result(o) for o in outcomes]
-
-    def count(state: LinkCheck) -> int:
-        return sum(1 for r in results if r.link_check == state)
-
-    return BrandVerifyResult(
-        brand_id=brand_id,
-        checked=len(results),
-        found=count(LinkCheck.found),
-        missing=count(LinkCheck.missing),
-        removed=count(LinkCheck.removed),
-        errors=count(LinkCheck.error),
-        deals_moved=sum(1 for r in results if r.deal_moved),
-        results=results,
     )
