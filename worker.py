@@ -15,19 +15,26 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities._uow import UnitsOfWork
+from activities.ai import AIActivities
 from activities.backlinks import LinkCheckActivities
+from activities.deals import DealActivities
+from activities.inbox import InboxActivities
+from activities.jobs import DailyReviewActivities, ScheduledDraftsActivities
+from activities.review import ReviewQueueActivities
+from activities.sending import SendActivities
 from dealpilot.ai import AIEngine, build_engine
-from dealpilot.ai.calls import AIActivities
+from dealpilot.ai.calls import AIDecisions
 from dealpilot.backlinks import LinkChecks, limits_from
 from dealpilot.core.settings import Settings
 from dealpilot.deals.sending import Sender
 from dealpilot.deals.store import DealStore
-from dealpilot.inbox import InboxActivities, InboxPoller, build_sources
+from dealpilot.inbox import InboxPoller, build_sources
 from dealpilot.mail import MailProvider, build_provider
 from dealpilot.mail.zoho import ZohoProvider
 from dealpilot.rendering.renderer import EmailRenderer
-from dealpilot.reporting.daily import DailyReview, ScheduledDrafts
-from dealpilot.review.holding import ReviewDrafts
+from dealpilot.reporting.daily import DailyReview
+from dealpilot.review.holding import ReviewHolding
 from dealpilot.tracking.tracker import Tracker
 from workflows.deal import DealWorkflow
 from workflows.jobs import JOB_WORKFLOWS
@@ -58,9 +65,11 @@ def build_activities(
     providers: Callable[[str], MailProvider] | None = None,
     ai: AIEngine | None = None,
 ) -> list[Callable[..., Any]]:
-    store = DealStore(engine)
+    """The thin activity objects around the domain services; each activity opens its own unit
+    of work (`UnitsOfWork` for the domain steps that commit one by one)."""
+    transact = UnitsOfWork(engine)
     ai_engine = ai or build_engine(settings)
-    ai_calls = AIActivities(engine, ai_engine)
+    decisions = AIDecisions(transact, ai_engine)
     registry = providers or ProviderRegistry(settings)
 
     def zoho() -> ZohoProvider:
@@ -68,27 +77,32 @@ def build_activities(
         assert isinstance(provider, ZohoProvider)
         return provider
 
-    inbox = InboxActivities(
-        InboxPoller(
-            engine,
-            build_sources(settings, zoho=zoho),
-            lookback=settings.inbox_lookback,
-            batch=settings.inbox_batch,
-        )
+    poller = InboxPoller(
+        transact,
+        build_sources(settings, zoho=zoho),
+        lookback=settings.inbox_lookback,
+        batch=settings.inbox_batch,
     )
-    review = DailyReview(
-        engine,
+    daily_review = DailyReview(
+        transact,
         ai_engine,
         stuck_after=timedelta(days=settings.stuck_deal_days),
         review_after=settings.draft_review_remind_after,
         score_limit=settings.daily_review_score_limit,
     )
-    drafts = ScheduledDrafts(engine)
-    link_checks = LinkCheckActivities(LinkChecks(engine, limits_from(settings)))
     renderer = EmailRenderer()
     tracker = Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value())
-    sender = Sender(engine, renderer=renderer, providers=registry, ai=ai_calls, tracker=tracker)
-    review_drafts = ReviewDrafts(engine, renderer=renderer, ai=ai_calls, tracker=tracker)
+    sender = Sender(transact, renderer=renderer, providers=registry, ai=decisions, tracker=tracker)
+    holding = ReviewHolding(transact, renderer=renderer, ai=decisions, tracker=tracker)
+
+    store = DealActivities(engine, DealStore())
+    ai_calls = AIActivities(decisions)
+    sending = SendActivities(sender)
+    review_queue = ReviewQueueActivities(engine, holding)
+    inbox = InboxActivities(engine, poller)
+    review = DailyReviewActivities(engine, daily_review)
+    drafts = ScheduledDraftsActivities(engine)
+    link_checks = LinkCheckActivities(LinkChecks(engine, limits_from(settings)))
     return [
         store.load_deal_context,
         store.engagement_profile,
@@ -102,9 +116,9 @@ def build_activities(
         ai_calls.score_lead,
         ai_calls.generate_backlink_pitch,
         ai_calls.smart_salutation,
-        sender.send_stage_email,
-        review_drafts.hold_email_for_review,
-        review_drafts.settle_review_draft,
+        sending.send_stage_email,
+        review_queue.hold_email_for_review,
+        review_queue.settle_review_draft,
         inbox.poll_inbox,
         review.brand_is_active,
         review.rescore_new_contacts,

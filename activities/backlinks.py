@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio import activity
 
+from activities._errors import maps_errors
 from dealpilot.backlinks.checks import LinkChecks
 from workflows.link_checks import (
     CandidatesRequest,
@@ -20,10 +21,12 @@ class LinkCheckActivities:
         self._checks = checks
 
     @activity.defn(name="link_check_candidates")
+    @maps_errors
     async def link_check_candidates(self, req: CandidatesRequest) -> list[int]:
         return await asyncio.to_thread(self._checks.candidates, req.brand)
 
     @activity.defn(name="verify_links")
+    @maps_errors
     async def verify_links(self, req: VerifyBatchRequest) -> VerifyBatchReport:
         done = 0
 

@@ -8,7 +8,6 @@ from dealpilot.ai.errors import (
     AIPromptError,
     AIRefusalError,
     AIRetryableError,
-    to_application_error,
 )
 from dealpilot.ai.heuristic import HeuristicEngine
 from dealpilot.ai.openai_engine import OpenAIEngine
@@ -57,5 +56,4 @@ __all__ = [
     "SalutationInput",
     "default_prompts",
     "render_prompt",
-    "to_application_error",
 ]

@@ -1,15 +1,17 @@
-"""AI activities: each call goes through the engine and is logged (AIDecisionLog) with its cost."""
+"""AI decisions: each call goes through the engine and is logged (AIDecisionLog) with its cost.
+
+The engine call is made outside any transaction; the rows it reads and the log it writes are
+separate units of work run through the caller's `Transact`, so a slow model never holds a
+database connection open, and a call once made is logged even if a later step fails."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlmodel import col, select
-from temporalio import activity
+from sqlmodel import Session, col, select
 
 from dealpilot.ai import (
     AIEngine,
@@ -25,21 +27,25 @@ from dealpilot.ai import (
     ReplyInput,
     Salutation,
     SalutationInput,
-    to_application_error,
 )
 from dealpilot.core import metrics
 from dealpilot.deals.store import load_deal_rows
-from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, session_scope, utcnow
+from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, utcnow
+from models.transact import Transact
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
 T = TypeVar("T", bound=BaseModel)
 AUTOMATED_INTENTS = frozenset({"out_of_office", "bounce"})
 
 
-class AIActivities:
-    def __init__(self, engine: Engine, ai: AIEngine) -> None:
-        self._engine = engine
+class AIDecisions:
+    def __init__(self, transact: Transact, ai: AIEngine) -> None:
+        self._transact = transact
         self._ai = ai
+
+    @property
+    def model_name(self) -> str:
+        return self._ai.model_name
 
     async def _logged(
         self,
@@ -53,10 +59,10 @@ class AIActivities:
     ) -> T:
         try:
             result = await call()
-        except AIError as exc:
+        except AIError:
+            # Retryable or not is the error's class (activities/_errors.py maps it once).
             metrics.record_ai_failure(self._ai.model_name, decision_type)
-            # Typed for Temporal: retryable or not is decided here, never by message text.
-            raise to_application_error(exc) from exc
+            raise
         metrics.record_ai_call(
             result.model, decision_type, result.prompt_tokens, result.completion_tokens
         )
@@ -73,44 +79,41 @@ class AIActivities:
             completion_tokens=result.completion_tokens,
             latency_ms=result.latency_ms,
         )
-        await asyncio.to_thread(self._store, log)
+        await self._transact(lambda session: session.add(log))
         return value
 
-    def _store(self, row: AIDecisionLog) -> None:
-        with session_scope(self._engine) as session:
-            session.add(row)
+    @staticmethod
+    def _analysis_input(
+        session: Session, req: AnalyzeRequest
+    ) -> tuple[DealAnalysisInput, int | None]:
+        deal, contact, pipeline, brand = load_deal_rows(session, req.deal_id)
+        stage = session.get(PipelineStage, deal.stage_id)
+        assert stage is not None
+        stats = req.stats
+        return (
+            DealAnalysisInput(
+                brand_name=brand.name,
+                pipeline_name=pipeline.name,
+                pipeline_type=str(pipeline.pipeline_type),
+                stage_name=stage.name,
+                stage_kind=str(stage.kind),
+                contact_name=contact.name or None,
+                contact_company=contact.company or None,
+                contact_email=contact.email,
+                engagement_tier=req.tier,
+                emails_sent=stats.emails_sent,
+                emails_opened=stats.emails_opened,
+                emails_clicked=stats.emails_clicked,
+                replies=stats.replies,
+                consecutive_unopened=stats.consecutive_unopened,
+                days_in_stage=req.days_in_stage,
+                notes=req.approach_note or deal.ai_notes or None,
+            ),
+            brand.id,
+        )
 
-    def _analysis_input(self, req: AnalyzeRequest) -> tuple[DealAnalysisInput, int | None]:
-        with session_scope(self._engine) as session:
-            deal, contact, pipeline, brand = load_deal_rows(session, req.deal_id)
-            stage = session.get(PipelineStage, deal.stage_id)
-            assert stage is not None
-            stats = req.stats
-            return (
-                DealAnalysisInput(
-                    brand_name=brand.name,
-                    pipeline_name=pipeline.name,
-                    pipeline_type=str(pipeline.pipeline_type),
-                    stage_name=stage.name,
-                    stage_kind=str(stage.kind),
-                    contact_name=contact.name or None,
-                    contact_company=contact.company or None,
-                    contact_email=contact.email,
-                    engagement_tier=req.tier,
-                    emails_sent=stats.emails_sent,
-                    emails_opened=stats.emails_opened,
-                    emails_clicked=stats.emails_clicked,
-                    replies=stats.replies,
-                    consecutive_unopened=stats.consecutive_unopened,
-                    days_in_stage=req.days_in_stage,
-                    notes=req.approach_note or deal.ai_notes or None,
-                ),
-                brand.id,
-            )
-
-    @activity.defn(name="analyze_deal")
     async def analyze_deal(self, req: AnalyzeRequest) -> AnalyzeResult:
-        data, brand_id = await asyncio.to_thread(self._analysis_input, req)
+        data, brand_id = await self._transact(lambda session: self._analysis_input(session, req))
         value = await self._logged(
             lambda: self._ai.analyze_deal(data),
             decision_type="analyze_deal",
@@ -127,33 +130,33 @@ class AIActivities:
             model=self._ai.model_name,
         )
 
-    def _mark_replied(self, req: ReplyRequest) -> None:
+    @staticmethod
+    def _mark_replied(session: Session, req: ReplyRequest) -> None:
         """Flags the email replied to (the one named, else the deal's latest sent one).
         Auto-replies and bounces are not replies from a person, so they are never flagged."""
-        with session_scope(self._engine) as session:
-            log = session.get(EmailLog, req.reply.email_log_id) if req.reply.email_log_id else None
-            if log is None or log.deal_id != req.deal_id:
-                log = session.exec(
-                    select(EmailLog)
-                    .where(EmailLog.deal_id == req.deal_id, EmailLog.status == EmailStatus.sent)
-                    .order_by(col(EmailLog.sent_at).desc())
-                ).first()
-            if log is not None:
-                log.replied = True
-                log.replied_at = req.reply.received_at or utcnow()
-                log.reply_content = req.reply.text[:20000]
-                session.add(log)
+        log = session.get(EmailLog, req.reply.email_log_id) if req.reply.email_log_id else None
+        if log is None or log.deal_id != req.deal_id:
+            log = session.exec(
+                select(EmailLog)
+                .where(EmailLog.deal_id == req.deal_id, EmailLog.status == EmailStatus.sent)
+                .order_by(col(EmailLog.sent_at).desc())
+            ).first()
+        if log is not None:
+            log.replied = True
+            log.replied_at = req.reply.received_at or utcnow()
+            log.reply_content = req.reply.text[:20000]
+            session.add(log)
 
-    @activity.defn(name="classify_reply")
-    async def classify_reply(self, req: ReplyRequest) -> ReplyVerdict:
+    async def classify_reply(self, req: ReplyRequest, *, now: datetime) -> ReplyVerdict:
+        """`now` stands in for a reply's unknown receipt time (the attempt's clock)."""
         reply = req.reply
         data = ReplyInput(
             text=reply.text,
             subject=reply.subject,
             from_email=reply.from_email,
-            received_at=reply.received_at or activity.info().current_attempt_scheduled_time,
+            received_at=reply.received_at or now,
         )
-        brand_id = await asyncio.to_thread(self._brand_of, req.deal_id)
+        brand_id = await self._transact(lambda session: load_deal_rows(session, req.deal_id)[3].id)
         value = await self._logged(
             lambda: self._ai.classify_reply(data),
             decision_type="classify_reply",
@@ -163,7 +166,7 @@ class AIActivities:
             reasoning=lambda v: v.summary,
         )
         if value.intent not in AUTOMATED_INTENTS:
-            await asyncio.to_thread(self._mark_replied, req)
+            await self._transact(lambda session: self._mark_replied(session, req))
         return ReplyVerdict(
             intent=value.intent,
             sentiment=value.sentiment,
@@ -172,11 +175,6 @@ class AIActivities:
             suggested_reply=value.suggested_reply,
         )
 
-    def _brand_of(self, deal_id: int) -> int | None:
-        with session_scope(self._engine) as session:
-            return load_deal_rows(session, deal_id)[3].id
-
-    @activity.defn(name="compose_email")
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:
         return await self._logged(
             lambda: self._ai.compose_email(data),
@@ -187,7 +185,6 @@ class AIActivities:
             reasoning=lambda v: f"subject: {v.subject}",
         )
 
-    @activity.defn(name="score_lead")
     async def score_lead(self, data: LeadInput) -> LeadScore:
         return await self._logged(
             lambda: self._ai.score_lead(data),
@@ -198,7 +195,6 @@ class AIActivities:
             reasoning=lambda v: v.reasoning,
         )
 
-    @activity.defn(name="generate_backlink_pitch")
     async def generate_backlink_pitch(self, data: BacklinkPitchInput) -> BacklinkPitch:
         return await self._logged(
             lambda: self._ai.generate_backlink_pitch(data),
@@ -209,7 +205,6 @@ class AIActivities:
             reasoning=lambda v: v.outreach_angle,
         )
 
-    @activity.defn(name="smart_salutation")
     async def smart_salutation(self, data: SalutationInput) -> Salutation:
         return await self._logged(
             lambda: self._ai.smart_salutation(data),

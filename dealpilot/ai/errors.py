@@ -1,13 +1,12 @@
 """AI failures split by what a retry could fix.
 
-The activity layer maps these onto Temporal's ApplicationError(non_retryable=...): the
-OpenAI client's own retries are off, Temporal owns retrying, and nothing here ever looks
-at an error's message text to decide.
+Activities map these onto Temporal's ApplicationError(type=<class name>,
+non_retryable=not retryable) in one place (activities/_errors.py): the OpenAI client's own
+retries are off, Temporal owns retrying, and nothing ever looks at an error's message text to
+decide.
 """
 
 from __future__ import annotations
-
-from temporalio.exceptions import ApplicationError
 
 
 class AIError(Exception):
@@ -46,13 +45,3 @@ class AIRefusalError(AINonRetryableError):
 
 class AIPromptError(AINonRetryableError):
     """A prompt template (possibly user-edited) fails to render: a configuration problem."""
-
-
-def to_application_error(exc: AIError) -> ApplicationError:
-    """The Temporal error an activity raises for an AI failure."""
-    return ApplicationError(
-        str(exc),
-        {"status_code": exc.status_code},
-        type=type(exc).__name__,
-        non_retryable=not exc.retryable,
-    )

@@ -1,4 +1,4 @@
-"""The send activity: once-only per (deal, step), within caps, never to a suppressed address.
+"""Sending a deal's email: once-only per (deal, step), within caps, never to a suppressed address.
 
 The EmailLog row is the ledger. Its status walks pending → sending → sent (or failed/unknown):
 - a retry that finds `sent` reports success without sending again;
@@ -6,6 +6,9 @@ The EmailLog row is the ledger. Its status walks pending → sending → sent (o
   outcome is unknown, so the row is flagged `unknown` for a person and nothing is resent;
 - suppression, the daily cap and the minimum gap are checked in the same transaction that
   claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
+
+Hence each ledger step is its own unit of work, run through the caller's `Transact`: `sending`
+is committed BEFORE the provider call (a crash is detected, never resent), the outcome after it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
-from temporalio import activity
 
-from dealpilot.ai.calls import AIActivities
-from dealpilot.deals.store import activity_now, brand_window, load_deal_rows, suppression_for
+from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.mail import (
     MailProvider,
     OutcomeUnknownMailError,
@@ -52,27 +54,25 @@ from models import (
     EmailLog,
     EmailStatus,
     PipelineStage,
-    session_scope,
 )
+from models.transact import Transact
 from workflows.contracts import SendOutcome, SendRequest
 from workflows.rules import next_send_time
 
 T = TypeVar("T")
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
-
-
 HEARTBEAT_EVERY = 5.0
 
 
-async def _heartbeating(call: Awaitable[T]) -> T:
+async def _heartbeating(call: Awaitable[T], heartbeat: Callable[[], None]) -> T:
     """Heartbeats while the provider call runs, so a worker that dies mid-send is noticed
     within the heartbeat timeout (not the whole start-to-close timeout) and the retry finds
     the ledger row `sending`."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            heartbeat()
             await asyncio.sleep(HEARTBEAT_EVERY)
 
     beater = asyncio.create_task(beat())
@@ -106,31 +106,34 @@ class _Draft:
 class Sender:
     def __init__(
         self,
-        engine: Engine,
+        transact: Transact,
         *,
         renderer: EmailRenderer,
         providers: Callable[[str], MailProvider],
-        ai: AIActivities,
+        ai: AIDecisions,
         tracker: Tracker,
     ) -> None:
-        self._engine = engine
+        self._transact = transact
         self._renderer = renderer
         self._providers = providers
         self._ai = ai
         self._tracker = tracker
 
-    @activity.defn(name="send_stage_email")
-    async def send_stage_email(self, req: SendRequest) -> SendOutcome:
+    async def send(
+        self, req: SendRequest, *, now: datetime, heartbeat: Callable[[], None]
+    ) -> SendOutcome:
+        """`now` is the attempt's clock (caps, gaps, sent_at); `heartbeat` is called every few
+        seconds while the provider call runs."""
         key = f"deal-{req.deal_id}:step-{req.step}"
-        opened = await asyncio.to_thread(self._open_ledger, req, key)
+        opened = await self._transact(lambda session: self._open_ledger(session, req, key))
         if isinstance(opened, SendOutcome):
             return opened
         try:
             draft = await self._compose(req, opened)
         except DraftUnusableError as exc:
-            await asyncio.to_thread(self._finish, opened, EmailStatus.failed, error=str(exc))
+            await self._finish(opened, EmailStatus.failed, error=str(exc))
             return SendOutcome(status="failed", email_log_id=opened, detail=str(exc))
-        claimed = await asyncio.to_thread(self._claim, req, draft)
+        claimed = await self._transact(lambda session: self._claim(session, req, draft, now))
         if claimed is not None:
             return claimed
         provider = self._providers(draft.provider)
@@ -139,20 +142,19 @@ class Sender:
             with structlog.contextvars.bound_contextvars(
                 deal_id=req.deal_id, email_log_id=draft.log_id
             ):
-                result = await _heartbeating(provider.send(draft.email))
+                result = await _heartbeating(provider.send(draft.email), heartbeat)
         except OutcomeUnknownMailError as exc:
-            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.unknown, error=str(exc))
+            await self._finish(draft.log_id, EmailStatus.unknown, error=str(exc))
             return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
         except TransientMailError:
             # Nothing went out: free the row so Temporal's retry can claim it again.
-            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.pending, error="")
+            await self._finish(draft.log_id, EmailStatus.pending, error="")
             raise
         except PermanentMailError as exc:
-            await asyncio.to_thread(self._finish, draft.log_id, EmailStatus.failed, error=str(exc))
+            await self._finish(draft.log_id, EmailStatus.failed, error=str(exc))
             status = "rejected" if exc.code in RECIPIENT_CODES else "failed"
             return SendOutcome(status=status, email_log_id=draft.log_id, detail=str(exc))
-        await asyncio.to_thread(
-            self._finish,
+        await self._finish(
             draft.log_id,
             EmailStatus.sent,
             sent_draft=(req.draft_id, req.deal_id) if req.draft_id is not None else None,
@@ -168,28 +170,27 @@ class Sender:
         )
 
     # -------------------------------------------------------------- ledger
-    def _open_ledger(self, req: SendRequest, key: str) -> int | SendOutcome:
-        with session_scope(self._engine) as session:
-            row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
-            if row is not None and row.status != EmailStatus.pending:
-                return self._replay(session, row)
-            if row is None:
-                deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
-                row = EmailLog(
-                    idempotency_key=key,
-                    brand_id=brand.id or 0,
-                    deal_id=deal.id,
-                    contact_id=contact.id,
-                    stage_id=req.stage_id,
-                    to_email=contact.email,
-                    provider=str(brand.provider),
-                    subject="",
-                    variant=req.variant,
-                )
-                session.add(row)
-                session.flush()
-            assert row.id is not None
-            return row.id
+    def _open_ledger(self, session: Session, req: SendRequest, key: str) -> int | SendOutcome:
+        row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
+        if row is not None and row.status != EmailStatus.pending:
+            return self._replay(session, row)
+        if row is None:
+            deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
+            row = EmailLog(
+                idempotency_key=key,
+                brand_id=brand.id or 0,
+                deal_id=deal.id,
+                contact_id=contact.id,
+                stage_id=req.stage_id,
+                to_email=contact.email,
+                provider=str(brand.provider),
+                subject="",
+                variant=req.variant,
+            )
+            session.add(row)
+            session.flush()
+        assert row.id is not None
+        return row.id
 
     @staticmethod
     def _replay(session: Session, row: EmailLog) -> SendOutcome:
@@ -204,35 +205,35 @@ class Sender:
             session.add(row)
         return SendOutcome(status=str(row.status), email_log_id=row.id, detail=row.error)
 
-    def _claim(self, req: SendRequest, draft: _Draft) -> SendOutcome | None:
+    def _claim(
+        self, session: Session, req: SendRequest, draft: _Draft, now: datetime
+    ) -> SendOutcome | None:
         """Checks suppression, cap and gap, then marks the row `sending`. None means go."""
-        with session_scope(self._engine) as session:
-            brand = session.exec(
-                select(Brand).where(Brand.id == draft.brand_id).with_for_update()
-            ).one()
-            row = session.get(EmailLog, draft.log_id)
-            assert row is not None
-            if row.status != EmailStatus.pending:
-                return self._replay(session, row)
-            suppression = suppression_for(session, draft.brand_id, draft.email.to_email)
-            if suppression is not None:
-                row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
-                session.add(row)
-                return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
-            now = activity_now()
-            deferred = self._cap_or_gap(session, brand, req.deal_id, now)
-            if deferred is not None:
-                return deferred
-            row.status = EmailStatus.sending
-            row.sent_at = now
-            row.subject = draft.email.subject
-            row.body = draft.email.html
-            row.body_text = draft.email.text
-            row.message_id = draft.email.message_id
-            row.provider = draft.provider
-            row.ai_generated = draft.ai_generated
+        brand = session.exec(
+            select(Brand).where(Brand.id == draft.brand_id).with_for_update()
+        ).one()
+        row = session.get(EmailLog, draft.log_id)
+        assert row is not None
+        if row.status != EmailStatus.pending:
+            return self._replay(session, row)
+        suppression = suppression_for(session, draft.brand_id, draft.email.to_email)
+        if suppression is not None:
+            row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
             session.add(row)
-            return None
+            return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
+        deferred = self._cap_or_gap(session, brand, req.deal_id, now)
+        if deferred is not None:
+            return deferred
+        row.status = EmailStatus.sending
+        row.sent_at = now
+        row.subject = draft.email.subject
+        row.body = draft.email.html
+        row.body_text = draft.email.text
+        row.message_id = draft.email.message_id
+        row.provider = draft.provider
+        row.ai_generated = draft.ai_generated
+        session.add(row)
+        return None
 
     @staticmethod
     def _cap_or_gap(
@@ -268,7 +269,7 @@ class Sender:
                 )
         return None
 
-    def _finish(
+    async def _finish(
         self,
         log_id: int,
         status: EmailStatus,
@@ -277,26 +278,16 @@ class Sender:
         sent_draft: tuple[int, int] | None = None,
         **ids: str | None,
     ) -> None:
-        with session_scope(self._engine) as session:
-            row = session.get(EmailLog, log_id)
-            assert row is not None
-            row.status, row.error = status, error[:2000]
-            if status == EmailStatus.pending:
-                row.sent_at = None
-            for name, value in ids.items():
-                setattr(row, name, value)
-            session.add(row)
-            if sent_draft is not None:
-                # A review draft (one deal's email) is done once sent; a composer draft holds
-                # many recipients and keeps the status the composer gave it.
-                held = session.get(EmailDraft, sent_draft[0])
-                if held is not None and held.deal_id == sent_draft[1]:
-                    held.status, held.sent_at = DraftStatus.sent, row.sent_at
-                    session.add(held)
+        def step(session: Session) -> None:
+            _finish_row(session, log_id, status, error=error, sent_draft=sent_draft, ids=ids)
+
+        await self._transact(step)
 
     # -------------------------------------------------------------- content
     async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
-        stage, ctx, contact, brand, held = await asyncio.to_thread(self._facts, req, log_id)
+        stage, ctx, contact, brand, held = await self._transact(
+            lambda session: self._facts(session, req, log_id)
+        )
         provider = str(brand.provider)
         rendered = await self._render(req, stage, ctx, held)
         unsubscribe = ctx.unsubscribe_url
@@ -353,22 +344,19 @@ class Sender:
             raise DraftUnusableError(f"draft {req.draft_id}: {exc}") from exc
 
     def _facts(
-        self, req: SendRequest, log_id: int
+        self, session: Session, req: SendRequest, log_id: int
     ) -> tuple[PipelineStage, EmailContext, Contact, Brand, _DraftContent | None]:
         """The stage, the deal's rows and the draft, detached (read here, used after)."""
-        with session_scope(self._engine) as session:
-            stage = session.get(PipelineStage, req.stage_id)
-            assert stage is not None
-            ctx, contact, brand = load_email_context(
-                session,
-                req.deal_id,
-                unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(
-                    b.id or 0, c.email, log_id
-                ),
-                tracking_pixel=self._tracker.pixel(log_id),
-            )
-            held = None if req.draft_id is None else _draft_content(session, req, brand)
-            return stage, ctx, contact, brand, held
+        stage = session.get(PipelineStage, req.stage_id)
+        assert stage is not None
+        ctx, contact, brand = load_email_context(
+            session,
+            req.deal_id,
+            unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(b.id or 0, c.email, log_id),
+            tracking_pixel=self._tracker.pixel(log_id),
+        )
+        held = None if req.draft_id is None else _draft_content(session, req, brand)
+        return stage, ctx, contact, brand, held
 
 
 def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftContent:
@@ -382,3 +370,29 @@ def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftCo
     if draft.status == DraftStatus.rejected:
         raise DraftUnusableError(f"draft {req.draft_id} was rejected")
     return _DraftContent(draft.subject, draft.body, draft.ai_generated)
+
+
+def _finish_row(
+    session: Session,
+    log_id: int,
+    status: EmailStatus,
+    *,
+    error: str,
+    sent_draft: tuple[int, int] | None,
+    ids: dict[str, str | None],
+) -> None:
+    row = session.get(EmailLog, log_id)
+    assert row is not None
+    row.status, row.error = status, error[:2000]
+    if status == EmailStatus.pending:
+        row.sent_at = None
+    for name, value in ids.items():
+        setattr(row, name, value)
+    session.add(row)
+    if sent_draft is not None:
+        # A review draft (one deal's email) is done once sent; a composer draft holds
+        # many recipients and keeps the status the composer gave it.
+        held = session.get(EmailDraft, sent_draft[0])
+        if held is not None and held.deal_id == sent_draft[1]:
+            held.status, held.sent_at = DraftStatus.sent, row.sent_at
+            session.add(held)

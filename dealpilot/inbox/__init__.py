@@ -5,7 +5,7 @@ from dealpilot.inbox.classify import Kind, kind_of
 from dealpilot.inbox.factory import build_sources
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.message import InboxMessage, parse_headers_and_body, parse_message
-from dealpilot.inbox.poller import InboxActivities, InboxPoller, dedupe_key, to_inbound
+from dealpilot.inbox.poller import InboxPoller, dedupe_key, to_inbound
 from dealpilot.inbox.source import Batch, Cursor, InboxError, InboxSource
 from dealpilot.inbox.zoho import ZohoInbox
 
@@ -13,7 +13,6 @@ __all__ = [
     "Batch",
     "Cursor",
     "ImapInbox",
-    "InboxActivities",
     "InboxError",
     "InboxMessage",
     "InboxPoller",

@@ -1,33 +1,32 @@
 """The inbox poll: read each configured mailbox from its cursor, store what matters as events
 (replies, auto-replies, bounces), then deliver stored events to their deals.
 
-Each message is recorded and its cursor moved in one transaction, so a crash between the two
-is impossible and a message is handled once. Delivery happens after the commits; anything it
-cannot hand over stays pending for the next poll or the API's relay.
+Each message is recorded and its cursor moved in one unit of work (run through the caller's
+`Transact`, committed before the next message is read), so a crash between the two is
+impossible and a message is handled once. Delivery (the caller's `deliver`) happens after the
+commits; anything it cannot hand over stays pending for the next poll or the API's relay.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
-from temporalio import activity
-from temporalio.client import Client
 
 from dealpilot.ai.replies import strip_quoted
 from dealpilot.inbox.classify import Kind, auto_reply_subject, is_hard_bounce, kind_of
 from dealpilot.inbox.message import InboxMessage
 from dealpilot.inbox.source import Cursor, InboxSource
-from dealpilot.intake import Inbound, deliver, record
-from models import Brand, EmailEventType, InboxCursor, session_scope, utcnow
-from workflows.jobs import PollReport, PollRequest
+from dealpilot.intake import DeliveryReport, Inbound, record
+from models import Brand, EmailEventType, InboxCursor, utcnow
+from models.transact import Transact
+from workflows.jobs import PollReport
 
 log = structlog.get_logger(__name__)
 
@@ -103,30 +102,38 @@ def to_inbound(msg: InboxMessage, kind: Kind, *, via: str) -> Inbound | None:
 class InboxPoller:
     def __init__(
         self,
-        engine: Engine,
+        transact: Transact,
         sources: Sequence[InboxSource],
         *,
         lookback: timedelta = timedelta(days=7),
         batch: int = 200,
     ) -> None:
-        self._engine = engine
+        self._transact = transact
         self.sources = list(sources)
         self._lookback = lookback
         self._batch = batch
 
-    async def poll(self, client: Client | None, *, now: datetime | None = None) -> PollReport:
+    async def poll(
+        self,
+        *,
+        now: datetime | None = None,
+        deliver: Callable[[], Awaitable[DeliveryReport]] | None = None,
+        heartbeat: Callable[..., None] = lambda *details: None,
+    ) -> PollReport:
+        """`deliver` hands the stored events to their deals (none: they stay pending);
+        `heartbeat` is called after each message with the mailbox and its checkpoint."""
         counts = _Counts()
         since = (now or utcnow()) - self._lookback
-        own = await asyncio.to_thread(self._own_addresses)
+        own = await self._transact(_own_addresses)
         for source in self.sources:
-            cursor = await asyncio.to_thread(self._cursor, source.key)
+            cursor = await self._transact(partial(_cursor, key=source.key))
             batch = await source.fetch(cursor, since=since, limit=self._batch)
             for msg, checkpoint in zip(batch.messages, batch.checkpoints, strict=True):
-                await asyncio.to_thread(self._handle, source, msg, checkpoint, own, counts)
-                _heartbeat(source.key, checkpoint)
+                await self._handle(source, msg, checkpoint, own, counts)
+                heartbeat(source.key, checkpoint)
             if batch.cursor is not None and batch.cursor != cursor:
-                await asyncio.to_thread(self._save_cursor, source.key, batch.cursor)
-        delivered = await deliver(client, self._engine) if client is not None else None
+                await self._save_cursor(source.key, batch.cursor)
+        delivered = await deliver() if deliver is not None else None
         report = PollReport(
             mailboxes=len(self.sources),
             handled=counts.handled,
@@ -144,27 +151,10 @@ class InboxPoller:
         log.info("inbox.polled", **{k: v for k, v in vars(report).items() if k != "deal_ids"})
         return report
 
-    # ------------------------------------------------------------------ blocking
-    def _own_addresses(self) -> frozenset[str]:
-        with Session(self._engine) as session:
-            rows = session.exec(select(Brand.from_email, Brand.reply_to)).all()
-        return frozenset(a.strip().lower() for row in rows for a in row if a)
+    async def _save_cursor(self, key: str, state: Cursor) -> None:
+        await self._transact(lambda session: _save_cursor(session, key, state))
 
-    def _cursor(self, key: str) -> Cursor | None:
-        with Session(self._engine) as session:
-            row = session.get(InboxCursor, key)
-            return dict(row.state) if row is not None else None
-
-    def _save_cursor(self, key: str, state: Cursor, session: Session | None = None) -> None:
-        if session is None:
-            with session_scope(self._engine) as own:
-                self._save_cursor(key, state, own)
-            return
-        row = session.get(InboxCursor, key) or InboxCursor(source=key)
-        row.state, row.updated_at = dict(state), utcnow()
-        session.add(row)
-
-    def _handle(
+    async def _handle(
         self,
         source: InboxSource,
         msg: InboxMessage,
@@ -174,22 +164,25 @@ class InboxPoller:
     ) -> None:
         kind = kind_of(msg, own)
         counts.handled += 1
+
+        def step(session: Session) -> None:
+            inbound = to_inbound(msg, kind, via=source.via)
+            if inbound is not None:
+                result = record(session, inbound)
+                if not result.created:
+                    counts.duplicates += 1
+                counts.deal_ids.update(result.deal_ids)
+            _save_cursor(session, source.key, checkpoint)
+
         try:
-            with session_scope(self._engine) as session:
-                inbound = to_inbound(msg, kind, via=source.via)
-                if inbound is not None:
-                    result = record(session, inbound)
-                    if not result.created:
-                        counts.duplicates += 1
-                    counts.deal_ids.update(result.deal_ids)
-                self._save_cursor(source.key, checkpoint, session)
+            await self._transact(step)
         except DBAPIError:
             raise  # the database, not the message: the activity retries from the cursor
         except Exception:
             # One unreadable message must not block the mailbox for ever: log it, move on.
             log.exception("inbox.message_failed", mailbox=source.key, ref=msg.ref)
             counts.failed += 1
-            self._save_cursor(source.key, checkpoint)
+            await self._save_cursor(source.key, checkpoint)
             return
         tally = {
             Kind.own: "own",
@@ -208,17 +201,17 @@ class InboxPoller:
         )
 
 
-def _heartbeat(*details: object) -> None:
-    if activity.in_activity():
-        activity.heartbeat(*details)
+def _own_addresses(session: Session) -> frozenset[str]:
+    rows = session.exec(select(Brand.from_email, Brand.reply_to)).all()
+    return frozenset(a.strip().lower() for row in rows for a in row if a)
 
 
-class InboxActivities:
-    """The poll activity, over the sources configured at worker start."""
+def _cursor(session: Session, key: str) -> Cursor | None:
+    row = session.get(InboxCursor, key)
+    return dict(row.state) if row is not None else None
 
-    def __init__(self, poller: InboxPoller) -> None:
-        self._poller = poller
 
-    @activity.defn(name="poll_inbox")
-    async def poll_inbox(self, req: PollRequest) -> PollReport:
-        return await self._poller.poll(activity.client(), now=req.now)
+def _save_cursor(session: Session, key: str, state: Cursor) -> None:
+    row = session.get(InboxCursor, key) or InboxCursor(source=key)
+    row.state, row.updated_at = dict(state), utcnow()
+    session.add(row)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from activities._errors import to_application_error
 from dealpilot.ai import (
     AIMalformedResponseError,
     AINonRetryableError,
@@ -25,7 +26,6 @@ from dealpilot.ai import (
     ReplyInput,
     build_engine,
     render_prompt,
-    to_application_error,
 )
 from dealpilot.ai.prompts import default_prompt_text
 from dealpilot.core.settings import Settings
@@ -72,6 +72,14 @@ async def engine(
     built = openai_engine(server_url[0])
     yield built
     await built.aclose()
+
+
+def non_retryable(exc: BaseException) -> bool:
+    """What the activities' one error mapping makes of an AI failure."""
+    mapped = to_application_error(exc)
+    assert mapped is not None
+    assert mapped.type == type(exc).__name__
+    return mapped.non_retryable
 
 
 DEAL = DealAnalysisInput(
@@ -158,7 +166,7 @@ async def test_malformed_answer_is_a_retryable_malformed_error(
     with pytest.raises(AIMalformedResponseError) as info:
         await engine.analyze_deal(DEAL)
     assert isinstance(info.value, AIRetryableError)  # another sample usually parses
-    assert not to_application_error(info.value).non_retryable
+    assert not non_retryable(info.value)
 
 
 async def test_refusal_is_not_retryable(engine: OpenAIEngine, fake: FakeOpenAI) -> None:
@@ -166,7 +174,7 @@ async def test_refusal_is_not_retryable(engine: OpenAIEngine, fake: FakeOpenAI) 
     with pytest.raises(AIRefusalError) as info:
         await engine.analyze_deal(DEAL)
     assert isinstance(info.value, AINonRetryableError)
-    assert to_application_error(info.value).non_retryable
+    assert non_retryable(info.value)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +210,7 @@ async def test_http_errors_map_to_retryable_or_not(
     with pytest.raises(expected) as info:
         await engine.analyze_deal(DEAL)
     assert info.value.status_code == status
-    assert to_application_error(info.value).non_retryable is not retryable
+    assert non_retryable(info.value) is not retryable
     assert len(fake.requests) == 1  # max_retries=0: Temporal is the only retry layer
 
 

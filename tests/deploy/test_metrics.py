@@ -17,9 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from activities._uow import UnitsOfWork
 from api import create_app
 from dealpilot.ai import HeuristicEngine, LeadInput, build_engine
-from dealpilot.ai.calls import AIActivities
+from dealpilot.ai.calls import AIDecisions
 from dealpilot.core import metrics
 from dealpilot.core.settings import Settings
 from dealpilot.intake.signatures import sign_dealpilot
@@ -76,11 +77,11 @@ def openai_server() -> Iterator[tuple[str, FakeOpenAI]]:
         yield served
 
 
-def openai_activities(engine: Engine, url: str) -> AIActivities:
+def openai_decisions(engine: Engine, url: str) -> AIDecisions:
     settings = Settings.model_validate(
         {"OPENAI_API_KEY": "sk-test-not-a-real-key", "OPENAI_BASE_URL": url, "OPENAI_TIMEOUT": 5}
     )
-    return AIActivities(engine, build_engine(settings))
+    return AIDecisions(UnitsOfWork(engine), build_engine(settings))
 
 
 LEAD = LeadInput(email="pat@acme.test", name="Pat", company="Acme")
@@ -100,7 +101,7 @@ async def test_openai_call_counts_tokens_and_cost_by_model(
     )
     fake.reply(200, completion(json.dumps({"score": 72, "reasoning": "fits"})))
 
-    score = await openai_activities(engine, url).score_lead(LEAD)
+    score = await openai_decisions(engine, url).score_lead(LEAD)
 
     assert score.score == 72
     after = (
@@ -128,7 +129,7 @@ async def test_unknown_model_counts_tokens_at_no_cost(
     fake.reply(200, answer)
     metrics.configure_prices(None)
 
-    await openai_activities(engine, url).score_lead(LEAD)
+    await openai_decisions(engine, url).score_lead(LEAD)
 
     assert value("dealpilot_ai_tokens_total", model=model, kind="prompt") == 321
     assert value("dealpilot_ai_cost_usd_total", model=model) == 0
@@ -138,7 +139,7 @@ async def test_unknown_model_counts_tokens_at_no_cost(
     metrics.configure_prices({model: (1.0, 4.0)})
     try:
         fake.reply(200, answer)
-        await openai_activities(engine, url).score_lead(LEAD)
+        await openai_decisions(engine, url).score_lead(LEAD)
     finally:
         metrics.configure_prices(None)
     assert value("dealpilot_ai_tokens_total", model=model, kind="prompt") == 642
@@ -155,7 +156,7 @@ async def test_failed_ai_call_is_counted_as_an_error(
     before = value("dealpilot_ai_calls_total", **labels)
     fake.reply(400, {"error": {"message": "bad", "type": "invalid_request_error", "code": None}})
     with pytest.raises(Exception, match="rejected"):
-        await openai_activities(engine, url).score_lead(LEAD)
+        await openai_decisions(engine, url).score_lead(LEAD)
     assert value("dealpilot_ai_calls_total", **labels) == before + 1
 
 
@@ -163,7 +164,7 @@ async def test_rule_engine_calls_are_counted_free(engine: Engine) -> None:
     model = HeuristicEngine.model_name
     before = value("dealpilot_ai_calls_total", model=model, decision="score_lead", outcome="ok")
     cost = value("dealpilot_ai_cost_usd_total", model=model)
-    await AIActivities(engine, HeuristicEngine()).score_lead(LEAD)
+    await AIDecisions(UnitsOfWork(engine), HeuristicEngine()).score_lead(LEAD)
     after = value("dealpilot_ai_calls_total", model=model, decision="score_lead", outcome="ok")
     assert after == before + 1
     assert value("dealpilot_ai_cost_usd_total", model=model) == cost

@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from activities._uow import UnitsOfWork
 from dealpilot.core.settings import Settings
 from dealpilot.inbox import InboxPoller, build_sources
 from dealpilot.mail.zoho import ZohoProvider
@@ -86,9 +87,9 @@ async def test_zoho_inbox_records_a_reply_once(engine: Engine, tmp_path: object)
                 http_client=http,
             )
             sources = build_sources(settings, zoho=lambda: provider, http_client=http)
-            poller = InboxPoller(engine, sources)
-            first = await poller.poll(None)
-            second = await poller.poll(None)
+            poller = InboxPoller(UnitsOfWork(engine), sources)
+            first = await poller.poll()
+            second = await poller.poll()
 
     assert (first.handled, first.replies, first.skipped_own) == (2, 1, 1)
     assert (second.handled, second.replies) == (0, 0)

@@ -1,0 +1,30 @@
+"""The inbox poll activity: a thin wrapper over `InboxPoller`, over the mailboxes configured at
+worker start."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities._errors import maps_errors
+from dealpilot.inbox import InboxPoller
+from dealpilot.intake import DeliveryReport, deliver
+from workflows.jobs import PollReport, PollRequest
+
+
+class InboxActivities:
+    def __init__(self, engine: Engine, poller: InboxPoller) -> None:
+        self._engine = engine
+        self._poller = poller
+
+    @activity.defn(name="poll_inbox")
+    @maps_errors
+    async def poll_inbox(self, req: PollRequest) -> PollReport:
+        client = activity.client()
+
+        async def deliver_events() -> DeliveryReport:
+            return await deliver(client, self._engine)
+
+        return await self._poller.poll(
+            now=req.now, deliver=deliver_events, heartbeat=activity.heartbeat
+        )

@@ -1,0 +1,69 @@
+"""The scheduled jobs' activities: the daily review (`DailyReview`) and the scheduled drafts
+(`dealpilot.composer.schedule`). Thin: one unit of work each where the domain works in one."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities._errors import maps_errors
+from dealpilot.composer.schedule import release_scheduled_drafts
+from dealpilot.reporting.daily import DailyReview
+from dealpilot.temporal.deal_client import Temporal
+from models import session_scope
+from workflows.jobs import (
+    DailyReviewResult,
+    DraftReminder,
+    DueDraftsReport,
+    DueDraftsRequest,
+    RescoreResult,
+    ReviewRequest,
+    StuckResult,
+    SummaryRequest,
+)
+
+
+class DailyReviewActivities:
+    def __init__(self, engine: Engine, review: DailyReview) -> None:
+        self._engine = engine
+        self._review = review
+
+    @activity.defn(name="brand_is_active")
+    @maps_errors
+    def brand_is_active(self, slug: str) -> bool:
+        with session_scope(self._engine) as session:
+            return self._review.brand_is_active(session, slug)
+
+    @activity.defn(name="rescore_new_contacts")
+    @maps_errors
+    async def rescore_new_contacts(self, req: ReviewRequest) -> RescoreResult:
+        return await self._review.rescore_new_contacts(req, heartbeat=activity.heartbeat)
+
+    @activity.defn(name="flag_stuck_deals")
+    @maps_errors
+    def flag_stuck_deals(self, req: ReviewRequest) -> StuckResult:
+        with session_scope(self._engine) as session:
+            return self._review.flag_stuck_deals(session, req)
+
+    @activity.defn(name="drafts_waiting_review")
+    @maps_errors
+    def drafts_waiting_review(self, req: ReviewRequest) -> DraftReminder:
+        with session_scope(self._engine) as session:
+            return self._review.drafts_waiting_review(session, req)
+
+    @activity.defn(name="write_daily_summary")
+    @maps_errors
+    def write_daily_summary(self, req: SummaryRequest) -> DailyReviewResult:
+        with session_scope(self._engine) as session:
+            return self._review.write_daily_summary(session, req)
+
+
+class ScheduledDraftsActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="release_due_drafts")
+    @maps_errors
+    async def release_due_drafts(self, req: DueDraftsRequest) -> DueDraftsReport:
+        temporal = Temporal(activity.client(), activity.info().task_queue)
+        return await release_scheduled_drafts(temporal, self._engine, now=req.now)
