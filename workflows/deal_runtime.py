@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from dealpilot.core.enums import SendStatus
+    from dealpilot.core.enums import ReviewAction, SendStatus
     from workflows import autopilot
     from workflows import deal_activities as acts
     from workflows.contracts import DealContext, Engagement, ReviewSettlement, SendOutcome
@@ -170,7 +170,10 @@ class DealRuntime:
         await acts.settle_review(
             m,
             ReviewSettlement(
-                deal_id=m.deal_id, draft_id=review.draft_id, action="discard", note=reason
+                deal_id=m.deal_id,
+                draft_id=review.draft_id,
+                action=ReviewAction.discard,
+                note=reason,
             ),
         )
         text = f"Draft {review.draft_id} ({review.stage_name}) discarded: {reason}"
