@@ -57,7 +57,7 @@ class DealRuntime:
         for effect in effects:
             await self._carry_out_one(effect)
 
-    async def _carry_out_one(self, effect: Effect) -> None:  # noqa: C901 - one branch a kind
+    async def _carry_out_one(self, effect: Effect) -> None:
         m = self.m
         match effect:
             case Schedule(at=at, reason=reason):
