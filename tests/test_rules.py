@@ -401,3 +401,15 @@ def test_reply_outcomes() -> None:
     ooo = reply_outcome("out_of_office")
     assert ooo.pause_until_return
     assert not ooo.stop_sequence
+
+
+def test_reply_outcomes_say_how_a_deal_closes_and_what_counts_as_a_reply() -> None:
+    assert reply_outcome("unsubscribe").close_reason == "asked to be removed"
+    assert reply_outcome("not_interested").decision == "reply_not_interested"
+    assert not reply_outcome("bounce").counts_as_reply
+    assert not reply_outcome("out_of_office").counts_as_reply
+    assert reply_outcome("interested").counts_as_reply
+    unknown = reply_outcome("referral")  # not an intent the classifier knows: a person looks
+    assert unknown.stop_sequence
+    assert unknown.move_to == "reply"
+    assert not unknown.draft_reply

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from dealpilot.core.enums import ReviewAction
 from workflows.rules import EngagementStats, SendWindow, StageInfo
 
 
@@ -239,7 +240,7 @@ class ReviewDecision:
     reviewer: str = "api"
 
 
-REVIEW_ACTIONS = ("approve", "edit", "reject")
+REVIEW_ACTIONS = (ReviewAction.approve, ReviewAction.edit, ReviewAction.reject)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.common import SearchAttributeUpdate
 
+from dealpilot.core.enums import DealStatus
 from workflows import search_attributes as sa
 from workflows.contracts import DealStateView, TimelineEntry
 
@@ -120,7 +121,7 @@ def state_view(m: DealMemory) -> DealStateView:
 
 def wait_summary(m: DealMemory, now: datetime) -> str:
     """What the Web UI shows on the deal's timer."""
-    if m.status == "paused":
+    if m.status == DealStatus.paused:
         until = m.paused_until
         return f"paused until {until:%a %d %b %H:%M} UTC" if until else "paused"
     review = m.review

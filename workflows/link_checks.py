@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from dealpilot.core.enums import LinkCheck
+
 BATCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
     maximum_interval=timedelta(minutes=2),
@@ -70,11 +72,11 @@ class LinkCheckReport:
 
     def add(self, outcome: LinkOutcome) -> None:
         self.checked += 1
-        if outcome.link_check == "found":
+        if outcome.link_check == LinkCheck.found:
             self.found += 1
-        elif outcome.link_check == "missing":
+        elif outcome.link_check == LinkCheck.missing:
             self.missing += 1
-        elif outcome.link_check == "removed":
+        elif outcome.link_check == LinkCheck.removed:
             self.removed += 1
             if outcome.newly_removed:
                 self.removed_ids.append(outcome.opportunity_id)

@@ -2,8 +2,8 @@
 
 DealWorkflow calls these during replay, so nothing here reads a clock, does I/O or uses
 randomness, and only the stdlib is imported (no models/, no SQLAlchemy: this module must
-load inside Temporal's workflow sandbox). Tiers, stage kinds and auto actions are the plain
-string values of models.types' enums.
+load inside Temporal's workflow sandbox). Tiers, stage kinds and intents are the StrEnums of
+dealpilot.core.enums (stdlib only), equal to their plain string values.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dealpilot.core.enums import EngagementTier, ReplyIntent, StageKind, SuppressionReason
 from workflows.windows import (
     SendWindow,
     in_send_window,
@@ -84,7 +85,7 @@ class EngagementStats:
         return max(times) if times else None
 
 
-def engagement_tier(stats: EngagementStats, now: datetime) -> str:
+def engagement_tier(stats: EngagementStats, now: datetime) -> EngagementTier:
     """new | engaged | hot | warm | lurker | cold | ghost, first match wins.
 
     - engaged: replied at least once (the strongest signal; outranks everything).
@@ -98,23 +99,23 @@ def engagement_tier(stats: EngagementStats, now: datetime) -> str:
     - ghost: 3+ emails, no open or click.  cold: 2 emails, no open or click.
     """
     if stats.replies > 0:
-        return "engaged"
+        return EngagementTier.engaged
     if stats.emails_sent <= 0:
-        return "new"
+        return EngagementTier.new
     engaged = stats.emails_engaged
     if engaged > 0:
         last = stats.last_engaged_at
         age = now - last if last is not None else None
         if age is not None and age <= HOT_WINDOW and engaged / stats.emails_sent > 0.5:
-            return "hot"
+            return EngagementTier.hot
         if age is not None and age <= WARM_WINDOW:
-            return "warm"
-        return "lurker"
+            return EngagementTier.warm
+        return EngagementTier.lurker
     if stats.emails_sent >= GHOST_AFTER:
-        return "ghost"
+        return EngagementTier.ghost
     if stats.emails_sent >= COLD_AFTER:
-        return "cold"
-    return "new"
+        return EngagementTier.cold
+    return EngagementTier.new
 
 
 def is_ghost(stats: EngagementStats) -> bool:
@@ -169,9 +170,9 @@ def next_sequence_stage(stages: Sequence[StageInfo], current_id: int) -> StageIn
     """
     ordered = _ordered(stages)
     index = next((i for i, s in enumerate(ordered) if s.id == current_id), None)
-    if index is None or ordered[index].kind not in ("entry", "sequence"):
+    if index is None or ordered[index].kind not in (StageKind.entry, StageKind.sequence):
         return None
-    if index + 1 < len(ordered) and ordered[index + 1].kind == "sequence":
+    if index + 1 < len(ordered) and ordered[index + 1].kind == StageKind.sequence:
         return ordered[index + 1]
     return None
 
@@ -180,30 +181,30 @@ def is_final_sequence_stage(stages: Sequence[StageInfo], current_id: int) -> boo
     current = next((s for s in stages if s.id == current_id), None)
     return (
         current is not None
-        and current.kind == "sequence"
+        and current.kind == StageKind.sequence
         and next_sequence_stage(stages, current_id) is None
     )
 
 
-def _first(stages: Sequence[StageInfo], kind: str) -> StageInfo | None:
+def _first(stages: Sequence[StageInfo], kind: StageKind) -> StageInfo | None:
     return next((s for s in _ordered(stages) if s.kind == kind), None)
 
 
 def lost_stage(stages: Sequence[StageInfo]) -> StageInfo:
     """The pipeline's "not interested"/"rejected"/"lost" stage: the first of kind lost,
     terminal ones preferred. Every pipeline must have one (raises LookupError otherwise)."""
-    lost = [s for s in _ordered(stages) if s.kind == "lost"]
+    lost = [s for s in _ordered(stages) if s.kind == StageKind.lost]
     if not lost:
         raise LookupError("pipeline has no stage of kind 'lost'")
     return next((s for s in lost if s.is_terminal), lost[0])
 
 
 def reply_stage(stages: Sequence[StageInfo]) -> StageInfo | None:
-    return _first(stages, "reply")
+    return _first(stages, StageKind.reply)
 
 
 def won_stage(stages: Sequence[StageInfo]) -> StageInfo | None:
-    return _first(stages, "won")
+    return _first(stages, StageKind.won)
 
 
 # --- the guard --------------------------------------------------------------------------
@@ -303,20 +304,32 @@ class ReplyOutcome:
     suppress: str | None  # SuppressionReason value to record for the brand, if any
     pause_until_return: bool  # out of office: sleep until ooo_resume_at(return_date)
     draft_reply: bool  # an AI-suggested answer for a person
+    counts_as_reply: bool = True  # a person wrote back (not an auto-reply or a bounce)
+    close_reason: str = ""  # move_to "lost": the deal's lost reason
+    decision: str = ""  # move_to "lost": the decision type recorded
 
 
 def reply_outcome(intent: str) -> ReplyOutcome:
     """Unknown intents stop the sequence and go to a person: the safe default."""
     match intent:
-        case "interested" | "question":
+        case ReplyIntent.interested | ReplyIntent.question:
             return ReplyOutcome(True, "reply", None, False, True)
-        case "not_interested":
-            return ReplyOutcome(True, "lost", None, False, False)
-        case "unsubscribe":
-            return ReplyOutcome(True, "lost", "unsubscribed", False, False)
-        case "bounce":
-            return ReplyOutcome(True, "lost", "hard_bounce", False, False)
-        case "out_of_office":
-            return ReplyOutcome(False, None, None, True, False)
+        case ReplyIntent.not_interested:
+            return ReplyOutcome(
+                True, "lost", None, False, False,
+                close_reason="not interested", decision="reply_not_interested",
+            )  # fmt: skip
+        case ReplyIntent.unsubscribe:
+            return ReplyOutcome(
+                True, "lost", SuppressionReason.unsubscribed, False, False,
+                close_reason="asked to be removed", decision="reply_unsubscribe",
+            )  # fmt: skip
+        case ReplyIntent.bounce:
+            return ReplyOutcome(
+                True, "lost", SuppressionReason.hard_bounce, False, False,
+                counts_as_reply=False, close_reason="bounced", decision="reply_bounce",
+            )  # fmt: skip
+        case ReplyIntent.out_of_office:
+            return ReplyOutcome(False, None, None, True, False, counts_as_reply=False)
         case _:
             return ReplyOutcome(True, "reply", None, False, False)
