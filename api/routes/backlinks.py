@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import File, Form, Query, Request, Response, UploadFile
+from fastapi import File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -20,9 +20,8 @@ from api.deps import (
     SettingsDep,
     UnitOfWorkDep,
 )
-from api.hooks import on_deals_created
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
+from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
 from dealpilot.ai import AIError
 from dealpilot.backlinks import (
     LinkChecks,
@@ -38,6 +37,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
 from dealpilot.deals.updates import apply_update
 from dealpilot.imports.csvfile import Result
+from dealpilot.temporal.starting import start_after_commit
 from models import (
     BacklinkOpportunity,
     BacklinkStatus,
@@ -197,10 +197,9 @@ async def import_backlinks_csv(
     `invalid_file` / `missing_columns`."""
     check_size(file)
     reject_nul(brand=brand, tool=tool, keywords=keywords)
-    with import_errors():
-        report = await run_in_threadpool(
-            import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
-        )
+    report = await run_in_threadpool(
+        import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
+    )
     counts = report.counts
     response.status_code = 201 if counts[Result.created] else 200
     return BacklinkImportResult(
@@ -289,11 +288,11 @@ class BacklinkEnrolResult(BaseModel):
 
 @router.post("/enrol/", response_model=BacklinkEnrolResult)
 async def enrol_backlinks(
-    request: Request,
     response: Response,
     data: service.BacklinkEnrolRequest,
     session: SessionDep,
     uow: UnitOfWorkDep,
+    temporal: OptionalTemporalDep,
 ) -> BacklinkEnrolResult:
     """Enrols opportunities in the brand's Backlink Outreach pipeline (or `pipeline_id`): a
     deal in the first stage for each opportunity's contact (its `contact_id`, `contact_email`
@@ -302,13 +301,7 @@ async def enrol_backlinks(
     whose contact cannot be enrolled are skipped with a reason. Workflows start after the
     commit; 201 when any deal was created."""
     result = await run_in_threadpool(service.enrol, session, data)
-    ids = [e.deal_id for e in result.enrolled]
-    started: dict[int, str | None] = {}
-
-    async def start() -> None:
-        started.update(await on_deals_created(request.app, ids))
-
-    uow.after_commit.add(start)
+    started = start_after_commit(uow, temporal, [e.deal_id for e in result.enrolled])
     await uow.commit_now()
     for item in result.enrolled:
         item.workflow_id = started.get(item.deal_id)
@@ -383,9 +376,7 @@ async def verify_backlink(
     Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
     failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
     await run_in_threadpool(_exists, session, backlink_id)
-    outcomes = await _checks(engine, settings).verify(
-        [backlink_id], temporal.client if temporal else None
-    )
+    outcomes = await _checks(engine, settings).verify([backlink_id], temporal)
     if not outcomes:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
     return VerifyOneResult(
@@ -413,7 +404,7 @@ async def verify_brand_backlinks(
     """Verifies every outreaching or placed opportunity of the brand now (a few pages at a
     time), as the daily `link-check` schedule does for all brands."""
     brand_id, ids = await run_in_threadpool(_brand_candidates, session, data.brand.strip())
-    outcomes = await _checks(engine, settings).verify(ids, temporal.client if temporal else None)
+    outcomes = await _checks(engine, settings).verify(ids, temporal)
     results = [_result(o) for o in outcomes]
 
     def count(state: LinkCheck) -> int:

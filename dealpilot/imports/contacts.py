@@ -10,7 +10,7 @@ commits: the caller commits once at the end, so a file-level problem found at ro
 (`CSVFormatError`: bad encoding, broken quoting) rolls the whole import back. The result
 keeps one compact outcome per row, never the rows themselves.
 
-Deal workflows start only after that commit: `start_enrolled(temporal, engine, deal_ids)`.
+Deal workflows start only after that commit: `start_enrolled(workflows, engine, deal_ids)`.
 """
 
 from __future__ import annotations
@@ -42,11 +42,7 @@ from models.brand import check_timezone
 from models.contact import ContactBase, normalise_email
 
 if TYPE_CHECKING:
-    from dealpilot.temporal.deal_client import Temporal
-
-# The enrolment services live in `api.services` (deals are created and started the same way
-# as by POST /api/crm/deals/bulk/); they are imported where used because the API's package
-# imports this module for its own import route.
+    from dealpilot.temporal.deals import DealWorkflows
 
 BATCH_ROWS = 500
 INSERT_PAGE = 100
@@ -374,22 +370,26 @@ RETRY_HINT = (
 
 
 async def start_enrolled(
-    temporal: Temporal | None, engine: Engine, deal_ids: list[int], *, batch: int = START_BATCH
+    workflows: DealWorkflows | None,
+    engine: Engine,
+    deal_ids: list[int],
+    *,
+    batch: int = START_BATCH,
 ) -> StartReport:
     """Starts the committed deals' workflows in batches (the bulk enrolment's starter). A
     batch in which nothing started means Temporal is down: the rest are not attempted."""
     if not deal_ids:
         return StartReport(0, 0, None)
-    if temporal is None:
+    if workflows is None:
         return StartReport(
             0, len(deal_ids), f"Temporal is not configured: {len(deal_ids)} deals {RETRY_HINT}"
         )
-    from dealpilot.temporal.deal_client import start_and_record
+    from dealpilot.temporal.starting import start_and_record
 
     started = 0
     for offset in range(0, len(deal_ids), batch):
         chunk = deal_ids[offset : offset + batch]
-        results = await start_and_record(temporal, engine, chunk)
+        results = await start_and_record(workflows, engine, chunk)
         ok = sum(1 for wid in results.values() if wid is not None)
         started += ok
         if ok == 0:
