@@ -8,6 +8,7 @@ from temporalio import activity
 
 from activities._errors import maps_errors
 from dealpilot.backlinks.checks import LinkChecks
+from dealpilot.temporal.deals import DealWorkflows
 from workflows.link_checks import (
     CandidatesRequest,
     LinkOutcome,
@@ -35,5 +36,7 @@ class LinkCheckActivities:
             done += 1
             activity.heartbeat(done, outcome.opportunity_id)
 
-        outcomes = await self._checks.verify(req.opportunity_ids, activity.client(), progress=beat)
+        outcomes = await self._checks.verify(
+            req.opportunity_ids, DealWorkflows(activity.client()), progress=beat
+        )
         return VerifyBatchReport(outcomes=outcomes)

@@ -9,6 +9,7 @@ from temporalio import activity
 from activities._errors import maps_errors
 from dealpilot.inbox import InboxPoller
 from dealpilot.intake import DeliveryReport, deliver
+from dealpilot.temporal.deals import DealWorkflows
 from workflows.jobs import PollReport, PollRequest
 
 
@@ -20,10 +21,10 @@ class InboxActivities:
     @activity.defn(name="poll_inbox")
     @maps_errors
     async def poll_inbox(self, req: PollRequest) -> PollReport:
-        client = activity.client()
+        workflows = DealWorkflows(activity.client())
 
         async def deliver_events() -> DeliveryReport:
-            return await deliver(client, self._engine)
+            return await deliver(workflows, self._engine)
 
         return await self._poller.poll(
             now=req.now, deliver=deliver_events, heartbeat=activity.heartbeat

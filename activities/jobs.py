@@ -9,7 +9,7 @@ from temporalio import activity
 from activities._errors import maps_errors
 from dealpilot.composer.schedule import release_scheduled_drafts
 from dealpilot.reporting.daily import DailyReview
-from dealpilot.temporal.deal_client import Temporal
+from dealpilot.temporal.deals import DealWorkflows
 from models import session_scope
 from workflows.jobs import (
     DailyReviewResult,
@@ -65,5 +65,5 @@ class ScheduledDraftsActivities:
     @activity.defn(name="release_due_drafts")
     @maps_errors
     async def release_due_drafts(self, req: DueDraftsRequest) -> DueDraftsReport:
-        temporal = Temporal(activity.client(), activity.info().task_queue)
+        temporal = DealWorkflows(activity.client(), activity.info().task_queue)
         return await release_scheduled_drafts(temporal, self._engine, now=req.now)

@@ -25,6 +25,7 @@ from dealpilot.core.errors import ServiceUnavailable
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Relay
 from dealpilot.intake.relay import RELAY_EVERY
+from dealpilot.temporal.deals import DealWorkflows
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +76,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         relay = None
         if temporal is not None and relay_every is not None:
-            relay = Relay(temporal, engine, every=relay_every)
+            relay = Relay(
+                DealWorkflows(temporal, settings.temporal_task_queue), engine, every=relay_every
+            )
             relay.start()
         app.state.relay = relay
         try:

@@ -18,7 +18,7 @@ from dealpilot.ai import AIEngine, build_engine
 from dealpilot.core.errors import ErrorDetail, Unauthorized, Unprocessable
 from dealpilot.core.settings import Settings
 from dealpilot.rendering.renderer import EmailRenderer
-from dealpilot.temporal.deal_client import Temporal, require_temporal
+from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models.pagination import PageParams
 from models.uow import AfterCommit, UnitOfWork, unit_of_work
 
@@ -67,23 +67,23 @@ def get_after_commit(uow: UnitOfWorkDep) -> AfterCommit:
 AfterCommitDep = Annotated[AfterCommit, Depends(get_after_commit)]
 
 
-def get_optional_temporal(request: Request) -> Temporal | None:
+def get_optional_temporal(request: Request) -> DealWorkflows | None:
     client: Client | None = getattr(request.app.state, "temporal", None)
     if client is None:
         return None
     settings: Settings = request.app.state.settings
-    return Temporal(client=client, task_queue=settings.temporal_task_queue)
+    return DealWorkflows(client=client, task_queue=settings.temporal_task_queue)
 
 
-OptionalTemporalDep = Annotated[Temporal | None, Depends(get_optional_temporal)]
+OptionalTemporalDep = Annotated[DealWorkflows | None, Depends(get_optional_temporal)]
 
 
-def get_temporal(temporal: OptionalTemporalDep) -> Temporal:
-    return require_temporal(temporal)
+def get_temporal(temporal: OptionalTemporalDep) -> DealWorkflows:
+    return require_workflows(temporal)
 
 
 # For endpoints that cannot do anything without Temporal: 503 `temporal_unavailable`.
-TemporalDep = Annotated[Temporal, Depends(get_temporal)]
+TemporalDep = Annotated[DealWorkflows, Depends(get_temporal)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from DEALPILOT_API_KEYS")

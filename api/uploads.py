@@ -1,16 +1,14 @@
-"""CSV uploads (contact and backlink imports): the size limit and the mapping of the
-importers' errors (`dealpilot.imports.csvfile`) onto the API's error envelope."""
+"""CSV uploads (contact and backlink imports): the size limit and the NUL check of form
+fields. The importers' own errors (`dealpilot.imports.csvfile`) are core errors: the API's one
+handler maps them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import UploadFile
 
 from dealpilot.core.errors import DealpilotError, ErrorDetail, Unprocessable
-from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -38,30 +36,3 @@ def reject_nul(**fields: str | None) -> None:
             code="validation_error",
             details=[ErrorDetail(field=name, problem="contains a NUL character") for name in bad],
         )
-
-
-@contextmanager
-def import_errors() -> Iterator[None]:
-    """A wrong option is a 422 naming it; a file that cannot be read as a whole is a 422
-    `missing_columns` or `invalid_file` (and nothing of it was imported)."""
-    try:
-        yield
-    except ImportRequestError as exc:
-        raise Unprocessable(
-            exc.message, code=exc.code, details=[ErrorDetail(field=exc.field, problem=exc.message)]
-        ) from exc
-    except MissingColumnsError as exc:
-        raise Unprocessable(
-            exc.message,
-            code="missing_columns",
-            details=[
-                ErrorDetail(field="file", problem=f"no {name} column") for name in exc.missing
-            ],
-        ) from exc
-    except CSVFormatError as exc:
-        where = f"line {exc.line}" if exc.line is not None else "file"
-        raise Unprocessable(
-            f"The file cannot be imported; nothing was imported. {exc}",
-            code="invalid_file",
-            details=[ErrorDetail(field="file", problem=f"{where}: {exc.message}")],
-        ) from exc

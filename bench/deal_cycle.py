@@ -42,7 +42,7 @@ from dealpilot.ai import HeuristicEngine
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
-from dealpilot.temporal.enrolment import DealStart, start_deal
+from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, Deal, MailProviderName, session_scope
 from worker import build_worker
 from workflows.contracts import DealStateView
@@ -95,7 +95,7 @@ async def run_deals(
 ) -> list[DealStateView]:
     done: list[DealStateView] = []
     for i in range(0, len(starts), batch):
-        handles = [await start_deal(env.client, queue, s) for s in starts[i : i + batch]]
+        handles = [await DealWorkflows(env.client, queue).start(s) for s in starts[i : i + batch]]
         done += await results(env, handles)
     return done
 

@@ -7,7 +7,7 @@
     through the ASGI app (httpx ASGITransport, no network hop): every deal row in one
     transaction, committed, then the workflows started by the API (50 at a time).
 (c) enrolment through the service path: `dealpilot.deals.service.create_deal` per deal in one
-    transaction, then `dealpilot.temporal.enrolment.start_deal`, `concurrency` in flight.
+    transaction, then `DealWorkflows.start`, `concurrency` in flight.
 The ratio to (a) is the figure to watch (target >= 0.8). No worker runs: a start costs the
 same with or without one.
 """
@@ -33,7 +33,7 @@ from api.app import create_app
 from bench.common import DEV_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
-from dealpilot.temporal.enrolment import DealStart, start_deal, workflow_id
+from dealpilot.temporal.deals import DealStart, DealWorkflows, workflow_id
 from workflows import search_attributes
 
 NOOP = "BenchNoop"  # never executed: starts only need the type name
@@ -118,7 +118,7 @@ async def enrolment(
     clock = Clock()
     starts = await asyncio.to_thread(create_deals, engine, tgt, contacts)
     db_seconds = clock.seconds
-    await bounded(concurrency, (start_deal(client, queue, s) for s in starts))
+    await bounded(concurrency, (DealWorkflows(client, queue).start(s) for s in starts))
     return db_seconds, clock.seconds - db_seconds
 
 

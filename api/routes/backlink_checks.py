@@ -82,9 +82,7 @@ async def verify_backlink(
     Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
     failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
     await run_in_threadpool(_exists, session, backlink_id)
-    outcomes = await _checks(engine, settings).verify(
-        [backlink_id], temporal.client if temporal else None
-    )
+    outcomes = await _checks(engine, settings).verify([backlink_id], temporal)
     if not outcomes:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
     return VerifyOneResult(
@@ -112,7 +110,7 @@ async def verify_brand_backlinks(
     """Verifies every outreaching or placed opportunity of the brand now (a few pages at a
     time), as the daily `link-check` schedule does for all brands."""
     brand_id, ids = await run_in_threadpool(_brand_candidates, session, data.brand.strip())
-    outcomes = await _checks(engine, settings).verify(ids, temporal.client if temporal else None)
+    outcomes = await _checks(engine, settings).verify(ids, temporal)
     results = [_result(o) for o in outcomes]
 
     def count(state: LinkCheck) -> int:

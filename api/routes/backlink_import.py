@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
+from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
 from dealpilot.backlinks.imports import import_backlinks
 from dealpilot.imports.csvfile import Result
 
@@ -66,10 +66,9 @@ async def import_backlinks_csv(
     `invalid_file` / `missing_columns`."""
     check_size(file)
     reject_nul(brand=brand, tool=tool, keywords=keywords)
-    with import_errors():
-        report = await run_in_threadpool(
-            import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
-        )
+    report = await run_in_threadpool(
+        import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
+    )
     counts = report.counts
     response.status_code = 201 if counts[Result.created] else 200
     return BacklinkImportResult(

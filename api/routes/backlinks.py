@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AIDep, EngineDep, PageDep, SessionDep, UnitOfWorkDep
-from api.hooks import on_deals_created
+from api.deps import AIDep, EngineDep, OptionalTemporalDep, PageDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from dealpilot.ai import AIError
 from dealpilot.backlinks import Pitcher, PitchOutcome, service
 from dealpilot.core.errors import DealpilotError, ErrorDetail, NotFound, Unprocessable
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
 from dealpilot.deals.updates import apply_update
+from dealpilot.temporal.starting import start_after_commit
 from models import BacklinkOpportunity, BacklinkStatus, Brand, Contact, Deal, LinkCheck, Pipeline
 from models.backlink import (
     BacklinkOpportunityCreate,
@@ -186,11 +186,11 @@ class BacklinkEnrolResult(BaseModel):
 
 @router.post("/enrol/", response_model=BacklinkEnrolResult)
 async def enrol_backlinks(
-    request: Request,
     response: Response,
     data: service.BacklinkEnrolRequest,
     session: SessionDep,
     uow: UnitOfWorkDep,
+    temporal: OptionalTemporalDep,
 ) -> BacklinkEnrolResult:
     """Enrols opportunities in the brand's Backlink Outreach pipeline (or `pipeline_id`): a
     deal in the first stage for each opportunity's contact (its `contact_id`, `contact_email`
@@ -199,13 +199,7 @@ async def enrol_backlinks(
     whose contact cannot be enrolled are skipped with a reason. Workflows start after the
     commit; 201 when any deal was created."""
     result = await run_in_threadpool(service.enrol, session, data)
-    ids = [e.deal_id for e in result.enrolled]
-    started: dict[int, str | None] = {}
-
-    async def start() -> None:
-        started.update(await on_deals_created(request.app, ids))
-
-    uow.after_commit.add(start)
+    started = start_after_commit(uow, temporal, [e.deal_id for e in result.enrolled])
     await uow.commit_now()
     for item in result.enrolled:
         item.workflow_id = started.get(item.deal_id)

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, import_errors, reject_nul
+from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
 from dealpilot.imports.contacts import (
     ImportOptions,
     StartReport,
@@ -110,10 +110,9 @@ async def import_contacts_csv(
         contact_type=contact_type,
         source=source,
     )
-    with import_errors():
-        report = await run_in_threadpool(
-            import_contacts, session, file.file, options, mx=_checker(request)
-        )
+    report = await run_in_threadpool(
+        import_contacts, session, file.file, options, mx=_checker(request)
+    )
 
     started = StartReport(0, 0, None)
 

@@ -56,16 +56,16 @@ async def move_stage(
     """Moves the deal to a stage of its pipeline (by `stage_id` or `stage` slug) through the
     workflow's `move_stage` update; 422 `invalid_stage` for a stage of another pipeline."""
     req = MoveStageRequest(stage_id=data.stage_id, stage=data.stage, actor="api")
-    await actions.move_stage(temporal, deal, req)
+    await temporal.move_stage(deal, req)
     return await actions.reread(session, deal.id or 0)
 
 
 @router.post("/{deal_id}/next-stage/", response_model=DealPublic)
 async def next_stage(deal: DealDep, temporal: TemporalDep, session: SessionDep) -> DealPublic:
     """Moves the deal to the stage after its current one (by order); 409 at the last."""
-    current = await actions.state(temporal, deal)
+    current = await temporal.state(deal)
     target = await run_in_threadpool(actions.following_stage, session, deal, current.stage_id)
-    await actions.move_stage(temporal, deal, MoveStageRequest(stage_id=target.id, actor="api"))
+    await temporal.move_stage(deal, MoveStageRequest(stage_id=target.id, actor="api"))
     return await actions.reread(session, deal.id or 0)
 
 
@@ -76,7 +76,7 @@ async def mark_won(
     session: SessionDep,
     body: Annotated[CloseBody | None, Body()] = None,
 ) -> DealPublic:
-    await actions.close(temporal, deal, won=True, reason=(body or CloseBody()).reason)
+    await temporal.close(deal, won=True, reason=(body or CloseBody()).reason)
     return await actions.reread(session, deal.id or 0)
 
 
@@ -87,7 +87,7 @@ async def mark_lost(
     session: SessionDep,
     body: Annotated[CloseBody | None, Body()] = None,
 ) -> DealPublic:
-    await actions.close(temporal, deal, won=False, reason=(body or CloseBody()).reason)
+    await temporal.close(deal, won=False, reason=(body or CloseBody()).reason)
     return await actions.reread(session, deal.id or 0)
 
 
@@ -125,20 +125,20 @@ async def resume(
 async def send_now(deal: DealDep, temporal: TemporalDep) -> SignalAccepted:
     """Asks the workflow to act now instead of at its next action time (`nudge` signal). The
     autopilot rules still apply: outside the send window it waits for the window."""
-    workflow_id = await actions.nudge(temporal, deal)
+    workflow_id = await temporal.nudge(deal)
     return SignalAccepted(deal_id=deal.id or 0, workflow_id=workflow_id, signal="nudge")
 
 
 @router.get("/{deal_id}/state/", response_model=DealStateView)
 async def state(deal: DealDep, temporal: TemporalDep) -> DealStateView:
     """The workflow's `state` query: stage, status, tier, next action and counters."""
-    return await actions.state(temporal, deal)
+    return await temporal.state(deal)
 
 
 @router.get("/{deal_id}/timeline/", response_model=list[TimelineEntry])
 async def timeline(deal: DealDep, temporal: TemporalDep) -> list[TimelineEntry]:
     """The workflow's `timeline` query: recent events and decisions, newest last."""
-    return await actions.timeline(temporal, deal)
+    return await temporal.timeline(deal)
 
 
 def _preview(facts: PreviewFacts, rendered: StageEmail) -> EmailPreview:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Request, Response
+import structlog
+from fastapi import Query, Response
 from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +18,6 @@ from api.deps import (
     TemporalDep,
     UnitOfWorkDep,
 )
-from api.hooks import on_deal_created, on_deals_created
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict, ServiceUnavailable
 from dealpilot.deals import actions, service
@@ -25,11 +25,14 @@ from dealpilot.deals import bulk as bulk_service
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.deals.schemas import BulkCreated, BulkEnrolRequest, BulkEnrolResult
 from dealpilot.deals.updates import sent_fields
-from dealpilot.temporal.deal_client import require_temporal, start_and_record
+from dealpilot.temporal.deals import require_workflows
+from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
 from models.pagination import Page, paginate
 from workflows.contracts import MoveStageRequest
+
+log = structlog.get_logger(__name__)
 
 router = CRMRouter(prefix="/deals", tags=["deals"])
 
@@ -72,7 +75,7 @@ def list_deals(
 
 @router.post("/", response_model=DealPublic, status_code=201)
 async def create_deal(
-    request: Request, data: DealCreate, session: SessionDep, uow: UnitOfWorkDep
+    data: DealCreate, session: SessionDep, uow: UnitOfWorkDep, temporal: OptionalTemporalDep
 ) -> DealPublic:
     """Creates the deal, commits, then starts its workflow (`deal-{id}`). If Temporal cannot
     be reached the deal is still created, with `workflow_id` null: start it later with
@@ -80,34 +83,25 @@ async def create_deal(
     deal = await run_in_threadpool(service.create_deal, session, data)
     deal_id = deal.id
     assert deal_id is not None
-
-    async def start() -> None:
-        await on_deal_created(request.app, deal_id)
-
-    uow.after_commit.add(start)
+    log.info("deal_created", deal_id=deal_id)
+    start_after_commit(uow, temporal, [deal_id])
     await uow.commit_now()
     return await actions.reread(session, deal_id)
 
 
 @router.post("/bulk/", response_model=BulkEnrolResult)
 async def bulk_enrol(
-    request: Request,
     response: Response,
     data: BulkEnrolRequest,
     session: SessionDep,
     uow: UnitOfWorkDep,
+    temporal: OptionalTemporalDep,
 ) -> BulkEnrolResult:
     """Enrols up to 5,000 contacts in one pipeline: all deals in one transaction (contacts
     that cannot be enrolled are skipped with a reason), then their workflows start after the
     commit, at most 50 at a time. 201 when any deal was created."""
     deals, contacts, skipped = await run_in_threadpool(bulk_service.enrol, session, data)
-    ids = [d.id for d in deals if d.id is not None]
-    started: dict[int, str | None] = {}
-
-    async def start() -> None:
-        started.update(await on_deals_created(request.app, ids))
-
-    uow.after_commit.add(start)
+    started = start_after_commit(uow, temporal, [d.id for d in deals if d.id is not None])
     await uow.commit_now()
     created = [
         BulkCreated(
@@ -161,13 +155,13 @@ async def update_deal(
         raise Conflict(f"Deal {deal_id} is already {deal.status}", code="deal_closed")
     if stage_id is not None and stage_id != deal.stage_id:
         req = MoveStageRequest(stage_id=stage_id, reason="", actor="api")
-        await actions.move_stage(require_temporal(temporal), deal, req)
+        await require_workflows(temporal).move_stage(deal, req)
         deal = await actions.load_deal(session, deal_id)
     if status is not None and status != deal.status:
-        running = require_temporal(temporal)
+        running = require_workflows(temporal)
         if status in (DealStatus.won, DealStatus.lost):
             reason = changes.pop("lost_reason", "") if status == DealStatus.lost else ""
-            await actions.close(running, deal, won=status == DealStatus.won, reason=reason)
+            await running.close(deal, won=status == DealStatus.won, reason=reason)
         elif not await actions.pause_or_resume(
             running, engine, deal, pause=status == DealStatus.paused
         ):

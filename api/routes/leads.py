@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, UnitOfWorkDep
-from api.hooks import on_deal_created
+from api.deps import OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from dealpilot.leads import service
 from dealpilot.leads.service import LeadIn, LeadResult
+from dealpilot.temporal.starting import start_after_commit
 
 router = CRMRouter(prefix="/leads", tags=["leads"])
 
@@ -21,11 +21,11 @@ router = CRMRouter(prefix="/leads", tags=["leads"])
     responses={200: {"model": LeadResult, "description": "Nothing new: existing contact/deal"}},
 )
 async def inbound_lead(
-    request: Request,
     response: Response,
     data: LeadIn,
     session: SessionDep,
     uow: UnitOfWorkDep,
+    temporal: OptionalTemporalDep,
 ) -> LeadResult:
     """A `chatbot` lead becomes a contact (get or create per brand and email; empty fields are
     filled, operator data is never overwritten). An `inquiry` also gets a deal in the brand's
@@ -39,12 +39,7 @@ async def inbound_lead(
     intake = await run_in_threadpool(service.take_lead, session, data)
     started: dict[int, str | None] = {}
     if intake.deal_created and intake.deal is not None and intake.deal.id is not None:
-        deal_id = intake.deal.id
-
-        async def start() -> None:
-            started[deal_id] = await on_deal_created(request.app, deal_id)
-
-        uow.after_commit.add(start)
+        started = start_after_commit(uow, temporal, [intake.deal.id])
     await uow.commit_now()
     response.status_code = 201 if intake.created_anything else 200
     workflow_id = next(iter(started.values()), None)

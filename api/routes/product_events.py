@@ -6,7 +6,6 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import OptionalTemporalDep, SessionDep, UnitOfWorkDep
-from api.hooks import on_deals_created
 from api.routing import CRMRouter
 from dealpilot.leads import product_events as service
 from dealpilot.leads.product_events import (
@@ -15,6 +14,7 @@ from dealpilot.leads.product_events import (
     ProductEventIn,
     ProductEventResult,
 )
+from dealpilot.temporal.starting import start_after_commit
 from models import utcnow
 
 router = CRMRouter(prefix="/events", tags=["product events"])
@@ -50,14 +50,8 @@ async def product_event(
     404 `unknown_contact`; 422 `validation_error` (unknown event), `unknown_brand`,
     `event_not_tracked`; from the workflow: 409 `no_workflow`, `deal_starting`, 503."""
     plan = await run_in_threadpool(service.plan, session, data)
-    started: dict[int, str | None] = {}
     enrolled_ids = [deal.id for deal, _, _ in plan.enrolled if deal.id is not None]
-    if enrolled_ids:
-
-        async def start() -> None:
-            started.update(await on_deals_created(request.app, enrolled_ids))
-
-        uow.after_commit.add(start)
+    started = start_after_commit(uow, temporal, enrolled_ids)
     await uow.commit_now()
 
     occurred_at = data.occurred_at or utcnow()

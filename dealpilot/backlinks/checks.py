@@ -25,12 +25,12 @@ import httpx
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from dealpilot.backlinks.verify import FetchLimits, OurSite, PageCheck, build_client, check_page
 from dealpilot.core.settings import Settings
-from dealpilot.temporal.enrolment import workflow_id
+from dealpilot.temporal.deals import DealWorkflows
 from models import (
     AIDecisionLog,
     BacklinkOpportunity,
@@ -45,7 +45,6 @@ from models import (
     utcnow,
 )
 from workflows.contracts import MoveStageRequest
-from workflows.deal import DealWorkflow
 from workflows.link_checks import LinkOutcome
 
 log = structlog.get_logger(__name__)
@@ -66,7 +65,7 @@ class _Target:
 @dataclass(frozen=True)
 class _Move:
     deal_id: int
-    workflow_id: str
+    workflow_id: str | None  # None: the start was never recorded; `deal-{id}` finds it
     stage_id: int
     reason: str
 
@@ -244,19 +243,17 @@ class LinkChecks:
         if stage is None or stage.id is None or deal.stage_id == stage.id:
             return None
         reason = f"link verified on {page.final_url or opp.target_url}"
-        # The id is deterministic: a workflow whose start was never recorded is still found.
-        return _Move(deal.id, deal.workflow_id or workflow_id(deal.id), stage.id, reason)
+        return _Move(deal.id, deal.workflow_id, stage.id, reason)
 
     # ------------------------------------------------------------------ moving deals
     @staticmethod
-    async def _move(client: Client | None, move: _Move, outcome: LinkOutcome) -> None:
-        if client is None:
+    async def _move(workflows: DealWorkflows | None, move: _Move, outcome: LinkOutcome) -> None:
+        if workflows is None:
             outcome.deal_note = "Temporal not configured: deal not moved"
             return
-        handle = client.get_workflow_handle_for(DealWorkflow.run, move.workflow_id)
         req = MoveStageRequest(stage_id=move.stage_id, reason=move.reason, actor="link_check")
         try:
-            await handle.execute_update(DealWorkflow.move_stage, req)
+            await workflows.move_stage_by_id(move.deal_id, req, wid=move.workflow_id)
         except (WorkflowUpdateFailedError, RPCError) as exc:
             outcome.deal_note = f"deal not moved ({type(exc).__name__})"
             log.warning(
@@ -268,7 +265,7 @@ class LinkChecks:
 
     # ------------------------------------------------------------------ verifying
     async def verify_one(
-        self, opportunity_id: int, client: Client | None, http: httpx.AsyncClient
+        self, opportunity_id: int, workflows: DealWorkflows | None, http: httpx.AsyncClient
     ) -> LinkOutcome | None:
         """None when the opportunity no longer exists."""
         target = await asyncio.to_thread(self._target, opportunity_id)
@@ -281,23 +278,24 @@ class LinkChecks:
             return None
         outcome, move = recorded
         if move is not None:
-            await self._move(client, move, outcome)  # after the commit, never inside it
+            await self._move(workflows, move, outcome)  # after the commit, never inside it
         return outcome
 
     async def verify(
         self,
         opportunity_ids: Sequence[int],
-        client: Client | None,
+        workflows: DealWorkflows | None,
         *,
         progress: Callable[[LinkOutcome], None] | None = None,
     ) -> list[LinkOutcome]:
-        """Checks a few pages at a time; outcomes in the order given (missing ids left out)."""
+        """Checks a few pages at a time; outcomes in the order given (missing ids left out).
+        Deals are moved through `temporal` (None: not moved)."""
         gate = asyncio.Semaphore(self._concurrency)
         http = self._http or build_client(self.limits)
 
         async def one(opportunity_id: int) -> LinkOutcome | None:
             async with gate:
-                outcome = await self.verify_one(opportunity_id, client, http)
+                outcome = await self.verify_one(opportunity_id, workflows, http)
             if outcome is not None and progress is not None:
                 progress(outcome)
             return outcome

@@ -11,16 +11,15 @@ import typer
 from sqlmodel import Session
 
 from dealpilot.cli.imports import import_csv
-from dealpilot.cli.support import CONNECT_TIMEOUT, exit_after_client, fail
+from dealpilot.cli.support import CLI, connect_workflows, exit_after_client, fail
 from dealpilot.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
-
     from dealpilot.backlinks.imports import ImportReport
+    from dealpilot.temporal.deals import DealWorkflows
     from workflows.link_checks import LinkOutcome
 
-backlinks_app = typer.Typer(
+backlinks_app = CLI(
     help="Backlink research: import exports, AI pitches, link checks.", no_args_is_help=True
 )
 
@@ -71,15 +70,14 @@ def import_file(
     _summary(report)
 
 
-async def _client(settings: Settings) -> Client | None:
-    from dealpilot.temporal.connection import connect_temporal
+async def _workflows(settings: Settings) -> DealWorkflows | None:
+    from dealpilot.core.errors import ServiceUnavailable
 
     try:
-        return await asyncio.wait_for(connect_temporal(settings), CONNECT_TIMEOUT.total_seconds())
-    except Exception as exc:  # unreachable, bad TLS settings: links are still checked
+        return await connect_workflows(settings)
+    except ServiceUnavailable as exc:  # links are still checked
         typer.secho(
-            f"Temporal at {settings.temporal_address} is unreachable ({type(exc).__name__}): "
-            "links are checked, but deals are not moved",
+            f"{exc.message}: links are checked, but deals are not moved",
             err=True,
             fg=typer.colors.YELLOW,
         )
@@ -105,30 +103,30 @@ def verify(
     """Check that our links are on the pages of the brand's outreaching and placed
     opportunities (as the daily link-check schedule does), with progress."""
     from dealpilot.backlinks import LinkChecks, candidate_ids, limits_from
-    from models import make_engine
+    from models import make_engine, session_scope
 
     settings = get_settings()
     engine = make_engine(settings.effective_database_url)
     try:
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             ids = candidate_ids(session, _brand_id(session, brand))
     except typer.Exit:
         engine.dispose()
         raise
     outcomes: list[LinkOutcome] = []
 
-    async def run() -> Client | None:
-        client = await _client(settings) if move_deals and ids else None
+    async def run() -> DealWorkflows | None:
+        workflows = await _workflows(settings) if move_deals and ids else None
         with typer.progressbar(length=max(len(ids), 1), label="Checking links") as bar:
             outcomes.extend(
                 await LinkChecks(engine, limits_from(settings)).verify(
-                    ids, client, progress=lambda _outcome: bar.update(1)
+                    ids, workflows, progress=lambda _outcome: bar.update(1)
                 )
             )
-        return client
+        return workflows
 
     try:
-        client = asyncio.run(run())
+        workflows = asyncio.run(run())
     finally:
         engine.dispose()
     counts: dict[str, int] = {}
@@ -147,7 +145,7 @@ def verify(
             typer.echo(f"  error: opportunity {outcome.opportunity_id}: {outcome.error}")
         if outcome.deal_note:
             typer.echo(f"  opportunity {outcome.opportunity_id}: {outcome.deal_note}")
-    if client is not None:
+    if workflows is not None:
         exit_after_client()
 
 
@@ -163,12 +161,12 @@ def pitch(
 
     from dealpilot.ai import build_engine
     from dealpilot.backlinks import Pitcher
-    from models import BacklinkOpportunity, make_engine
+    from models import BacklinkOpportunity, make_engine, session_scope
 
     settings = get_settings()
     engine = make_engine(settings.effective_database_url)
     try:
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             brand_id = _brand_id(session, brand)
             stmt = select(BacklinkOpportunity.id).where(BacklinkOpportunity.brand_id == brand_id)
             if not all_:

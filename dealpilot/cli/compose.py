@@ -15,16 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from dealpilot.cli.support import exit_after_client
+from dealpilot.cli.support import CLI, connect_workflows, domain_errors, exit_after_client
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -34,7 +32,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-compose_app = typer.Typer(
+compose_app = CLI(
     help="Email composer: AI-drafted emails to many recipients, sent now or at a set time.",
     no_args_is_help=True,
 )
@@ -52,27 +50,8 @@ def _engine() -> Engine:
     return make_engine(_settings().effective_database_url)
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """The service's errors as a short message and exit code 1, never a traceback."""
-    from dealpilot.core.errors import DealpilotError
-
-    try:
-        yield
-    except DealpilotError as exc:
-        typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
-        for detail in exc.details or []:
-            typer.echo(f"  {detail.field or '-'}: {detail.problem}", err=True)
-        raise typer.Exit(1) from exc
-    except ValidationError as exc:
-        typer.echo("error [validation_error]: the request is not valid", err=True)
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "-"
-            typer.echo(f"  {field}: {err['msg']}", err=True)
-        raise typer.Exit(1) from exc
-
-
 def _in_session(work: Callable[[Session], T]) -> T:
+    """One unit of work per command: committed when `work` returns, rolled back if it raises."""
     from models import session_scope
 
     with session_scope(_engine()) as session:
@@ -164,34 +143,33 @@ def draft_cmd(
     body = ""
     if body_file is not None:
         body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text("utf-8")
-    with _errors():
-        data = DraftCreate(
-            brand=brand,
-            pipeline=pipeline,
-            email_type=email_type,
-            tone=tone,
-            contact_ids=contact or [],
-            addresses=to,
-            filter=RecipientFilter(tags=tag) if tag else None,
-            instructions=instructions,
-            ai=ai,
-            subject=subject,
-            body=body,
+    data = DraftCreate(
+        brand=brand,
+        pipeline=pipeline,
+        email_type=email_type,
+        tone=tone,
+        contact_ids=contact or [],
+        addresses=to,
+        filter=RecipientFilter(tags=tag) if tag else None,
+        instructions=instructions,
+        ai=ai,
+        subject=subject,
+        body=body,
+    )
+
+    def create(session: Session) -> DraftPublic:
+        from dealpilot.ai import build_engine
+        from dealpilot.rendering.renderer import EmailRenderer
+
+        plan = service.plan_draft(session, data)
+        composed = None
+        if data.ai:
+            composed = asyncio.run(service.compose(build_engine(_settings()), plan, data))
+        return service.to_public(
+            service.store_draft(session, EmailRenderer(), plan, data, composed)
         )
 
-        def create(session: Session) -> DraftPublic:
-            from dealpilot.ai import build_engine
-            from dealpilot.rendering.renderer import EmailRenderer
-
-            plan = service.plan_draft(session, data)
-            composed = None
-            if data.ai:
-                composed = asyncio.run(service.compose(build_engine(_settings()), plan, data))
-            return service.to_public(
-                service.store_draft(session, EmailRenderer(), plan, data, composed)
-            )
-
-        _show(_in_session(create), as_json)
+    _show(_in_session(create), as_json)
 
 
 @compose_app.command("schedule")
@@ -206,20 +184,19 @@ def schedule_cmd(
     from dealpilot.core.errors import ErrorDetail, Unprocessable
     from models import utcnow
 
-    with _errors():
-        try:
-            when = datetime.fromisoformat(at.strip())
-        except ValueError as exc:
-            raise Unprocessable(
-                f"{at!r} is not a date and time like '2026-11-24 09:30'",
-                code="validation_error",
-                details=[ErrorDetail(field="at", problem="not a date and time")],
-            ) from exc
-        draft = _in_session(
-            lambda s: service.to_public(
-                service.schedule_draft(s, draft_id, when, timezone, now=utcnow())
-            )
+    try:
+        when = datetime.fromisoformat(at.strip())
+    except ValueError as exc:
+        raise Unprocessable(
+            f"{at!r} is not a date and time like '2026-11-24 09:30'",
+            code="validation_error",
+            details=[ErrorDetail(field="at", problem="not a date and time")],
+        ) from exc
+    draft = _in_session(
+        lambda s: service.to_public(
+            service.schedule_draft(s, draft_id, when, timezone, now=utcnow())
         )
+    )
     _show(draft, as_json)
 
 
@@ -228,10 +205,7 @@ def unschedule_cmd(draft_id: int, as_json: JsonOpt = False) -> None:
     """Take a scheduled draft back (it stays a draft)."""
     from dealpilot.composer import service
 
-    with _errors():
-        _show(
-            _in_session(lambda s: service.to_public(service.unschedule_draft(s, draft_id))), as_json
-        )
+    _show(_in_session(lambda s: service.to_public(service.unschedule_draft(s, draft_id))), as_json)
 
 
 @compose_app.command("show")
@@ -240,8 +214,7 @@ def show_cmd(draft_id: int, as_json: JsonOpt = False) -> None:
     from dealpilot.composer import service
     from dealpilot.composer.recipients import get_draft
 
-    with _errors():
-        _show(_in_session(lambda s: service.to_public(get_draft(s, draft_id))), as_json)
+    _show(_in_session(lambda s: service.to_public(get_draft(s, draft_id))), as_json)
 
 
 @compose_app.command("list")
@@ -255,16 +228,15 @@ def list_cmd(
     from dealpilot.composer import service
     from models import DraftStatus
 
-    with _errors():
-        wanted = DraftStatus(status) if status else None
+    wanted = DraftStatus(status) if status else None
 
-        def rows(session: Session) -> list[DraftPublic]:
-            stmt = service.list_stmt(
-                session, brand=brand, pipeline=None, status=wanted, email_type=None
-            )
-            return [service.to_public(d) for d in session.exec(stmt.limit(limit)).all()]
+    def rows(session: Session) -> list[DraftPublic]:
+        stmt = service.list_stmt(
+            session, brand=brand, pipeline=None, status=wanted, email_type=None
+        )
+        return [service.to_public(d) for d in session.exec(stmt.limit(limit)).all()]
 
-        drafts = _in_session(rows)
+    drafts = _in_session(rows)
     if as_json:
         typer.echo(json.dumps([d.model_dump(mode="json") for d in drafts], indent=2))
         return
@@ -276,29 +248,18 @@ def list_cmd(
 @compose_app.command("send")
 def send_cmd(draft_id: int, as_json: JsonOpt = False) -> None:
     """Send now: the deals are created and each deal's workflow sends the email."""
+    from dealpilot.composer import service
     from dealpilot.composer.sending import send_now
-    from dealpilot.temporal.connection import connect_temporal
-    from dealpilot.temporal.deal_client import Temporal
-
-    settings = _settings()
 
     async def run() -> DraftPublic:
-        from dealpilot.composer import service
+        # Connect first: when Temporal is unreachable nothing is changed.
+        workflows = await connect_workflows(_settings())
+        return service.to_public(await send_now(workflows, _engine(), draft_id))
 
-        try:
-            client = await connect_temporal(settings)
-        except Exception as exc:  # any failure to connect: nothing was changed
-            typer.echo(
-                f"error [temporal_unavailable]: cannot reach Temporal at "
-                f"{settings.temporal_address} ({type(exc).__name__}); nothing was sent",
-                err=True,
-            )
-            raise typer.Exit(1) from exc
-        temporal = Temporal(client, settings.temporal_task_queue)
-        return service.to_public(await send_now(temporal, _engine(), draft_id))
-
+    # Mapped here rather than around the command: a Temporal client command ends with
+    # exit_after_client, error or not.
     try:
-        with _errors():
+        with domain_errors():
             draft = asyncio.run(run())
         _show(draft, as_json)
     except typer.Exit as exc:

@@ -13,8 +13,10 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from dealpilot.core.settings import Settings
-from dealpilot.temporal.enrolment import DealStart, start_deal, workflow_id
-from models import Brand, Contact, Deal, MailProviderName, Pipeline, PipelineStage, session_scope
+from dealpilot.temporal.deals import DealWorkflows
+from dealpilot.temporal.starting import start_after_commit
+from models import Brand, Contact, Deal, MailProviderName, Pipeline, PipelineStage
+from models.uow import unit_of_work
 from workflows.contracts import ReplyEvent
 from workflows.deal import DealWorkflow
 
@@ -92,42 +94,42 @@ def _ensure_demo(session: Session) -> tuple[Brand, Pipeline, PipelineStage]:
     return brand, pipeline, first
 
 
+def _enrol(session: Session) -> list[tuple[int, str]]:
+    """The sample contacts' new deals (flushed): (deal id, contact email) each."""
+    brand, pipeline, first = _ensure_demo(session)
+    new: list[tuple[int, str]] = []
+    for name, email, company in SAMPLES:
+        contact = session.exec(
+            select(Contact).where(Contact.brand_id == brand.id, Contact.email == email)
+        ).first()
+        if contact is None:
+            contact = Contact(brand_id=brand.id or 0, email=email, name=name, company=company)
+            session.add(contact)
+            session.flush()
+        deal = session.exec(select(Deal).where(Deal.contact_id == contact.id)).first()
+        if deal is None:
+            deal = Deal(
+                contact_id=contact.id or 0, pipeline_id=pipeline.id or 0, stage_id=first.id or 0
+            )
+            session.add(deal)
+            session.flush()
+            new.append((deal.id or 0, email))
+    return new
+
+
 async def enrol_demo(settings: Settings, engine: Engine, client: Client) -> None:
-    starts: list[DealStart] = []
-    with session_scope(engine) as session:
-        brand, pipeline, first = _ensure_demo(session)
-        for name, email, company in SAMPLES:
-            contact = session.exec(
-                select(Contact).where(Contact.brand_id == brand.id, Contact.email == email)
-            ).first()
-            if contact is None:
-                contact = Contact(brand_id=brand.id or 0, email=email, name=name, company=company)
-                session.add(contact)
-                session.flush()
-            deal = session.exec(select(Deal).where(Deal.contact_id == contact.id)).first()
-            if deal is None:
-                deal = Deal(
-                    contact_id=contact.id or 0, pipeline_id=pipeline.id or 0, stage_id=first.id or 0
-                )
-                session.add(deal)
-                session.flush()
-                deal.workflow_id = workflow_id(deal.id or 0)
-                starts.append(
-                    DealStart(deal.id or 0, brand.slug, pipeline.name, first.name, email, name)
-                )
-    for start in starts:
-        await start_deal(client, settings.temporal_task_queue, start)
-    if starts:
-        log.info("demo.enrolled", deals=len(starts))
-        asyncio.get_running_loop().create_task(_reply_later(client, starts[0]))
+    workflows = DealWorkflows(client, settings.temporal_task_queue)
+    async with unit_of_work(engine) as uow:
+        new = await asyncio.to_thread(_enrol, uow.session)
+        start_after_commit(uow, workflows, [deal_id for deal_id, _ in new])
+    if new:
+        log.info("demo.enrolled", deals=len(new))
+        asyncio.get_running_loop().create_task(_reply_later(workflows, *new[0]))
 
 
-async def _reply_later(client: Client, start: DealStart) -> None:
+async def _reply_later(workflows: DealWorkflows, deal_id: int, email: str) -> None:
     """One sample contact answers 20 seconds later, so the demo shows a reply moving a deal."""
     await asyncio.sleep(20)
-    handle = client.get_workflow_handle(workflow_id(start.deal_id))
-    await handle.signal(
-        DealWorkflow.reply_received,
-        ReplyEvent(text=REPLY, subject="Re: quick question", from_email=start.contact_email),
-    )
-    log.info("demo.reply_sent", deal_id=start.deal_id)
+    reply = ReplyEvent(text=REPLY, subject="Re: quick question", from_email=email)
+    await workflows.signal(deal_id, DealWorkflow.reply_received, reply)
+    log.info("demo.reply_sent", deal_id=deal_id)

@@ -12,14 +12,14 @@ from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 import typer
 from sqlmodel import Session
 
-from dealpilot.cli.support import CONNECT_TIMEOUT, exit_after_client, fail
+from dealpilot.cli.support import CLI, connect_workflows, exit_after_client
 from dealpilot.core.settings import Settings, get_settings
 from models.types import ContactType
 
 if TYPE_CHECKING:
     from dealpilot.imports.contacts import ImportReport, StartReport
 
-import_app = typer.Typer(help="Import files: contacts from CSV.", no_args_is_help=True)
+import_app = CLI(help="Import files: contacts from CSV.", no_args_is_help=True)
 
 SHOWN_ROWS = 20
 T = TypeVar("T")
@@ -29,17 +29,17 @@ def import_csv(
     file: Path, database_url: str, run: Callable[[Session, IO[bytes], Callable[[int], None]], T]
 ) -> T:
     """Runs an importer (`run(session, stream, on_progress)`) over `file` with a progress bar
-    by bytes read, in one transaction: committed when it returns, rolled back (and the
-    command failed) when the file or the options are wrong."""
-    from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError
-    from models import make_engine
+    by bytes read, in one unit of work: committed when it returns, rolled back when the file
+    or the options are wrong (the importer's error then ends the command)."""
+    from dealpilot.core.errors import DealpilotError
+    from models import make_engine, session_scope
 
     engine = make_engine(database_url)
     try:
         with (
             file.open("rb") as stream,
             typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
-            Session(engine, expire_on_commit=False) as session,
+            session_scope(engine) as session,
         ):
             position = 0
 
@@ -49,13 +49,10 @@ def import_csv(
                 bar.update(now - position)
                 position = now
 
-            try:
-                result = run(session, stream, progress)
-            except (CSVFormatError, ImportRequestError) as exc:
-                session.rollback()
-                raise fail(f"{file}: {exc}; nothing was imported") from None
-            session.commit()
-            return result
+            return run(session, stream, progress)
+    except DealpilotError:
+        typer.echo(f"{file}: nothing was imported", err=True)
+        raise
     finally:
         engine.dispose()
 
@@ -70,23 +67,17 @@ def _write_report(path: Path, report: ImportReport) -> None:
 
 
 async def _start(settings: Settings, deal_ids: list[int]) -> StartReport:
+    from dealpilot.core.errors import ServiceUnavailable
     from dealpilot.imports.contacts import RETRY_HINT, StartReport, start_enrolled
-    from dealpilot.temporal.connection import connect_temporal
-    from dealpilot.temporal.deal_client import Temporal
     from models import make_engine
 
     try:
-        client = await asyncio.wait_for(connect_temporal(settings), CONNECT_TIMEOUT.total_seconds())
-    except Exception as exc:  # unreachable, bad TLS settings, timeout: the deals are saved
-        note = (
-            f"Temporal at {settings.temporal_address} is unreachable ({type(exc).__name__}): "
-            f"{len(deal_ids)} deals {RETRY_HINT}"
-        )
-        return StartReport(0, len(deal_ids), note)
-    temporal = Temporal(client=client, task_queue=settings.temporal_task_queue)
+        workflows = await connect_workflows(settings)
+    except ServiceUnavailable as exc:  # the deals are saved: say how to start them later
+        return StartReport(0, len(deal_ids), f"{exc.message}: {len(deal_ids)} deals {RETRY_HINT}")
     engine = make_engine(settings.effective_database_url)
     try:
-        return await start_enrolled(temporal, engine, deal_ids)
+        return await start_enrolled(workflows, engine, deal_ids)
     finally:
         engine.dispose()
 

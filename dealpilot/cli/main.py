@@ -11,12 +11,12 @@ import typer
 from dealpilot.cli.backlinks import backlinks_app
 from dealpilot.cli.compose import compose_app
 from dealpilot.cli.imports import import_app
-from dealpilot.cli.support import exit_after_client
+from dealpilot.cli.support import CLI, exit_after_client
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import get_settings
 
-app = typer.Typer(help="dealpilot: the AI outreach autopilot.", no_args_is_help=True)
-deal_app = typer.Typer(help="Inspect deal workflows (state, timeline, search).")
+app = CLI(help="dealpilot: the AI outreach autopilot.", no_args_is_help=True)
+deal_app = CLI(help="Inspect deal workflows (state, timeline, search).")
 app.add_typer(deal_app, name="deal")
 app.add_typer(import_app, name="import")
 app.add_typer(compose_app, name="compose")
@@ -120,13 +120,13 @@ def dev(
 @deal_app.command("show")
 def deal_show(deal_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A deal's current state and its timeline (workflow queries)."""
-    from dealpilot.temporal.ops import show_deal
+    from dealpilot.cli.deals import show_deal
 
     data = asyncio.run(show_deal(get_settings(), deal_id))
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
-        from dealpilot.temporal.ops import format_deal
+        from dealpilot.cli.deals import format_deal
 
         typer.echo(format_deal(data))
     exit_after_client()
@@ -141,7 +141,7 @@ def deal_list(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
 ) -> None:
     """Search running deals through Temporal visibility."""
-    from dealpilot.temporal.ops import format_deal_rows, list_deals
+    from dealpilot.cli.deals import format_deal_rows, list_deals
 
     rows = asyncio.run(
         list_deals(get_settings(), stage=stage, tier=tier, brand=brand, status=status, limit=limit)

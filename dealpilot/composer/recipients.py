@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from dealpilot.composer import rules
-from dealpilot.composer.rules import ComposerError, RecipientFilter
+from dealpilot.composer.rules import RecipientFilter
 from dealpilot.composer.schemas import (
     SENDABLE,
     RecipientStatus,
@@ -24,11 +24,6 @@ from dealpilot.deals.lookup import brand_by_ref
 from dealpilot.deals.schemas import MAX_BULK_CONTACTS
 from dealpilot.deals.service import OPEN_STATUSES
 from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage, Suppression
-
-
-def api_error(exc: ComposerError) -> Unprocessable:
-    details = [ErrorDetail(field=exc.field, problem=str(exc))] if exc.field else None
-    return Unprocessable(str(exc), code=exc.code, details=details)
 
 
 def pipeline_by_ref(session: Session, brand: Brand, ref: str) -> Pipeline:

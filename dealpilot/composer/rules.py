@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from dealpilot.core.errors import ErrorDetail, Unprocessable
 from dealpilot.rendering.renderer import BrandInfo, ContactInfo, EmailContext
 from models.brand import check_timezone
 from models.contact import normalise_email
@@ -58,15 +59,15 @@ SAMPLE_CONTACT = ContactInfo(
 _SPLIT_RE = re.compile(r"[,;\n\r\t]")
 
 
-class ComposerError(ValueError):
-    """A request the composer cannot carry out; `code` is stable, the message is for people."""
+class ComposerError(Unprocessable):
+    """A request the composer cannot carry out (422); `code` is stable, the message is for
+    people, `field` names the input at fault."""
 
     code = "invalid_request"
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
-        super().__init__(message)
-        if code is not None:
-            self.code = code
+        details = [ErrorDetail(field=field, problem=message)] if field else None
+        super().__init__(message, code=code, details=details)
         self.field = field
 
 

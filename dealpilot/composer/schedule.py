@@ -16,14 +16,14 @@ import structlog
 from sqlalchemy import Engine
 
 from dealpilot.composer.sending import release_due
-from dealpilot.temporal.deal_client import Temporal
+from dealpilot.temporal.deals import DealWorkflows
 from workflows.jobs import DueDraftsReport
 
 log = structlog.get_logger(__name__)
 
 
 async def release_scheduled_drafts(
-    temporal: Temporal, engine: Engine, *, now: datetime
+    temporal: DealWorkflows, engine: Engine, *, now: datetime
 ) -> DueDraftsReport:
     released = await release_due(temporal, engine, now=now)
     if released.drafts or released.failed or released.deals_started:

@@ -8,10 +8,11 @@ and the scheduled-drafts job.
    created at the pipeline's first stage by the bulk enrolment (`dealpilot.deals.bulk.enrol`);
    the draft becomes `sent` with the outcome. Commit. A draft is therefore sent once, however
    often a request or the job is retried.
-2. After the commit (`start_draft_deals`): each deal's workflow starts with the draft as its
-   first email (`DealStart.draft_id`), so the deal itself sends the email to its contact
-   inside the brand's window, caps and suppression; later follow-ups are the pipeline's stage
-   emails. Workflow ids are stored on the deals and in the draft's outcome.
+2. After the commit (the unit of work's after-commit work, `_queue_starts`): each deal's
+   workflow starts with the draft as its first email (`DealStart.draft_id`), so the deal
+   itself sends the email to its contact inside the brand's window, caps and suppression;
+   later follow-ups are the pipeline's stage emails. Workflow ids are stored on the deals
+   and in the draft's outcome.
 
 If Temporal cannot be reached in step 2 the deals stay (`workflow_id` null, counted in
 `outcome.workflows_pending`); the scheduled-drafts job starts them on its next run
@@ -21,7 +22,7 @@ If Temporal cannot be reached in step 2 the deals stay (`workflow_id` null, coun
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,13 +38,10 @@ from dealpilot.core.errors import Conflict, DealpilotError, ServiceUnavailable
 from dealpilot.deals import bulk
 from dealpilot.deals.schemas import BulkEnrolRequest
 from dealpilot.deals.service import OPEN_STATUSES
-from dealpilot.temporal.deal_client import (
-    Temporal,
-    load_start_infos,
-    record_workflow_ids,
-    start_workflows,
-)
+from dealpilot.temporal.deals import DealWorkflows
+from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Brand, Contact, Deal, DraftStatus, EmailDraft, Pipeline, session_scope, utcnow
+from models.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -144,11 +142,6 @@ def enrol_draft(
     return [d.id or 0 for d in deals]
 
 
-def _enrol_committed(engine: Engine, draft_id: int, due_by: datetime | None) -> list[int] | None:
-    with session_scope(engine) as session:
-        return enrol_draft(session, draft_id, due_by=due_by)
-
-
 # ------------------------------------------------------------- 2. after the commit
 def _record_outcome(engine: Engine, draft_id: int, started: dict[int, str | None]) -> None:
     with session_scope(engine) as session:
@@ -170,32 +163,35 @@ def _record_outcome(engine: Engine, draft_id: int, started: dict[int, str | None
         session.add(draft)
 
 
-async def start_draft_deals(
-    temporal: Temporal | None, engine: Engine, draft_id: int, deal_ids: list[int]
+def _queue_starts(
+    uow: UnitOfWork, workflows: DealWorkflows | None, draft_id: int, deal_ids: list[int]
 ) -> dict[int, str | None]:
-    """Starts the deals' workflows with the draft as their first email (idempotent:
-    `deal-{id}`, USE_EXISTING); the workflow id per deal, None where the start failed."""
-    if not deal_ids:
-        return {}
-    infos = await asyncio.to_thread(load_start_infos, engine, deal_ids)
-    started = await start_workflows(temporal, [replace(i, draft_id=draft_id) for i in infos])
-    ok = {deal_id: wid for deal_id, wid in started.items() if wid is not None}
-    await asyncio.to_thread(record_workflow_ids, engine, ok)
-    await asyncio.to_thread(_record_outcome, engine, draft_id, started)
+    """After the commit: the deals' workflows start with the draft as their first email, then
+    the draft's outcome records which started. The workflow id per deal, once run."""
+    started = start_after_commit(uow, workflows, deal_ids, draft_id=draft_id)
+    if deal_ids:
+        engine = uow.session.get_bind()
+        assert isinstance(engine, Engine)
+
+        async def record() -> None:
+            await asyncio.to_thread(_record_outcome, engine, draft_id, started)
+
+        uow.after_commit.add(record)
     return started
 
 
 # ---------------------------------------------------------------------- entry points
-async def send_now(temporal: Temporal | None, engine: Engine, draft_id: int) -> EmailDraft:
+async def send_now(workflows: DealWorkflows | None, engine: Engine, draft_id: int) -> EmailDraft:
     """`POST .../send` and `dealpilot compose send`. Without Temporal nothing is changed
     (503): the deals would have no one to send their email."""
-    if temporal is None:
+    if workflows is None:
         raise ServiceUnavailable(
             "Temporal is not configured; a draft is sent by its deals' workflows",
             code="temporal_unavailable",
         )
-    deal_ids = await asyncio.to_thread(_enrol_committed, engine, draft_id, None)
-    await start_draft_deals(temporal, engine, draft_id, deal_ids or [])
+    async with unit_of_work(engine) as uow:
+        deal_ids = await asyncio.to_thread(enrol_draft, uow.session, draft_id)
+        _queue_starts(uow, workflows, draft_id, deal_ids or [])
     return await asyncio.to_thread(_reread, engine, draft_id)
 
 
@@ -267,27 +263,30 @@ def _pending(engine: Engine, since: datetime) -> dict[int, list[int]]:
     }
 
 
-async def start_pending(temporal: Temporal, engine: Engine) -> list[int]:
+async def start_pending(workflows: DealWorkflows, engine: Engine) -> list[int]:
     """Starts the workflows a send could not start (Temporal was down, or the job's attempt
     died between its commit and the starts). Returns the deals started."""
     # sent_at is the database's clock, not the job's (which tests skip ahead).
     pending = await asyncio.to_thread(_pending, engine, utcnow() - PENDING_HORIZON)
     done: list[int] = []
     for draft_id, deal_ids in pending.items():
-        started = await start_draft_deals(temporal, engine, draft_id, deal_ids)
+        started = await start_and_record(workflows, engine, deal_ids, draft_id=draft_id)
+        await asyncio.to_thread(_record_outcome, engine, draft_id, started)
         done += [deal_id for deal_id, wid in started.items() if wid is not None]
     return done
 
 
 async def release_due(
-    temporal: Temporal, engine: Engine, *, now: datetime, limit: int = 100
+    workflows: DealWorkflows, engine: Engine, *, now: datetime, limit: int = 100
 ) -> Released:
     """The scheduled-drafts job: sends every draft due by `now` through `enrol_draft` (each
-    once, in its own transaction), then starts the deals still waiting for a workflow."""
+    once, in its own unit of work), then starts the deals still waiting for a workflow."""
     report = Released()
     for draft_id in await asyncio.to_thread(_due, engine, now, limit):
         try:
-            deal_ids = await asyncio.to_thread(_enrol_committed, engine, draft_id, now)
+            async with unit_of_work(engine) as uow:
+                deal_ids = await asyncio.to_thread(enrol_draft, uow.session, draft_id, due_by=now)
+                started = _queue_starts(uow, workflows, draft_id, deal_ids or [])
         except DealpilotError as exc:
             log.warning("composer.scheduled_draft_failed", draft_id=draft_id, code=exc.code)
             await asyncio.to_thread(_unschedule_failed, engine, draft_id, exc)
@@ -296,7 +295,6 @@ async def release_due(
         if deal_ids is None:
             continue  # sent or unscheduled meanwhile
         report.drafts.append(draft_id)
-        started = await start_draft_deals(temporal, engine, draft_id, deal_ids)
         report.deals_started += [d for d, wid in started.items() if wid is not None]
-    report.deals_started += await start_pending(temporal, engine)
+    report.deals_started += await start_pending(workflows, engine)
     return report

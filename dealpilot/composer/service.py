@@ -19,13 +19,11 @@ from sqlmodel import Session, col, select
 from dealpilot.ai import AIEngine, AIError, AIResult, ComposedEmail, ComposeInput
 from dealpilot.composer import rules
 from dealpilot.composer.recipients import (
-    api_error,
     first_stage,
     get_draft,
     pipeline_by_ref,
     recipient_list,
 )
-from dealpilot.composer.rules import ComposerError
 from dealpilot.composer.schemas import (
     DraftCreate,
     DraftPreview,
@@ -296,11 +294,8 @@ def schedule_draft(
 ) -> EmailDraft:
     draft = get_draft(session, draft_id, lock=True)
     _unsent(draft, "scheduled")
-    try:
-        zone = rules.zone_name(timezone)
-        when = rules.to_utc(at, zone)
-    except ComposerError as exc:
-        raise api_error(exc) from exc
+    zone = rules.zone_name(timezone)
+    when = rules.to_utc(at, zone)
     if when <= now:
         raise Unprocessable(
             f"{at:%Y-%m-%d %H:%M} {zone} is in the past; pick a later time",

@@ -1,6 +1,7 @@
-"""Deal changes that belong to the workflow (stage, won/lost, pause/resume): sent to it as
-updates or signals, never written to the row directly. The workflow mirrors every change to
-the database through its `sync_deal` activity, so the API re-reads the row afterwards.
+"""Deal changes that belong to the workflow (stage, won/lost, pause/resume) go to it through
+`DealWorkflows` (`dealpilot.temporal.deals`), never to the row directly. The workflow mirrors
+every change to the database through its `sync_deal` activity, so the API re-reads the row
+afterwards; this module loads and re-reads the row and waits for pause/resume to land.
 
 No transaction is held open while the workflow is called: its activity writes the same row."""
 
@@ -8,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from dealpilot.core.errors import Conflict
 from dealpilot.deals import service
 from dealpilot.deals.lookup import get_or_404
-from dealpilot.temporal.deal_client import Temporal, handle_for, reaching
+from dealpilot.temporal.deals import DealWorkflows
 from models import Deal, DealStatus, PipelineStage
 from models.deal import DealPublic
-from workflows.contracts import CloseRequest, DealStateView, MoveStageRequest, TimelineEntry
-from workflows.deal import DealWorkflow
 
 # How long a pause/resume request waits to see the workflow apply its signal.
 SIGNAL_APPLY_TIMEOUT = 5.0
@@ -35,7 +33,7 @@ def _load(session: Session, deal_id: int) -> Deal:
 
 
 async def load_deal(session: Session, deal_id: int) -> Deal:
-    return await run_in_threadpool(_load, session, deal_id)
+    return await anyio.to_thread.run_sync(_load, session, deal_id)
 
 
 def _public(session: Session, deal_id: int) -> DealPublic:
@@ -44,42 +42,7 @@ def _public(session: Session, deal_id: int) -> DealPublic:
 
 
 async def reread(session: Session, deal_id: int) -> DealPublic:
-    return await run_in_threadpool(_public, session, deal_id)
-
-
-async def move_stage(temporal: Temporal, deal: Deal, req: MoveStageRequest) -> DealStateView:
-    field = "stage_id" if req.stage_id is not None else "stage"
-    handle = handle_for(temporal, deal)
-    async with reaching(deal, field=field):
-        return await handle.execute_update(DealWorkflow.move_stage, req)
-
-
-async def close(temporal: Temporal, deal: Deal, *, won: bool, reason: str) -> DealStateView:
-    handle = handle_for(temporal, deal)
-    req = CloseRequest(reason=reason)
-    async with reaching(deal):
-        if won:
-            return await handle.execute_update(DealWorkflow.mark_won, req)
-        return await handle.execute_update(DealWorkflow.mark_lost, req)
-
-
-async def state(temporal: Temporal, deal: Deal) -> DealStateView:
-    handle = handle_for(temporal, deal)
-    async with reaching(deal):
-        return await handle.query(DealWorkflow.state)
-
-
-async def timeline(temporal: Temporal, deal: Deal) -> list[TimelineEntry]:
-    handle = handle_for(temporal, deal)
-    async with reaching(deal):
-        return await handle.query(DealWorkflow.timeline)
-
-
-async def nudge(temporal: Temporal, deal: Deal) -> str:
-    handle = handle_for(temporal, deal)
-    async with reaching(deal):
-        await handle.signal(DealWorkflow.nudge)
-    return handle.id
+    return await anyio.to_thread.run_sync(_public, session, deal_id)
 
 
 def _status(engine: Engine, deal_id: int) -> DealStatus | None:
@@ -102,20 +65,17 @@ async def _applied(engine: Engine, deal_id: int, want: DealStatus) -> bool:
 
 
 async def pause_or_resume(
-    temporal: Temporal, engine: Engine, deal: Deal, *, pause: bool, reason: str = ""
+    workflows: DealWorkflows, engine: Engine, deal: Deal, *, pause: bool, reason: str = ""
 ) -> bool:
     """Signals the workflow, then waits (briefly) for its mirror of the change to land.
     False: the signal was delivered but the workflow has not applied it yet (it may be busy
     sending); it will."""
     if deal.status in _CLOSED:
         raise Conflict(f"Deal {deal.id} is already {deal.status}", code="deal_closed")
-    handle = handle_for(temporal, deal)
-    args: tuple[Any, ...] = (reason,) if pause else ()
-    async with reaching(deal):
-        if pause:
-            await handle.signal(DealWorkflow.pause, *args)
-        else:
-            await handle.signal(DealWorkflow.resume)
+    if pause:
+        await workflows.pause(deal, reason)
+    else:
+        await workflows.resume(deal)
     assert deal.id is not None
     return await _applied(engine, deal.id, DealStatus.paused if pause else DealStatus.active)
 

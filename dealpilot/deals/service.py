@@ -1,5 +1,6 @@
 """Deal creation and the deal fields the database owns. Functions flush, never commit: the
-request commits, and only then may a workflow be started for the deal (see `api.hooks`).
+request commits, and only then may a workflow be started for the deal
+(`dealpilot.temporal.starting`).
 Stage and status belong to the deal's workflow once it runs (see `dealpilot.deals.actions`)."""
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, NamedTuple
 
+from dealpilot.core.errors import ErrorDetail, Unprocessable
+
 __all__ = [
     "DELIMITERS",
     "CSVFile",
@@ -62,13 +64,20 @@ _SAVE_HINT = "save the file as 'CSV UTF-8' and upload it again"
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
-class CSVFormatError(ValueError):
-    """The file cannot be imported as a whole; `line` is 1-based when known."""
+class CSVFormatError(Unprocessable):
+    """The file cannot be imported as a whole (422 `invalid_file`; nothing of it is
+    imported). `problem` is the reason, `line` is 1-based when known."""
+
+    code = "invalid_file"
 
     def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(f"line {line}: {message}" if line is not None else message)
-        self.message = message
-        self.line = line
+        self.problem, self.line = message, line
+        located = f"line {line}: {message}" if line is not None else message
+        where = f"line {line}" if line is not None else "file"
+        super().__init__(
+            f"The file cannot be imported; nothing was imported. {located}",
+            details=[ErrorDetail(field="file", problem=f"{where}: {message}")],
+        )
 
 
 class Result(StrEnum):
@@ -80,23 +89,34 @@ class Result(StrEnum):
     invalid = "invalid"
 
 
-class ImportRequestError(ValueError):
-    """The request itself is wrong (unknown brand, pipeline or tool), whatever the file holds;
-    `field` names the option, `code` is the API's error code."""
+class ImportRequestError(Unprocessable):
+    """The request itself is wrong (unknown brand, pipeline or tool), whatever the file holds
+    (422); `field` names the option, `code` is the error code."""
 
     def __init__(self, message: str, *, field: str, code: str) -> None:
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
+        super().__init__(message, code=code, details=[ErrorDetail(field=field, problem=message)])
+        self.field = field
 
 
 class MissingColumnsError(CSVFormatError):
+    """No column for a required field (422 `missing_columns`, one detail per column)."""
+
+    code = "missing_columns"
+
     def __init__(self, missing: Iterable[str], found: Iterable[str]) -> None:
         self.missing = tuple(missing)
         self.found = tuple(found)
         found_text = ", ".join(repr(name) for name in self.found) or "none"
-        super().__init__(
-            f"no column for {', '.join(self.missing)}; the columns found are: {found_text}",
-            line=1,
+        self.problem = (
+            f"no column for {', '.join(self.missing)}; the columns found are: {found_text}"
+        )
+        self.line = 1
+        Unprocessable.__init__(
+            self,
+            self.problem,
+            details=[
+                ErrorDetail(field="file", problem=f"no {name} column") for name in self.missing
+            ],
         )
 
 

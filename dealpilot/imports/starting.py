@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-if TYPE_CHECKING:
-    from dealpilot.temporal.deal_client import Temporal
+from dealpilot.temporal.deals import DealWorkflows
+from dealpilot.temporal.starting import start_and_record
 
 START_BATCH = 500
 
@@ -29,22 +28,24 @@ RETRY_HINT = (
 
 
 async def start_enrolled(
-    temporal: Temporal | None, engine: Engine, deal_ids: list[int], *, batch: int = START_BATCH
+    workflows: DealWorkflows | None,
+    engine: Engine,
+    deal_ids: list[int],
+    *,
+    batch: int = START_BATCH,
 ) -> StartReport:
     """Starts the committed deals' workflows in batches (the bulk enrolment's starter). A
     batch in which nothing started means Temporal is down: the rest are not attempted."""
     if not deal_ids:
         return StartReport(0, 0, None)
-    if temporal is None:
+    if workflows is None:
         return StartReport(
             0, len(deal_ids), f"Temporal is not configured: {len(deal_ids)} deals {RETRY_HINT}"
         )
-    from dealpilot.temporal.deal_client import start_and_record
-
     started = 0
     for offset in range(0, len(deal_ids), batch):
         chunk = deal_ids[offset : offset + batch]
-        results = await start_and_record(temporal, engine, chunk)
+        results = await start_and_record(workflows, engine, chunk)
         ok = sum(1 for wid in results.values() if wid is not None)
         started += ok
         if ok == 0:

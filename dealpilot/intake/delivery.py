@@ -29,9 +29,9 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from dealpilot.temporal.deals import DealSignal, DealWorkflows
 from models import Deal, DealStatus, EmailEvent, EmailEventType, utcnow
 from workflows.contracts import BounceEvent, EngagementEvent, EventRef, ReplyEvent
 from workflows.deal import DealWorkflow
@@ -54,12 +54,10 @@ class TemporalUnreachable(Exception):
     pass
 
 
-async def _signal(client: Client, event: EmailEvent) -> bool:
-    """Signals the event's deal. False when there is no signal for this kind of event."""
-    handle = client.get_workflow_handle_for(DealWorkflow.run, f"deal-{event.deal_id}")
+def _signal_for(event: EmailEvent) -> tuple[DealSignal, object] | None:
+    """The deal workflow's signal for this kind of event and its argument (None: no signal)."""
     payload: dict[str, Any] = event.payload or {}
     kind = event.event_type
-    timeout = SIGNAL_TIMEOUT
     if kind == EmailEventType.reply:
         reply = ReplyEvent(
             text=str(payload.get("text", "")),
@@ -69,29 +67,36 @@ async def _signal(client: Client, event: EmailEvent) -> bool:
             email_log_id=event.email_log_id,
             event_id=event.id,
         )
-        await handle.signal(DealWorkflow.reply_received, reply, rpc_timeout=timeout)
-    elif kind in (EmailEventType.bounce, EmailEventType.soft_bounce):
+        return DealWorkflow.reply_received, reply
+    if kind in (EmailEventType.bounce, EmailEventType.soft_bounce):
         bounce = BounceEvent(
             hard=kind == EmailEventType.bounce,
             reason=str(payload.get("text", ""))[:500],
             email_log_id=event.email_log_id,
             event_id=event.id,
         )
-        await handle.signal(DealWorkflow.bounced, bounce, rpc_timeout=timeout)
-    elif kind == EmailEventType.unsubscribe:
-        await handle.signal(DealWorkflow.unsubscribed, EventRef(event.id), rpc_timeout=timeout)
-    elif kind == EmailEventType.complaint:
-        await handle.signal(DealWorkflow.complained, EventRef(event.id), rpc_timeout=timeout)
-    elif kind in (EmailEventType.open, EmailEventType.click):
+        return DealWorkflow.bounced, bounce
+    if kind == EmailEventType.unsubscribe:
+        return DealWorkflow.unsubscribed, EventRef(event.id)
+    if kind == EmailEventType.complaint:
+        return DealWorkflow.complained, EventRef(event.id)
+    if kind in (EmailEventType.open, EmailEventType.click):
         engagement = EngagementEvent(
             email_log_id=event.email_log_id, url=event.url, is_bot=event.is_bot, event_id=event.id
         )
         if kind == EmailEventType.open:
-            await handle.signal(DealWorkflow.email_opened, engagement, rpc_timeout=timeout)
-        else:
-            await handle.signal(DealWorkflow.email_clicked, engagement, rpc_timeout=timeout)
-    else:
+            return DealWorkflow.email_opened, engagement
+        return DealWorkflow.email_clicked, engagement
+    return None
+
+
+async def _signal(workflows: DealWorkflows, event: EmailEvent) -> bool:
+    """Signals the event's deal. False when there is no signal for this kind of event."""
+    signal = _signal_for(event)
+    if signal is None:
         return False
+    assert event.deal_id is not None
+    await workflows.signal(event.deal_id, signal[0], signal[1], timeout=SIGNAL_TIMEOUT)
     return True
 
 
@@ -165,7 +170,7 @@ def _mark(session: Session, event: EmailEvent, note: str | None = None) -> None:
 
 
 async def _deliver_deal(
-    client: Client,
+    workflows: DealWorkflows,
     session: Session,
     deal_id: int,
     events: list[EmailEvent],
@@ -177,7 +182,7 @@ async def _deliver_deal(
     for event in events:
         note: str | None = None
         try:
-            if not await _signal(client, event):
+            if not await _signal(workflows, event):
                 note = f"no signal for {event.event_type} events"
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND and unstarted:
@@ -203,7 +208,7 @@ async def _deliver_deal(
 
 
 async def deliver(
-    client: Client | None,
+    workflows: DealWorkflows | None,
     engine: Engine,
     *,
     deal_ids: Iterable[int] | None = None,
@@ -213,7 +218,7 @@ async def deliver(
     wanted = None if deal_ids is None else sorted(set(deal_ids))
     if wanted is not None and not wanted:
         return DeliveryReport()
-    if client is None:
+    if workflows is None:
         return DeliveryReport(pending=await asyncio.to_thread(count_pending, engine, wanted))
     report = DeliveryReport()
     session = Session(engine, expire_on_commit=False)
@@ -222,7 +227,7 @@ async def deliver(
         for deal_id, events in claimed.items():
             try:
                 await _deliver_deal(
-                    client, session, deal_id, events, report, unstarted=deal_id in unstarted
+                    workflows, session, deal_id, events, report, unstarted=deal_id in unstarted
                 )
             except TemporalUnreachable as exc:
                 log.warning("intake.temporal_unreachable", error=str(exc)[:200])

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
-from temporalio.client import Client
 
 from dealpilot.intake.delivery import DeliveryReport, deliver
+from dealpilot.temporal.deals import DealWorkflows
 
 log = structlog.get_logger(__name__)
 
@@ -24,9 +24,14 @@ class Relay:
     retried next round; it never ends the loop."""
 
     def __init__(
-        self, client: Client, engine: Engine, *, every: timedelta = RELAY_EVERY, batch: int = BATCH
+        self,
+        workflows: DealWorkflows,
+        engine: Engine,
+        *,
+        every: timedelta = RELAY_EVERY,
+        batch: int = BATCH,
     ) -> None:
-        self._client = client
+        self._workflows = workflows
         self._engine = engine
         self._every = every.total_seconds()
         self._batch = batch
@@ -34,7 +39,7 @@ class Relay:
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> DeliveryReport:
-        return await deliver(self._client, self._engine, limit=self._batch)
+        return await deliver(self._workflows, self._engine, limit=self._batch)
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():

@@ -2,7 +2,7 @@
 contact's onboarding deals forward.
 
 The event -> stage mapping is `PROGRESS`, below, and nowhere else. A stage move goes to the
-deal's workflow as its `move_stage` update (`dealpilot.deals.actions`), so the workflow stays the
+deal's workflow as its `move_stage` update (`DealWorkflows.move_stage`), so the workflow stays the
 authority on the deal and sends the stage's email on entry. Moves go forward only: an event
 for the deal's current stage or an earlier one changes nothing and says so, which also makes
 a redelivered event harmless.
@@ -24,10 +24,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from dealpilot.core.errors import ErrorDetail, NotFound, Unprocessable
-from dealpilot.deals import actions
 from dealpilot.deals import service as deal_service
 from dealpilot.deals.lookup import resolve_brand_id
-from dealpilot.temporal.deal_client import Temporal, require_temporal
+from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models import Contact, Deal, Pipeline, PipelineStage
 from models.contact import Suppression, normalise_email
 from models.deal import DealCreate
@@ -281,22 +280,22 @@ def _moved(move: Move, *, from_stage: str, detail: str) -> EventOutcome:
 
 
 async def apply_moves(
-    temporal: Temporal | None, locks: DealLocks, moves: list[Move], *, reason: str
+    temporal: DealWorkflows | None, locks: DealLocks, moves: list[Move], *, reason: str
 ) -> list[EventOutcome]:
     """Asks each deal's workflow where the deal is, and moves it there if that is forward.
     Errors reaching a workflow are the API's (409 `no_workflow`, `deal_starting`, 503); a
     retry of the event is safe, deals already moved report `already_at_stage`."""
     results: list[EventOutcome] = []
     for move in moves:
-        running = require_temporal(temporal)
+        running = require_workflows(temporal)
         async with locks.hold(move.deal.id or 0):
-            view = await actions.state(running, move.deal)
+            view = await running.state(move.deal)
             outcome = decide(move, view.stage_id, view.status)
             if outcome is None:
                 req = MoveStageRequest(
                     stage_id=move.target.id, reason=reason, actor="product_event"
                 )
-                await actions.move_stage(running, move.deal, req)
+                await running.move_stage(move.deal, req)
                 outcome = _moved(move, from_stage=view.stage, detail=reason)
         results.append(outcome)
     return results

@@ -11,24 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from dealpilot.rendering.renderer import EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import load_email_context, render_draft_email
 from dealpilot.review.holding import REVIEW_EMAIL_TYPE
-from dealpilot.temporal.deal_client import Temporal, handle_for, reaching
+from dealpilot.temporal.deals import DealWorkflows
 from models import Contact, Deal, DraftStatus, EmailDraft, PipelineStage, utcnow
 from models.pagination import Page, PageParams, paginate
 from workflows.contracts import DealStateView, ReviewDecision
-from workflows.deal import DealWorkflow
 
-# ApplicationError types of DealWorkflow.review_draft: the draft is not the one it waits for.
-_NOT_PENDING = frozenset({"NoPendingReview", "NotPendingReview", "AlreadyReviewed"})
 PREVIEW_UNSUBSCRIBE_URL = "https://unsubscribe.invalid/preview"
 
 
@@ -156,7 +151,7 @@ def _pending_draft(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
 
 async def load_pending(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
     """The draft (404 unknown, 409 `draft_not_pending` once decided) and its deal."""
-    return await run_in_threadpool(_pending_draft, session, draft_id)
+    return await anyio.to_thread.run_sync(_pending_draft, session, draft_id)
 
 
 def check_edit(
@@ -187,18 +182,10 @@ def _template_error(field: str, exc: TemplateRenderError) -> Unprocessable:
     )
 
 
-async def decide(temporal: Temporal, deal: Deal, decision: ReviewDecision) -> DealStateView:
+async def decide(workflows: DealWorkflows, deal: Deal, decision: ReviewDecision) -> DealStateView:
     """Delivers the decision to the deal's workflow (503 when Temporal is unreachable, 409
     `draft_not_pending` when the workflow no longer waits for this draft)."""
-    handle = handle_for(temporal, deal)
-    async with reaching(deal):
-        try:
-            return await handle.execute_update(DealWorkflow.review_draft, decision)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type in _NOT_PENDING:
-                raise Conflict(cause.message, code="draft_not_pending") from exc
-            raise
+    return await workflows.review_draft(deal, decision)
 
 
 def reread(session: Session, draft_id: int) -> ReviewItem:

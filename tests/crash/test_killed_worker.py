@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
-from dealpilot.temporal.enrolment import start_deal
+from dealpilot.temporal.deals import DealWorkflows
 from models import (
     EmailLog,
     EmailStatus,
@@ -84,7 +84,7 @@ async def test_worker_killed_mid_send_never_sends_twice(
         try:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == b"worker ready"
-            handle = await start_deal(client, queue, start)
+            handle = await DealWorkflows(client, queue).start(start)
 
             def in_flight() -> bool:
                 rows = _ledger(engine, start.deal_id)

@@ -17,6 +17,7 @@ import pytest
 from api import create_app
 from dealpilot.intake import Relay, count_pending
 from dealpilot.intake.signatures import sign_dealpilot
+from dealpilot.temporal.deals import DealWorkflows
 from models import EmailLog
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, client_for, intake_app
@@ -227,7 +228,7 @@ async def test_replies_stored_while_temporal_is_down_arrive_in_order_later(
     await intake.stack.env.sleep(timedelta(minutes=10))
     assert (await handle.query(DealWorkflow.state)).replies == 0
 
-    relay = Relay(intake.stack.client, intake.stack.engine)
+    relay = Relay(DealWorkflows(intake.stack.client), intake.stack.engine)
     report = await relay.run_once()
     assert (report.delivered, report.pending, report.failed_deals) == (2, 0, [])
     result = await handle.result()

@@ -19,7 +19,7 @@ from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
 from dealpilot.temporal import search_attributes
-from dealpilot.temporal.enrolment import DealStart, start_deal
+from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, session_scope
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
@@ -71,7 +71,7 @@ class Stack:
         start = self.create_deal(
             email, brand=brand, pipeline=pipeline, name=name, timezone=timezone
         )
-        handle = await start_deal(self.client, self.task_queue, start)
+        handle = await DealWorkflows(self.client, self.task_queue).start(start)
         self.started.append(handle)  # type: ignore[arg-type]
         return start.deal_id, handle  # type: ignore[return-value]
 

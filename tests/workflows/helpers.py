@@ -7,7 +7,7 @@ from datetime import datetime, time
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from dealpilot.temporal.enrolment import DealStart
+from dealpilot.temporal.deals import DealStart
 from models import (
     Brand,
     Contact,

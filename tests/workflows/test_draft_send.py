@@ -16,7 +16,7 @@ from dealpilot.rendering.renderer import (
     TemplateRenderError,
 )
 from dealpilot.rendering.stage_email import as_literal_template, render_draft_email
-from dealpilot.temporal.enrolment import start_deal
+from dealpilot.temporal.deals import DealWorkflows
 from models import Brand, DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
@@ -64,8 +64,8 @@ async def test_first_email_is_the_draft_per_contact_then_normal_followups(stack:
     ]
     handles = []
     for start in starts:
-        handle = await start_deal(
-            stack.client, stack.task_queue, dataclasses.replace(start, draft_id=draft_id)
+        handle = await DealWorkflows(stack.client, stack.task_queue).start(
+            dataclasses.replace(start, draft_id=draft_id)
         )
         stack.started.append(handle)  # type: ignore[arg-type]
         handles.append(handle)
@@ -114,8 +114,8 @@ async def test_a_rejected_draft_is_never_sent(stack: Stack) -> None:
     start = stack.create_deal(
         "priya@sharma-realty.com.au", brand="desifirms", pipeline="real_estate"
     )
-    handle = await start_deal(
-        stack.client, stack.task_queue, dataclasses.replace(start, draft_id=draft_id)
+    handle = await DealWorkflows(stack.client, stack.task_queue).start(
+        dataclasses.replace(start, draft_id=draft_id)
     )
     stack.started.append(handle)  # type: ignore[arg-type]
     await stack.env.sleep(timedelta(hours=1))

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from dealpilot.temporal.enrolment import start_deal
+from dealpilot.temporal.deals import DealWorkflows
 from models import DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
@@ -242,8 +242,8 @@ async def test_composer_first_email_skips_review_and_review_off_sends(stack: Sta
         s.flush()
         draft_id = draft.id
     start = stack.create_deal(PRIYA, brand="desifirms", pipeline="real_estate", name="Priya")
-    handle = await start_deal(
-        stack.client, stack.task_queue, dataclasses.replace(start, draft_id=draft_id)
+    handle = await DealWorkflows(stack.client, stack.task_queue).start(
+        dataclasses.replace(start, draft_id=draft_id)
     )
     stack.started.append(handle)  # type: ignore[arg-type]
     other_id, other = await stack.enrol(

@@ -1,0 +1,112 @@
+"""Starting deal workflows once their rows are committed: the one start path of the API's
+requests, the importers, the composer, the CLI and the demo.
+
+    async with unit_of_work(engine) as uow:
+        deals = service.create(uow.session, ...)            # flushed, not committed
+        started = start_after_commit(uow, workflows, [d.id for d in deals])
+    # committed, then started: `started` holds the workflow id per deal (None: not started)
+
+Each start is idempotent (`deal-{id}`, USE_EXISTING) and `Deal.workflow_id` is stored once it
+succeeded. When Temporal is not configured or cannot be reached, the deal keeps `workflow_id`
+null and the failure is logged (`workflow_start_failed`): nothing is lost, find such deals with
+`GET /api/crm/deals/?has_workflow=false` and start them with `POST /api/crm/deals/{id}/start/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import replace
+
+import structlog
+from sqlalchemy import Engine, bindparam, select, update
+from sqlmodel import Session, col
+
+from dealpilot.temporal.deals import DealStart, DealWorkflows
+from models import Brand, Contact, Deal, Pipeline, PipelineStage
+from models.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+def load_start_infos(engine: Engine, deal_ids: Iterable[int]) -> list[DealStart]:
+    ids = list(deal_ids)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                col(Deal.id),
+                col(Brand.slug),
+                col(Pipeline.name),
+                col(PipelineStage.name),
+                col(Contact.email),
+                col(Contact.name),
+            )
+            .join(Contact, col(Contact.id) == col(Deal.contact_id))
+            .join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
+            .join(Brand, col(Brand.id) == col(Pipeline.brand_id))
+            .join(PipelineStage, col(PipelineStage.id) == col(Deal.stage_id))
+            .where(col(Deal.id).in_(ids))
+            .order_by(col(Deal.id))
+        ).all()
+    return [DealStart(*row) for row in rows]
+
+
+def record_workflow_ids(engine: Engine, started: dict[int, str]) -> None:
+    """One statement for the lot (a bulk enrolment may start thousands)."""
+    if not started:
+        return
+    stmt = (
+        update(Deal)
+        .where(col(Deal.id) == bindparam("deal_id"))
+        .values(workflow_id=bindparam("wid"))
+    )
+    params = [{"deal_id": deal_id, "wid": wid} for deal_id, wid in started.items()]
+    with Session(engine) as session, session.begin():
+        session.connection().execute(stmt, params)
+
+
+async def start_and_record(
+    workflows: DealWorkflows | None,
+    engine: Engine,
+    deal_ids: Iterable[int],
+    *,
+    draft_id: int | None = None,
+) -> dict[int, str | None]:
+    """Starts the committed deals' workflows (with `draft_id` as their first email, for the
+    composer) and stores the ids of those that started. The workflow id per deal, None where
+    it did not start."""
+    ids = list(deal_ids)
+    if workflows is None:
+        log.warning("workflow_start_skipped", reason="temporal_not_configured", deals=len(ids))
+        return dict.fromkeys(ids)
+    infos = await asyncio.to_thread(load_start_infos, engine, ids)
+    if draft_id is not None:
+        infos = [replace(info, draft_id=draft_id) for info in infos]
+    started = await workflows.start_many(infos)
+    ok = {deal_id: wid for deal_id, wid in started.items() if wid is not None}
+    await asyncio.to_thread(record_workflow_ids, engine, ok)
+    log.info("workflows_started", started=len(ok), failed=len(started) - len(ok))
+    return started
+
+
+def start_after_commit(
+    uow: UnitOfWork,
+    workflows: DealWorkflows | None,
+    deal_ids: Iterable[int],
+    *,
+    draft_id: int | None = None,
+) -> dict[int, str | None]:
+    """Queues the deals' starts on the unit of work's after-commit work. The returned dict is
+    filled (workflow id or None per deal) once the commit and the starts have run."""
+    ids = list(deal_ids)
+    started: dict[int, str | None] = {}
+    if not ids:
+        return started
+    engine = uow.session.get_bind()
+    assert isinstance(engine, Engine)
+
+    async def start() -> None:
+        started.update(await start_and_record(workflows, engine, ids, draft_id=draft_id))
+
+    uow.after_commit.add(start)
+    return started
