@@ -11,6 +11,25 @@ from sqlmodel import Session, SQLModel
 from models import make_engine, migrate
 from tests.db import fresh_database, postgres_server
 
+# Fixtures that start a Temporal server (time-skipping test server or dev server, in-process
+# or as `dealpilot dev`) and fixtures that need PostgreSQL. A test that uses one of them,
+# directly or through another fixture, gets the marker, so `-m "not temporal"` and
+# `-m "not postgres"` select exactly the tests that run without that server. A new fixture
+# that starts one of these servers belongs in this list.
+TEMPORAL_FIXTURES = frozenset({"time_env", "dev_env", "dev_server", "devstack"})
+POSTGRES_FIXTURES = frozenset({"postgres_admin_url", "postgres_engine"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        # The closure: fixtures pulled in through other fixtures count too. any_engine's
+        # PostgreSQL case is marked by its own param, since it looks its engine up at run time.
+        used = set(getattr(item, "fixturenames", ()))
+        if used & TEMPORAL_FIXTURES:
+            item.add_marker(pytest.mark.temporal)
+        if used & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:

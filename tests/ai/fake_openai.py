@@ -25,17 +25,22 @@ class FakeOpenAI:
     answers: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    in_flight: int = 0  # requests still being answered (a delayed answer outlives its client)
 
     def reply(self, status: int, body: dict[str, Any], *, delay: float = 0.0) -> None:
         self.answers.append((status, body, delay))
 
     async def chat(self, request: Request) -> JSONResponse:
-        self.requests.append(await request.json())
-        self.headers.append(dict(request.headers))
-        status, body, delay = self.answers.pop(0)
-        if delay:
-            await asyncio.sleep(delay)
-        return JSONResponse(body, status_code=status)
+        self.in_flight += 1
+        try:
+            self.requests.append(await request.json())
+            self.headers.append(dict(request.headers))
+            status, body, delay = self.answers.pop(0)
+            if delay:
+                await asyncio.sleep(delay)
+            return JSONResponse(body, status_code=status)
+        finally:
+            self.in_flight -= 1
 
 
 def completion(content: str | None, *, refusal: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ Nothing is mocked: the official SDK sends real HTTP requests to a Starlette app 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -31,6 +30,7 @@ from dealpilot.ai.prompts import default_prompt_text
 from dealpilot.core.settings import Settings
 from tests.ai.fake_openai import FakeOpenAI, completion, error, serve_openai
 from tests.mail.servers import free_port
+from tests.waiting import wait_until_async
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,8 @@ async def test_timeout_is_retryable(server_url: tuple[str, FakeOpenAI], fake: Fa
     with pytest.raises(AIRetryableError):
         await slow.analyze_deal(DEAL)
     await slow.aclose()
-    await asyncio.sleep(0.8)  # let the server finish the slow answer before the next test
+    # The server finishes the slow answer before the next test scripts its own.
+    await wait_until_async(lambda: fake.in_flight == 0, timeout=5, what="the slow answer")
 
 
 async def test_connection_refused_is_retryable() -> None:

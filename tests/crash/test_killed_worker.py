@@ -7,12 +7,10 @@ still `sending`, flags it `unknown` for a person and sends nothing; the deal pau
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -33,6 +31,7 @@ from models import (
 )
 from tests.smtp import smtp_server
 from tests.temporal import DEV_SERVER
+from tests.waiting import wait_until_async
 from tests.workflows.helpers import create_deal, open_window
 from worker import build_worker
 from workflows import search_attributes
@@ -56,13 +55,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 def _ledger(engine: Engine, deal_id: int) -> list[EmailLog]:
     with Session(engine) as s:
         return list(s.exec(select(EmailLog).where(EmailLog.deal_id == deal_id)).all())
-
-
-async def _until(check, what: str, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)
 
 
 async def test_worker_killed_mid_send_never_sends_twice(
@@ -94,7 +86,7 @@ async def test_worker_killed_mid_send_never_sends_twice(
                     and inbox.data_commands == 1
                 )
 
-            await _until(in_flight, "the send to reach SMTP DATA")
+            await wait_until_async(in_flight, timeout=90, what="the send to reach SMTP DATA")
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         finally:
@@ -117,10 +109,9 @@ async def test_worker_killed_mid_send_never_sends_twice(
             async def paused() -> bool:
                 return (await handle.query(DealWorkflow.state)).status == "paused"
 
-            deadline = time.monotonic() + 90
-            while not await paused():
-                assert time.monotonic() < deadline, "the deal never paused for review"
-                await asyncio.sleep(0.5)
+            await wait_until_async(
+                paused, timeout=90, interval=0.5, what="the deal to pause for review"
+            )
             state = await handle.query(DealWorkflow.state)
             await handle.terminate("test finished")
 

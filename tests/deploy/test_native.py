@@ -15,11 +15,9 @@ import re
 import secrets
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -29,23 +27,12 @@ from dealpilot.core.settings import Settings
 from tests.db import fresh_database
 from tests.e2e.conftest import DEALPILOT, free_port, port_open
 from tests.temporal import DEV_SERVER
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIASES = {f.alias for f in Settings.model_fields.values() if f.alias}
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.3) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 def env_file_from_example(overrides: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -199,15 +186,15 @@ def test_compose_services_natively(deployment: Deployment) -> None:
         except httpx.TransportError:
             return False
 
-    wait_for(healthy, timeout=45, what="the API's /healthz")
+    wait_until(healthy, timeout=45, what="the API's /healthz")
     worker_port = int(values["WORKER_METRICS_PORT"])
-    wait_for(
+    wait_until(
         lambda: worker.poll() is None and port_open(worker_port) or None,
         timeout=45,
         what=f"the worker's metrics port\n{stack.log('worker')}",
     )
 
-    wait_for(
+    wait_until(
         lambda: second.poll() is None and port_open(second_port) or None,
         timeout=45,
         what=f"the second worker's metrics port\n{stack.log('worker2')}",
@@ -244,7 +231,7 @@ def test_compose_services_natively(deployment: Deployment) -> None:
     assert deal.json()["workflow_id"] == f"deal-{deal.json()['id']}"
 
     outbox = stack.root / ".dealpilot" / "outbox"  # DEALPILOT_DATA_DIR's default, cwd-relative
-    sent = wait_for(
+    sent = wait_until(
         lambda: [p for p in outbox.glob("*.eml") if not p.name.startswith(".")],
         timeout=60,
         what=f"the deal's first email in the outbox\n{stack.log('worker')[-3000:]}",

@@ -7,13 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import WaitTimeout, wait_until
 
 BIN = Path(sys.executable).parent
 DEALPILOT = BIN / "dealpilot"
@@ -111,22 +112,25 @@ class DevStack:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                code = self.proc.returncode
+        proc = self.proc
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                code = proc.returncode
                 raise RuntimeError(f"dealpilot dev exited ({code}):\n{self.log()[-4000:]}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
-                    self.children = child_pids(self.proc.pid)
-                    return
+                return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        self.kill()
-        raise RuntimeError(
-            f"/healthz did not answer within {HEALTH_TIMEOUT}s:\n{self.log()[-4000:]}"
-        )
+                return False
+
+        try:
+            wait_until(healthy, timeout=HEALTH_TIMEOUT, interval=0.5, what="/healthz")
+        except WaitTimeout:
+            self.kill()
+            raise RuntimeError(
+                f"/healthz did not answer within {HEALTH_TIMEOUT}s:\n{self.log()[-4000:]}"
+            ) from None
+        self.children = child_pids(proc.pid)
 
     def interrupt(self) -> int:
         """Ctrl-C; returns the exit code. Raises if it does not stop within STOP_TIMEOUT."""

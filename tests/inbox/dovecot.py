@@ -12,13 +12,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.mail.servers import free_port
+from tests.waiting import WaitTimeout, wait_until
 
 USER = "replies@codeteki.au"
 PASSWORD = "imap-test-password"
@@ -144,20 +144,23 @@ def _running(binary: str, root: Path) -> Iterator[Mailbox]:
     )
     mailbox = Mailbox("127.0.0.1", port, USER, PASSWORD)
     try:
-        deadline = time.monotonic() + 15
-        while True:
+
+        def answers() -> bool:
             try:
                 conn = imaplib.IMAP4(mailbox.host, port, timeout=2)
                 conn.login(USER, PASSWORD)
                 conn.select("INBOX")
                 conn.logout()
-                break
             except (OSError, imaplib.IMAP4.error):
-                if time.monotonic() > deadline:
-                    logfile = root / "dovecot.log"
-                    log = logfile.read_text() if logfile.exists() else ""
-                    raise RuntimeError(f"dovecot did not answer:\n{log[-2000:]}") from None
-                time.sleep(0.2)
+                return False
+            return True
+
+        try:
+            wait_until(answers, timeout=15, what="dovecot to answer")
+        except WaitTimeout:
+            logfile = root / "dovecot.log"
+            log = logfile.read_text() if logfile.exists() else ""
+            raise RuntimeError(f"dovecot did not answer:\n{log[-2000:]}") from None
         yield mailbox
     finally:
         subprocess.run(

@@ -3,7 +3,6 @@ replayed requests are refused with nothing stored and nothing signalled."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -21,6 +20,7 @@ from dealpilot.temporal.deals import DealWorkflows
 from models import EmailLog
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, client_for, intake_app
+from tests.waiting import wait_until_async
 from workflows.deal import DealWorkflow
 
 REPLY = (
@@ -256,10 +256,12 @@ async def test_the_app_relay_delivers_what_was_stored_while_temporal_was_down(
         relay_every=timedelta(milliseconds=100),
     )
     async with app.router.lifespan_context(app):
-        for _ in range(50):
-            if count_pending(intake.stack.engine) == 0:
-                break
-            await asyncio.sleep(0.1)
+        await wait_until_async(
+            lambda: count_pending(intake.stack.engine) == 0,
+            timeout=5,
+            interval=0.1,
+            what="the relay to deliver the pending event",
+        )
     assert app.state.relay is not None
     assert count_pending(intake.stack.engine) == 0
     await intake.stack.env.sleep(timedelta(days=1))

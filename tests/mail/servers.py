@@ -7,7 +7,6 @@ import datetime as dt
 import ipaddress
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from starlette.types import ASGIApp
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -39,11 +40,13 @@ def serve_asgi(app: ASGIApp) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
+
+    def started() -> bool:
+        if not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
+        return server.started
+
+    wait_until(started, timeout=10, interval=0.01, what="uvicorn to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
