@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import DraftStatus, EmailEventType, EmailStatus, UTCDateTime, utcnow
+from models.types import DraftKind, DraftStatus, EmailEventType, EmailStatus, UTCDateTime, utcnow
 
 
 class EmailLog(SQLModel, table=True):
@@ -67,9 +67,16 @@ class EmailEvent(SQLModel, table=True):
 
 
 class EmailDraft(SQLModel, table=True):
-    """Composer drafts and AI emails waiting for human review."""
+    """An email a person looks at before (or instead of) it is sent, of one of four kinds
+    (`kind`): a composer draft (an operator's bulk email), a review-queue draft (a deal's stage
+    email held for a person), a suggested reply (the AI's answer to a reply) or a next-email
+    draft (a deal's next email rendered on request, never sent)."""
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: DraftKind = Field(
+        default=DraftKind.composer,
+        sa_column=Column(String(20), nullable=False, index=True, server_default="composer"),
+    )
     brand_id: int = Field(foreign_key="brand.id", index=True)
     pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id")
     deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)

@@ -29,7 +29,7 @@ from dealpilot.deals.schemas import (
     SignalAccepted,
 )
 from dealpilot.rendering.stage_email import StageEmail
-from models import Deal, DraftStatus, EmailDraft
+from models import Deal, DraftKind, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
 from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
 
@@ -172,7 +172,7 @@ def _open_drafts(session: Session, deal_ids: list[int]) -> set[int]:
     rows = session.execute(
         select(col(EmailDraft.deal_id)).where(
             col(EmailDraft.deal_id).in_(deal_ids),
-            col(EmailDraft.email_type) == NEXT_EMAIL_DRAFT,
+            col(EmailDraft.kind) == DraftKind.next_email,
             col(EmailDraft.status) == DraftStatus.draft,
         )
     ).scalars()
@@ -215,6 +215,7 @@ async def create_drafts(
             brand_id=facts.brand_id,
             pipeline_id=facts.pipeline_id,
             deal_id=deal_id,
+            kind=DraftKind.next_email,
             email_type=NEXT_EMAIL_DRAFT,
             recipients=[facts.to_email],
             subject=rendered.subject[:300],

@@ -23,7 +23,7 @@ from dealpilot.core.errors import ErrorDetail, NotFound, Unprocessable
 from dealpilot.deals.lookup import brand_by_ref
 from dealpilot.deals.schemas import MAX_BULK_CONTACTS
 from dealpilot.deals.service import OPEN_STATUSES
-from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage, Suppression
+from models import Brand, Contact, Deal, DraftKind, EmailDraft, Pipeline, PipelineStage, Suppression
 
 
 def pipeline_by_ref(session: Session, brand: Brand, ref: str) -> Pipeline:
@@ -64,7 +64,9 @@ def first_stage(session: Session, pipeline_id: int) -> PipelineStage:
 
 
 def get_draft(session: Session, draft_id: int, *, lock: bool = False) -> EmailDraft:
-    stmt = select(EmailDraft).where(EmailDraft.id == draft_id, col(EmailDraft.deal_id).is_(None))
+    stmt = select(EmailDraft).where(
+        EmailDraft.id == draft_id, col(EmailDraft.kind) == DraftKind.composer
+    )
     draft = session.exec(stmt.with_for_update() if lock else stmt).first()
     if draft is None:
         raise NotFound(f"Composer draft {draft_id} does not exist")

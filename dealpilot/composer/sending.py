@@ -40,7 +40,17 @@ from dealpilot.deals.schemas import BulkEnrolRequest
 from dealpilot.deals.service import OPEN_STATUSES
 from dealpilot.temporal.deals import DealWorkflows
 from dealpilot.temporal.starting import start_after_commit, start_and_record
-from models import Brand, Contact, Deal, DraftStatus, EmailDraft, Pipeline, session_scope, utcnow
+from models import (
+    Brand,
+    Contact,
+    Deal,
+    DraftKind,
+    DraftStatus,
+    EmailDraft,
+    Pipeline,
+    session_scope,
+    utcnow,
+)
 from models.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -208,7 +218,7 @@ def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
                 select(EmailDraft.id)
                 .where(
                     EmailDraft.status == DraftStatus.scheduled,
-                    col(EmailDraft.deal_id).is_(None),
+                    col(EmailDraft.kind) == DraftKind.composer,
                     col(EmailDraft.scheduled_at) <= now,
                 )
                 .order_by(col(EmailDraft.scheduled_at), col(EmailDraft.id))
@@ -235,7 +245,7 @@ def _pending(engine: Engine, since: datetime) -> dict[int, list[int]]:
         drafts = session.exec(
             select(EmailDraft).where(
                 EmailDraft.status == DraftStatus.sent,
-                col(EmailDraft.deal_id).is_(None),
+                col(EmailDraft.kind) == DraftKind.composer,
                 col(EmailDraft.sent_at) >= since,
             )
         ).all()

@@ -41,7 +41,7 @@ from dealpilot.rendering.renderer import (
     TemplateRenderError,
 )
 from dealpilot.rendering.stage_email import as_literal_template, render_draft_email
-from models import AIDecisionLog, Brand, Contact, DraftStatus, EmailDraft, utcnow
+from models import AIDecisionLog, Brand, Contact, DraftKind, DraftStatus, EmailDraft, utcnow
 
 PREVIEW_UNSUBSCRIBE_PATH = "/api/crm/unsubscribe/preview"
 UNSENT = (DraftStatus.draft, DraftStatus.scheduled)
@@ -188,6 +188,7 @@ def store_draft(
         subject, body = data.subject, data.body
         check_templates(renderer, brand, subject, body)
     draft = EmailDraft(
+        kind=DraftKind.composer,
         brand_id=plan.brand_id,
         pipeline_id=plan.pipeline_id,
         email_type=data.email_type,
@@ -276,7 +277,7 @@ def list_stmt(
     status: DraftStatus | None,
     email_type: str | None,
 ) -> Any:
-    stmt = select(EmailDraft).where(col(EmailDraft.deal_id).is_(None))
+    stmt = select(EmailDraft).where(col(EmailDraft.kind) == DraftKind.composer)
     if brand is not None:
         stmt = stmt.where(EmailDraft.brand_id == brand_by_ref(session, brand).id)
     if pipeline is not None:

@@ -84,6 +84,15 @@ class EmailEventType(StrEnum):
     delivered = "delivered"
 
 
+class DraftKind(StrEnum):
+    """The four things an EmailDraft row can be (one table, one name each)."""
+
+    composer = "composer"  # an operator's bulk email (the composer); deal_id NULL
+    review = "review"  # a deal's stage email held in the review queue for a person
+    reply = "reply"  # the AI's suggested answer to a reply, for a person to send
+    next_email = "next_email"  # a deal's next email rendered on request; never sent
+
+
 class DraftStatus(StrEnum):
     draft = "draft"
     pending_review = "pending_review"

@@ -31,7 +31,7 @@ from dealpilot.rendering.stage_email import (
     render_stage_email,
 )
 from dealpilot.tracking.tracker import Tracker
-from models import DraftStatus, EmailDraft, PipelineStage
+from models import DraftKind, DraftStatus, EmailDraft, PipelineStage
 from models.transact import Transact
 from workflows.contracts import ReviewHold, ReviewSettlement, SendRequest
 
@@ -45,7 +45,7 @@ def _pending(session: Session, deal_id: int, step: int) -> EmailDraft | None:
         .where(
             EmailDraft.deal_id == deal_id,
             EmailDraft.step == step,
-            EmailDraft.email_type == REVIEW_EMAIL_TYPE,
+            EmailDraft.kind == DraftKind.review,
             col(EmailDraft.status).in_(_OPEN),
         )
         .order_by(col(EmailDraft.id).desc())
@@ -113,6 +113,7 @@ class ReviewHolding:
                 stage_id=req.stage_id,
                 step=req.step,
                 variant=req.variant,
+                kind=DraftKind.review,
                 email_type=REVIEW_EMAIL_TYPE,
                 recipients=[contact.email],
                 subject=as_literal_template(rendered.subject)[:300],

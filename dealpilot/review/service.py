@@ -18,9 +18,8 @@ from sqlmodel import Session, col, select
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from dealpilot.rendering.renderer import EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import load_email_context, render_draft_email
-from dealpilot.review.holding import REVIEW_EMAIL_TYPE
 from dealpilot.temporal.deals import DealWorkflows
-from models import Contact, Deal, DraftStatus, EmailDraft, PipelineStage, utcnow
+from models import Contact, Deal, DraftKind, DraftStatus, EmailDraft, PipelineStage, utcnow
 from models.pagination import Page, PageParams, paginate
 from workflows.contracts import DealStateView, ReviewDecision
 
@@ -73,8 +72,7 @@ def _query() -> Any:  # sqlmodel's typed Select; paginate takes SQLAlchemy's
         .join(Contact, col(Contact.id) == col(EmailDraft.contact_id), isouter=True)
         .join(PipelineStage, col(PipelineStage.id) == col(EmailDraft.stage_id), isouter=True)
         .where(
-            col(EmailDraft.email_type) == REVIEW_EMAIL_TYPE,
-            col(EmailDraft.deal_id).is_not(None),
+            col(EmailDraft.kind) == DraftKind.review,
         )
     )
 
