@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from sqlmodel import Session, select
 
+from dealpilot.ai.prompts import default_prompts
 from dealpilot.setup.seed_data import (
     BRANDS,
     BrandSpec,
@@ -203,10 +204,6 @@ def _sequence(
 def _prompts(session: Session, report: SeedReport) -> None:
     """One AIPromptTemplate per AI function, named by its prompt type. A type that already
     has any row (the seeded one renamed, or the operator's own) is left alone."""
-    # Imported here: the prompt texts live with the AI code, and models must not import
-    # activities at module load (the worker imports models first).
-    from dealpilot.ai.prompts import default_prompts
-
     existing = session.exec(select(AIPromptTemplate.name, AIPromptTemplate.prompt_type)).all()
     names = {name for name, _ in existing}
     types = {str(prompt_type) for _, prompt_type in existing}
