@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities._uow import UnitsOfWork
 from activities.ai import AIActivities
 from activities.backlinks import LinkCheckActivities
 from activities.deals import DealActivities
@@ -36,6 +35,7 @@ from dealpilot.rendering.renderer import EmailRenderer
 from dealpilot.reporting.daily import DailyReview
 from dealpilot.review.holding import ReviewHolding
 from dealpilot.tracking.tracker import Tracker
+from models.uow import UnitsOfWork
 from workflows.deal import DealWorkflow
 from workflows.jobs import JOB_WORKFLOWS
 from workflows.link_checks import LinkCheckWorkflow

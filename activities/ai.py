@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities._clock import activity_now
 from activities._errors import maps_errors
-from activities._uow import activity_now
 from dealpilot.ai import (
     BacklinkPitch,
     BacklinkPitchInput,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities._clock import activity_now
 from activities._errors import maps_errors
-from activities._uow import activity_now
 from dealpilot.review.holding import ReviewHolding
 from models import session_scope
 from workflows.contracts import ReviewHold, ReviewSettlement, SendRequest

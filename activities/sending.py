@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities._clock import activity_now
 from activities._errors import maps_errors
-from activities._uow import activity_now
 from dealpilot.deals.sending import Sender
 from workflows.contracts import SendOutcome, SendRequest
 

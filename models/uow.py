@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Protocol, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 AfterCommitCallback = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 class AfterCommit:
@@ -73,3 +75,30 @@ async def unit_of_work(engine: Engine) -> AsyncIterator[UnitOfWork]:
         raise
     await anyio.to_thread.run_sync(partial(uow.finish, commit=True))
     await uow.after_commit.run()
+
+
+class Transact(Protocol):
+    """How domain code that must commit in several steps asks its entry point for one unit of
+    work per step.
+
+    Most domain calls take the caller's session and flush. A few must commit part of their work
+    before they do something outside the database, so that a crash or a retry sees it: the send
+    ledger row is committed as `sending` before the provider is called (a retry then never
+    sends twice), each inbox message is committed with its cursor, each AI call is logged once
+    made. Such code receives a `Transact` from its entry point and runs each step through it;
+    the entry point's `UnitsOfWork` opens the unit of work, commits it when the step returns
+    and rolls it back when the step raises. The domain itself never commits."""
+
+    async def __call__(self, step: Callable[[Session], T], /) -> T: ...
+
+
+class UnitsOfWork:
+    """The `Transact` every entry point hands the domain: one unit of work per step, the step's
+    blocking database I/O in a worker thread, never on the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def __call__(self, step: Callable[[Session], T], /) -> T:
+        async with unit_of_work(self._engine) as uow:
+            return await anyio.to_thread.run_sync(step, uow.session)

@@ -31,7 +31,7 @@ from dealpilot.ai import (
 from dealpilot.core import metrics
 from dealpilot.deals.store import load_deal_rows
 from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, utcnow
-from models.transact import Transact
+from models.uow import Transact
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
 T = TypeVar("T", bound=BaseModel)

@@ -55,7 +55,7 @@ from models import (
     EmailStatus,
     PipelineStage,
 )
-from models.transact import Transact
+from models.uow import Transact
 from workflows.contracts import SendOutcome, SendRequest
 from workflows.rules import next_send_time
 

@@ -25,7 +25,7 @@ from dealpilot.inbox.message import InboxMessage
 from dealpilot.inbox.source import Cursor, InboxSource
 from dealpilot.intake import DeliveryReport, Inbound, record
 from models import Brand, EmailEventType, InboxCursor, utcnow
-from models.transact import Transact
+from models.uow import Transact
 from workflows.jobs import PollReport
 
 log = structlog.get_logger(__name__)

@@ -35,7 +35,7 @@ from models import (
     PipelineStage,
     utcnow,
 )
-from models.transact import Transact
+from models.uow import Transact
 from workflows.jobs import (
     DailyReviewResult,
     DraftReminder,

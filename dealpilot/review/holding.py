@@ -32,7 +32,7 @@ from dealpilot.rendering.stage_email import (
 )
 from dealpilot.tracking.tracker import Tracker
 from models import DraftKind, DraftStatus, EmailDraft, PipelineStage
-from models.transact import Transact
+from models.uow import Transact
 from workflows.contracts import ReviewHold, ReviewSettlement, SendRequest
 
 REVIEW_EMAIL_TYPE = "review"

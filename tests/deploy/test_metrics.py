@@ -17,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities._uow import UnitsOfWork
 from api import create_app
 from dealpilot.ai import HeuristicEngine, LeadInput, build_engine
 from dealpilot.ai.calls import AIDecisions
@@ -28,6 +27,7 @@ from dealpilot.mail.base import OutgoingEmail, PermanentMailError
 from dealpilot.mail.outbox import OutboxProvider
 from dealpilot.mail.smtp import SmtpProvider
 from models import AIDecisionLog, EmailStatus
+from models.uow import UnitsOfWork
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline

@@ -8,12 +8,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities._uow import UnitsOfWork
 from dealpilot.core.settings import Settings
 from dealpilot.inbox import InboxPoller, build_sources
 from dealpilot.mail.zoho import ZohoProvider
 from dealpilot.setup.seed import seed
 from models import Brand, EmailEvent, EmailLog, EmailStatus, session_scope, utcnow
+from models.uow import UnitsOfWork
 from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage
 from tests.mail.servers import serve_asgi
 
