@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
+from api.deps import get_optional_temporal
 from api.routes.webhooks import read_body
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
@@ -81,9 +82,7 @@ async def unsubscribe(token: str, request: Request) -> Response:
         text="one-click unsubscribe" if one_click else "unsubscribe link",
         payload={"one_click": one_click},
     )
-    await store_and_deliver(
-        request.app.state.engine, getattr(request.app.state, "temporal", None), [inbound]
-    )
+    await store_and_deliver(request.app.state.engine, get_optional_temporal(request), [inbound])
     if one_click:
         return PlainTextResponse("unsubscribed\n", headers=NO_STORE)
     return _page("unsubscribe_done.html", brand_name=brand_name, email=email)
