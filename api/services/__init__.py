@@ -1,1 +1,0 @@
-"""Request-independent logic the routes call. Nothing here commits: the request does."""
