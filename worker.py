@@ -102,7 +102,7 @@ def build_activities(
     inbox = InboxActivities(engine, poller)
     review = DailyReviewActivities(engine, daily_review)
     drafts = ScheduledDraftsActivities(engine)
-    link_checks = LinkCheckActivities(LinkChecks(engine, limits_from(settings)))
+    link_checks = LinkCheckActivities(LinkChecks(transact, limits_from(settings)))
     return [
         store.load_deal_context,
         store.engagement_profile,
