@@ -102,7 +102,7 @@ def build_activities(
     inbox = InboxActivities(engine, poller)
     review = DailyReviewActivities(engine, daily_review)
     drafts = ScheduledDraftsActivities(engine)
-    link_checks = LinkCheckActivities(LinkChecks(engine, limits_from(settings)))
+    link_checks = LinkCheckActivities(LinkChecks(transact, limits_from(settings)))
     return [
         store.load_deal_context,
         store.engagement_profile,
@@ -153,10 +153,14 @@ async def run_worker(settings: Settings) -> None:
     from dealpilot.core import metrics
     from dealpilot.setup.database import prepare_database
     from dealpilot.temporal.connection import connect_temporal, schedule_jobs, temporal_runtime
+    from dealpilot.temporal.schedules import active_brand_clocks
+    from models import session_scope
 
     engine = prepare_database(settings, seed=False)
     client = await connect_temporal(settings, runtime=temporal_runtime(settings))
-    await schedule_jobs(client, settings, engine)
+    with session_scope(engine) as session:
+        brands = active_brand_clocks(session)
+    await schedule_jobs(client, settings, brands)
     worker = build_worker(client, settings=settings, engine=engine)
     metrics.configure_prices(settings.ai_prices)
     # Served once the worker can run, so the port answering is the container's health check.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import activity
 
 from activities._errors import maps_errors
@@ -24,7 +22,7 @@ class LinkCheckActivities:
     @activity.defn(name="link_check_candidates")
     @maps_errors
     async def link_check_candidates(self, req: CandidatesRequest) -> list[int]:
-        return await asyncio.to_thread(self._checks.candidates, req.brand)
+        return await self._checks.candidates(req.brand)
 
     @activity.defn(name="verify_links")
     @maps_errors

@@ -15,10 +15,10 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ErrorEnvelope
+from api.ledger_metrics import LedgerCollector
 from dealpilot.core import metrics
 from dealpilot.core.errors import Unauthorized
 from dealpilot.core.settings import Settings
-from dealpilot.reporting.ledger_metrics import LedgerCollector
 
 
 def install_metrics(app: FastAPI, engine: Engine, settings: Settings) -> None:

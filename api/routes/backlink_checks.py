@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, OptionalTemporalDep, SessionDep, SettingsDep
+from api.deps import EngineDep, OptionalTemporalDep, SettingsDep, UnitOfWorkDep
 from api.routes.backlinks import reread
 from api.routing import CRMRouter
 from dealpilot.backlinks import LinkChecks, candidate_ids, limits_from
@@ -18,6 +18,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import BacklinkOpportunity, LinkCheck
 from models.backlink import BacklinkOpportunityPublic
+from models.uow import UnitOfWork, UnitsOfWork
 from workflows.link_checks import LinkOutcome
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
@@ -57,22 +58,23 @@ class BrandVerifyResult(BaseModel):
 
 
 def _checks(engine: Engine, settings: Settings) -> LinkChecks:
-    return LinkChecks(engine, limits_from(settings))
+    return LinkChecks(UnitsOfWork(engine), limits_from(settings))
 
 
 def _result(outcome: LinkOutcome) -> LinkCheckResult:
     return LinkCheckResult.model_validate(outcome, from_attributes=True)
 
 
-def _exists(session: Session, backlink_id: int) -> None:
-    get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
-    session.commit()  # no transaction stays open while the page is fetched
+async def _exists(uow: UnitOfWork, backlink_id: int) -> None:
+    what = "Backlink opportunity"
+    await run_in_threadpool(get_or_404, uow.session, BacklinkOpportunity, backlink_id, what=what)
+    await uow.commit_now()  # no transaction stays open while the page is fetched
 
 
 @router.post("/{backlink_id}/verify/", response_model=VerifyOneResult)
 async def verify_backlink(
     backlink_id: int,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     engine: EngineDep,
     settings: SettingsDep,
     temporal: OptionalTemporalDep,
@@ -81,12 +83,12 @@ async def verify_backlink(
     rel: dofollow or nofollow/sponsored/ugc). Found: status placed, and its open deal moves to
     Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
     failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
-    await run_in_threadpool(_exists, session, backlink_id)
+    await _exists(uow, backlink_id)
     outcomes = await _checks(engine, settings).verify([backlink_id], temporal)
     if not outcomes:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
     return VerifyOneResult(
-        opportunity=await run_in_threadpool(reread, engine, backlink_id),
+        opportunity=await reread(engine, backlink_id),
         check=_result(outcomes[0]),
     )
 
@@ -94,22 +96,21 @@ async def verify_backlink(
 def _brand_candidates(session: Session, brand: str) -> tuple[int, list[int]]:
     brand_id = resolve_brand_id(session, brand)
     assert brand_id is not None
-    ids = candidate_ids(session, brand_id)
-    session.commit()
-    return brand_id, ids
+    return brand_id, candidate_ids(session, brand_id)
 
 
 @router.post("/verify/", response_model=BrandVerifyResult)
 async def verify_brand_backlinks(
     data: BrandVerifyRequest,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     engine: EngineDep,
     settings: SettingsDep,
     temporal: OptionalTemporalDep,
 ) -> BrandVerifyResult:
     """Verifies every outreaching or placed opportunity of the brand now (a few pages at a
     time), as the daily `link-check` schedule does for all brands."""
-    brand_id, ids = await run_in_threadpool(_brand_candidates, session, data.brand.strip())
+    brand_id, ids = await run_in_threadpool(_brand_candidates, uow.session, data.brand.strip())
+    await uow.commit_now()  # no transaction stays open while the pages are fetched
     outcomes = await _checks(engine, settings).verify(ids, temporal)
     results = [_result(o) for o in outcomes]
 

@@ -27,6 +27,7 @@ from models.backlink import (
     BacklinkOpportunityUpdate,
 )
 from models.pagination import Page, paginate
+from models.uow import UnitsOfWork
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
 
@@ -141,20 +142,24 @@ def _ai_failed(exc: AIError) -> DealpilotError:
     )
 
 
-def reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
-    """The opportunity as committed, read in a session of its own after an AI call or a check."""
-    with Session(engine) as session:
-        row = session.get(BacklinkOpportunity, backlink_id)
-        if row is None:
-            raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-        return public(row)
+def _committed(session: Session, backlink_id: int) -> BacklinkOpportunityPublic:
+    row = session.get(BacklinkOpportunity, backlink_id)
+    if row is None:
+        raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
+    return public(row)
+
+
+async def reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
+    """The opportunity as committed, read in a unit of work of its own after an AI call or a
+    check."""
+    return await UnitsOfWork(engine)(lambda session: _committed(session, backlink_id))
 
 
 @router.post("/pitch/", response_model=BulkPitchResult)
 async def pitch_backlinks(data: BulkPitchRequest, engine: EngineDep, ai: AIDep) -> BulkPitchResult:
     """An AI outreach angle and anchor text for each opportunity (stored on it, logged in the
     AI activity). Each is independent: a failed AI call is reported and the others kept."""
-    results = await Pitcher(engine, ai).pitch_many(data.ids)
+    results = await Pitcher(UnitsOfWork(engine), ai).pitch_many(data.ids)
     ok = sum(1 for r in results if r.ok)
     return BulkPitchResult(pitched=ok, failed=len(results) - ok, results=results)
 
@@ -167,12 +172,12 @@ async def pitch_backlink(
     (the offline heuristic engine when no OpenAI key is set); 502 `ai_unavailable` if the AI
     fails, nothing changed then."""
     try:
-        outcome = await Pitcher(engine, ai).pitch(backlink_id)
+        outcome = await Pitcher(UnitsOfWork(engine), ai).pitch(backlink_id)
     except AIError as exc:
         raise _ai_failed(exc) from exc
     if outcome is None:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-    return await run_in_threadpool(reread, engine, backlink_id)
+    return await reread(engine, backlink_id)
 
 
 # ------------------------------------------------------------------------------- enrol

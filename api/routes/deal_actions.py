@@ -13,7 +13,15 @@ from fastapi import Body, Depends, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AIDep, EngineDep, RendererDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import (
+    AIDep,
+    EngineDep,
+    RendererDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    UnitOfWorkDep,
+)
 from api.routing import CRMRouter
 from dealpilot.core.errors import DealpilotError
 from dealpilot.deals import actions
@@ -31,6 +39,7 @@ from dealpilot.deals.schemas import (
 from dealpilot.rendering.stage_email import StageEmail
 from models import Deal, DraftKind, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
+from models.uow import UnitOfWork, UnitsOfWork
 from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
 
 router = CRMRouter(prefix="/deals", tags=["deal actions"])
@@ -41,8 +50,16 @@ _NOT_YET: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _deal(deal_id: int, session: SessionDep) -> Deal:
-    return await actions.load_deal(session, deal_id)
+async def load_deal(uow: UnitOfWork, deal_id: int) -> Deal:
+    """The deal (404 unknown) with the read committed: no transaction stays open while its
+    workflow is called (the workflow's activity writes the same row)."""
+    deal = await actions.load_deal(uow.session, deal_id)
+    await uow.commit_now()
+    return deal
+
+
+async def _deal(deal_id: int, uow: UnitOfWorkDep) -> Deal:
+    return await load_deal(uow, deal_id)
 
 
 # Declared before TemporalDep in each handler: an unknown deal is a 404 even without Temporal.
@@ -102,7 +119,8 @@ async def pause(
 ) -> DealPublic:
     """Stops the autopilot until resumed (`pause` signal). Replies and bounces still count."""
     reason = (body or PauseBody()).reason
-    if not await actions.pause_or_resume(temporal, engine, deal, pause=True, reason=reason):
+    transact = UnitsOfWork(engine)
+    if not await actions.pause_or_resume(temporal, transact, deal, pause=True, reason=reason):
         response.status_code = 202
     return await actions.reread(session, deal.id or 0)
 
@@ -116,7 +134,7 @@ async def resume(
     response: Response,
 ) -> DealPublic:
     """Resumes the autopilot (`resume` signal); an action that fell due meanwhile runs now."""
-    if not await actions.pause_or_resume(temporal, engine, deal, pause=False):
+    if not await actions.pause_or_resume(temporal, UnitsOfWork(engine), deal, pause=False):
         response.status_code = 202
     return await actions.reread(session, deal.id or 0)
 

@@ -18,6 +18,7 @@ from api.deps import (
     TemporalDep,
     UnitOfWorkDep,
 )
+from api.routes.deal_actions import load_deal
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict, ServiceUnavailable
 from dealpilot.deals import actions, service
@@ -30,6 +31,7 @@ from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
 from models.pagination import Page, paginate
+from models.uow import UnitsOfWork
 from workflows.contracts import MoveStageRequest
 
 log = structlog.get_logger(__name__)
@@ -136,6 +138,7 @@ def get_deal(deal_id: int, session: SessionDep) -> DealPublic:
 async def update_deal(
     deal_id: int,
     data: DealUpdate,
+    uow: UnitOfWorkDep,
     session: SessionDep,
     engine: EngineDep,
     temporal: OptionalTemporalDep,
@@ -145,7 +148,7 @@ async def update_deal(
     go through the deal's workflow: a stage move (`move_stage`), won (`mark_won`), lost
     (`mark_lost`, with `lost_reason`), paused (`pause` signal), active (`resume` signal).
     202: a pause/resume was delivered but not applied within a few seconds."""
-    deal = await actions.load_deal(session, deal_id)
+    deal = await load_deal(uow, deal_id)
     changes = sent_fields(data, nullable={"value"})
     stage_id: int | None = changes.get("stage_id")
     status: DealStatus | None = changes.get("status")
@@ -156,14 +159,14 @@ async def update_deal(
     if stage_id is not None and stage_id != deal.stage_id:
         req = MoveStageRequest(stage_id=stage_id, reason="", actor="api")
         await require_workflows(temporal).move_stage(deal, req)
-        deal = await actions.load_deal(session, deal_id)
+        deal = await load_deal(uow, deal_id)
     if status is not None and status != deal.status:
         running = require_workflows(temporal)
         if status in (DealStatus.won, DealStatus.lost):
             reason = changes.pop("lost_reason", "") if status == DealStatus.lost else ""
             await running.close(deal, won=status == DealStatus.won, reason=reason)
         elif not await actions.pause_or_resume(
-            running, engine, deal, pause=status == DealStatus.paused
+            running, UnitsOfWork(engine), deal, pause=status == DealStatus.paused
         ):
             response.status_code = 202
     own = {k: v for k, v in changes.items() if k in service.DB_ONLY_FIELDS}
@@ -178,11 +181,15 @@ async def update_deal(
     responses={503: {"description": "Temporal unavailable or the start failed"}},
 )
 async def start_workflow(
-    deal_id: int, session: SessionDep, engine: EngineDep, temporal: TemporalDep
+    deal_id: int,
+    uow: UnitOfWorkDep,
+    session: SessionDep,
+    engine: EngineDep,
+    temporal: TemporalDep,
 ) -> DealPublic:
     """Starts the deal's workflow if it is not running (idempotent): the retry for a deal
     created while Temporal was down (`workflow_id` null)."""
-    deal = await actions.load_deal(session, deal_id)
+    deal = await load_deal(uow, deal_id)
     if deal.status in (DealStatus.won, DealStatus.lost):
         raise Conflict(f"Deal {deal_id} is {deal.status}: nothing to run", code="deal_closed")
     started = await start_and_record(temporal, engine, [deal_id])

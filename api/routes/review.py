@@ -13,13 +13,14 @@ from typing import Annotated
 from fastapi import Body, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import PageDep, RendererDep, SessionDep, TemporalDep
+from api.deps import PageDep, RendererDep, SessionDep, TemporalDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.review import service
 from dealpilot.review.service import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
-from models import Deal
+from models import Deal, EmailDraft
 from models.pagination import Page
+from models.uow import UnitOfWork
 from workflows.contracts import ReviewDecision
 
 router = CRMRouter(prefix="/review", tags=["review queue"])
@@ -49,6 +50,14 @@ def get_review_draft(draft_id: int, session: SessionDep) -> ReviewItem:
     return service.get_item(session, draft_id)
 
 
+async def _pending(uow: UnitOfWork, draft_id: int) -> tuple[EmailDraft, Deal]:
+    """The pending draft and its deal, with the read committed: no transaction stays open
+    while the workflow is asked (its activity writes the same row)."""
+    draft, deal = await service.load_pending(uow.session, draft_id)
+    await uow.commit_now()
+    return draft, deal
+
+
 async def _decide(
     session: SessionDep, temporal: TemporalDep, deal: Deal, decision: ReviewDecision
 ) -> ReviewResult:
@@ -60,6 +69,7 @@ async def _decide(
 @router.post("/{draft_id}/approve/", response_model=ReviewResult)
 async def approve(
     draft_id: int,
+    uow: UnitOfWorkDep,
     session: SessionDep,
     temporal: TemporalDep,
     body: Annotated[ReviewNote | None, Body()] = None,
@@ -68,7 +78,7 @@ async def approve(
     suppression and the once-only ledger still apply: outside the window it goes when the
     window opens)."""
     data = body or ReviewNote()
-    _draft, deal = await service.load_pending(session, draft_id)
+    _draft, deal = await _pending(uow, draft_id)
     decision = ReviewDecision(
         draft_id=draft_id, action="approve", note=data.note, reviewer=data.reviewer
     )
@@ -79,6 +89,7 @@ async def approve(
 async def edit(
     draft_id: int,
     data: ReviewEdit,
+    uow: UnitOfWorkDep,
     session: SessionDep,
     temporal: TemporalDep,
     renderer: RendererDep,
@@ -87,8 +98,9 @@ async def edit(
     rendered for the contact in the sandbox (`{{ contact.first_name }}`...); a body that is
     not a whole HTML document goes into the brand layout (greeting, sign-off, unsubscribe
     footer)."""
-    draft, deal = await service.load_pending(session, draft_id)
+    draft, deal = await _pending(uow, draft_id)
     await run_in_threadpool(service.check_edit, session, renderer, draft, data)
+    await uow.commit_now()  # the edit's check read the deal: end that read too
     decision = ReviewDecision(
         draft_id=draft_id,
         action="edit",
@@ -103,6 +115,7 @@ async def edit(
 @router.post("/{draft_id}/reject/", response_model=ReviewResult)
 async def reject(
     draft_id: int,
+    uow: UnitOfWorkDep,
     session: SessionDep,
     temporal: TemporalDep,
     body: Annotated[ReviewNote | None, Body()] = None,
@@ -110,7 +123,7 @@ async def reject(
     """Sends nothing and pauses the deal; an operator then resumes it (the autopilot drafts
     again), moves it or marks it lost."""
     data = body or ReviewNote()
-    _draft, deal = await service.load_pending(session, draft_id)
+    _draft, deal = await _pending(uow, draft_id)
     decision = ReviewDecision(
         draft_id=draft_id, action="reject", note=data.note, reviewer=data.reviewer
     )

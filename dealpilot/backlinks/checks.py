@@ -12,6 +12,9 @@ and the link still found.
 States: found (our link is on the page) · missing (never seen yet) · removed (seen before,
 gone now; `verified_at` remembers the first sighting) · error (the page could not be read:
 timeout, 4xx/5xx, not HTML; anchor and rel from earlier checks are kept).
+
+Reading the target and recording the result are units of work run through the caller's
+`Transact`: no transaction stays open while a page is fetched or a deal is moved.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from dataclasses import dataclass
 
 import httpx
 import structlog
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -41,9 +43,9 @@ from models import (
     LinkCheck,
     PipelineStage,
     StageKind,
-    session_scope,
     utcnow,
 )
+from models.uow import Transact
 from workflows.contracts import MoveStageRequest
 from workflows.link_checks import LinkOutcome
 
@@ -114,82 +116,88 @@ def candidate_ids(session: Session, brand_id: int | None = None) -> list[int]:
     return [i for i in session.exec(stmt).all() if i is not None]
 
 
+def brand_candidate_ids(session: Session, brand: str | None = None) -> list[int]:
+    """`candidate_ids` of the brand with this slug (none for an unknown slug), or of all."""
+    brand_id = None
+    if brand is not None:
+        row = session.exec(select(Brand).where(Brand.slug == brand)).first()
+        if row is None:
+            return []
+        brand_id = row.id
+    return candidate_ids(session, brand_id)
+
+
 class LinkChecks:
     def __init__(
         self,
-        engine: Engine,
+        transact: Transact,
         limits: FetchLimits | None = None,
         *,
         http: httpx.AsyncClient | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        self._engine = engine
+        self._transact = transact
         self.limits = limits or FetchLimits()
         self._http = http
         self._concurrency = concurrency
 
     # ------------------------------------------------------------------ reading
-    def candidates(self, brand: str | None = None) -> list[int]:
-        with Session(self._engine) as session:
-            brand_id = None
-            if brand is not None:
-                row = session.exec(select(Brand).where(Brand.slug == brand)).first()
-                if row is None:
-                    return []
-                brand_id = row.id
-            return candidate_ids(session, brand_id)
+    async def candidates(self, brand: str | None = None) -> list[int]:
+        return await self._transact(lambda session: brand_candidate_ids(session, brand))
 
-    def _target(self, opportunity_id: int) -> _Target | None:
-        with Session(self._engine) as session:
-            opp = session.get(BacklinkOpportunity, opportunity_id)
-            if opp is None:
-                return None
-            brand = session.get(Brand, opp.brand_id)
-            assert brand is not None
-            our = OurSite.of(
-                brand.domain, website_url=brand.website_url, content_url=opp.our_content_url
-            )
-            return _Target(opp.target_url, our, user_agent(self.limits.user_agent, brand))
+    def _target(self, session: Session, opportunity_id: int) -> _Target | None:
+        opp = session.get(BacklinkOpportunity, opportunity_id)
+        if opp is None:
+            return None
+        brand = session.get(Brand, opp.brand_id)
+        assert brand is not None
+        our = OurSite.of(
+            brand.domain, website_url=brand.website_url, content_url=opp.our_content_url
+        )
+        return _Target(opp.target_url, our, user_agent(self.limits.user_agent, brand))
 
     # ------------------------------------------------------------------ recording
     def _record(
-        self, opportunity_id: int, page: PageCheck, our: OurSite
+        self, session: Session, opportunity_id: int, page: PageCheck, our: OurSite
     ) -> tuple[LinkOutcome, _Move | None] | None:
         now = utcnow()
-        with session_scope(self._engine) as session:
-            opp = session.get(BacklinkOpportunity, opportunity_id)
-            if opp is None or opp.id is None:
-                return None  # deleted while its page was being fetched
-            before = opp.link_check
-            best = page.best(our) if page.ok else None
-            outcome = LinkOutcome(opportunity_id=opp.id, link_check="", deal_id=opp.deal_id)
-            opp.link_checked_at = now
-            if not page.ok:
-                opp.link_check = LinkCheck.error
-                opp.link_check_error = page.error[:500]
-            elif best is not None:
-                opp.link_check = LinkCheck.found
-                opp.link_check_error = ""
-                opp.link_anchor = best.anchor[:300]
-                opp.link_rel = best.rel
-                opp.verified_at = opp.verified_at or now
-                if opp.status != BacklinkStatus.placed:
-                    opp.status = BacklinkStatus.placed
-                outcome.newly_found = before != LinkCheck.found
-            else:
-                # Seen before (verified_at is the first sighting) means it was taken down.
-                opp.link_check = LinkCheck.removed if opp.verified_at else LinkCheck.missing
-                opp.link_check_error = ""
-                outcome.newly_removed = (
-                    opp.link_check == LinkCheck.removed and before != LinkCheck.removed
-                )
-            outcome.link_check = str(opp.link_check)
-            outcome.anchor, outcome.rel, outcome.error = opp.link_anchor, opp.link_rel, page.error
-            session.add(opp)
-            brand_id = opp.brand_id
-            if outcome.newly_found or outcome.newly_removed:
-                session.add(self._note(opp, brand_id, page, outcome))
-            move = self._move_for(session, opp, page) if best is not None else None
+        opp = session.get(BacklinkOpportunity, opportunity_id)
+        if opp is None or opp.id is None:
+            return None  # deleted while its page was being fetched
+        before = opp.link_check
+        best = page.best(our) if page.ok else None
+        outcome = LinkOutcome(opportunity_id=opp.id, link_check="", deal_id=opp.deal_id)
+        opp.link_checked_at = now
+        if not page.ok:
+            opp.link_check = LinkCheck.error
+            opp.link_check_error = page.error[:500]
+        elif best is not None:
+            opp.link_check = LinkCheck.found
+            opp.link_check_error = ""
+            opp.link_anchor = best.anchor[:300]
+            opp.link_rel = best.rel
+            opp.verified_at = opp.verified_at or now
+            if opp.status != BacklinkStatus.placed:
+                opp.status = BacklinkStatus.placed
+            outcome.newly_found = before != LinkCheck.found
+        else:
+            # Seen before (verified_at is the first sighting) means it was taken down.
+            opp.link_check = LinkCheck.removed if opp.verified_at else LinkCheck.missing
+            opp.link_check_error = ""
+            outcome.newly_removed = (
+                opp.link_check == LinkCheck.removed and before != LinkCheck.removed
+            )
+        outcome.link_check = str(opp.link_check)
+        outcome.anchor, outcome.rel, outcome.error = opp.link_anchor, opp.link_rel, page.error
+        session.add(opp)
+        brand_id = opp.brand_id
+        if outcome.newly_found or outcome.newly_removed:
+            session.add(self._note(opp, brand_id, page, outcome))
+        move = self._move_for(session, opp, page) if best is not None else None
+        return outcome, move
+
+    @staticmethod
+    def _log(opportunity_id: int, page: PageCheck, outcome: LinkOutcome) -> None:
         if outcome.newly_removed:
             log.warning(
                 "backlink.link_removed",
@@ -199,7 +207,6 @@ class LinkChecks:
             )
         elif outcome.newly_found:
             log.info("backlink.link_found", opportunity_id=opportunity_id, rel=outcome.rel)
-        return outcome, move
 
     @staticmethod
     def _note(
@@ -268,15 +275,18 @@ class LinkChecks:
         self, opportunity_id: int, workflows: DealWorkflows | None, http: httpx.AsyncClient
     ) -> LinkOutcome | None:
         """None when the opportunity no longer exists."""
-        target = await asyncio.to_thread(self._target, opportunity_id)
+        target = await self._transact(lambda session: self._target(session, opportunity_id))
         if target is None:
             return None
         limits = dataclasses.replace(self.limits, user_agent=target.user_agent)
         page = await check_page(http, target.url, target.our, limits)
-        recorded = await asyncio.to_thread(self._record, opportunity_id, page, target.our)
+        recorded = await self._transact(
+            lambda session: self._record(session, opportunity_id, page, target.our)
+        )
         if recorded is None:
             return None
         outcome, move = recorded
+        self._log(opportunity_id, page, outcome)  # once committed
         if move is not None:
             await self._move(workflows, move, outcome)  # after the commit, never inside it
         return outcome

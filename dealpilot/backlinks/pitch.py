@@ -4,6 +4,9 @@ The AI engine's `generate_backlink_pitch` (OpenAI, or the offline heuristic engi
 it from the opportunity, its brand, contact and what the research tool exported (page title,
 existing anchor). The result is stored on the opportunity and the call is logged in
 AIDecisionLog like every AI call (model, tokens, latency), in the same transaction.
+
+Reading the opportunity and storing the pitch are two units of work run through the caller's
+`Transact`: no transaction stays open while the AI writes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dealpilot.ai import AIEngine, AIError, AIResult, BacklinkPitch, BacklinkPitchInput
-from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, session_scope
+from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact
+from models.uow import Transact
 
 DECISION_TYPE = "generate_backlink_pitch"
 # source_data keys (normalised export headers) that tell the AI what the page is about.
@@ -51,60 +54,60 @@ def _notes(opp: BacklinkOpportunity) -> str | None:
 
 
 class Pitcher:
-    def __init__(self, engine: Engine, ai: AIEngine) -> None:
-        self._engine = engine
+    def __init__(self, transact: Transact, ai: AIEngine) -> None:
+        self._transact = transact
         self._ai = ai
 
-    def _input(self, opportunity_id: int) -> BacklinkPitchInput | None:
-        with Session(self._engine) as session:
-            opp = session.get(BacklinkOpportunity, opportunity_id)
-            if opp is None:
-                return None
-            brand = session.get(Brand, opp.brand_id)
-            assert brand is not None
-            contact = session.get(Contact, opp.contact_id) if opp.contact_id else None
-            content = opp.our_content_url or brand.website_url or f"https://{brand.domain}/"
-            return BacklinkPitchInput(
-                brand_name=brand.name,
-                target_url=opp.target_url,
-                target_domain=opp.target_domain,
-                domain_authority=opp.domain_authority,
-                our_content_url=content,
-                contact_name=(contact.name or None) if contact else None,
-                notes=_notes(opp),
-            )
+    @staticmethod
+    def _input(session: Session, opportunity_id: int) -> BacklinkPitchInput | None:
+        opp = session.get(BacklinkOpportunity, opportunity_id)
+        if opp is None:
+            return None
+        brand = session.get(Brand, opp.brand_id)
+        assert brand is not None
+        contact = session.get(Contact, opp.contact_id) if opp.contact_id else None
+        content = opp.our_content_url or brand.website_url or f"https://{brand.domain}/"
+        return BacklinkPitchInput(
+            brand_name=brand.name,
+            target_url=opp.target_url,
+            target_domain=opp.target_domain,
+            domain_authority=opp.domain_authority,
+            our_content_url=content,
+            contact_name=(contact.name or None) if contact else None,
+            notes=_notes(opp),
+        )
 
-    def _store(self, opportunity_id: int, result: AIResult[BacklinkPitch]) -> None:
+    @staticmethod
+    def _store(session: Session, opportunity_id: int, result: AIResult[BacklinkPitch]) -> None:
         value = result.value
-        with session_scope(self._engine) as session:
-            opp = session.get(BacklinkOpportunity, opportunity_id)
-            if opp is None:
-                return  # deleted while the AI was writing
-            opp.outreach_angle = value.outreach_angle
-            opp.anchor_text_suggestion = value.anchor_text_suggestion[:300]
-            session.add(opp)
-            session.add(
-                AIDecisionLog(
-                    brand_id=opp.brand_id,
-                    deal_id=opp.deal_id,
-                    decision_type=DECISION_TYPE,
-                    action_taken="pitched",
-                    reasoning=value.outreach_angle,
-                    meta={"opportunity_id": opportunity_id, **value.model_dump(mode="json")},
-                    model=result.model,
-                    prompt_tokens=result.prompt_tokens,
-                    completion_tokens=result.completion_tokens,
-                    latency_ms=result.latency_ms,
-                )
+        opp = session.get(BacklinkOpportunity, opportunity_id)
+        if opp is None:
+            return  # deleted while the AI was writing
+        opp.outreach_angle = value.outreach_angle
+        opp.anchor_text_suggestion = value.anchor_text_suggestion[:300]
+        session.add(opp)
+        session.add(
+            AIDecisionLog(
+                brand_id=opp.brand_id,
+                deal_id=opp.deal_id,
+                decision_type=DECISION_TYPE,
+                action_taken="pitched",
+                reasoning=value.outreach_angle,
+                meta={"opportunity_id": opportunity_id, **value.model_dump(mode="json")},
+                model=result.model,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                latency_ms=result.latency_ms,
             )
+        )
 
     async def pitch(self, opportunity_id: int) -> PitchOutcome | None:
         """None when there is no such opportunity; AI failures raise AIError."""
-        data = await asyncio.to_thread(self._input, opportunity_id)
+        data = await self._transact(lambda session: self._input(session, opportunity_id))
         if data is None:
             return None
         result = await self._ai.generate_backlink_pitch(data)
-        await asyncio.to_thread(self._store, opportunity_id, result)
+        await self._transact(lambda session: self._store(session, opportunity_id, result))
         return PitchOutcome(
             opportunity_id=opportunity_id,
             ok=True,

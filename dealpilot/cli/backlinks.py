@@ -104,6 +104,7 @@ def verify(
     opportunities (as the daily link-check schedule does), with progress."""
     from dealpilot.backlinks import LinkChecks, candidate_ids, limits_from
     from models import make_engine, session_scope
+    from models.uow import UnitsOfWork
 
     settings = get_settings()
     engine = make_engine(settings.effective_database_url)
@@ -119,7 +120,7 @@ def verify(
         workflows = await _workflows(settings) if move_deals and ids else None
         with typer.progressbar(length=max(len(ids), 1), label="Checking links") as bar:
             outcomes.extend(
-                await LinkChecks(engine, limits_from(settings)).verify(
+                await LinkChecks(UnitsOfWork(engine), limits_from(settings)).verify(
                     ids, workflows, progress=lambda _outcome: bar.update(1)
                 )
             )
@@ -162,6 +163,7 @@ def pitch(
     from dealpilot.ai import build_engine
     from dealpilot.backlinks import Pitcher
     from models import BacklinkOpportunity, make_engine, session_scope
+    from models.uow import UnitsOfWork
 
     settings = get_settings()
     engine = make_engine(settings.effective_database_url)
@@ -172,7 +174,7 @@ def pitch(
             if not all_:
                 stmt = stmt.where(col(BacklinkOpportunity.outreach_angle) == "")
             ids = [i for i in session.exec(stmt).all() if i is not None]
-        results = asyncio.run(Pitcher(engine, build_engine(settings)).pitch_many(ids))
+        results = asyncio.run(Pitcher(UnitsOfWork(engine), build_engine(settings)).pitch_many(ids))
     finally:
         engine.dispose()
     ok = sum(1 for r in results if r.ok)

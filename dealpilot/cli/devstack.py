@@ -24,7 +24,9 @@ from dealpilot.cli.support import entry_point
 from dealpilot.core.settings import Settings
 from dealpilot.setup.database import api_keys, prepare_database
 from dealpilot.temporal.connection import connect_temporal, schedule_jobs
+from dealpilot.temporal.schedules import active_brand_clocks
 from dealpilot.temporal.search_attributes import cli_flags
+from models import session_scope
 
 log = structlog.get_logger(__name__)
 
@@ -147,7 +149,9 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
         app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
         server = _uvicorn(app, host, port)
         worker = build_worker(client, settings=settings, engine=engine)
-        await schedule_jobs(client, settings, engine)
+        with session_scope(engine) as session:
+            brands = active_brand_clocks(session)
+        await schedule_jobs(client, settings, brands)
         if demo:
             from dealpilot.cli.demo import enrol_demo
 

@@ -3,7 +3,9 @@
 every change to the database through its `sync_deal` activity, so the API re-reads the row
 afterwards; this module loads and re-reads the row and waits for pause/resume to land.
 
-No transaction is held open while the workflow is called: its activity writes the same row."""
+No transaction may be held open while the workflow is called (its activity writes the same
+row): the caller ends its unit of work's read (`commit_now`) after `load_deal`, and the wait
+for pause/resume reads through the caller's `Transact`, one unit of work per look."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import asyncio
 import time
 
 import anyio.to_thread
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dealpilot.core.errors import Conflict
@@ -20,6 +21,7 @@ from dealpilot.deals.lookup import get_or_404
 from dealpilot.temporal.deals import DealWorkflows
 from models import Deal, DealStatus, PipelineStage
 from models.deal import DealPublic
+from models.uow import Transact
 
 # How long a pause/resume request waits to see the workflow apply its signal.
 SIGNAL_APPLY_TIMEOUT = 5.0
@@ -27,12 +29,11 @@ _CLOSED = {DealStatus.won, DealStatus.lost}
 
 
 def _load(session: Session, deal_id: int) -> Deal:
-    deal = get_or_404(session, Deal, deal_id, what="Deal")
-    session.commit()  # ends the read-only transaction before the workflow is called
-    return deal
+    return get_or_404(session, Deal, deal_id, what="Deal")
 
 
 async def load_deal(session: Session, deal_id: int) -> Deal:
+    """The deal (404 unknown). The caller commits before calling its workflow."""
     return await anyio.to_thread.run_sync(_load, session, deal_id)
 
 
@@ -45,17 +46,16 @@ async def reread(session: Session, deal_id: int) -> DealPublic:
     return await anyio.to_thread.run_sync(_public, session, deal_id)
 
 
-def _status(engine: Engine, deal_id: int) -> DealStatus | None:
-    with Session(engine) as session:
-        deal = session.get(Deal, deal_id)
-        return None if deal is None else deal.status
+def _status(session: Session, deal_id: int) -> DealStatus | None:
+    deal = session.get(Deal, deal_id)
+    return None if deal is None else deal.status
 
 
-async def _applied(engine: Engine, deal_id: int, want: DealStatus) -> bool:
+async def _applied(transact: Transact, deal_id: int, want: DealStatus) -> bool:
     deadline = time.monotonic() + SIGNAL_APPLY_TIMEOUT
     delay = 0.02
     while True:
-        status = await asyncio.to_thread(_status, engine, deal_id)
+        status = await transact(lambda session: _status(session, deal_id))
         if status == want or status in _CLOSED:
             return True
         if time.monotonic() >= deadline:
@@ -65,7 +65,7 @@ async def _applied(engine: Engine, deal_id: int, want: DealStatus) -> bool:
 
 
 async def pause_or_resume(
-    workflows: DealWorkflows, engine: Engine, deal: Deal, *, pause: bool, reason: str = ""
+    workflows: DealWorkflows, transact: Transact, deal: Deal, *, pause: bool, reason: str = ""
 ) -> bool:
     """Signals the workflow, then waits (briefly) for its mirror of the change to land.
     False: the signal was delivered but the workflow has not applied it yet (it may be busy
@@ -77,7 +77,7 @@ async def pause_or_resume(
     else:
         await workflows.resume(deal)
     assert deal.id is not None
-    return await _applied(engine, deal.id, DealStatus.paused if pause else DealStatus.active)
+    return await _applied(transact, deal.id, DealStatus.paused if pause else DealStatus.active)
 
 
 def following_stage(session: Session, deal: Deal, current_stage_id: int) -> PipelineStage:

@@ -1,2 +1,2 @@
 """Reporting: pipeline statistics for the API (stats), the 09:00 daily review per brand (daily)
-and the ledger's totals as Prometheus metrics (ledger_metrics)."""
+and the ledger's totals that the API's /metrics exposes (ledger)."""

@@ -4,7 +4,8 @@ decision on them, delivered to the deal's workflow as its `review_draft` update.
 The workflow is the authority: it writes the decision onto the draft (its activity), sends an
 approved email through the normal send path, and refuses a decision on a draft that is not
 the one it waits for. The API checks the row first for clear errors, then asks the workflow;
-no transaction is held open meanwhile (the workflow's activity writes the same row)."""
+its unit of work commits the read before that call (`commit_now`), so no transaction is held
+open meanwhile (the workflow's activity writes the same row)."""
 
 from __future__ import annotations
 
@@ -143,12 +144,12 @@ def _pending_draft(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
     assert draft is not None
     if deal is None:
         raise NotFound(f"Deal {item.deal_id} of review draft {draft_id} does not exist")
-    session.commit()  # ends the read-only transaction before the workflow is called
     return draft, deal
 
 
 async def load_pending(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
-    """The draft (404 unknown, 409 `draft_not_pending` once decided) and its deal."""
+    """The draft (404 unknown, 409 `draft_not_pending` once decided) and its deal. The caller
+    commits before delivering the decision to the workflow."""
     return await anyio.to_thread.run_sync(_pending_draft, session, draft_id)
 
 
@@ -161,7 +162,6 @@ def check_edit(
     ctx, _contact, _brand = load_email_context(
         session, draft.deal_id, unsubscribe_url=lambda _b, _c: PREVIEW_UNSUBSCRIBE_URL
     )
-    session.commit()
     try:
         renderer.render_subject(edit.subject, ctx)
     except TemplateRenderError as exc:

@@ -3,12 +3,21 @@ the schedules of the jobs and the search attributes the deal workflows use."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+# Every import at the top: the CLI imports this module only inside the commands that talk to
+# Temporal (`setup-temporal`, `dev`, connect_workflows), so none of them slows its start-up.
+import asyncio
+import time
+from collections.abc import Sequence
+
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.settings import Settings
+from dealpilot.temporal.schedules import BrandClock, ensure_schedules
+from dealpilot.temporal.search_attributes import cli_flags, register
+from workflows.search_attributes import ALL
 
 
 def temporal_tls(settings: Settings) -> bool | TLSConfig:
@@ -65,20 +74,13 @@ async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None
     )
 
 
-async def schedule_jobs(client: Client, settings: Settings, engine: Engine) -> dict[str, str]:
-    """Creates or updates the job schedules (inbox poll, daily review per brand, drafts)."""
+async def schedule_jobs(
+    client: Client, settings: Settings, brands: Sequence[BrandClock]
+) -> dict[str, str]:
+    """Creates or updates the job schedules (inbox poll, daily review per brand, drafts); the
+    caller reads the active brands (`schedules.active_brand_clocks`) in its unit of work."""
     if not settings.schedules_enabled:
         return {}
-    from sqlmodel import Session, select
-
-    from dealpilot.temporal.schedules import BrandClock, ensure_schedules
-    from models import Brand
-
-    with Session(engine) as session:
-        brands = [
-            BrandClock(b.slug, b.timezone)
-            for b in session.exec(select(Brand).where(Brand.is_active == True)).all()  # noqa: E712
-        ]
     return await ensure_schedules(client, settings, brands)
 
 
@@ -88,14 +90,6 @@ async def setup_temporal(settings: Settings, *, wait: float) -> list[str]:
 
     Temporal Cloud refuses this call: there, add the attributes once with `tcld` or the Cloud
     UI (the README lists them); the RuntimeError says so."""
-    import asyncio
-    import time
-
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from dealpilot.temporal.search_attributes import cli_flags, register
-    from workflows.search_attributes import ALL
-
     deadline = time.monotonic() + wait
     while True:
         try:

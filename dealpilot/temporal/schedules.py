@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
     Schedule,
@@ -35,6 +36,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.settings import Settings
+from models import Brand
 from workflows.jobs import (
     DailyReviewInput,
     DailyReviewWorkflow,
@@ -55,6 +57,12 @@ WEEKDAYS = ScheduleRange(1, 5)  # Temporal counts days of the week from Sunday =
 class BrandClock:
     slug: str
     timezone: str
+
+
+def active_brand_clocks(session: Session) -> list[BrandClock]:
+    """The active brands, each with the time zone its daily review runs in."""
+    rows = session.exec(select(Brand).where(col(Brand.is_active))).all()
+    return [BrandClock(brand.slug, brand.timezone) for brand in rows]
 
 
 def daily_review_id(slug: str) -> str:

@@ -1,23 +1,22 @@
-"""The ledger's totals as Prometheus metrics, read from the database at scrape time: emails by
-brand, provider and status, and AI calls, tokens and cost by model (served by the API's
-`/metrics`)."""
+"""The ledger's totals (`dealpilot.reporting.ledger`) as Prometheus metrics, read from the
+database at scrape time in a unit of work of their own: emails by brand, provider and status,
+and AI calls, tokens and cost by model (served by `/metrics`, api/metrics.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
 
 from dealpilot.core.metrics import PriceTable
-from models import AIDecisionLog, Brand, EmailLog
+from dealpilot.reporting.ledger import ledger_totals
+from models import session_scope
 
 log = structlog.get_logger(__name__)
 
@@ -64,37 +63,21 @@ class LedgerCollector(Collector):
             labels=["model"],
         )
         try:
-            with Session(self._engine) as session:
-                email_rows: list[Any] = list(
-                    session.exec(
-                        select(Brand.slug, EmailLog.provider, EmailLog.status, func.count())
-                        .join(Brand, col(Brand.id) == col(EmailLog.brand_id))
-                        .group_by(Brand.slug, EmailLog.provider, EmailLog.status)
-                    ).all()
-                )
-                ai_rows: list[Any] = list(
-                    session.exec(
-                        select(
-                            AIDecisionLog.model,
-                            func.count(),
-                            func.coalesce(func.sum(AIDecisionLog.prompt_tokens), 0),
-                            func.coalesce(func.sum(AIDecisionLog.completion_tokens), 0),
-                        ).group_by(AIDecisionLog.model)
-                    ).all()
-                )
+            with session_scope(self._engine) as session:
+                totals = ledger_totals(session)
         except SQLAlchemyError as exc:
             log.warning("metrics.ledger_unavailable", error_type=type(exc).__name__)
             up.add_metric([], 0)
             return [up]
         up.add_metric([], 1)
-        for slug, provider, status, count in email_rows:
-            emails.add_metric([slug, provider or "", str(status)], count)
-        for model, count, prompt, completion in ai_rows:
-            model = model or "unknown"
-            calls.add_metric([model], count)
-            tokens.add_metric([model, "prompt"], int(prompt))
-            tokens.add_metric([model, "completion"], int(completion))
-            usd = self._prices.cost(model, int(prompt), int(completion))
+        for row in totals.emails:
+            emails.add_metric([row.brand, row.provider or "", row.status], row.count)
+        for ai in totals.ai:
+            model = ai.model or "unknown"
+            calls.add_metric([model], ai.calls)
+            tokens.add_metric([model, "prompt"], ai.prompt_tokens)
+            tokens.add_metric([model, "completion"], ai.completion_tokens)
+            usd = self._prices.cost(model, ai.prompt_tokens, ai.completion_tokens)
             cost.add_metric([model], usd or 0.0)
             priced.add_metric([model], 0 if usd is None else 1)
         return [up, emails, calls, tokens, cost, priced]
