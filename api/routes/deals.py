@@ -30,6 +30,7 @@ from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
 from models.pagination import Page, paginate
+from models.uow import UnitsOfWork
 from workflows.contracts import MoveStageRequest
 
 log = structlog.get_logger(__name__)
@@ -185,7 +186,7 @@ async def start_workflow(
     deal = await actions.load_deal(session, deal_id)
     if deal.status in (DealStatus.won, DealStatus.lost):
         raise Conflict(f"Deal {deal_id} is {deal.status}: nothing to run", code="deal_closed")
-    started = await start_and_record(temporal, engine, [deal_id])
+    started = await start_and_record(temporal, UnitsOfWork(engine), [deal_id])
     if started.get(deal_id) is None:
         raise ServiceUnavailable(
             "The workflow could not be started; try again", code="temporal_unavailable"

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.deps import get_optional_temporal
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, content_key, store_and_deliver
 from dealpilot.intake.bots import looks_automated
 from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
+from models.uow import UnitsOfWork
 
 router = APIRouter(prefix="/track", tags=["tracking"])
 
@@ -53,7 +55,7 @@ async def _track(request: Request, kind: EmailEventType, log_id: int, url: str |
         payload={"user_agent": agent},
     )
     await store_and_deliver(
-        request.app.state.engine, getattr(request.app.state, "temporal", None), [inbound]
+        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
     )
 
 

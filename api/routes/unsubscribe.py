@@ -17,12 +17,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
+from api.deps import get_optional_temporal
 from api.routes.webhooks import read_body
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, content_key, store_and_deliver
 from dealpilot.tracking.tracker import verify
 from models import Brand, EmailEventType, utcnow
+from models.uow import UnitsOfWork
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pages"
 _pages = Environment(
@@ -82,7 +84,7 @@ async def unsubscribe(token: str, request: Request) -> Response:
         payload={"one_click": one_click},
     )
     await store_and_deliver(
-        request.app.state.engine, getattr(request.app.state, "temporal", None), [inbound]
+        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
     )
     if one_click:
         return PlainTextResponse("unsubscribed\n", headers=NO_STORE)

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.deps import get_optional_temporal
 from dealpilot.core.errors import (
     BadRequest,
     DealpilotError,
@@ -50,6 +51,7 @@ from dealpilot.intake.signatures import (
     verify_mailgun,
     verify_zeptomail,
 )
+from models.uow import UnitsOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -143,7 +145,7 @@ async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
 
 async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
     results: list[RecordResult] = await store_and_deliver(
-        _engine(request), getattr(request.app.state, "temporal", None), inbounds
+        UnitsOfWork(_engine(request)), get_optional_temporal(request), inbounds
     )
     new = [r for r in results if r.created]
     return Accepted(
