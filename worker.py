@@ -99,9 +99,9 @@ def build_activities(
     ai_calls = AIActivities(decisions)
     sending = SendActivities(sender)
     review_queue = ReviewQueueActivities(engine, holding)
-    inbox = InboxActivities(engine, poller)
+    inbox = InboxActivities(transact, poller)
     review = DailyReviewActivities(engine, daily_review)
-    drafts = ScheduledDraftsActivities(engine)
+    drafts = ScheduledDraftsActivities(transact)
     link_checks = LinkCheckActivities(LinkChecks(transact, limits_from(settings)))
     return [
         store.load_deal_context,

@@ -3,19 +3,19 @@ worker start."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 from temporalio import activity
 
 from activities._errors import maps_errors
 from dealpilot.inbox import InboxPoller
 from dealpilot.intake import DeliveryReport, deliver
 from dealpilot.temporal.deals import DealWorkflows
+from models.uow import Transact
 from workflows.jobs import PollReport, PollRequest
 
 
 class InboxActivities:
-    def __init__(self, engine: Engine, poller: InboxPoller) -> None:
-        self._engine = engine
+    def __init__(self, transact: Transact, poller: InboxPoller) -> None:
+        self._transact = transact
         self._poller = poller
 
     @activity.defn(name="poll_inbox")
@@ -24,7 +24,7 @@ class InboxActivities:
         workflows = DealWorkflows(activity.client())
 
         async def deliver_events() -> DeliveryReport:
-            return await deliver(workflows, self._engine)
+            return await deliver(workflows, self._transact)
 
         return await self._poller.poll(
             now=req.now, deliver=deliver_events, heartbeat=activity.heartbeat

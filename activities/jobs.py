@@ -11,6 +11,7 @@ from dealpilot.composer.schedule import release_scheduled_drafts
 from dealpilot.reporting.daily import DailyReview
 from dealpilot.temporal.deals import DealWorkflows
 from models import session_scope
+from models.uow import Transact
 from workflows.jobs import (
     DailyReviewResult,
     DraftReminder,
@@ -59,11 +60,11 @@ class DailyReviewActivities:
 
 
 class ScheduledDraftsActivities:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, transact: Transact) -> None:
+        self._transact = transact
 
     @activity.defn(name="release_due_drafts")
     @maps_errors
     async def release_due_drafts(self, req: DueDraftsRequest) -> DueDraftsReport:
         temporal = DealWorkflows(activity.client(), activity.info().task_queue)
-        return await release_scheduled_drafts(temporal, self._engine, now=req.now)
+        return await release_scheduled_drafts(temporal, self._transact, now=req.now)

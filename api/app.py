@@ -26,6 +26,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.intake import Relay
 from dealpilot.intake.relay import RELAY_EVERY
 from dealpilot.temporal.deals import DealWorkflows
+from models.uow import UnitsOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +78,9 @@ def create_app(
         relay = None
         if temporal is not None and relay_every is not None:
             relay = Relay(
-                DealWorkflows(temporal, settings.temporal_task_queue), engine, every=relay_every
+                DealWorkflows(temporal, settings.temporal_task_queue),
+                UnitsOfWork(engine),
+                every=relay_every,
             )
             relay.start()
         app.state.relay = relay

@@ -42,6 +42,8 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.session = Session(engine, expire_on_commit=False)
         self.after_commit = AfterCommit()
+        # The after-commit work's own units of work (storing the workflow ids it started).
+        self.transact: Transact = UnitsOfWork(engine)
 
     def finish(self, *, commit: bool) -> None:
         try:
@@ -91,6 +93,13 @@ class Transact(Protocol):
 
     async def __call__(self, step: Callable[[Session], T], /) -> T: ...
 
+    async def run_async(self, step: Callable[[Session], Awaitable[T]], /) -> T:
+        """One unit of work held open across an async step's awaits, for the rare step whose
+        transaction must span I/O outside the database (the intake relay keeps the events it
+        claimed locked while it signals their deals). The step runs its blocking database
+        calls in a worker thread itself."""
+        ...
+
 
 class UnitsOfWork:
     """The `Transact` every entry point hands the domain: one unit of work per step, the step's
@@ -102,3 +111,7 @@ class UnitsOfWork:
     async def __call__(self, step: Callable[[Session], T], /) -> T:
         async with unit_of_work(self._engine) as uow:
             return await anyio.to_thread.run_sync(step, uow.session)
+
+    async def run_async(self, step: Callable[[Session], Awaitable[T]], /) -> T:
+        async with unit_of_work(self._engine) as uow:
+            return await step(uow.session)

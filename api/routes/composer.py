@@ -38,6 +38,7 @@ from dealpilot.deals.lookup import brand_by_ref
 from models import Contact, DraftStatus, Suppression, utcnow
 from models.contact import ContactPublic
 from models.pagination import Page, paginate
+from models.uow import UnitsOfWork
 
 router = CRMRouter(prefix="/composer", tags=["composer"])
 
@@ -133,7 +134,7 @@ async def send_draft(
     sent once (409 `draft_already_sent`); without Temporal nothing happens (503). 202: the
     deals were created but Temporal could not be reached to start some of their workflows
     (`outcome.workflows_pending`); the scheduled-drafts job starts them, with the draft."""
-    draft = await send_now(temporal, engine, draft_id)
+    draft = await send_now(temporal, UnitsOfWork(engine), draft_id)
     if draft.outcome.get("workflows_pending"):
         response.status_code = 202
     return service.to_public(draft)

@@ -12,7 +12,7 @@ from fastapi import File, Form, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, OptionalTemporalDep, SessionDep, UnitOfWorkDep
+from api.deps import OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
 from dealpilot.imports.contacts import (
@@ -75,7 +75,6 @@ async def import_contacts_csv(
     request: Request,
     response: Response,
     session: SessionDep,
-    engine: EngineDep,
     temporal: OptionalTemporalDep,
     uow: UnitOfWorkDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or UTF-16; , ; tab or |)")],
@@ -118,7 +117,7 @@ async def import_contacts_csv(
 
     async def start() -> None:
         nonlocal started
-        started = await start_enrolled(temporal, engine, report.deal_ids)
+        started = await start_enrolled(temporal, uow.transact, report.deal_ids)
 
     uow.after_commit.add(start)
     await uow.commit_now()

@@ -192,7 +192,7 @@ async def start_workflow(
     deal = await load_deal(uow, deal_id)
     if deal.status in (DealStatus.won, DealStatus.lost):
         raise Conflict(f"Deal {deal_id} is {deal.status}: nothing to run", code="deal_closed")
-    started = await start_and_record(temporal, engine, [deal_id])
+    started = await start_and_record(temporal, UnitsOfWork(engine), [deal_id])
     if started.get(deal_id) is None:
         raise ServiceUnavailable(
             "The workflow could not be started; try again", code="temporal_unavailable"

@@ -20,6 +20,7 @@ from dealpilot.intake import Inbound, content_key, store_and_deliver
 from dealpilot.intake.bots import looks_automated
 from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
+from models.uow import UnitsOfWork
 
 router = APIRouter(prefix="/track", tags=["tracking"])
 
@@ -53,7 +54,9 @@ async def _track(request: Request, kind: EmailEventType, log_id: int, url: str |
         is_bot=looks_automated(agent),
         payload={"user_agent": agent},
     )
-    await store_and_deliver(request.app.state.engine, get_optional_temporal(request), [inbound])
+    await store_and_deliver(
+        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
+    )
 
 
 @router.get(

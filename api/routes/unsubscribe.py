@@ -24,6 +24,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, content_key, store_and_deliver
 from dealpilot.tracking.tracker import verify
 from models import Brand, EmailEventType, utcnow
+from models.uow import UnitsOfWork
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pages"
 _pages = Environment(
@@ -82,7 +83,9 @@ async def unsubscribe(token: str, request: Request) -> Response:
         text="one-click unsubscribe" if one_click else "unsubscribe link",
         payload={"one_click": one_click},
     )
-    await store_and_deliver(request.app.state.engine, get_optional_temporal(request), [inbound])
+    await store_and_deliver(
+        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
+    )
     if one_click:
         return PlainTextResponse("unsubscribed\n", headers=NO_STORE)
     return _page("unsubscribe_done.html", brand_name=brand_name, email=email)

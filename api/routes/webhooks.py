@@ -51,6 +51,7 @@ from dealpilot.intake.signatures import (
     verify_mailgun,
     verify_zeptomail,
 )
+from models.uow import UnitsOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +145,7 @@ async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
 
 async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
     results: list[RecordResult] = await store_and_deliver(
-        _engine(request), get_optional_temporal(request), inbounds
+        UnitsOfWork(_engine(request)), get_optional_temporal(request), inbounds
     )
     new = [r for r in results if r.created]
     return Accepted(

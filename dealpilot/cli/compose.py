@@ -250,11 +250,12 @@ def send_cmd(draft_id: int, as_json: JsonOpt = False) -> None:
     """Send now: the deals are created and each deal's workflow sends the email."""
     from dealpilot.composer import service
     from dealpilot.composer.sending import send_now
+    from models.uow import UnitsOfWork
 
     async def run() -> DraftPublic:
         # Connect first: when Temporal is unreachable nothing is changed.
         workflows = await connect_workflows(_settings())
-        return service.to_public(await send_now(workflows, _engine(), draft_id))
+        return service.to_public(await send_now(workflows, UnitsOfWork(_engine()), draft_id))
 
     # Mapped here rather than around the command: a Temporal client command ends with
     # exit_after_client, error or not.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, TypeVar
 
@@ -17,12 +18,31 @@ from dealpilot.core.settings import Settings, get_settings
 from models.types import ContactType
 
 if TYPE_CHECKING:
-    from dealpilot.imports.contacts import ImportReport, StartReport
+    from dealpilot.imports.contacts import ImportOptions, ImportReport, StartReport
+    from models.uow import Transact
 
 import_app = CLI(help="Import files: contacts from CSV.", no_args_is_help=True)
 
 SHOWN_ROWS = 20
 T = TypeVar("T")
+
+
+@contextmanager
+def _reading(file: Path) -> Iterator[tuple[IO[bytes], Callable[[int], None]]]:
+    """The open file and a progress callback moving a progress bar by bytes read."""
+    with (
+        file.open("rb") as stream,
+        typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
+    ):
+        position = 0
+
+        def progress(_rows: int) -> None:
+            nonlocal position
+            now = stream.tell()
+            bar.update(now - position)
+            position = now
+
+        yield stream, progress
 
 
 def import_csv(
@@ -36,19 +56,7 @@ def import_csv(
 
     engine = make_engine(database_url)
     try:
-        with (
-            file.open("rb") as stream,
-            typer.progressbar(length=max(file.stat().st_size, 1), label="Importing") as bar,
-            session_scope(engine) as session,
-        ):
-            position = 0
-
-            def progress(_rows: int) -> None:
-                nonlocal position
-                now = stream.tell()
-                bar.update(now - position)
-                position = now
-
+        with _reading(file) as (stream, progress), session_scope(engine) as session:
             return run(session, stream, progress)
     except DealpilotError:
         typer.echo(f"{file}: nothing was imported", err=True)
@@ -66,18 +74,55 @@ def _write_report(path: Path, report: ImportReport) -> None:
             writer.writerow([row.line, row.email, row.result, row.reason, row.contact_id or ""])
 
 
-async def _start(settings: Settings, deal_ids: list[int]) -> StartReport:
+async def _start(settings: Settings, transact: Transact, deal_ids: list[int]) -> StartReport:
     from dealpilot.core.errors import ServiceUnavailable
     from dealpilot.imports.contacts import RETRY_HINT, StartReport, start_enrolled
-    from models import make_engine
 
     try:
         workflows = await connect_workflows(settings)
     except ServiceUnavailable as exc:  # the deals are saved: say how to start them later
         return StartReport(0, len(deal_ids), f"{exc.message}: {len(deal_ids)} deals {RETRY_HINT}")
+    return await start_enrolled(workflows, transact, deal_ids)
+
+
+async def _import_contacts(
+    file: Path, settings: Settings, options: ImportOptions, *, report: Path | None, start: bool
+) -> bool:
+    """The import in one unit of work; once it committed, the new deals' workflows start
+    through the same `Transact`. True when a Temporal client was used."""
+    from dealpilot.core.errors import DealpilotError
+    from dealpilot.imports.contacts import RETRY_HINT, import_contacts
+    from models import make_engine
+    from models.uow import UnitsOfWork
+
     engine = make_engine(settings.effective_database_url)
+    transact = UnitsOfWork(engine)
     try:
-        return await start_enrolled(workflows, engine, deal_ids)
+        try:
+            with _reading(file) as (stream, progress):
+                result = await transact(
+                    lambda session: import_contacts(session, stream, options, on_progress=progress)
+                )
+        except DealpilotError:
+            typer.echo(f"{file}: nothing was imported", err=True)
+            raise
+        _summary(result)
+        if report is not None:
+            _write_report(report, result)
+            typer.echo(f"per-row report written to {report}")
+        if not result.deal_ids:
+            return False
+        typer.echo(f"{len(result.deal_ids)} deals created in pipeline {options.pipeline}")
+        if not start:
+            typer.echo(
+                f"workflows not started (--no-start): the {len(result.deal_ids)} deals {RETRY_HINT}"
+            )
+            return False
+        started = await _start(settings, transact, result.deal_ids)
+        typer.echo(f"{started.started} workflows started")
+        if started.message:
+            typer.secho(started.message, err=True, fg=typer.colors.YELLOW)
+        return True
     finally:
         engine.dispose()
 
@@ -127,9 +172,8 @@ def contacts(
 ) -> None:
     """Import contacts from a CSV file into a brand. Nothing is imported when the file itself
     is broken (encoding, quoting, no email column)."""
-    from dealpilot.imports.contacts import RETRY_HINT, ImportOptions, import_contacts
+    from dealpilot.imports.contacts import ImportOptions
 
-    settings = get_settings()
     options = ImportOptions(
         brand=brand,
         pipeline=pipeline,
@@ -139,27 +183,5 @@ def contacts(
         contact_type=contact_type,
         source=source,
     )
-    result = import_csv(
-        file,
-        settings.effective_database_url,
-        lambda session, stream, progress: import_contacts(
-            session, stream, options, on_progress=progress
-        ),
-    )
-    _summary(result)
-    if report is not None:
-        _write_report(report, result)
-        typer.echo(f"per-row report written to {report}")
-    if not result.deal_ids:
-        return
-    typer.echo(f"{len(result.deal_ids)} deals created in pipeline {pipeline}")
-    if not start:
-        typer.echo(
-            f"workflows not started (--no-start): the {len(result.deal_ids)} deals {RETRY_HINT}"
-        )
-        return
-    started = asyncio.run(_start(settings, result.deal_ids))
-    typer.echo(f"{started.started} workflows started")
-    if started.message:
-        typer.secho(started.message, err=True, fg=typer.colors.YELLOW)
-    exit_after_client()
+    if asyncio.run(_import_contacts(file, get_settings(), options, report=report, start=start)):
+        exit_after_client()

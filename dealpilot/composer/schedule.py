@@ -5,7 +5,8 @@ composer's one send path (`dealpilot.composer.sending.release_due`), as
 Each due draft is sent once (its row locked, status checked, deals created and the draft marked
 sent in one transaction), then each deal's workflow starts with the draft as its first email.
 Deals a previous attempt created but could not start are started here too, so a retry or a
-Temporal outage loses nothing. `release_due` commits each of those steps itself.
+Temporal outage loses nothing. Each of those steps is its own unit of work, run through the
+`Transact` the activity hands in.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine
 
 from dealpilot.composer.sending import release_due
 from dealpilot.temporal.deals import DealWorkflows
+from models.uow import Transact
 from workflows.jobs import DueDraftsReport
 
 log = structlog.get_logger(__name__)
 
 
 async def release_scheduled_drafts(
-    temporal: DealWorkflows, engine: Engine, *, now: datetime
+    temporal: DealWorkflows, transact: Transact, *, now: datetime
 ) -> DueDraftsReport:
-    released = await release_due(temporal, engine, now=now)
+    released = await release_due(temporal, transact, now=now)
     if released.drafts or released.failed or released.deals_started:
         log.info(
             "drafts.released",

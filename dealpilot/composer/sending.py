@@ -8,7 +8,7 @@ and the scheduled-drafts job.
    created at the pipeline's first stage by the bulk enrolment (`dealpilot.deals.bulk.enrol`);
    the draft becomes `sent` with the outcome. Commit. A draft is therefore sent once, however
    often a request or the job is retried.
-2. After the commit (the unit of work's after-commit work, `_queue_starts`): each deal's
+2. After the commit (`_start`, each database step through the caller's `Transact`): each deal's
    workflow starts with the draft as its first email (`DealStart.draft_id`), so the deal
    itself sends the email to its contact inside the brand's window, caps and suppression;
    later follow-ups are the pipeline's stage emails. Workflow ids are stored on the deals
@@ -21,13 +21,12 @@ If Temporal cannot be reached in step 2 the deals stay (`workflow_id` null, coun
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from dealpilot.composer.recipients import get_draft, resolve
@@ -39,7 +38,7 @@ from dealpilot.deals import bulk
 from dealpilot.deals.schemas import BulkEnrolRequest
 from dealpilot.deals.service import OPEN_STATUSES
 from dealpilot.temporal.deals import DealWorkflows
-from dealpilot.temporal.starting import start_after_commit, start_and_record
+from dealpilot.temporal.starting import start_and_record
 from models import (
     Brand,
     Contact,
@@ -48,10 +47,9 @@ from models import (
     DraftStatus,
     EmailDraft,
     Pipeline,
-    session_scope,
     utcnow,
 )
-from models.uow import UnitOfWork, unit_of_work
+from models.uow import Transact
 
 log = structlog.get_logger(__name__)
 
@@ -153,45 +151,42 @@ def enrol_draft(
 
 
 # ------------------------------------------------------------- 2. after the commit
-def _record_outcome(engine: Engine, draft_id: int, started: dict[int, str | None]) -> None:
-    with session_scope(engine) as session:
-        draft = session.exec(
-            select(EmailDraft).where(EmailDraft.id == draft_id).with_for_update()
-        ).first()
-        if draft is None:
-            return
-        outcome = dict(draft.outcome or {})
-        deals = [dict(d) for d in outcome.get("deals", [])]
-        for deal in deals:
-            wid = started.get(deal["deal_id"])
-            if wid is not None:
-                deal["workflow_id"] = wid
-        outcome["deals"] = deals
-        outcome["workflows_started"] = sum(1 for d in deals if d["workflow_id"])
-        outcome["workflows_pending"] = len(deals) - outcome["workflows_started"]
-        draft.outcome = outcome  # a new dict: the JSON column sees the change
-        session.add(draft)
+def _record_outcome(session: Session, draft_id: int, started: dict[int, str | None]) -> None:
+    draft = session.exec(
+        select(EmailDraft).where(EmailDraft.id == draft_id).with_for_update()
+    ).first()
+    if draft is None:
+        return
+    outcome = dict(draft.outcome or {})
+    deals = [dict(d) for d in outcome.get("deals", [])]
+    for deal in deals:
+        wid = started.get(deal["deal_id"])
+        if wid is not None:
+            deal["workflow_id"] = wid
+    outcome["deals"] = deals
+    outcome["workflows_started"] = sum(1 for d in deals if d["workflow_id"])
+    outcome["workflows_pending"] = len(deals) - outcome["workflows_started"]
+    draft.outcome = outcome  # a new dict: the JSON column sees the change
+    session.add(draft)
+    session.flush()
 
 
-def _queue_starts(
-    uow: UnitOfWork, workflows: DealWorkflows | None, draft_id: int, deal_ids: list[int]
+async def _start(
+    workflows: DealWorkflows | None, transact: Transact, draft_id: int, deal_ids: list[int]
 ) -> dict[int, str | None]:
     """After the commit: the deals' workflows start with the draft as their first email, then
-    the draft's outcome records which started. The workflow id per deal, once run."""
-    started = start_after_commit(uow, workflows, deal_ids, draft_id=draft_id)
-    if deal_ids:
-        engine = uow.session.get_bind()
-        assert isinstance(engine, Engine)
-
-        async def record() -> None:
-            await asyncio.to_thread(_record_outcome, engine, draft_id, started)
-
-        uow.after_commit.add(record)
+    the draft's outcome records which started. The workflow id per deal."""
+    if not deal_ids:
+        return {}
+    started = await start_and_record(workflows, transact, deal_ids, draft_id=draft_id)
+    await transact(partial(_record_outcome, draft_id=draft_id, started=started))
     return started
 
 
 # ---------------------------------------------------------------------- entry points
-async def send_now(workflows: DealWorkflows | None, engine: Engine, draft_id: int) -> EmailDraft:
+async def send_now(
+    workflows: DealWorkflows | None, transact: Transact, draft_id: int
+) -> EmailDraft:
     """`POST .../send` and `dealpilot compose send`. Without Temporal nothing is changed
     (503): the deals would have no one to send their email."""
     if workflows is None:
@@ -199,73 +194,65 @@ async def send_now(workflows: DealWorkflows | None, engine: Engine, draft_id: in
             "Temporal is not configured; a draft is sent by its deals' workflows",
             code="temporal_unavailable",
         )
-    async with unit_of_work(engine) as uow:
-        deal_ids = await asyncio.to_thread(enrol_draft, uow.session, draft_id)
-        _queue_starts(uow, workflows, draft_id, deal_ids or [])
-    return await asyncio.to_thread(_reread, engine, draft_id)
+    deal_ids = await transact(partial(enrol_draft, draft_id=draft_id))
+    await _start(workflows, transact, draft_id, deal_ids or [])
+    return await transact(partial(get_draft, draft_id=draft_id))
 
 
-def _reread(engine: Engine, draft_id: int) -> EmailDraft:
-    with Session(engine, expire_on_commit=False) as session:
-        return get_draft(session, draft_id)
+def _due(session: Session, now: datetime, limit: int) -> list[int]:
+    return [
+        draft_id or 0
+        for draft_id in session.exec(
+            select(EmailDraft.id)
+            .where(
+                EmailDraft.status == DraftStatus.scheduled,
+                col(EmailDraft.kind) == DraftKind.composer,
+                col(EmailDraft.scheduled_at) <= now,
+            )
+            .order_by(col(EmailDraft.scheduled_at), col(EmailDraft.id))
+            .limit(limit)
+        ).all()
+    ]
 
 
-def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
-    with Session(engine) as session:
-        return [
-            draft_id or 0
-            for draft_id in session.exec(
-                select(EmailDraft.id)
-                .where(
-                    EmailDraft.status == DraftStatus.scheduled,
-                    col(EmailDraft.kind) == DraftKind.composer,
-                    col(EmailDraft.scheduled_at) <= now,
-                )
-                .order_by(col(EmailDraft.scheduled_at), col(EmailDraft.id))
-                .limit(limit)
-            ).all()
-        ]
-
-
-def _unschedule_failed(engine: Engine, draft_id: int, exc: DealpilotError) -> None:
+def _unschedule_failed(session: Session, draft_id: int, exc: DealpilotError) -> None:
     """A due draft that cannot be sent (incomplete, pipeline gone...) goes back to `draft`
     with the reason, instead of failing every minute."""
-    with session_scope(engine) as session:
-        draft = session.get(EmailDraft, draft_id)
-        if draft is None or draft.status != DraftStatus.scheduled:
-            return
-        draft.status, draft.updated_at = DraftStatus.draft, utcnow()
-        draft.outcome = {"error": {"code": exc.code, "message": exc.message}}
-        session.add(draft)
+    draft = session.get(EmailDraft, draft_id)
+    if draft is None or draft.status != DraftStatus.scheduled:
+        return
+    draft.status, draft.updated_at = DraftStatus.draft, utcnow()
+    draft.outcome = {"error": {"code": exc.code, "message": exc.message}}
+    session.add(draft)
+    session.flush()
 
 
-def _pending(engine: Engine, since: datetime) -> dict[int, list[int]]:
+def _pending(session: Session, since: datetime) -> dict[int, list[int]]:
     """Sent drafts whose deals are still waiting for their workflow: draft id -> deal ids."""
-    with Session(engine) as session:
-        drafts = session.exec(
-            select(EmailDraft).where(
-                EmailDraft.status == DraftStatus.sent,
-                col(EmailDraft.kind) == DraftKind.composer,
-                col(EmailDraft.sent_at) >= since,
+    drafts = session.exec(
+        select(EmailDraft).where(
+            EmailDraft.status == DraftStatus.sent,
+            col(EmailDraft.kind) == DraftKind.composer,
+            col(EmailDraft.sent_at) >= since,
+        )
+    ).all()
+    waiting = {
+        d.id or 0: [x["deal_id"] for x in d.outcome.get("deals", []) if not x["workflow_id"]]
+        for d in drafts
+        if (d.outcome or {}).get("workflows_pending")
+    }
+    ids = [deal_id for deal_ids in waiting.values() for deal_id in deal_ids]
+    if not ids:
+        return {}
+    startable = set(
+        session.exec(
+            select(Deal.id).where(
+                col(Deal.id).in_(ids),
+                col(Deal.workflow_id).is_(None),
+                col(Deal.status).in_(OPEN_STATUSES),
             )
         ).all()
-        waiting = {
-            d.id or 0: [x["deal_id"] for x in d.outcome.get("deals", []) if not x["workflow_id"]]
-            for d in drafts
-            if (d.outcome or {}).get("workflows_pending")
-        }
-        ids = [deal_id for deal_ids in waiting.values() for deal_id in deal_ids]
-        if not ids:
-            return {}
-        startable = set(
-            session.exec(
-                select(Deal.id).where(
-                    col(Deal.id).in_(ids),
-                    col(Deal.workflow_id).is_(None),
-                    col(Deal.status).in_(OPEN_STATUSES),
-                )
-            ).all()
-        )
+    )
     return {
         draft_id: [i for i in deal_ids if i in startable]
         for draft_id, deal_ids in waiting.items()
@@ -273,38 +260,37 @@ def _pending(engine: Engine, since: datetime) -> dict[int, list[int]]:
     }
 
 
-async def start_pending(workflows: DealWorkflows, engine: Engine) -> list[int]:
+async def start_pending(workflows: DealWorkflows, transact: Transact) -> list[int]:
     """Starts the workflows a send could not start (Temporal was down, or the job's attempt
     died between its commit and the starts). Returns the deals started."""
     # sent_at is the database's clock, not the job's (which tests skip ahead).
-    pending = await asyncio.to_thread(_pending, engine, utcnow() - PENDING_HORIZON)
+    pending = await transact(partial(_pending, since=utcnow() - PENDING_HORIZON))
     done: list[int] = []
     for draft_id, deal_ids in pending.items():
-        started = await start_and_record(workflows, engine, deal_ids, draft_id=draft_id)
-        await asyncio.to_thread(_record_outcome, engine, draft_id, started)
+        started = await _start(workflows, transact, draft_id, deal_ids)
         done += [deal_id for deal_id, wid in started.items() if wid is not None]
     return done
 
 
 async def release_due(
-    workflows: DealWorkflows, engine: Engine, *, now: datetime, limit: int = 100
+    workflows: DealWorkflows, transact: Transact, *, now: datetime, limit: int = 100
 ) -> Released:
     """The scheduled-drafts job: sends every draft due by `now` through `enrol_draft` (each
-    once, in its own unit of work), then starts the deals still waiting for a workflow."""
+    once, in its own unit of work, committed before its deals' workflows start), then starts
+    the deals still waiting for a workflow."""
     report = Released()
-    for draft_id in await asyncio.to_thread(_due, engine, now, limit):
+    for draft_id in await transact(partial(_due, now=now, limit=limit)):
         try:
-            async with unit_of_work(engine) as uow:
-                deal_ids = await asyncio.to_thread(enrol_draft, uow.session, draft_id, due_by=now)
-                started = _queue_starts(uow, workflows, draft_id, deal_ids or [])
+            deal_ids = await transact(partial(enrol_draft, draft_id=draft_id, due_by=now))
+            started = await _start(workflows, transact, draft_id, deal_ids or [])
         except DealpilotError as exc:
             log.warning("composer.scheduled_draft_failed", draft_id=draft_id, code=exc.code)
-            await asyncio.to_thread(_unschedule_failed, engine, draft_id, exc)
+            await transact(partial(_unschedule_failed, draft_id=draft_id, exc=exc))
             report.failed.append(draft_id)
             continue
         if deal_ids is None:
             continue  # sent or unscheduled meanwhile
         report.drafts.append(draft_id)
         report.deals_started += [d for d, wid in started.items() if wid is not None]
-    report.deals_started += await start_pending(workflows, engine)
+    report.deals_started += await start_pending(workflows, transact)
     return report

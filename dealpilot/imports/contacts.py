@@ -10,7 +10,8 @@ commits: the caller commits once at the end, so a file-level problem found at ro
 (`CSVFormatError`: bad encoding, broken quoting) rolls the whole import back. The result
 keeps one compact outcome per row, never the rows themselves.
 
-Deal workflows start only after that commit: `start_enrolled(workflows, engine, deal_ids)`.
+Deal workflows start only after that commit: `start_enrolled(workflows, transact, deal_ids)`,
+from the unit of work's after-commit work or after the `transact` step that committed.
 
 The rows are read and checked in `contact_rows`, the workflows started in `starting`; the
 names callers use are importable from here.

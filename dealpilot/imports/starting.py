@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from dealpilot.temporal.deals import DealWorkflows
 from dealpilot.temporal.starting import start_and_record
+from models.uow import Transact
 
 START_BATCH = 500
 
@@ -29,13 +28,14 @@ RETRY_HINT = (
 
 async def start_enrolled(
     workflows: DealWorkflows | None,
-    engine: Engine,
+    transact: Transact,
     deal_ids: list[int],
     *,
     batch: int = START_BATCH,
 ) -> StartReport:
-    """Starts the committed deals' workflows in batches (the bulk enrolment's starter). A
-    batch in which nothing started means Temporal is down: the rest are not attempted."""
+    """Starts the committed deals' workflows in batches (the bulk enrolment's starter), each
+    batch's reads and workflow ids through `transact`. A batch in which nothing started means
+    Temporal is down: the rest are not attempted."""
     if not deal_ids:
         return StartReport(0, 0, None)
     if workflows is None:
@@ -45,7 +45,7 @@ async def start_enrolled(
     started = 0
     for offset in range(0, len(deal_ids), batch):
         chunk = deal_ids[offset : offset + batch]
-        results = await start_and_record(workflows, engine, chunk)
+        results = await start_and_record(workflows, transact, chunk)
         ok = sum(1 for wid in results.values() if wid is not None)
         started += ok
         if ok == 0:

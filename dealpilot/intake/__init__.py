@@ -2,7 +2,7 @@
 
     result = record(session, Inbound(...))   # no commit; the caller commits
     ...commit...
-    await deliver(client, engine, deal_ids=result.deal_ids)   # best effort
+    await deliver(workflows, transact, deal_ids=result.deal_ids)   # best effort
 
 Whatever `deliver` could not hand over (Temporal down) stays pending and the `Relay` running in
 the API delivers it later, in order.

@@ -24,15 +24,17 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.temporal.deals import DealSignal, DealWorkflows
 from models import Deal, DealStatus, EmailEvent, EmailEventType, utcnow
+from models.uow import Transact
 from workflows.contracts import BounceEvent, EngagementEvent, EventRef, ReplyEvent
 from workflows.deal import DealWorkflow
 
@@ -109,10 +111,9 @@ def _pending_stmt(deal_ids: list[int] | None) -> Any:
     return stmt
 
 
-def count_pending(engine: Engine, deal_ids: list[int] | None = None) -> int:
-    with Session(engine) as session:
-        sub = _pending_stmt(deal_ids).subquery()
-        return int(session.exec(select(func.count()).select_from(sub)).one())
+def count_pending(session: Session, deal_ids: list[int] | None = None) -> int:
+    sub = _pending_stmt(deal_ids).subquery()
+    return int(session.exec(select(func.count()).select_from(sub)).one())
 
 
 def _claim(
@@ -207,38 +208,47 @@ async def _deliver_deal(
         report.delivered += 1
 
 
+async def _deliver_claimed(
+    workflows: DealWorkflows,
+    session: Session,
+    wanted: list[int] | None,
+    limit: int,
+    report: DeliveryReport,
+) -> None:
+    """One unit of work: the claimed events stay locked while their deals are signalled, and
+    each is marked delivered (flushed) once its signal was accepted."""
+    claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
+    for deal_id, events in claimed.items():
+        try:
+            await _deliver_deal(
+                workflows, session, deal_id, events, report, unstarted=deal_id in unstarted
+            )
+        except TemporalUnreachable as exc:
+            log.warning("intake.temporal_unreachable", error=str(exc)[:200])
+            break
+
+
 async def deliver(
     workflows: DealWorkflows | None,
-    engine: Engine,
+    transact: Transact,
     *,
     deal_ids: Iterable[int] | None = None,
     limit: int = 500,
 ) -> DeliveryReport:
-    """Signals stored, undelivered events to `deal-{deal_id}` (see the module docstring)."""
+    """Signals stored, undelivered events to `deal-{deal_id}` (see the module docstring).
+    The claim, the signals and the marks are one unit of work of the caller's `transact`,
+    committed when they are done; what is left pending is counted after that commit."""
     wanted = None if deal_ids is None else sorted(set(deal_ids))
     if wanted is not None and not wanted:
         return DeliveryReport()
+    count = partial(count_pending, deal_ids=wanted)
     if workflows is None:
-        return DeliveryReport(pending=await asyncio.to_thread(count_pending, engine, wanted))
+        return DeliveryReport(pending=await transact(count))
     report = DeliveryReport()
-    session = Session(engine, expire_on_commit=False)
-    try:
-        claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
-        for deal_id, events in claimed.items():
-            try:
-                await _deliver_deal(
-                    workflows, session, deal_id, events, report, unstarted=deal_id in unstarted
-                )
-            except TemporalUnreachable as exc:
-                log.warning("intake.temporal_unreachable", error=str(exc)[:200])
-                break
-        await asyncio.to_thread(session.commit)
-    except BaseException:
-        await asyncio.to_thread(session.rollback)
-        raise
-    finally:
-        await asyncio.to_thread(session.close)
-    report.pending = await asyncio.to_thread(count_pending, engine, wanted)
+    await transact.run_async(
+        partial(_deliver_claimed, workflows, wanted=wanted, limit=limit, report=report)
+    )
+    report.pending = await transact(count)
     if report.delivered or report.failed_deals:
         log.info(
             "intake.delivered",

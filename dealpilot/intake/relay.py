@@ -8,10 +8,10 @@ import contextlib
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import Engine
 
 from dealpilot.intake.delivery import DeliveryReport, deliver
 from dealpilot.temporal.deals import DealWorkflows
+from models.uow import Transact
 
 log = structlog.get_logger(__name__)
 
@@ -21,25 +21,26 @@ BATCH = 500
 
 class Relay:
     """One background task; `start` and `stop` are idempotent. A failing round is logged and
-    retried next round; it never ends the loop."""
+    retried next round; it never ends the loop. Its database work runs through the `transact`
+    its entry point (the API's lifespan) hands in."""
 
     def __init__(
         self,
         workflows: DealWorkflows,
-        engine: Engine,
+        transact: Transact,
         *,
         every: timedelta = RELAY_EVERY,
         batch: int = BATCH,
     ) -> None:
         self._workflows = workflows
-        self._engine = engine
+        self._transact = transact
         self._every = every.total_seconds()
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> DeliveryReport:
-        return await deliver(self._workflows, self._engine, limit=self._batch)
+        return await deliver(self._workflows, self._transact, limit=self._batch)
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():

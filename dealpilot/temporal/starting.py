@@ -6,6 +6,10 @@ requests, the importers, the composer, the CLI and the demo.
         started = start_after_commit(uow, workflows, [d.id for d in deals])
     # committed, then started: `started` holds the workflow id per deal (None: not started)
 
+`start_and_record` is the same without the queue, for callers that already committed: it reads
+the deals and stores their workflow ids through the caller's `Transact`, one unit of work each,
+with no transaction open while Temporal is called.
+
 Each start is idempotent (`deal-{id}`, USE_EXISTING) and `Deal.workflow_id` is stored once it
 succeeded. When Temporal is not configured or cannot be reached, the deal keeps `workflow_id`
 null and the failure is logged (`workflow_start_failed`): nothing is lost, find such deals with
@@ -14,44 +18,42 @@ null and the failure is logged (`workflow_start_failed`): nothing is lost, find 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 
 import structlog
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, Contact, Deal, Pipeline, PipelineStage
-from models.uow import UnitOfWork
+from models.uow import Transact, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
 
-def load_start_infos(engine: Engine, deal_ids: Iterable[int]) -> list[DealStart]:
-    ids = list(deal_ids)
-    with Session(engine) as session:
-        rows = session.execute(
-            select(
-                col(Deal.id),
-                col(Brand.slug),
-                col(Pipeline.name),
-                col(PipelineStage.name),
-                col(Contact.email),
-                col(Contact.name),
-            )
-            .join(Contact, col(Contact.id) == col(Deal.contact_id))
-            .join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
-            .join(Brand, col(Brand.id) == col(Pipeline.brand_id))
-            .join(PipelineStage, col(PipelineStage.id) == col(Deal.stage_id))
-            .where(col(Deal.id).in_(ids))
-            .order_by(col(Deal.id))
-        ).all()
+def load_start_infos(session: Session, deal_ids: Iterable[int]) -> list[DealStart]:
+    rows = session.execute(
+        select(
+            col(Deal.id),
+            col(Brand.slug),
+            col(Pipeline.name),
+            col(PipelineStage.name),
+            col(Contact.email),
+            col(Contact.name),
+        )
+        .join(Contact, col(Contact.id) == col(Deal.contact_id))
+        .join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
+        .join(Brand, col(Brand.id) == col(Pipeline.brand_id))
+        .join(PipelineStage, col(PipelineStage.id) == col(Deal.stage_id))
+        .where(col(Deal.id).in_(list(deal_ids)))
+        .order_by(col(Deal.id))
+    ).all()
     return [DealStart(*row) for row in rows]
 
 
-def record_workflow_ids(engine: Engine, started: dict[int, str]) -> None:
+def record_workflow_ids(session: Session, started: dict[int, str]) -> None:
     """One statement for the lot (a bulk enrolment may start thousands)."""
     if not started:
         return
@@ -61,13 +63,12 @@ def record_workflow_ids(engine: Engine, started: dict[int, str]) -> None:
         .values(workflow_id=bindparam("wid"))
     )
     params = [{"deal_id": deal_id, "wid": wid} for deal_id, wid in started.items()]
-    with Session(engine) as session, session.begin():
-        session.connection().execute(stmt, params)
+    session.connection().execute(stmt, params)
 
 
 async def start_and_record(
     workflows: DealWorkflows | None,
-    engine: Engine,
+    transact: Transact,
     deal_ids: Iterable[int],
     *,
     draft_id: int | None = None,
@@ -79,12 +80,13 @@ async def start_and_record(
     if workflows is None:
         log.warning("workflow_start_skipped", reason="temporal_not_configured", deals=len(ids))
         return dict.fromkeys(ids)
-    infos = await asyncio.to_thread(load_start_infos, engine, ids)
+    infos = await transact(partial(load_start_infos, deal_ids=ids))
     if draft_id is not None:
         infos = [replace(info, draft_id=draft_id) for info in infos]
     started = await workflows.start_many(infos)
     ok = {deal_id: wid for deal_id, wid in started.items() if wid is not None}
-    await asyncio.to_thread(record_workflow_ids, engine, ok)
+    if ok:
+        await transact(partial(record_workflow_ids, started=ok))
     log.info("workflows_started", started=len(ok), failed=len(started) - len(ok))
     return started
 
@@ -102,11 +104,10 @@ def start_after_commit(
     started: dict[int, str | None] = {}
     if not ids:
         return started
-    engine = uow.session.get_bind()
-    assert isinstance(engine, Engine)
+    transact = uow.transact
 
     async def start() -> None:
-        started.update(await start_and_record(workflows, engine, ids, draft_id=draft_id))
+        started.update(await start_and_record(workflows, transact, ids, draft_id=draft_id))
 
     uow.after_commit.add(start)
     return started

@@ -12,6 +12,7 @@ from dealpilot.imports.contacts import start_enrolled
 from dealpilot.imports.csvfile import CSVFormatError, ImportRequestError, MissingColumnsError
 from dealpilot.imports.mx import MailDomainChecker
 from models import Brand, ContactType, Deal, DealStatus, Pipeline, SuppressionReason
+from models.uow import UnitsOfWork
 from tests import factories as f
 from tests.imports.dns_server import local_dns
 from tests.imports.helpers import (
@@ -243,7 +244,7 @@ async def test_enrolment_creates_deals_in_the_first_stage(any_engine: Engine) ->
         assert {d.contact_id for d in deals} == enrolled
         assert s.get(Pipeline, pipeline.id) is not None
 
-    started = await start_enrolled(None, any_engine, report.deal_ids)
+    started = await start_enrolled(None, UnitsOfWork(any_engine), report.deal_ids)
     assert (started.started, started.not_started) == (0, 2)
     assert started.message is not None
     assert "POST /api/crm/deals/{id}/start/" in started.message

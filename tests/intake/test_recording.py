@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from dealpilot.intake import Inbound, deliver, record
 from models import EmailEvent, EmailEventType, EmailLog, Suppression, session_scope, utcnow
+from models.uow import UnitsOfWork
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
 
 
@@ -126,5 +127,5 @@ async def test_unmatched_events_are_kept_and_nothing_is_pending_without_a_deal(
         )
     assert result.created
     assert result.events[0].deal_id is None
-    report = await deliver(None, engine)
+    report = await deliver(None, UnitsOfWork(engine))
     assert (report.delivered, report.pending) == (0, 0)

@@ -12,12 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from api import create_app
 from dealpilot.intake import Relay, count_pending
 from dealpilot.intake.signatures import sign_dealpilot
 from dealpilot.temporal.deals import DealWorkflows
 from models import EmailLog
+from models.uow import UnitsOfWork
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, client_for, intake_app
 from tests.waiting import wait_until_async
@@ -228,7 +230,7 @@ async def test_replies_stored_while_temporal_is_down_arrive_in_order_later(
     await intake.stack.env.sleep(timedelta(minutes=10))
     assert (await handle.query(DealWorkflow.state)).replies == 0
 
-    relay = Relay(DealWorkflows(intake.stack.client), intake.stack.engine)
+    relay = Relay(DealWorkflows(intake.stack.client), UnitsOfWork(intake.stack.engine))
     report = await relay.run_once()
     assert (report.delivered, report.pending, report.failed_deals) == (2, 0, [])
     result = await handle.result()
@@ -237,6 +239,11 @@ async def test_replies_stored_while_temporal_is_down_arrive_in_order_later(
     assert [t.split(" ")[1] for t in timeline] == ["(question,", "(not_interested,"]
     assert result.status == "lost"
     assert deal_id
+
+
+def _pending(intake: Intake) -> int:
+    with Session(intake.stack.engine) as session:
+        return count_pending(session)
 
 
 async def test_the_app_relay_delivers_what_was_stored_while_temporal_was_down(
@@ -257,12 +264,12 @@ async def test_the_app_relay_delivers_what_was_stored_while_temporal_was_down(
     )
     async with app.router.lifespan_context(app):
         await wait_until_async(
-            lambda: count_pending(intake.stack.engine) == 0,
+            lambda: _pending(intake) == 0,
             timeout=5,
             interval=0.1,
             what="the relay to deliver the pending event",
         )
     assert app.state.relay is not None
-    assert count_pending(intake.stack.engine) == 0
+    assert _pending(intake) == 0
     await intake.stack.env.sleep(timedelta(days=1))
     assert (await handle.query(DealWorkflow.state)).stage == "Responded"
