@@ -20,7 +20,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.rendering.renderer import EmailRenderer
 from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models.pagination import PageParams
-from models.uow import AfterCommit, UnitOfWork, unit_of_work
+from models.uow import AfterCommit, UnitOfWork, UnitsOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,15 @@ async def get_unit_of_work(engine: EngineDep) -> AsyncIterator[UnitOfWork]:
 # scope="function": commit before the response is sent, so a failed commit becomes an
 # error response (409 ...) instead of a 2xx for data that was never stored.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+
+def get_transact(engine: EngineDep) -> UnitsOfWork:
+    """For domain work that commits between steps reaching outside the database (the AI, a
+    web page, Temporal): one unit of work per step (models.uow.Transact)."""
+    return UnitsOfWork(engine)
+
+
+TransactDep = Annotated[UnitsOfWork, Depends(get_transact)]
 
 
 def get_session(uow: UnitOfWorkDep) -> Session:

@@ -73,10 +73,9 @@ class EmailDraft(SQLModel, table=True):
     draft (a deal's next email rendered on request, never sent)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: DraftKind = Field(
-        default=DraftKind.composer,
-        sa_column=Column(String(20), nullable=False, index=True, server_default="composer"),
-    )
+    # No default: a draft whose kind was not given is refused by the database (NOT NULL)
+    # instead of turning up in the wrong list.
+    kind: DraftKind = Field(sa_column=Column(String(20), nullable=False, index=True))
     brand_id: int = Field(foreign_key="brand.id", index=True)
     pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id")
     deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)

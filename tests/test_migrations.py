@@ -8,11 +8,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
-from sqlmodel import SQLModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
 
-from models import DraftKind, make_engine, migrate
+from models import DraftKind, EmailDraft, make_engine, migrate
 from models.db import alembic_config
 from tests.db import fresh_database
+from tests.factories import make_brand
 
 
 def test_migrations_create_every_table(any_engine: Engine) -> None:
@@ -74,3 +76,12 @@ def test_0004_names_the_kind_of_every_existing_draft(empty_url: str) -> None:
         "reply": DraftKind.reply,
         "next_email": DraftKind.next_email,
     }
+
+
+def test_a_draft_must_say_what_kind_it_is(any_engine: Engine) -> None:
+    """No default kind: a draft written without one is refused, not filed as a composer draft."""
+    with Session(any_engine) as session:
+        brand = make_brand(session, slug="b")
+        session.add(EmailDraft(brand_id=brand.id or 0, subject="s"))
+        with pytest.raises(IntegrityError):
+            session.commit()

@@ -5,11 +5,10 @@ runs the same checks for every brand."""
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, OptionalTemporalDep, SettingsDep, UnitOfWorkDep
+from api.deps import OptionalTemporalDep, SettingsDep, TransactDep, UnitOfWorkDep
 from api.routes.backlinks import reread
 from api.routing import CRMRouter
 from dealpilot.backlinks import LinkChecks, candidate_ids, limits_from
@@ -18,7 +17,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import BacklinkOpportunity, LinkCheck
 from models.backlink import BacklinkOpportunityPublic
-from models.uow import UnitOfWork, UnitsOfWork
+from models.uow import Transact, UnitOfWork
 from workflows.link_checks import LinkOutcome
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
@@ -57,8 +56,8 @@ class BrandVerifyResult(BaseModel):
     results: list[LinkCheckResult]
 
 
-def _checks(engine: Engine, settings: Settings) -> LinkChecks:
-    return LinkChecks(UnitsOfWork(engine), limits_from(settings))
+def _checks(transact: Transact, settings: Settings) -> LinkChecks:
+    return LinkChecks(transact, limits_from(settings))
 
 
 def _result(outcome: LinkOutcome) -> LinkCheckResult:
@@ -75,7 +74,7 @@ async def _exists(uow: UnitOfWork, backlink_id: int) -> None:
 async def verify_backlink(
     backlink_id: int,
     uow: UnitOfWorkDep,
-    engine: EngineDep,
+    transact: TransactDep,
     settings: SettingsDep,
     temporal: OptionalTemporalDep,
 ) -> VerifyOneResult:
@@ -84,11 +83,11 @@ async def verify_backlink(
     Link Placed. Gone after being found: `removed`, noted in the AI activity. The page's own
     failures (timeout, 404, not HTML) are `error` with the reason, never an API error."""
     await _exists(uow, backlink_id)
-    outcomes = await _checks(engine, settings).verify([backlink_id], temporal)
+    outcomes = await _checks(transact, settings).verify([backlink_id], temporal)
     if not outcomes:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
     return VerifyOneResult(
-        opportunity=await reread(engine, backlink_id),
+        opportunity=await reread(transact, backlink_id),
         check=_result(outcomes[0]),
     )
 
@@ -103,7 +102,7 @@ def _brand_candidates(session: Session, brand: str) -> tuple[int, list[int]]:
 async def verify_brand_backlinks(
     data: BrandVerifyRequest,
     uow: UnitOfWorkDep,
-    engine: EngineDep,
+    transact: TransactDep,
     settings: SettingsDep,
     temporal: OptionalTemporalDep,
 ) -> BrandVerifyResult:
@@ -111,7 +110,7 @@ async def verify_brand_backlinks(
     time), as the daily `link-check` schedule does for all brands."""
     brand_id, ids = await run_in_threadpool(_brand_candidates, uow.session, data.brand.strip())
     await uow.commit_now()  # no transaction stays open while the pages are fetched
-    outcomes = await _checks(engine, settings).verify(ids, temporal)
+    outcomes = await _checks(transact, settings).verify(ids, temporal)
     results = [_result(o) for o in outcomes]
 
     def count(state: LinkCheck) -> int:

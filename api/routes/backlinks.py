@@ -8,11 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AIDep, EngineDep, OptionalTemporalDep, PageDep, SessionDep, UnitOfWorkDep
+from api.deps import (
+    AIDep,
+    OptionalTemporalDep,
+    PageDep,
+    SessionDep,
+    TransactDep,
+    UnitOfWorkDep,
+)
 from api.routing import CRMRouter
 from dealpilot.ai import AIError
 from dealpilot.backlinks import Pitcher, PitchOutcome, service
@@ -27,7 +33,7 @@ from models.backlink import (
     BacklinkOpportunityUpdate,
 )
 from models.pagination import Page, paginate
-from models.uow import UnitsOfWork
+from models.uow import Transact
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
 
@@ -149,35 +155,37 @@ def _committed(session: Session, backlink_id: int) -> BacklinkOpportunityPublic:
     return public(row)
 
 
-async def reread(engine: Engine, backlink_id: int) -> BacklinkOpportunityPublic:
+async def reread(transact: Transact, backlink_id: int) -> BacklinkOpportunityPublic:
     """The opportunity as committed, read in a unit of work of its own after an AI call or a
     check."""
-    return await UnitsOfWork(engine)(lambda session: _committed(session, backlink_id))
+    return await transact(lambda session: _committed(session, backlink_id))
 
 
 @router.post("/pitch/", response_model=BulkPitchResult)
-async def pitch_backlinks(data: BulkPitchRequest, engine: EngineDep, ai: AIDep) -> BulkPitchResult:
+async def pitch_backlinks(
+    data: BulkPitchRequest, transact: TransactDep, ai: AIDep
+) -> BulkPitchResult:
     """An AI outreach angle and anchor text for each opportunity (stored on it, logged in the
     AI activity). Each is independent: a failed AI call is reported and the others kept."""
-    results = await Pitcher(UnitsOfWork(engine), ai).pitch_many(data.ids)
+    results = await Pitcher(transact, ai).pitch_many(data.ids)
     ok = sum(1 for r in results if r.ok)
     return BulkPitchResult(pitched=ok, failed=len(results) - ok, results=results)
 
 
 @router.post("/{backlink_id}/pitch/", response_model=BacklinkOpportunityPublic)
 async def pitch_backlink(
-    backlink_id: int, engine: EngineDep, ai: AIDep
+    backlink_id: int, transact: TransactDep, ai: AIDep
 ) -> BacklinkOpportunityPublic:
     """Writes the opportunity's outreach angle and anchor text suggestion with the AI engine
     (the offline heuristic engine when no OpenAI key is set); 502 `ai_unavailable` if the AI
     fails, nothing changed then."""
     try:
-        outcome = await Pitcher(UnitsOfWork(engine), ai).pitch(backlink_id)
+        outcome = await Pitcher(transact, ai).pitch(backlink_id)
     except AIError as exc:
         raise _ai_failed(exc) from exc
     if outcome is None:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
-    return await reread(engine, backlink_id)
+    return await reread(transact, backlink_id)
 
 
 # ------------------------------------------------------------------------------- enrol

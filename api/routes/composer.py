@@ -14,12 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     AIDep,
-    EngineDep,
     OptionalTemporalDep,
     PageDep,
     RendererDep,
     SessionDep,
     SettingsDep,
+    TransactDep,
 )
 from api.routing import CRMRouter
 from dealpilot.composer import recipients, service
@@ -38,7 +38,6 @@ from dealpilot.deals.lookup import brand_by_ref
 from models import Contact, DraftStatus, Suppression, utcnow
 from models.contact import ContactPublic
 from models.pagination import Page, paginate
-from models.uow import UnitsOfWork
 
 router = CRMRouter(prefix="/composer", tags=["composer"])
 
@@ -127,14 +126,14 @@ def preview_draft(
     responses={202: {"model": DraftPublic, "description": "Sent; some workflows start later"}},
 )
 async def send_draft(
-    draft_id: int, engine: EngineDep, temporal: OptionalTemporalDep, response: Response
+    draft_id: int, transact: TransactDep, temporal: OptionalTemporalDep, response: Response
 ) -> DraftPublic:
     """Sends now: the deals are created (skipped recipients listed with their reason in
     `outcome.skipped`) and each deal's workflow sends the draft to its contact. A draft is
     sent once (409 `draft_already_sent`); without Temporal nothing happens (503). 202: the
     deals were created but Temporal could not be reached to start some of their workflows
     (`outcome.workflows_pending`); the scheduled-drafts job starts them, with the draft."""
-    draft = await send_now(temporal, UnitsOfWork(engine), draft_id)
+    draft = await send_now(temporal, transact, draft_id)
     if draft.outcome.get("workflows_pending"):
         response.status_code = 202
     return service.to_public(draft)

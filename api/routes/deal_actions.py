@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     AIDep,
-    EngineDep,
     RendererDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
+    TransactDep,
     UnitOfWorkDep,
 )
 from api.routing import CRMRouter
@@ -39,7 +39,7 @@ from dealpilot.deals.schemas import (
 from dealpilot.rendering.stage_email import StageEmail
 from models import Deal, DraftKind, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
-from models.uow import UnitOfWork, UnitsOfWork
+from models.uow import UnitOfWork
 from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
 
 router = CRMRouter(prefix="/deals", tags=["deal actions"])
@@ -113,13 +113,12 @@ async def pause(
     deal: DealDep,
     temporal: TemporalDep,
     session: SessionDep,
-    engine: EngineDep,
+    transact: TransactDep,
     response: Response,
     body: Annotated[PauseBody | None, Body()] = None,
 ) -> DealPublic:
     """Stops the autopilot until resumed (`pause` signal). Replies and bounces still count."""
     reason = (body or PauseBody()).reason
-    transact = UnitsOfWork(engine)
     if not await actions.pause_or_resume(temporal, transact, deal, pause=True, reason=reason):
         response.status_code = 202
     return await actions.reread(session, deal.id or 0)
@@ -130,11 +129,11 @@ async def resume(
     deal: DealDep,
     temporal: TemporalDep,
     session: SessionDep,
-    engine: EngineDep,
+    transact: TransactDep,
     response: Response,
 ) -> DealPublic:
     """Resumes the autopilot (`resume` signal); an action that fell due meanwhile runs now."""
-    if not await actions.pause_or_resume(temporal, UnitsOfWork(engine), deal, pause=False):
+    if not await actions.pause_or_resume(temporal, transact, deal, pause=False):
         response.status_code = 202
     return await actions.reread(session, deal.id or 0)
 

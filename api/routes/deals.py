@@ -11,11 +11,11 @@ from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
-    EngineDep,
     OptionalTemporalDep,
     PageDep,
     SessionDep,
     TemporalDep,
+    TransactDep,
     UnitOfWorkDep,
 )
 from api.routes.deal_actions import load_deal
@@ -31,7 +31,6 @@ from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
 from models.pagination import Page, paginate
-from models.uow import UnitsOfWork
 from workflows.contracts import MoveStageRequest
 
 log = structlog.get_logger(__name__)
@@ -140,7 +139,7 @@ async def update_deal(
     data: DealUpdate,
     uow: UnitOfWorkDep,
     session: SessionDep,
-    engine: EngineDep,
+    transact: TransactDep,
     temporal: OptionalTemporalDep,
     response: Response,
 ) -> DealPublic:
@@ -166,7 +165,7 @@ async def update_deal(
             reason = changes.pop("lost_reason", "") if status == DealStatus.lost else ""
             await running.close(deal, won=status == DealStatus.won, reason=reason)
         elif not await actions.pause_or_resume(
-            running, UnitsOfWork(engine), deal, pause=status == DealStatus.paused
+            running, transact, deal, pause=status == DealStatus.paused
         ):
             response.status_code = 202
     own = {k: v for k, v in changes.items() if k in service.DB_ONLY_FIELDS}
@@ -184,7 +183,7 @@ async def start_workflow(
     deal_id: int,
     uow: UnitOfWorkDep,
     session: SessionDep,
-    engine: EngineDep,
+    transact: TransactDep,
     temporal: TemporalDep,
 ) -> DealPublic:
     """Starts the deal's workflow if it is not running (idempotent): the retry for a deal
@@ -192,7 +191,7 @@ async def start_workflow(
     deal = await load_deal(uow, deal_id)
     if deal.status in (DealStatus.won, DealStatus.lost):
         raise Conflict(f"Deal {deal_id} is {deal.status}: nothing to run", code="deal_closed")
-    started = await start_and_record(temporal, UnitsOfWork(engine), [deal_id])
+    started = await start_and_record(temporal, transact, [deal_id])
     if started.get(deal_id) is None:
         raise ServiceUnavailable(
             "The workflow could not be started; try again", code="temporal_unavailable"

@@ -33,6 +33,9 @@ def upgrade() -> None:
                 "UPDATE emaildraft SET kind = :kind WHERE deal_id IS NOT NULL AND email_type = :kind"
             ).bindparams(kind=kind)
         )
+    # The default only named the rows already there: every new draft says what it is.
+    with op.batch_alter_table("emaildraft", schema=None) as batch_op:
+        batch_op.alter_column("kind", existing_type=sa.String(length=20), server_default=None)
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models import AIDecisionLog, DraftStatus, EmailDraft
+from models import AIDecisionLog, DraftKind, DraftStatus, EmailDraft
 from tests.composer.conftest import Setup
 from tests.factories import make_contact, make_deal
 
@@ -148,7 +148,10 @@ def test_list_filters_and_delete_only_unsent(
         session, contact=make_contact(session, brand=setup.brand), pipeline=setup.pipeline
     )
     review = EmailDraft(
-        brand_id=setup.brand.id or 0, deal_id=deal.id, status=DraftStatus.pending_review
+        kind=DraftKind.review,
+        brand_id=setup.brand.id or 0,
+        deal_id=deal.id,
+        status=DraftStatus.pending_review,
     )
     session.add(review)
     session.commit()

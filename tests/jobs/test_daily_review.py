@@ -14,6 +14,7 @@ from models import (
     AIDecisionLog,
     Contact,
     Deal,
+    DraftKind,
     DraftStatus,
     EmailDraft,
     Pipeline,
@@ -59,6 +60,7 @@ def _rows(stack: Stack) -> tuple[int, int]:
             next_action_at=None,
         )
         draft = EmailDraft(
+            kind=DraftKind.reply,
             brand_id=brand.id or 0,
             subject="Re: pricing",
             status=DraftStatus.pending_review,
@@ -129,6 +131,7 @@ async def test_due_scheduled_drafts_are_sent_through_the_composer(stack: Stack) 
             select(Pipeline).where(Pipeline.brand_id == brand.id, Pipeline.slug == "sales")
         ).one()
         due = EmailDraft(
+            kind=DraftKind.composer,
             brand_id=brand.id or 0,
             pipeline_id=pipeline.id,
             recipients=["First@Example.com.au", "second@example.com.au"],
@@ -138,12 +141,14 @@ async def test_due_scheduled_drafts_are_sent_through_the_composer(stack: Stack) 
             scheduled_at=server_now - timedelta(minutes=1),
         )
         later = EmailDraft(
+            kind=DraftKind.composer,
             brand_id=brand.id or 0,
             recipients=["later@example.com.au"],
             status=DraftStatus.scheduled,
             scheduled_at=server_now + timedelta(days=1),
         )
         broken = EmailDraft(  # no body: it cannot go out, and must not fail every minute
+            kind=DraftKind.composer,
             brand_id=brand.id or 0,
             pipeline_id=pipeline.id,
             recipients=["third@example.com.au"],

@@ -17,7 +17,7 @@ from dealpilot.rendering.renderer import (
 )
 from dealpilot.rendering.stage_email import as_literal_template, render_draft_email
 from dealpilot.temporal.deals import DealWorkflows
-from models import Brand, DraftStatus, EmailDraft, Pipeline, session_scope
+from models import Brand, DraftKind, DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
 from workflows.contracts import DealStateView
@@ -35,6 +35,7 @@ def composer_draft(stack: Stack, *, brand: str, pipeline: str) -> int:
         b = s.exec(select(Brand).where(Brand.slug == brand)).one()
         p = s.exec(select(Pipeline).where(Pipeline.brand_id == b.id, Pipeline.slug == pipeline))
         draft = EmailDraft(
+            kind=DraftKind.composer,
             brand_id=b.id or 0,
             pipeline_id=p.one().id,
             email_type="intro",

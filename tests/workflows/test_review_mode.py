@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from dealpilot.temporal.deals import DealWorkflows
-from models import DraftStatus, EmailDraft, Pipeline, session_scope
+from models import DraftKind, DraftStatus, EmailDraft, Pipeline, session_scope
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
 from tests.workflows.histories import record
@@ -236,7 +236,10 @@ async def test_composer_first_email_skips_review_and_review_off_sends(stack: Sta
         pipeline.human_review = True  # review mode per pipeline
         s.add(pipeline)
         draft = EmailDraft(
-            brand_id=brand.id or 0, subject="Hello {{ contact.first_name }}", body="Written."
+            kind=DraftKind.composer,
+            brand_id=brand.id or 0,
+            subject="Hello {{ contact.first_name }}",
+            body="Written.",
         )
         s.add(draft)
         s.flush()
