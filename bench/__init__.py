@@ -1,1 +1,2 @@
-"""Benchmarks: `python -m bench.enrolment`, `python -m bench.deal_cycle`. Never run as tests."""
+"""Benchmarks: `make bench` (`python -m bench`) runs them all, `python -m bench.NAME --help`
+describes one. Never run as tests."""

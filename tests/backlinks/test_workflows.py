@@ -42,6 +42,9 @@ def _opp(stack: Stack, opportunity_id: int) -> BacklinkOpportunity:
 
 
 async def test_verified_link_moves_the_enrolled_deal_to_link_placed(api: Api, pages: Pages) -> None:
+    # Codeteki sends through the test SMTP server, window always open: what the deal does
+    # before its link is found must not depend on the hour the test runs at.
+    api.stack.open_window("codeteki")
     url = pages.set("roundup", "<h1>Web app roundup</h1><p>Coming soon.</p>")
     opp_id = _opportunity(
         api.stack, url, source_data={"Contact email": "editor@roundup.example.org"}
@@ -81,6 +84,7 @@ async def test_link_check_workflow_verifies_in_batches_and_moves_deals(
     stack: Stack,
     pages: Pages,
 ) -> None:
+    stack.open_window("codeteki")  # independent of the hour the test runs at
     deal_id, handle = await stack.enrol(
         "owner@links.example.org", brand="codeteki", pipeline="backlink"
     )
