@@ -1,15 +1,6 @@
 """Tables, enums and database handling. Import tables from here."""
 
-from models.ai import AIDecisionLog, AIPromptTemplate
-from models.backlink import BacklinkOpportunity
-from models.brand import Brand, find_brand
-from models.contact import Contact, Suppression
-from models.db import make_engine, migrate, session_scope
-from models.deal import Deal
-from models.email import EmailDraft, EmailEvent, EmailLog
-from models.jobs import DailySummary, InboxCursor
-from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
-from models.types import (
+from dealpilot.core.enums import (
     AutoAction,
     BacklinkStatus,
     ContactType,
@@ -25,8 +16,17 @@ from models.types import (
     PromptType,
     StageKind,
     SuppressionReason,
-    utcnow,
 )
+from models.ai import AIDecisionLog, AIPromptTemplate
+from models.backlink import BacklinkOpportunity
+from models.brand import Brand, find_brand
+from models.contact import Contact, Suppression
+from models.db import make_engine, migrate, session_scope
+from models.deal import Deal
+from models.email import EmailDraft, EmailEvent, EmailLog
+from models.jobs import DailySummary, InboxCursor
+from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
+from models.types import utcnow
 
 __all__ = [
     "AIDecisionLog",

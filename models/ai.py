@@ -7,7 +7,8 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, SQLModel
 
-from models.types import PromptType, UTCDateTime, utcnow
+from dealpilot.core.enums import PromptType
+from models.types import UTCDateTime, utcnow
 
 
 class AIDecisionLog(SQLModel, table=True):

@@ -6,7 +6,8 @@ from pydantic import AwareDatetime
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import BacklinkStatus, LinkCheck, UTCDateTime, utcnow
+from dealpilot.core.enums import BacklinkStatus, LinkCheck
+from models.types import UTCDateTime, utcnow
 
 
 class BacklinkOpportunityBase(SQLModel):

@@ -8,7 +8,8 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Session, SQLModel, select
 
-from models.types import MailProviderName, UTCDateTime, utcnow
+from dealpilot.core.enums import MailProviderName
+from models.types import UTCDateTime, utcnow
 
 
 class BrandBase(SQLModel):

@@ -7,8 +7,9 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from dealpilot.core.enums import ContactType, SuppressionReason
 from models.brand import check_timezone
-from models.types import ContactType, SuppressionReason, UTCDateTime, utcnow
+from models.types import UTCDateTime, utcnow
 
 
 class ContactBase(SQLModel):

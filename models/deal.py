@@ -7,7 +7,8 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Numeric, String
 from sqlmodel import Field, SQLModel
 
-from models.types import DealStatus, EngagementTier, UTCDateTime, utcnow
+from dealpilot.core.enums import DealStatus, EngagementTier
+from models.types import UTCDateTime, utcnow
 
 
 class DealBase(SQLModel):

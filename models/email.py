@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import DraftKind, DraftStatus, EmailEventType, EmailStatus, UTCDateTime, utcnow
+from dealpilot.core.enums import DraftKind, DraftStatus, EmailEventType, EmailStatus
+from models.types import UTCDateTime, utcnow
 
 
 class EmailLog(SQLModel, table=True):

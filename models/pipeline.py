@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import AutoAction, PipelineType, StageKind, UTCDateTime, utcnow
+from dealpilot.core.enums import AutoAction, PipelineType, StageKind
+from models.types import UTCDateTime, utcnow
 
 
 class PipelineBase(SQLModel):

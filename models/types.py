@@ -1,5 +1,5 @@
-"""Column types shared by every table: UTC timestamps and string-backed enums (the enums
-live in dealpilot.core.enums, importable by workflows too)."""
+"""Column types shared by every table: UTC timestamps. (The tables' enums live in
+dealpilot.core.enums, which workflows import too; `models` re-exports them.)"""
 
 from __future__ import annotations
 
@@ -8,44 +8,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
-
-from dealpilot.core.enums import (
-    AutoAction,
-    BacklinkStatus,
-    ContactType,
-    DealStatus,
-    DraftKind,
-    DraftStatus,
-    EmailEventType,
-    EmailStatus,
-    EngagementTier,
-    LinkCheck,
-    MailProviderName,
-    PipelineType,
-    PromptType,
-    StageKind,
-    SuppressionReason,
-)
-
-__all__ = [
-    "AutoAction",
-    "BacklinkStatus",
-    "ContactType",
-    "DealStatus",
-    "DraftKind",
-    "DraftStatus",
-    "EmailEventType",
-    "EmailStatus",
-    "EngagementTier",
-    "LinkCheck",
-    "MailProviderName",
-    "PipelineType",
-    "PromptType",
-    "StageKind",
-    "SuppressionReason",
-    "UTCDateTime",
-    "utcnow",
-]
 
 
 def utcnow() -> datetime:

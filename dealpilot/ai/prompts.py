@@ -35,8 +35,7 @@ from dealpilot.ai.schemas import (
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "templates" / "prompts"
 
-# Values are models.types.PromptType's; kept as plain strings so activities/ai does not
-# drag the ORM layer into the worker's AI code path.
+# Keys are dealpilot.core.enums.PromptType values (a StrEnum, so either form looks them up).
 PROMPT_INPUTS: dict[str, type[BaseModel]] = {
     "analyze_deal": DealAnalysisInput,
     "compose_email": ComposeInput,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from dealpilot.cli.support import CLI, connect_workflows, exit_after_client
 from dealpilot.core.settings import Settings, get_settings
-from models.types import ContactType
+from models import ContactType
 
 if TYPE_CHECKING:
     from dealpilot.imports.contacts import ImportOptions, ImportReport, StartReport

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from dealpilot.core.errors import ErrorDetail, Unprocessable
 from dealpilot.rendering.renderer import BrandInfo, ContactInfo, EmailContext
+from models import ContactType
 from models.brand import check_timezone
 from models.contact import normalise_email
-from models.types import ContactType
 
 DEFAULT_TIMEZONE = "Australia/Sydney"
 CONTACT_SOURCE = "composer"

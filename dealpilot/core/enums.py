@@ -1,7 +1,7 @@
 """Status and kind values shared by every layer, workflows included.
 
 Stdlib only: DealWorkflow imports these inside Temporal's workflow sandbox, and the tables
-(models.types re-exports them) store their string values. A StrEnum member serializes as its
+(`models` re-exports them) store their string values. A StrEnum member serializes as its
 plain string, so workflow payloads and recorded histories keep the same shape.
 """
 

@@ -16,8 +16,7 @@ from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.store import stage_info
 from dealpilot.rendering.renderer import EmailContext, EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import StageEmail, load_email_context, render_stage_email
-from models import Deal, DealStatus, EmailLog, EmailStatus, PipelineStage
-from models.types import AutoAction
+from models import AutoAction, Deal, DealStatus, EmailLog, EmailStatus, PipelineStage
 from workflows.rules import ab_variant, next_sequence_stage
 
 PREVIEW_UNSUBSCRIBE_PATH = "/api/crm/unsubscribe/preview"

@@ -21,10 +21,10 @@ from dealpilot.setup.seed_data import (
     full_pipeline_name,
     template_key,
 )
+from models import PromptType, StageKind
 from models.ai import AIPromptTemplate
 from models.brand import Brand
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
-from models.types import PromptType, StageKind
 
 
 @dataclass

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import time
 
-from models.types import AutoAction, MailProviderName, PipelineType, StageKind
+from models import AutoAction, MailProviderName, PipelineType, StageKind
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dealpilot.ai.schemas import (
     ReplyInput,
     SalutationInput,
 )
-from models.types import PromptType
+from models import PromptType
 
 SAMPLES = {
     "analyze_deal": DealAnalysisInput(

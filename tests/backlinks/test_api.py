@@ -17,8 +17,7 @@ from sqlmodel import Session, col, select
 from api import create_app
 from dealpilot.ai import build_engine
 from dealpilot.core.settings import Settings
-from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, Deal
-from models.types import PipelineType, StageKind
+from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact, Deal, PipelineType, StageKind
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.backlinks.pages import Pages
