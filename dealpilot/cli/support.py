@@ -7,7 +7,8 @@ subclasses: the importers' and the composer's errors included) or a pydantic
 `ValidationError` ends the command with `error [code]: message`, one line per detail, and
 exit code 1 (`EXIT_ERROR`), never a traceback. Commands just call the domain. Exit code 2
 (`EXIT_USAGE`) is for a command line that names something that does not exist (`fail`), as
-click uses it for bad options."""
+click uses it for bad options, and for an `InvalidInput` (a file or options the command cannot
+use: the importers' errors)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 
-from dealpilot.core.errors import DealpilotError
+from dealpilot.core.errors import DealpilotError, InvalidInput
 
 if TYPE_CHECKING:
     from dealpilot.core.settings import Settings
@@ -46,14 +47,15 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """The domain's errors as a short message and exit code 1, never a traceback."""
+    """The domain's errors as a short message and exit code 1 (2 for `InvalidInput`), never a
+    traceback."""
     try:
         yield
     except DealpilotError as exc:
         typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
         for detail in exc.details or []:
             typer.echo(f"  {detail.field or '-'}: {detail.problem}", err=True)
-        raise typer.Exit(EXIT_ERROR) from exc
+        raise typer.Exit(EXIT_USAGE if isinstance(exc, InvalidInput) else EXIT_ERROR) from exc
     except ValidationError as exc:
         typer.echo("error [validation_error]: the request is not valid", err=True)
         for err in exc.errors():

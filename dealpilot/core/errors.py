@@ -70,6 +70,11 @@ class Unprocessable(DealpilotError):
     code = "invalid_request"
 
 
+class InvalidInput(Unprocessable):
+    """The input a person handed in (a file, a command's options) cannot be used as it is. The
+    API answers 422 as for any Unprocessable; the CLI exits 2, as for a bad command line."""
+
+
 class ServiceUnavailable(DealpilotError):
     status_code = 503
     code = "unavailable"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import IO, NamedTuple
 
-from dealpilot.core.errors import ErrorDetail, Unprocessable
+from dealpilot.core.errors import ErrorDetail, InvalidInput, Unprocessable
 
 __all__ = [
     "DELIMITERS",
@@ -64,7 +64,7 @@ _SAVE_HINT = "save the file as 'CSV UTF-8' and upload it again"
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
-class CSVFormatError(Unprocessable):
+class CSVFormatError(InvalidInput):
     """The file cannot be imported as a whole (422 `invalid_file`; nothing of it is
     imported). `problem` is the reason, `line` is 1-based when known."""
 
@@ -89,7 +89,7 @@ class Result(StrEnum):
     invalid = "invalid"
 
 
-class ImportRequestError(Unprocessable):
+class ImportRequestError(InvalidInput):
     """The request itself is wrong (unknown brand, pipeline or tool), whatever the file holds
     (422); `field` names the option, `code` is the error code."""
 

@@ -97,7 +97,7 @@ def test_broken_file_and_unknown_brand(
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"Domain rating,Anchor\n50,x\n")
     code, _, err = _run(cli_env, "import", str(bad), "--brand", "codeteki")
-    assert code == 1
+    assert code == 2
     assert "nothing was imported" in err
     code, _, err = _run(cli_env, "verify", "--brand", "nope", "--no-move-deals")
     assert (code, err.strip()) == (2, "No brand 'nope'")

@@ -104,23 +104,23 @@ def test_import_prints_a_summary_and_writes_the_report(
         (b"", "the file is empty"),
     ],
 )
-def test_broken_files_exit_1_and_import_nothing(
+def test_broken_files_exit_2_and_import_nothing(
     env: dict[str, str], engine: Engine, brand_id: int, tmp_path: Path, data: bytes, message: str
 ) -> None:
     source = tmp_path / "bad.csv"
     source.write_bytes(data)
     code, output = run(env, str(source), "--brand", "codeteki")
-    assert code == 1
+    assert code == 2
     assert message in output
     assert "nothing was imported" in output
     assert contact_count(engine) == 1  # only the contact the fixture made
 
 
-def test_unknown_pipeline_exits_1(env: dict[str, str], brand_id: int, tmp_path: Path) -> None:
+def test_unknown_pipeline_exits_2(env: dict[str, str], brand_id: int, tmp_path: Path) -> None:
     source = tmp_path / "c.csv"
     source.write_bytes(b"email\na@example.com\n")
     code, output = run(env, str(source), "--brand", "codeteki", "--pipeline", "nope")
-    assert code == 1
+    assert code == 2
     assert "Brand 'codeteki' has no pipeline 'nope'" in output
 
 
