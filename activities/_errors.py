@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 
 from dealpilot.ai import AIError
 from dealpilot.core.errors import DealpilotError
-from dealpilot.mail import MailError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,11 +29,11 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
         # The upstream HTTP status, for a person reading the failure in the Web UI.
         return ApplicationError(
             str(exc),
-            {"status_code": exc.status_code},
+            {"status_code": exc.upstream_status},
             type=type(exc).__name__,
             non_retryable=not exc.retryable,
         )
-    if isinstance(exc, DealpilotError | MailError):
+    if isinstance(exc, DealpilotError):
         return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=not exc.retryable)
     return None
 

@@ -20,9 +20,8 @@ from api.deps import (
     UnitOfWorkDep,
 )
 from api.routing import CRMRouter
-from dealpilot.ai import AIError
 from dealpilot.backlinks import Pitcher, PitchOutcome, service
-from dealpilot.core.errors import DealpilotError, ErrorDetail, NotFound, Unprocessable
+from dealpilot.core.errors import ErrorDetail, NotFound, Unprocessable
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
 from dealpilot.deals.updates import apply_update
 from dealpilot.temporal.starting import start_after_commit
@@ -139,15 +138,6 @@ class BulkPitchResult(BaseModel):
     results: list[PitchOutcome]
 
 
-def _ai_failed(exc: AIError) -> DealpilotError:
-    return DealpilotError(
-        "The AI engine could not write the pitch; try again",
-        code="ai_unavailable",
-        status_code=502,
-        details=[ErrorDetail(problem=type(exc).__name__)],
-    )
-
-
 def _committed(session: Session, backlink_id: int) -> BacklinkOpportunityPublic:
     row = session.get(BacklinkOpportunity, backlink_id)
     if row is None:
@@ -179,10 +169,7 @@ async def pitch_backlink(
     """Writes the opportunity's outreach angle and anchor text suggestion with the AI engine
     (the offline heuristic engine when no OpenAI key is set); 502 `ai_unavailable` if the AI
     fails, nothing changed then."""
-    try:
-        outcome = await Pitcher(transact, ai).pitch(backlink_id)
-    except AIError as exc:
-        raise _ai_failed(exc) from exc
+    outcome = await Pitcher(transact, ai).pitch(backlink_id)
     if outcome is None:
         raise NotFound(f"Backlink opportunity {backlink_id} does not exist")
     return await reread(transact, backlink_id)

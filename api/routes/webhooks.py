@@ -27,14 +27,11 @@ from api.deps import get_optional_temporal
 from dealpilot.core.errors import (
     BadRequest,
     DealpilotError,
-    ErrorDetail,
     ServiceUnavailable,
-    Unprocessable,
 )
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, RecordResult, store_and_deliver
 from dealpilot.intake.providers import (
-    MalformedEvent,
     brand_for_addresses,
     log_for_reference,
     parse_generic,
@@ -64,17 +61,6 @@ class Accepted(BaseModel):
     received: int  # events in the request
     new: int  # events stored for the first time (0 for a duplicate delivery)
     matched: int  # of those, events matched to a deal
-
-
-def _unauthorized(why: str, *, basic: bool = False) -> DealpilotError:
-    headers = {"WWW-Authenticate": 'Basic realm="dealpilot"'} if basic else None
-    return DealpilotError(
-        "The request could not be verified as coming from the provider",
-        code="invalid_signature",
-        status_code=401,
-        details=[ErrorDetail(field=None, problem=why)],
-        headers=headers,
-    )
 
 
 def _not_configured(setting: str) -> ServiceUnavailable:
@@ -137,10 +123,7 @@ def _with_session(engine: Engine, fn: Callable[..., Any], *args: Any) -> Any:
 
 
 async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
-    try:
-        return await run_in_threadpool(_with_session, _engine(request), parse)
-    except MalformedEvent as exc:
-        raise Unprocessable(str(exc), code="invalid_event") from exc
+    return await run_in_threadpool(_with_session, _engine(request), parse)
 
 
 async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
@@ -172,15 +155,12 @@ async def zeptomail(
     if settings.zeptomail_webhook_key is None:
         raise _not_configured("ZEPTOMAIL_WEBHOOK_KEY")
     body = await read_body(request)
-    try:
-        verify_zeptomail(
-            body,
-            producer_signature,
-            settings.zeptomail_webhook_key.get_secret_value(),
-            window=settings.webhook_replay_window,
-        )
-    except SignatureError as exc:
-        raise _unauthorized(str(exc)) from exc
+    verify_zeptomail(
+        body,
+        producer_signature,
+        settings.zeptomail_webhook_key.get_secret_value(),
+        window=settings.webhook_replay_window,
+    )
     data = _json(body)
     inbounds = await _parse(request, lambda s: parse_zeptomail(data, partial(log_for_reference, s)))
     return await _accept(request, inbounds)
@@ -204,21 +184,15 @@ async def mailgun(request: Request) -> Accepted:
     await read_body(request)
     form = await _form(request)
     token = form.get("token", "")
-    try:
-        verify_mailgun(
-            form.get("timestamp", ""),
-            token,
-            form.get("signature", ""),
-            settings.mailgun_signing_key.get_secret_value(),
-            window=settings.webhook_replay_window,
-        )
-    except SignatureError as exc:
-        raise _unauthorized(str(exc)) from exc
+    verify_mailgun(
+        form.get("timestamp", ""),
+        token,
+        form.get("signature", ""),
+        settings.mailgun_signing_key.get_secret_value(),
+        window=settings.webhook_replay_window,
+    )
     inbound = await _parse(request, lambda s: parse_mailgun(form, _brand_lookup(s)))
-    try:
-        _mailgun_guard(request, settings).check(token, inbound.dedupe_key)
-    except SignatureError as exc:
-        raise _unauthorized(str(exc)) from exc
+    _mailgun_guard(request, settings).check(token, inbound.dedupe_key)
     return await _accept(request, [inbound])
 
 
@@ -239,7 +213,7 @@ async def postmark(request: Request) -> Accepted:
     user_ok = same_secret(user, settings.postmark_inbound_user)
     pass_ok = same_secret(password, settings.postmark_inbound_password.get_secret_value())
     if scheme.lower() != "basic" or not sep or not (user_ok and pass_ok):
-        raise _unauthorized("basic auth credentials do not match", basic=True)
+        raise SignatureError("basic auth credentials do not match", basic=True)
     data = _json(await read_body(request))
     inbound = await _parse(request, lambda s: parse_postmark(data, _brand_lookup(s)))
     return await _accept(request, [inbound])
@@ -255,7 +229,7 @@ async def sendgrid(
     if settings.sendgrid_inbound_key is None:
         raise _not_configured("SENDGRID_INBOUND_KEY")
     if not same_secret(key, settings.sendgrid_inbound_key.get_secret_value()):
-        raise _unauthorized("the key in the URL does not match")
+        raise SignatureError("the key in the URL does not match")
     await read_body(request)
     form = await _form(request)
     inbound = await _parse(request, lambda s: parse_sendgrid(form, _brand_lookup(s)))
@@ -277,16 +251,13 @@ async def generic_reply(
     if settings.dealpilot_webhook_secret is None:
         raise _not_configured("DEALPILOT_WEBHOOK_SECRET")
     body = await read_body(request)
-    try:
-        verify_dealpilot(
-            body,
-            signature,
-            timestamp,
-            settings.dealpilot_webhook_secret.get_secret_value(),
-            window=settings.webhook_replay_window,
-        )
-    except SignatureError as exc:
-        raise _unauthorized(str(exc)) from exc
+    verify_dealpilot(
+        body,
+        signature,
+        timestamp,
+        settings.dealpilot_webhook_secret.get_secret_value(),
+        window=settings.webhook_replay_window,
+    )
     data = _json(body)
     inbound = await _parse(request, lambda s: parse_generic(data, _brand_lookup(s)))
     return await _accept(request, [inbound])

@@ -8,15 +8,20 @@ decide.
 
 from __future__ import annotations
 
+from dealpilot.core.errors import DealpilotError
 
-class AIError(Exception):
-    """Base of every AI engine failure."""
 
-    retryable: bool = False
+class AIError(DealpilotError):
+    """Base of every AI engine failure: a 502 `ai_unavailable` where it reaches the API.
+    `upstream_status` is the AI server's own HTTP status, when it answered."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    status_code = 502
+    code = "ai_unavailable"
+    retryable = False
+
+    def __init__(self, message: str, *, upstream_status: int | None = None) -> None:
         super().__init__(message)
-        self.status_code = status_code
+        self.upstream_status = upstream_status
 
 
 class AIRetryableError(AIError):

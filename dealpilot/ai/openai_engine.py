@@ -56,10 +56,12 @@ def map_openai_error(exc: openai.OpenAIError | pydantic.ValidationError) -> AIEr
         status = exc.status_code
         if status == 429 and exc.code == "insufficient_quota":
             # Out of credit: no retry will succeed until someone pays.
-            return AINonRetryableError("OpenAI quota exhausted", status_code=status)
+            return AINonRetryableError("OpenAI quota exhausted", upstream_status=status)
         if status in _RETRYABLE_STATUS or status >= 500:
-            return AIRetryableError(f"OpenAI error {status}", status_code=status)
-        return AINonRetryableError(f"OpenAI rejected the request ({status})", status_code=status)
+            return AIRetryableError(f"OpenAI error {status}", upstream_status=status)
+        return AINonRetryableError(
+            f"OpenAI rejected the request ({status})", upstream_status=status
+        )
     if isinstance(exc, openai.ContentFilterFinishReasonError):
         return AIRefusalError("OpenAI stopped the answer with its content filter")
     if isinstance(exc, openai.LengthFinishReasonError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from dealpilot.ai import AIEngine, AIError, AIResult, BacklinkPitch, BacklinkPitchInput
+from dealpilot.core.errors import DealpilotError, ErrorDetail
 from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact
 from models.uow import Transact
 
@@ -30,6 +31,21 @@ _CONTEXT_KEYS = (
     ("anchor", "their current anchor"),
     ("anchor text", "their current anchor"),
 )
+
+
+class PitchFailed(DealpilotError):
+    """The AI engine could not write the pitch (502 `ai_unavailable`); nothing was changed.
+    `ai_error` names the engine's error class."""
+
+    status_code = 502
+    code = "ai_unavailable"
+
+    def __init__(self, exc: AIError) -> None:
+        self.ai_error = type(exc).__name__
+        super().__init__(
+            "The AI engine could not write the pitch; try again",
+            details=[ErrorDetail(problem=self.ai_error)],
+        )
 
 
 @dataclass
@@ -102,11 +118,14 @@ class Pitcher:
         )
 
     async def pitch(self, opportunity_id: int) -> PitchOutcome | None:
-        """None when there is no such opportunity; AI failures raise AIError."""
+        """None when there is no such opportunity; an AI failure raises PitchFailed."""
         data = await self._transact(lambda session: self._input(session, opportunity_id))
         if data is None:
             return None
-        result = await self._ai.generate_backlink_pitch(data)
+        try:
+            result = await self._ai.generate_backlink_pitch(data)
+        except AIError as exc:
+            raise PitchFailed(exc) from exc
         await self._transact(lambda session: self._store(session, opportunity_id, result))
         return PitchOutcome(
             opportunity_id=opportunity_id,
@@ -125,8 +144,8 @@ class Pitcher:
             async with gate:
                 try:
                     outcome = await self.pitch(opportunity_id)
-                except AIError as exc:
-                    return PitchOutcome(opportunity_id, ok=False, error=type(exc).__name__)
+                except PitchFailed as exc:
+                    return PitchOutcome(opportunity_id, ok=False, error=exc.ai_error)
             if outcome is None:
                 return PitchOutcome(opportunity_id, ok=False, error="no such opportunity")
             return outcome

@@ -6,13 +6,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from dealpilot.core.errors import DealpilotError
 from dealpilot.inbox.message import InboxMessage
 
 Cursor = dict[str, Any]
 
 
-class InboxError(Exception):
-    """The mailbox could not be read (login refused, folder missing, bad answer)."""
+class InboxError(DealpilotError):
+    """The mailbox could not be read (login refused, folder missing, bad answer). Retryable:
+    the next poll tries again."""
+
+    status_code = 502
+    code = "inbox_unavailable"
+    retryable = True
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from dealpilot.ai.replies import strip_quoted
+from dealpilot.core.errors import Unprocessable
 from dealpilot.intake.bots import looks_automated
 from dealpilot.intake.recording import Inbound, content_key
 from models import Brand, EmailEventType, EmailLog, utcnow
@@ -27,8 +28,10 @@ _ZEPTO_EVENTS = {
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 
 
-class MalformedEvent(ValueError):
-    """The body parsed but is not what the provider sends (HTTP 422)."""
+class MalformedEvent(Unprocessable):
+    """The body parsed but is not what the provider sends (HTTP 422 `invalid_event`)."""
+
+    code = "invalid_event"
 
 
 # ------------------------------------------------------------------------------ lookups

@@ -24,9 +24,26 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
+from dealpilot.core.errors import DealpilotError, ErrorDetail
 
-class SignatureError(Exception):
-    """The request is not provably from the provider (HTTP 401)."""
+
+class SignatureError(DealpilotError):
+    """The request is not provably from the provider: a 401 whose detail says why (`str()` of
+    the error is that reason too). `basic` asks the client for HTTP basic credentials."""
+
+    status_code = 401
+    code = "invalid_signature"
+
+    def __init__(self, why: str, *, basic: bool = False) -> None:
+        super().__init__(
+            "The request could not be verified as coming from the provider",
+            details=[ErrorDetail(field=None, problem=why)],
+            headers={"WWW-Authenticate": 'Basic realm="dealpilot"'} if basic else None,
+        )
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.why
 
 
 def _fresh(ts: float, window: timedelta, now: float | None = None) -> None:

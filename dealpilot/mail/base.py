@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol
 import structlog
 
 from dealpilot.core import metrics
+from dealpilot.core.errors import DealpilotError
 
 _log = structlog.get_logger("dealpilot.mail")
 
@@ -58,10 +59,12 @@ class MailProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
-class MailError(Exception):
-    """A send failed. `code` is a stable machine-readable reason; messages never hold secrets."""
+class MailError(DealpilotError):
+    """A send failed. `code` is a stable machine-readable reason; messages never hold secrets.
+    Where it reaches the API it is a 502: the provider, not the request, failed."""
 
-    retryable: ClassVar[bool] = False
+    status_code = 502
+    retryable = False
     outcome_unknown: ClassVar[bool] = False
 
     def __init__(
@@ -73,8 +76,7 @@ class MailError(Exception):
         status: int | None = None,
         sub_code: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
         self.provider = provider
         self.status = status
         self.sub_code = sub_code

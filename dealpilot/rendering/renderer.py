@@ -20,6 +20,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from dealpilot.core.errors import Unprocessable
 from dealpilot.rendering.context import BrandInfo, ContactInfo, EmailContext, OpportunityInfo
 from dealpilot.rendering.names import first_name_from
 from dealpilot.rendering.text import html_to_text, text_to_html_paragraphs
@@ -50,8 +51,12 @@ AI_BODY_TEMPLATE = "_ai_body.html"
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
 
 
-class TemplateRenderError(Exception):
-    """A template is missing, malformed, or refers to data the context does not have."""
+class TemplateRenderError(Unprocessable):
+    """A template is missing, malformed, or refers to data the context does not have.
+    Retryable for activities: a person can mend the template and the next attempt renders."""
+
+    code = "template_error"
+    retryable = True
 
 
 class UnknownTemplateError(TemplateRenderError):

@@ -28,8 +28,8 @@ from worker import build_activities
         (InvalidDeal("deal 7 does not exist"), "InvalidDeal", True),
         (Conflict("taken"), "Conflict", True),
         (ServiceUnavailable("down"), "ServiceUnavailable", False),
-        (AINonRetryableError("bad key", status_code=401), "AINonRetryableError", True),
-        (AIRetryableError("slow", status_code=503), "AIRetryableError", False),
+        (AINonRetryableError("bad key", upstream_status=401), "AINonRetryableError", True),
+        (AIRetryableError("slow", upstream_status=503), "AIRetryableError", False),
         (
             PermanentMailError("no", code="invalid_address", provider="smtp"),
             "PermanentMailError",
@@ -50,7 +50,7 @@ def test_our_errors_map_by_class(exc: Exception, type_: str, non_retryable: bool
 
 
 def test_ai_errors_carry_the_upstream_status() -> None:
-    mapped = to_application_error(AIRetryableError("rate limited", status_code=429))
+    mapped = to_application_error(AIRetryableError("rate limited", upstream_status=429))
     assert mapped is not None
     assert mapped.details == ({"status_code": 429},)
 

@@ -209,7 +209,7 @@ async def test_http_errors_map_to_retryable_or_not(
     expected = AIRetryableError if retryable else AINonRetryableError
     with pytest.raises(expected) as info:
         await engine.analyze_deal(DEAL)
-    assert info.value.status_code == status
+    assert info.value.upstream_status == status
     assert non_retryable(info.value) is not retryable
     assert len(fake.requests) == 1  # max_retries=0: Temporal is the only retry layer
 
@@ -229,7 +229,7 @@ async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(AIRetryableError) as info:
         await nobody.analyze_deal(DEAL)
     await nobody.aclose()
-    assert info.value.status_code is None
+    assert info.value.upstream_status is None
 
 
 async def test_injected_http_client_and_prompt_overrides(
