@@ -68,22 +68,24 @@ def create_app(
     must reach a workflow answer 503 `temporal_unavailable`. `ai` renders previews of
     AI-written emails (default: the engine the settings choose, built on first use).
 
-    With a Temporal client, the app's lifespan runs the intake relay every `relay_every`
-    (None: never): inbound events stored while Temporal was unreachable reach their deals
-    once it is back."""
+    With a Temporal client, the app's lifespan runs the intake relay: the tracking,
+    unsubscribe and webhook endpoints store their events, wake it and answer without waiting
+    on Temporal; it delivers their deals' events, and sweeps everything pending every
+    `relay_every` (None: never), so events stored while Temporal was unreachable reach their
+    deals once it is back."""
     settings = settings or Settings()
+    relay = None
+    if temporal is not None:
+        relay = Relay(
+            DealWorkflows(temporal, settings.temporal_task_queue),
+            UnitsOfWork(engine),
+            every=relay_every,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        relay = None
-        if temporal is not None and relay_every is not None:
-            relay = Relay(
-                DealWorkflows(temporal, settings.temporal_task_queue),
-                UnitsOfWork(engine),
-                every=relay_every,
-            )
+        if relay is not None:
             relay.start()
-        app.state.relay = relay
         try:
             yield
         finally:
@@ -106,6 +108,7 @@ def create_app(
     # Deal workflows run on settings.temporal_task_queue (see api.deps.get_optional_temporal).
     app.state.temporal = temporal
     app.state.ai = ai
+    app.state.relay = relay  # the intake endpoints wake it (dealpilot.intake.store_and_relay)
 
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)

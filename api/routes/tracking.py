@@ -13,10 +13,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.deps import get_optional_temporal
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Inbound, content_key, store_and_deliver
+from dealpilot.intake import Inbound, content_key, store_and_relay
 from dealpilot.intake.bots import looks_automated
 from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
@@ -54,9 +53,7 @@ async def _track(request: Request, kind: EmailEventType, log_id: int, url: str |
         is_bot=looks_automated(agent),
         payload={"user_agent": agent},
     )
-    await store_and_deliver(
-        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
-    )
+    await store_and_relay(UnitsOfWork(request.app.state.engine), request.app.state.relay, [inbound])
 
 
 @router.get(

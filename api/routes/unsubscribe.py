@@ -4,7 +4,8 @@ GET shows a confirm page and changes nothing (link scanners fetch GETs). POST, f
 button or a mailbox provider's `List-Unsubscribe=One-Click`, suppresses the address for that
 brand only and commits it before answering, so no email of that brand goes out after the
 response (the send activity checks suppression in its claim transaction). Every open deal of the
-contact in that brand then hears of it (now, or from the relay when Temporal is down)."""
+contact in that brand then hears of it from the intake relay, after the answer (at once, or
+once Temporal is back)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
-from api.deps import get_optional_temporal
 from api.routes.webhooks import read_body
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Inbound, content_key, store_and_deliver
+from dealpilot.intake import Inbound, content_key, store_and_relay
 from dealpilot.tracking.tracker import verify
 from models import Brand, EmailEventType, utcnow
 from models.uow import UnitsOfWork
@@ -83,9 +83,7 @@ async def unsubscribe(token: str, request: Request) -> Response:
         text="one-click unsubscribe" if one_click else "unsubscribe link",
         payload={"one_click": one_click},
     )
-    await store_and_deliver(
-        UnitsOfWork(request.app.state.engine), get_optional_temporal(request), [inbound]
-    )
+    await store_and_relay(UnitsOfWork(request.app.state.engine), request.app.state.relay, [inbound])
     if one_click:
         return PlainTextResponse("unsubscribed\n", headers=NO_STORE)
     return _page("unsubscribe_done.html", brand_name=brand_name, email=email)

@@ -23,14 +23,13 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import get_optional_temporal
 from dealpilot.core.errors import (
     BadRequest,
     DealpilotError,
     ServiceUnavailable,
 )
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Inbound, RecordResult, store_and_deliver
+from dealpilot.intake import Inbound, RecordResult, store_and_relay
 from dealpilot.intake.providers import (
     brand_for_addresses,
     log_for_reference,
@@ -127,8 +126,8 @@ async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
 
 
 async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
-    results: list[RecordResult] = await store_and_deliver(
-        UnitsOfWork(_engine(request)), get_optional_temporal(request), inbounds
+    results: list[RecordResult] = await store_and_relay(
+        UnitsOfWork(_engine(request)), request.app.state.relay, inbounds
     )
     new = [r for r in results if r.created]
     return Accepted(

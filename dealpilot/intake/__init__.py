@@ -2,10 +2,11 @@
 
     result = record(session, Inbound(...))   # no commit; the caller commits
     ...commit...
-    await deliver(workflows, transact, deal_ids=result.deal_ids)   # best effort
+    relay.wake(result.deal_ids)   # the endpoints: `store_and_relay`, then answer
+    await deliver(workflows, transact, deal_ids=result.deal_ids)   # or deliver now (activities)
 
-Whatever `deliver` could not hand over (Temporal down) stays pending and the `Relay` running in
-the API delivers it later, in order.
+The `Relay` running in the API delivers what its endpoints stored, after they answered, and
+whatever else is pending (Temporal was down), in order.
 """
 
 from dealpilot.intake.delivery import DeliveryReport, count_pending, deliver
@@ -18,7 +19,7 @@ from dealpilot.intake.recording import (
     record,
 )
 from dealpilot.intake.relay import Relay
-from dealpilot.intake.service import store, store_and_deliver
+from dealpilot.intake.service import store, store_and_relay
 
 __all__ = [
     "DeliveryReport",
@@ -32,5 +33,5 @@ __all__ = [
     "normalise_message_id",
     "record",
     "store",
-    "store_and_deliver",
+    "store_and_relay",
 ]

@@ -40,7 +40,9 @@ from workflows.deal import DealWorkflow
 
 log = structlog.get_logger(__name__)
 
-SIGNAL_TIMEOUT = timedelta(seconds=5)
+# The whole signal, the SDK's own retries included (they go on for up to 10 s against a server
+# that is down): a healthy signal takes milliseconds, and an unanswered one stays pending.
+SIGNAL_TIMEOUT = timedelta(seconds=3)
 OPEN_DEALS = (DealStatus.active, DealStatus.paused)
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 
@@ -50,6 +52,7 @@ class DeliveryReport:
     delivered: int = 0
     pending: int = 0
     failed_deals: list[int] = field(default_factory=list)
+    unreachable: bool = False  # Temporal did not answer; the relay backs off
 
 
 class TemporalUnreachable(Exception):
@@ -98,7 +101,8 @@ async def _signal(workflows: DealWorkflows, event: EmailEvent) -> bool:
     if signal is None:
         return False
     assert event.deal_id is not None
-    await workflows.signal(event.deal_id, signal[0], signal[1], timeout=SIGNAL_TIMEOUT)
+    sending = workflows.signal(event.deal_id, signal[0], signal[1], timeout=SIGNAL_TIMEOUT)
+    await asyncio.wait_for(sending, SIGNAL_TIMEOUT.total_seconds())
     return True
 
 
@@ -225,6 +229,7 @@ async def _deliver_claimed(
             )
         except TemporalUnreachable as exc:
             log.warning("intake.temporal_unreachable", error=str(exc)[:200])
+            report.unreachable = True
             break
 
 

@@ -1,10 +1,22 @@
-"""The relay loop: delivers whatever is pending every few seconds, so events stored while
-Temporal (or a worker) was down reach their deals once it is back."""
+"""The relay: the one task that signals stored events to their deals, so that no request waits
+on Temporal.
+
+An endpoint stores its events, commits, hands the deal ids to `Relay.wake` (which only notes
+them) and answers; the relay then delivers those deals' pending events, oldest first. Besides,
+it sweeps everything pending at start and every `every`, so events stored while Temporal (or a
+worker, or this process) was down reach their deals once it is back.
+
+When Temporal does not answer, the relay backs off (`backoff`, doubling up to `backoff_max`)
+instead of trying again for every request: during an outage it makes one bounded attempt
+(`delivery.SIGNAL_TIMEOUT`) per backoff period, and the woken deals wait in the database.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 import structlog
@@ -16,43 +28,110 @@ from models.uow import Transact
 log = structlog.get_logger(__name__)
 
 RELAY_EVERY = timedelta(seconds=5)
+BACKOFF = timedelta(seconds=1)
+BACKOFF_MAX = timedelta(seconds=60)
 BATCH = 500
 
 
 class Relay:
     """One background task; `start` and `stop` are idempotent. A failing round is logged and
-    retried next round; it never ends the loop. Its database work runs through the `transact`
-    its entry point (the API's lifespan) hands in."""
+    retried after the backoff; it never ends the loop. Its database work runs through the
+    `transact` its entry point (the API's lifespan) hands in. `every=None`: no sweeps (the
+    deals it is woken for only)."""
 
     def __init__(
         self,
         workflows: DealWorkflows,
         transact: Transact,
         *,
-        every: timedelta = RELAY_EVERY,
+        every: timedelta | None = RELAY_EVERY,
         batch: int = BATCH,
+        backoff: timedelta = BACKOFF,
+        backoff_max: timedelta = BACKOFF_MAX,
     ) -> None:
         self._workflows = workflows
         self._transact = transact
-        self._every = every.total_seconds()
+        self._every = None if every is None else every.total_seconds()
         self._batch = batch
+        self._backoff = backoff.total_seconds()
+        self._backoff_max = backoff_max.total_seconds()
+        self._failures = 0
+        self._woken: set[int] = set()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
+    # ---------------------------------------------------------------- for the endpoints
+    def wake(self, deal_ids: Iterable[int]) -> None:
+        """Asks for these deals' pending events to be delivered soon. Never blocks and never
+        fails: the events are already committed, and a sweep finds them in any case."""
+        before = len(self._woken)
+        self._woken.update(deal_ids)
+        if len(self._woken) > before:
+            self._wake.set()
+
+    @property
+    def failures(self) -> int:
+        """Rounds in a row that could not reach Temporal (0 when the last one could)."""
+        return self._failures
+
+    # ------------------------------------------------------------------------ rounds
     async def run_once(self) -> DeliveryReport:
+        """A sweep: whatever is pending, up to the batch size."""
         return await deliver(self._workflows, self._transact, limit=self._batch)
 
+    async def _round(self, deal_ids: list[int] | None) -> DeliveryReport | None:
+        """One delivery (a sweep when `deal_ids` is None); None when it failed outright."""
+        try:
+            if deal_ids is None:
+                return await self.run_once()
+            return await deliver(
+                self._workflows, self._transact, deal_ids=deal_ids, limit=self._batch
+            )
+        except Exception as exc:  # the database, most likely: retried after the backoff
+            log.warning("intake.relay_round_failed", error_type=type(exc).__name__)
+            return None
+
+    def _pause_after_failure(self) -> float:
+        self._failures += 1
+        pause: float = self._backoff * 2.0 ** (self._failures - 1)
+        return min(pause, self._backoff_max)
+
+    async def _sleep(self, seconds: float | None, *, wakeable: bool) -> None:
+        """Until `seconds` pass (None: forever), the relay stops or, if `wakeable`, a deal is
+        woken."""
+        waits = [asyncio.ensure_future(self._stopping.wait())]
+        if wakeable:
+            waits.append(asyncio.ensure_future(self._wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
     async def _loop(self) -> None:
+        next_sweep = time.monotonic() if self._every is not None else None
         while not self._stopping.is_set():
-            try:
-                report = await self.run_once()
-                # A full batch means more is waiting: go again without sleeping.
-                if report.delivered >= self._batch:
+            sweep = next_sweep is not None and time.monotonic() >= next_sweep
+            self._wake.clear()
+            woken, self._woken = sorted(self._woken), set()
+            if sweep and self._every is not None:
+                next_sweep = time.monotonic() + self._every
+            if sweep or woken:
+                report = await self._round(None if sweep else woken)
+                if report is None or report.unreachable:
+                    self._woken.update(woken)  # still owed, after the pause
+                    await self._sleep(self._pause_after_failure(), wakeable=False)
                     continue
-            except Exception as exc:
-                log.warning("intake.relay_round_failed", error_type=type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._every)
+                self._failures = 0
+                if report.delivered >= self._batch:  # more is waiting: go again at once
+                    if sweep:
+                        next_sweep = time.monotonic()
+                    else:
+                        self.wake(woken)
+                    continue
+            wait = None if next_sweep is None else max(0.0, next_sweep - time.monotonic())
+            await self._sleep(wait, wakeable=True)
 
     def start(self) -> None:
         if self._task is None:

@@ -1,5 +1,7 @@
 """The app in front of real deal workflows (time-skipping server, worker, seeded PostgreSQL,
-aiosmtpd inbox), with every webhook secret configured."""
+aiosmtpd inbox), with every webhook secret configured and its lifespan running: the endpoints
+answer first, and the app's intake relay delivers their events afterwards (`Intake.delivered`
+waits for it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from sqlmodel import Session, func, select
 from temporalio.client import Client
 
 from api import create_app
+from dealpilot.intake import count_pending
 from models import EmailEvent
+from tests.waiting import wait_until_async
 from tests.workflows.conftest import Stack, smtp, stack, time_env  # noqa: F401 (fixtures)
 from tests.workflows.helpers import sent_logs
 from workflows.deal import DealWorkflow
@@ -48,6 +52,16 @@ class Intake:
         with Session(self.stack.engine) as s:
             return s.exec(select(func.count()).select_from(EmailEvent)).one()
 
+    def pending(self) -> int:
+        with Session(self.stack.engine) as s:
+            return count_pending(s)
+
+    async def delivered(self) -> None:
+        """Until the app's relay has delivered every stored event (the endpoints do not wait)."""
+        await wait_until_async(
+            lambda: self.pending() == 0, timeout=30, interval=0.05, what="the relay's delivery"
+        )
+
     async def first_email(self, email: str, *, brand: str = "codeteki", pipeline: str = "sales"):
         self.stack.open_window(brand)
         deal_id, started = await self.stack.enrol(email, brand=brand, pipeline=pipeline, name="Sam")
@@ -64,5 +78,6 @@ def client_for(app: FastAPI) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def intake(stack: Stack) -> AsyncIterator[Intake]:  # noqa: F811
-    async with client_for(intake_app(stack, temporal=stack.client)) as http:
+    app = intake_app(stack, temporal=stack.client)
+    async with app.router.lifespan_context(app), client_for(app) as http:
         yield Intake(stack, http)

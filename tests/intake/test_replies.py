@@ -108,6 +108,7 @@ async def test_generic_reply_webhook_refuses_bad_requests_then_moves_the_deal(
     assert first.json() == {"received": 1, "new": 1, "matched": 1}
     again = await intake.http.post(url, content=body, headers=headers)
     assert again.json() == {"received": 1, "new": 0, "matched": 0}
+    await intake.delivered()
     await intake.stack.env.sleep(timedelta(days=10))
     state = await handle.query(DealWorkflow.state)
     assert (state.stage, state.replies) == ("Responded", 1)
@@ -206,6 +207,7 @@ async def test_provider_inbound_reply_moves_the_deal_and_forgeries_do_nothing(
     assert first.status_code == 200, first.text
     assert first.json()["matched"] == 1
     assert (await post(**good)).json()["new"] == 0
+    await intake.delivered()
     if replay is not None:
         assert_error(await post(url, data=replay), 401)
     await intake.stack.env.sleep(timedelta(days=10))

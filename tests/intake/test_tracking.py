@@ -42,6 +42,7 @@ async def test_open_pixel_counts_and_forged_pixel_is_404(intake: Intake) -> None
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/gif"
     assert "no-store" in r.headers["cache-control"]
+    await intake.delivered()
     await intake.stack.env.sleep(timedelta(minutes=5))
     state = await handle.query(DealWorkflow.state)
     assert state.opens == 1
@@ -57,6 +58,7 @@ async def test_click_redirects_only_to_the_signed_url(intake: Intake) -> None:
     r = await intake.http.get(_path(url), headers={"User-Agent": BROWSER})
     assert r.status_code == 302
     assert r.headers["location"] == "https://codeteki.au/pricing"
+    await intake.delivered()
     token = _path(url).rsplit("/", 1)[1]
     body, mac = token.split(".")
     altered = json.loads(base64.urlsafe_b64decode(body + "=="))
@@ -91,6 +93,7 @@ async def test_unsubscribe_get_changes_nothing_post_closes_one_brand_only(intake
     assert [row.brand_id for row in rows] == [log_a.brand_id]
     again = await intake.http.post(url, data={"confirm": "yes"})
     assert "unsubscribed" in again.text
+    await intake.delivered()
     result = await handle_a.result()
     assert (result.status, result.lost_reason) == ("lost", "unsubscribed")
     await intake.stack.env.sleep(timedelta(days=10))
