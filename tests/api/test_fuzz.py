@@ -27,7 +27,7 @@ from tests.api.conftest import API_KEY, AUTH
 from tests.factories import make_contact, make_deal, stages_of
 
 # Bounded: this many generated cases per operation and phase (about 90 operations).
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 SEED = 20_100_010
 # Configured, so the fuzzer reaches the webhooks' signature checks (an unconfigured webhook
 # answers 503 `webhook_not_configured` by design).
