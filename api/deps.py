@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -20,6 +20,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.rendering.renderer import EmailRenderer
 from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models.pagination import PageParams
+from models.types import MAX_ID
 from models.uow import AfterCommit, UnitOfWork, UnitsOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -150,9 +151,15 @@ async def reject_nul_characters(request: Request) -> None:
         )
 
 
+# Every id is a positive 64-bit integer (the databases' BIGINT): anything larger or smaller
+# is refused in validation (422) instead of overflowing the driver (500).
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
 def get_page(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size (max 500)")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

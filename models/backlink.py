@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import BacklinkStatus, LinkCheck
-from models.types import UTCDateTime, utcnow
+from models.types import Id, UTCDateTime, utcnow
 
 
 class BacklinkOpportunityBase(SQLModel):
@@ -48,9 +48,9 @@ class BacklinkOpportunity(BacklinkOpportunityBase, table=True):
 
 
 class BacklinkOpportunityCreate(BacklinkOpportunityBase):
-    brand_id: int
-    contact_id: int | None = None
-    deal_id: int | None = None
+    brand_id: Id
+    contact_id: Id | None = None
+    deal_id: Id | None = None
     status: BacklinkStatus = BacklinkStatus.new
 
 
@@ -63,8 +63,8 @@ class BacklinkOpportunityUpdate(SQLModel):
     anchor_text_suggestion: str | None = Field(default=None, max_length=300)
     outreach_angle: str | None = None
     source: str | None = Field(default=None, max_length=50)
-    contact_id: int | None = None
-    deal_id: int | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
     status: BacklinkStatus | None = None
     link_rel: str | None = Field(default=None, max_length=100)
     verified_at: AwareDatetime | None = None

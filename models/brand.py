@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Session, SQLModel, select
 
 from dealpilot.core.enums import MailProviderName
 from models.types import UTCDateTime, utcnow
+
+MAX_DAILY_CAP = 1_000_000
+MAX_GAP_SECONDS = 86_400  # a day
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\Z",
+    re.IGNORECASE,
+)
 
 
 class BrandBase(SQLModel):
@@ -27,8 +36,8 @@ class BrandBase(SQLModel):
     send_window_start: time = Field(default=time(9, 0))
     send_window_end: time = Field(default=time(17, 0))
     send_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], sa_column=Column(JSON))
-    daily_cap: int = Field(default=200, ge=0)
-    min_gap_seconds: int = Field(default=30, ge=0)
+    daily_cap: int = Field(default=200, ge=1, le=MAX_DAILY_CAP)
+    min_gap_seconds: int = Field(default=30, ge=0, le=MAX_GAP_SECONDS)
     human_review: bool = False
     postal_address: str = Field(default="", max_length=500)
     website_url: str = Field(default="", max_length=500)
@@ -60,9 +69,48 @@ def check_send_days(value: list[int] | None) -> list[int] | None:
     return sorted(set(value))
 
 
+def check_domain(value: str | None) -> str | None:
+    """A host name ("codeteki.com.au"): ASCII labels of letters, digits and hyphens."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not _HOSTNAME.match(value):
+        raise ValueError("not a domain name (e.g. example.com)")
+    return value
+
+
+def check_address(value: str | None) -> str | None:
+    """An email address's form (deliverability is the provider's business)."""
+    if value is None:
+        return None
+    try:
+        return validate_email(
+            value, check_deliverability=False, globally_deliverable=False
+        ).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def check_optional_address(value: str | None) -> str | None:
+    """A reply-to address, or none ("" leaves replies to go to the sender)."""
+    return value if not value else check_address(value)
+
+
+def check_local_time(value: time | None) -> time | None:
+    """Send windows are in the brand's (or the contact's) own zone: a time carrying a zone
+    ("10:00:00Z") is ambiguous, so refused."""
+    if value is not None and value.tzinfo is not None:
+        raise ValueError("a local time without a zone (e.g. 09:00), in the brand's time zone")
+    return value
+
+
 class BrandCreate(BrandBase):
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)
+    _domain = field_validator("domain")(check_domain)
+    _from_email = field_validator("from_email")(check_address)
+    _reply_to = field_validator("reply_to")(check_optional_address)
+    _times = field_validator("send_window_start", "send_window_end")(check_local_time)
 
     @model_validator(mode="after")
     def _window_order(self) -> BrandCreate:
@@ -82,8 +130,8 @@ class BrandUpdate(SQLModel):
     send_window_start: time | None = None
     send_window_end: time | None = None
     send_days: list[int] | None = None
-    daily_cap: int | None = Field(default=None, ge=0)
-    min_gap_seconds: int | None = Field(default=None, ge=0)
+    daily_cap: int | None = Field(default=None, ge=1, le=MAX_DAILY_CAP)
+    min_gap_seconds: int | None = Field(default=None, ge=0, le=MAX_GAP_SECONDS)
     human_review: bool | None = None
     postal_address: str | None = Field(default=None, max_length=500)
     website_url: str | None = Field(default=None, max_length=500)
@@ -91,6 +139,10 @@ class BrandUpdate(SQLModel):
 
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)
+    _domain = field_validator("domain")(check_domain)
+    _from_email = field_validator("from_email")(check_address)
+    _reply_to = field_validator("reply_to")(check_optional_address)
+    _times = field_validator("send_window_start", "send_window_end")(check_local_time)
 
 
 class BrandPublic(BrandBase):
@@ -101,6 +153,8 @@ class BrandPublic(BrandBase):
 def find_brand(session: Session, ref: str) -> Brand | None:
     """A brand named by id ("2") or slug ("codeteki"), as operators and requests name them."""
     ref = ref.strip()
-    if ref.isdigit() and len(ref) < 19:  # longer cannot be a row id (nor fit a BIGINT)
+    if (
+        ref.isascii() and ref.isdigit() and len(ref) < 19
+    ):  # longer cannot be a row id (nor fit a BIGINT)
         return session.get(Brand, int(ref))
     return session.exec(select(Brand).where(Brand.slug == ref)).first()

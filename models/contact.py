@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import ContactType, SuppressionReason
 from models.brand import check_timezone
-from models.types import UTCDateTime, utcnow
+from models.types import Id, UTCDateTime, utcnow
 
 
 class ContactBase(SQLModel):
@@ -65,7 +65,7 @@ def _optional_email(value: str | None) -> str | None:
 
 
 class ContactCreate(ContactBase):
-    brand_id: int
+    brand_id: Id
 
     _email = field_validator("email")(normalise_email)
     _tz = field_validator("timezone")(check_timezone)
@@ -97,7 +97,7 @@ class ContactPublic(ContactBase):
 
 
 class SuppressionCreate(SQLModel):
-    brand_id: int
+    brand_id: Id
     email: str = Field(max_length=320)
     reason: SuppressionReason = SuppressionReason.manual
     detail: str = ""

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Numeric, String
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DealStatus, EngagementTier
-from models.types import UTCDateTime, utcnow
+from models.types import Id, UTCDateTime, utcnow
 
 
 class DealBase(SQLModel):
@@ -42,10 +42,10 @@ def _to_cents(value: Decimal | None) -> Decimal | None:
 
 
 class DealCreate(DealBase):
-    contact_id: int
-    pipeline_id: int
+    contact_id: Id
+    pipeline_id: Id
     # Defaults to the pipeline's first stage.
-    stage_id: int | None = None
+    stage_id: Id | None = None
     value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
     _cents = field_validator("value")(_to_cents)
@@ -55,7 +55,7 @@ class DealUpdate(SQLModel):
     value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     ai_notes: str | None = None
     status: DealStatus | None = None
-    stage_id: int | None = None
+    stage_id: Id | None = None
     lost_reason: str | None = None
 
     _cents = field_validator("value")(_to_cents)
@@ -64,7 +64,7 @@ class DealUpdate(SQLModel):
 class DealMoveStage(SQLModel):
     """Name the target stage by id or by its slug within the deal's pipeline."""
 
-    stage_id: int | None = None
+    stage_id: Id | None = None
     stage: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")

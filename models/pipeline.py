@@ -6,7 +6,7 @@ from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import AutoAction, PipelineType, StageKind
-from models.types import UTCDateTime, utcnow
+from models.types import Id, UTCDateTime, utcnow
 
 
 class PipelineBase(SQLModel):
@@ -81,7 +81,7 @@ class SequenceStep(SequenceStepBase, table=True):
 
 
 class PipelineStageCreate(PipelineStageBase):
-    pipeline_id: int
+    pipeline_id: Id
 
 
 class PipelineStageUpdate(SQLModel):
@@ -103,7 +103,7 @@ class PipelineStagePublic(PipelineStageBase):
 
 
 class PipelineCreate(PipelineBase):
-    brand_id: int
+    brand_id: Id
     # Stages created with the pipeline, in the order given unless `order` says otherwise.
     stages: list[PipelineStageBase] = Field(default_factory=list)
 

@@ -4,10 +4,17 @@ dealpilot.core.enums, which workflows import too; `models` re-exports them.)"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
+
+# The largest id or count the databases store (a signed 64-bit integer): schemas bound ids
+# and numbers by it, so a larger one is a 422 rather than a driver overflow.
+MAX_ID = 2**63 - 1
+# An id in a request body (pydantic field type).
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 def utcnow() -> datetime:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from sqlmodel import col, select
 
-from api.deps import PageDep, SessionDep
+from api.deps import IdPath, PageDep, SessionDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import AIDecisionLog, Deal
@@ -42,7 +42,9 @@ def recent_decisions(
 
 
 @router.get("/{deal_id}/", response_model=Page[AIDecisionLogPublic])
-def deal_decisions(deal_id: int, session: SessionDep, page: PageDep) -> Page[AIDecisionLogPublic]:
+def deal_decisions(
+    deal_id: IdPath, session: SessionDep, page: PageDep
+) -> Page[AIDecisionLogPublic]:
     get_or_404(session, Deal, deal_id, what="Deal")
     stmt = _recent_first().where(col(AIDecisionLog.deal_id) == deal_id)
     return paginate(session, stmt, page, _public)

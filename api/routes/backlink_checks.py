@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import OptionalTemporalDep, SettingsDep, TransactDep, UnitOfWorkDep
+from api.deps import IdPath, OptionalTemporalDep, SettingsDep, TransactDep, UnitOfWorkDep
 from api.routes.backlinks import reread
 from api.routing import CRMRouter
 from dealpilot.backlinks import LinkChecks, candidate_ids, limits_from
@@ -72,7 +72,7 @@ async def _exists(uow: UnitOfWork, backlink_id: int) -> None:
 
 @router.post("/{backlink_id}/verify/", response_model=VerifyOneResult)
 async def verify_backlink(
-    backlink_id: int,
+    backlink_id: IdPath,
     uow: UnitOfWorkDep,
     transact: TransactDep,
     settings: SettingsDep,

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     AIDep,
+    IdPath,
     OptionalTemporalDep,
     PageDep,
     SessionDep,
@@ -32,6 +33,7 @@ from models.backlink import (
     BacklinkOpportunityUpdate,
 )
 from models.pagination import Page, paginate
+from models.types import Id
 from models.uow import Transact
 
 router = CRMRouter(prefix="/backlinks", tags=["backlinks"])
@@ -98,7 +100,7 @@ def create_backlink(
 
 
 @router.get("/{backlink_id}/", response_model=BacklinkOpportunityPublic)
-def get_backlink(backlink_id: int, session: SessionDep) -> BacklinkOpportunityPublic:
+def get_backlink(backlink_id: IdPath, session: SessionDep) -> BacklinkOpportunityPublic:
     return public(
         get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
     )
@@ -106,7 +108,7 @@ def get_backlink(backlink_id: int, session: SessionDep) -> BacklinkOpportunityPu
 
 @router.patch("/{backlink_id}/", response_model=BacklinkOpportunityPublic)
 def update_backlink(
-    backlink_id: int, data: BacklinkOpportunityUpdate, session: SessionDep
+    backlink_id: IdPath, data: BacklinkOpportunityUpdate, session: SessionDep
 ) -> BacklinkOpportunityPublic:
     row = get_or_404(session, BacklinkOpportunity, backlink_id, what="Backlink opportunity")
     _same_brand(session, row.brand_id, data.contact_id, data.deal_id)
@@ -129,7 +131,7 @@ def update_backlink(
 
 # ------------------------------------------------------------------------------- pitch
 class BulkPitchRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=200)
+    ids: list[Id] = Field(min_length=1, max_length=200)
 
 
 class BulkPitchResult(BaseModel):
@@ -164,7 +166,7 @@ async def pitch_backlinks(
 
 @router.post("/{backlink_id}/pitch/", response_model=BacklinkOpportunityPublic)
 async def pitch_backlink(
-    backlink_id: int, transact: TransactDep, ai: AIDep
+    backlink_id: IdPath, transact: TransactDep, ai: AIDep
 ) -> BacklinkOpportunityPublic:
     """Writes the opportunity's outreach angle and anchor text suggestion with the AI engine
     (the offline heuristic engine when no OpenAI key is set); 502 `ai_unavailable` if the AI

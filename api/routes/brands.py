@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from api.deps import SessionDep
+from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
 from dealpilot.deals.lookup import get_or_404
@@ -30,12 +30,12 @@ def create_brand(data: BrandCreate, session: SessionDep) -> BrandPublic:
 
 
 @router.get("/{brand_id}/", response_model=BrandPublic)
-def get_brand(brand_id: int, session: SessionDep) -> BrandPublic:
+def get_brand(brand_id: IdPath, session: SessionDep) -> BrandPublic:
     return BrandPublic.model_validate(get_or_404(session, Brand, brand_id, what="Brand"))
 
 
 @router.patch("/{brand_id}/", response_model=BrandPublic)
-def update_brand(brand_id: int, data: BrandUpdate, session: SessionDep) -> BrandPublic:
+def update_brand(brand_id: IdPath, data: BrandUpdate, session: SessionDep) -> BrandPublic:
     brand = get_or_404(session, Brand, brand_id, what="Brand")
     apply_update(brand, data, nullable={"reply_to"})
     if brand.send_window_start >= brand.send_window_end:

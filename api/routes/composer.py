@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     AIDep,
+    IdPath,
+    IdQuery,
     OptionalTemporalDep,
     PageDep,
     RendererDep,
@@ -72,7 +74,7 @@ def list_drafts(
     session: SessionDep,
     page: PageDep,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
-    pipeline: int | None = None,
+    pipeline: IdQuery = None,
     status: DraftStatus | None = None,
     email_type: str | None = None,
 ) -> Page[DraftPublic]:
@@ -83,13 +85,13 @@ def list_drafts(
 
 
 @router.get("/drafts/{draft_id}/", response_model=DraftPublic)
-def get_draft(draft_id: int, session: SessionDep) -> DraftPublic:
+def get_draft(draft_id: IdPath, session: SessionDep) -> DraftPublic:
     return service.to_public(recipients.get_draft(session, draft_id))
 
 
 @router.patch("/drafts/{draft_id}/", response_model=DraftPublic)
 def update_draft(
-    draft_id: int, data: DraftUpdate, session: SessionDep, renderer: RendererDep
+    draft_id: IdPath, data: DraftUpdate, session: SessionDep, renderer: RendererDep
 ) -> DraftPublic:
     """A person's edit of an unsent draft; subject and body are checked by rendering them in
     the sandbox for a sample contact (422 `template_error`)."""
@@ -97,7 +99,7 @@ def update_draft(
 
 
 @router.delete("/drafts/{draft_id}/", status_code=204)
-def delete_draft(draft_id: int, session: SessionDep) -> Response:
+def delete_draft(draft_id: IdPath, session: SessionDep) -> Response:
     """Only an unsent draft can be deleted (a sent one is the record of what went out)."""
     service.delete_draft(session, draft_id)
     return Response(status_code=204)
@@ -105,7 +107,7 @@ def delete_draft(draft_id: int, session: SessionDep) -> Response:
 
 @router.post("/drafts/{draft_id}/preview/", response_model=DraftPreview)
 def preview_draft(
-    draft_id: int,
+    draft_id: IdPath,
     session: SessionDep,
     renderer: RendererDep,
     settings: SettingsDep,
@@ -126,7 +128,7 @@ def preview_draft(
     responses={202: {"model": DraftPublic, "description": "Sent; some workflows start later"}},
 )
 async def send_draft(
-    draft_id: int, transact: TransactDep, temporal: OptionalTemporalDep, response: Response
+    draft_id: IdPath, transact: TransactDep, temporal: OptionalTemporalDep, response: Response
 ) -> DraftPublic:
     """Sends now: the deals are created (skipped recipients listed with their reason in
     `outcome.skipped`) and each deal's workflow sends the draft to its contact. A draft is
@@ -140,14 +142,14 @@ async def send_draft(
 
 
 @router.post("/drafts/{draft_id}/schedule/", response_model=DraftPublic)
-def schedule_draft(draft_id: int, data: ScheduleBody, session: SessionDep) -> DraftPublic:
+def schedule_draft(draft_id: IdPath, data: ScheduleBody, session: SessionDep) -> DraftPublic:
     """Sends at `at` (the scheduled-drafts job releases it within a minute of that time)."""
     draft = service.schedule_draft(session, draft_id, data.at, data.timezone, now=utcnow())
     return service.to_public(draft)
 
 
 @router.post("/drafts/{draft_id}/unschedule/", response_model=DraftPublic)
-def unschedule_draft(draft_id: int, session: SessionDep) -> DraftPublic:
+def unschedule_draft(draft_id: IdPath, session: SessionDep) -> DraftPublic:
     return service.to_public(service.unschedule_draft(session, draft_id))
 
 

@@ -6,7 +6,7 @@ from fastapi import Query
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from api.deps import PageDep, SessionDep
+from api.deps import IdPath, PageDep, SessionDep
 from api.routing import CRMRouter
 from dealpilot.contacts.filters import has_tag, like_pattern
 from dealpilot.core.errors import Conflict
@@ -77,12 +77,12 @@ def create_contact(data: ContactCreate, session: SessionDep) -> ContactPublic:
 
 
 @router.get("/{contact_id}/", response_model=ContactPublic)
-def get_contact(contact_id: int, session: SessionDep) -> ContactPublic:
+def get_contact(contact_id: IdPath, session: SessionDep) -> ContactPublic:
     return _public(get_or_404(session, Contact, contact_id, what="Contact"))
 
 
 @router.patch("/{contact_id}/", response_model=ContactPublic)
-def update_contact(contact_id: int, data: ContactUpdate, session: SessionDep) -> ContactPublic:
+def update_contact(contact_id: IdPath, data: ContactUpdate, session: SessionDep) -> ContactPublic:
     contact = get_or_404(session, Contact, contact_id, what="Contact")
     if data.email is not None and data.email != contact.email:
         _check_unique(session, contact.brand_id, data.email, excluding=contact.id)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     AIDep,
+    IdPath,
     RendererDep,
     SessionDep,
     SettingsDep,
@@ -58,7 +59,7 @@ async def load_deal(uow: UnitOfWork, deal_id: int) -> Deal:
     return deal
 
 
-async def _deal(deal_id: int, uow: UnitOfWorkDep) -> Deal:
+async def _deal(deal_id: IdPath, uow: UnitOfWorkDep) -> Deal:
     return await load_deal(uow, deal_id)
 
 
@@ -174,7 +175,7 @@ def _preview(facts: PreviewFacts, rendered: StageEmail) -> EmailPreview:
 
 @router.get("/{deal_id}/preview/", response_model=EmailPreview)
 async def preview(
-    deal_id: int, session: SessionDep, settings: SettingsDep, renderer: RendererDep, ai: AIDep
+    deal_id: IdPath, session: SessionDep, settings: SettingsDep, renderer: RendererDep, ai: AIDep
 ) -> EmailPreview:
     """The next email the autopilot would send, rendered but not sent: no EmailLog, no
     provider call. Tracking is left out (no pixel, links not rewritten) and the unsubscribe

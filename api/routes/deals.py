@@ -11,6 +11,8 @@ from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
+    IdPath,
+    IdQuery,
     OptionalTemporalDep,
     PageDep,
     SessionDep,
@@ -42,12 +44,12 @@ router = CRMRouter(prefix="/deals", tags=["deals"])
 def list_deals(
     session: SessionDep,
     page: PageDep,
-    pipeline: int | None = None,
-    stage: int | None = None,
+    pipeline: IdQuery = None,
+    stage: IdQuery = None,
     status: DealStatus | None = None,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     tier: Annotated[EngagementTier | None, Query(description="Engagement tier")] = None,
-    contact: int | None = None,
+    contact: IdQuery = None,
     has_workflow: Annotated[
         bool | None,
         Query(description="false: deals whose workflow has not started (retry with .../start/)"),
@@ -125,7 +127,7 @@ async def bulk_enrol(
 
 
 @router.get("/{deal_id}/", response_model=DealPublic)
-def get_deal(deal_id: int, session: SessionDep) -> DealPublic:
+def get_deal(deal_id: IdPath, session: SessionDep) -> DealPublic:
     return service.get_deal_public(session, deal_id)
 
 
@@ -135,7 +137,7 @@ def get_deal(deal_id: int, session: SessionDep) -> DealPublic:
     responses={202: {"model": DealPublic, "description": "Pause/resume not applied yet"}},
 )
 async def update_deal(
-    deal_id: int,
+    deal_id: IdPath,
     data: DealUpdate,
     uow: UnitOfWorkDep,
     session: SessionDep,
@@ -180,7 +182,7 @@ async def update_deal(
     responses={503: {"description": "Temporal unavailable or the start failed"}},
 )
 async def start_workflow(
-    deal_id: int,
+    deal_id: IdPath,
     uow: UnitOfWorkDep,
     session: SessionDep,
     transact: TransactDep,

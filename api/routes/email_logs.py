@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from sqlmodel import col, select
 
-from api.deps import PageDep, SessionDep
+from api.deps import IdPath, IdQuery, PageDep, SessionDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import EmailLog, EmailStatus
@@ -23,7 +23,7 @@ def _public(row: Any) -> EmailLogPublic:
 def list_email_logs(
     session: SessionDep,
     page: PageDep,
-    deal: int | None = None,
+    deal: IdQuery = None,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     status: EmailStatus | None = None,
     variant: Annotated[str | None, Query(pattern="^[AB]$")] = None,
@@ -42,5 +42,5 @@ def list_email_logs(
 
 
 @router.get("/{log_id}/", response_model=EmailLogPublic)
-def get_email_log(log_id: int, session: SessionDep) -> EmailLogPublic:
+def get_email_log(log_id: IdPath, session: SessionDep) -> EmailLogPublic:
     return _public(get_or_404(session, EmailLog, log_id, what="Email log"))

@@ -13,6 +13,7 @@ from api.routing import CRMRouter
 from dealpilot.deals.lookup import resolve_brand_id
 from models import EmailEvent, EmailEventType
 from models.pagination import Page, paginate
+from models.types import MAX_ID
 
 router = CRMRouter(prefix="/events", tags=["events"])
 
@@ -41,7 +42,7 @@ def list_events(
     unmatched: Annotated[bool | None, Query(description="true: only events with no deal")] = None,
     type: Annotated[EmailEventType | None, Query()] = None,  # noqa: A002 (the API's name)
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
-    deal: Annotated[int | None, Query(description="Deal id")] = None,
+    deal: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Deal id")] = None,
     pending: Annotated[bool | None, Query(description="true: not yet delivered")] = None,
 ) -> Page[EmailEventPublic]:
     stmt = select(EmailEvent).order_by(col(EmailEvent.id).desc())

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query
 from sqlmodel import Session, col, select
 
-from api.deps import SessionDep
+from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id, row_fields
@@ -84,12 +84,14 @@ def create_pipeline(data: PipelineCreate, session: SessionDep) -> PipelineDetail
 
 
 @router.get("/{pipeline_id}/", response_model=PipelineDetail)
-def get_pipeline(pipeline_id: int, session: SessionDep) -> PipelineDetail:
+def get_pipeline(pipeline_id: IdPath, session: SessionDep) -> PipelineDetail:
     return _detail(session, get_or_404(session, Pipeline, pipeline_id, what="Pipeline"))
 
 
 @router.patch("/{pipeline_id}/", response_model=PipelineDetail)
-def update_pipeline(pipeline_id: int, data: PipelineUpdate, session: SessionDep) -> PipelineDetail:
+def update_pipeline(
+    pipeline_id: IdPath, data: PipelineUpdate, session: SessionDep
+) -> PipelineDetail:
     pipeline = get_or_404(session, Pipeline, pipeline_id, what="Pipeline")
     if data.slug is not None and data.slug != pipeline.slug:
         _check_slug_free(session, pipeline.brand_id, data.slug)

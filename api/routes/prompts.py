@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from api.deps import SessionDep
+from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import get_or_404
 from dealpilot.deals.updates import apply_update
@@ -25,7 +25,7 @@ def list_prompts(
 
 
 @router.get("/{prompt_id}/", response_model=AIPromptTemplatePublic)
-def get_prompt(prompt_id: int, session: SessionDep) -> AIPromptTemplatePublic:
+def get_prompt(prompt_id: IdPath, session: SessionDep) -> AIPromptTemplatePublic:
     return AIPromptTemplatePublic.model_validate(
         get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
     )
@@ -33,7 +33,7 @@ def get_prompt(prompt_id: int, session: SessionDep) -> AIPromptTemplatePublic:
 
 @router.patch("/{prompt_id}/", response_model=AIPromptTemplatePublic)
 def update_prompt(
-    prompt_id: int, data: AIPromptTemplateUpdate, session: SessionDep
+    prompt_id: IdPath, data: AIPromptTemplateUpdate, session: SessionDep
 ) -> AIPromptTemplatePublic:
     prompt = get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
     apply_update(prompt, data)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Body, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import PageDep, RendererDep, SessionDep, TemporalDep, UnitOfWorkDep
+from api.deps import IdPath, IdQuery, PageDep, RendererDep, SessionDep, TemporalDep, UnitOfWorkDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.review import service
@@ -31,8 +31,8 @@ def list_review_queue(
     session: SessionDep,
     page: PageDep,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
-    pipeline: int | None = None,
-    deal: int | None = None,
+    pipeline: IdQuery = None,
+    deal: IdQuery = None,
 ) -> Page[ReviewItem]:
     """Emails waiting for a person, the longest-waiting first."""
     return service.list_pending(
@@ -45,7 +45,7 @@ def list_review_queue(
 
 
 @router.get("/{draft_id}/", response_model=ReviewItem)
-def get_review_draft(draft_id: int, session: SessionDep) -> ReviewItem:
+def get_review_draft(draft_id: IdPath, session: SessionDep) -> ReviewItem:
     """One review draft, waiting or decided (status, note, reviewed_at, sent_at)."""
     return service.get_item(session, draft_id)
 
@@ -68,7 +68,7 @@ async def _decide(
 
 @router.post("/{draft_id}/approve/", response_model=ReviewResult)
 async def approve(
-    draft_id: int,
+    draft_id: IdPath,
     uow: UnitOfWorkDep,
     session: SessionDep,
     temporal: TemporalDep,
@@ -87,7 +87,7 @@ async def approve(
 
 @router.post("/{draft_id}/edit/", response_model=ReviewResult)
 async def edit(
-    draft_id: int,
+    draft_id: IdPath,
     data: ReviewEdit,
     uow: UnitOfWorkDep,
     session: SessionDep,
@@ -114,7 +114,7 @@ async def edit(
 
 @router.post("/{draft_id}/reject/", response_model=ReviewResult)
 async def reject(
-    draft_id: int,
+    draft_id: IdPath,
     uow: UnitOfWorkDep,
     session: SessionDep,
     temporal: TemporalDep,

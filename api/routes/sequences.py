@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from api.deps import SessionDep
+from api.deps import IdPath, IdQuery, SessionDep
 from api.routing import CRMRouter
 from dealpilot.deals.lookup import get_or_404, row_fields
 from models import EmailSequence, SequenceStep
@@ -31,7 +31,7 @@ def _with_steps(session: Session, sequences: Sequence[EmailSequence]) -> list[Em
 
 
 @router.get("/", response_model=list[EmailSequencePublic])
-def list_sequences(session: SessionDep, pipeline: int | None = None) -> list[EmailSequencePublic]:
+def list_sequences(session: SessionDep, pipeline: IdQuery = None) -> list[EmailSequencePublic]:
     stmt = select(EmailSequence).order_by(col(EmailSequence.id))
     if pipeline is not None:
         stmt = stmt.where(col(EmailSequence.pipeline_id) == pipeline)
@@ -39,6 +39,6 @@ def list_sequences(session: SessionDep, pipeline: int | None = None) -> list[Ema
 
 
 @router.get("/{sequence_id}/", response_model=EmailSequencePublic)
-def get_sequence(sequence_id: int, session: SessionDep) -> EmailSequencePublic:
+def get_sequence(sequence_id: IdPath, session: SessionDep) -> EmailSequencePublic:
     sequence = get_or_404(session, EmailSequence, sequence_id, what="Email sequence")
     return _with_steps(session, [sequence])[0]

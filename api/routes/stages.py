@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from api.deps import SessionDep
+from api.deps import IdPath, IdQuery, SessionDep
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict
 from dealpilot.deals.lookup import get_or_404, get_referenced
@@ -34,7 +34,7 @@ def _check_free(
 
 
 @router.get("/", response_model=list[PipelineStagePublic])
-def list_stages(session: SessionDep, pipeline: int | None = None) -> list[PipelineStagePublic]:
+def list_stages(session: SessionDep, pipeline: IdQuery = None) -> list[PipelineStagePublic]:
     stmt = select(PipelineStage).order_by(col(PipelineStage.pipeline_id), col(PipelineStage.order))
     if pipeline is not None:
         stmt = stmt.where(col(PipelineStage.pipeline_id) == pipeline)
@@ -52,7 +52,7 @@ def create_stage(data: PipelineStageCreate, session: SessionDep) -> PipelineStag
 
 
 @router.get("/{stage_id}/", response_model=PipelineStagePublic)
-def get_stage(stage_id: int, session: SessionDep) -> PipelineStagePublic:
+def get_stage(stage_id: IdPath, session: SessionDep) -> PipelineStagePublic:
     return PipelineStagePublic.model_validate(
         get_or_404(session, PipelineStage, stage_id, what="Stage")
     )
@@ -60,7 +60,7 @@ def get_stage(stage_id: int, session: SessionDep) -> PipelineStagePublic:
 
 @router.patch("/{stage_id}/", response_model=PipelineStagePublic)
 def update_stage(
-    stage_id: int, data: PipelineStageUpdate, session: SessionDep
+    stage_id: IdPath, data: PipelineStageUpdate, session: SessionDep
 ) -> PipelineStagePublic:
     stage = get_or_404(session, PipelineStage, stage_id, what="Stage")
     _check_free(session, stage.pipeline_id, slug=data.slug, order=data.order, excluding=stage.id)

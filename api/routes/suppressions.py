@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query, Response
 from sqlmodel import col, select
 
-from api.deps import PageDep, SessionDep
+from api.deps import IdPath, PageDep, SessionDep
 from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
@@ -52,7 +52,7 @@ def create_suppression(data: SuppressionCreate, session: SessionDep) -> Suppress
 
 
 @router.delete("/{suppression_id}/", status_code=204, response_class=Response)
-def delete_suppression(suppression_id: int, session: SessionDep) -> Response:
+def delete_suppression(suppression_id: IdPath, session: SessionDep) -> Response:
     row = get_or_404(session, Suppression, suppression_id, what="Suppression")
     session.delete(row)
     session.flush()

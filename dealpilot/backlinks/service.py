@@ -25,6 +25,7 @@ from models import (
     PipelineType,
 )
 from models.contact import normalise_email
+from models.types import Id
 
 MAX_ENROL = 1000
 # source_data columns (compared lowercased) that may hold the site owner's address.
@@ -32,8 +33,8 @@ EMAIL_COLUMNS = ("contact email", "email", "e-mail", "email address", "author em
 
 
 class BacklinkEnrolRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=MAX_ENROL)
-    pipeline_id: int | None = Field(
+    ids: list[Id] = Field(min_length=1, max_length=MAX_ENROL)
+    pipeline_id: Id | None = Field(
         default=None, description="Default: the brand's Backlink Outreach pipeline"
     )
     contact_email: str | None = Field(

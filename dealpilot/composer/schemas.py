@@ -12,6 +12,7 @@ from dealpilot.composer import rules
 from dealpilot.composer.rules import RecipientFilter
 from dealpilot.deals.schemas import MAX_BULK_CONTACTS
 from models import DraftStatus
+from models.types import Id
 
 
 class DraftCreate(BaseModel):
@@ -23,7 +24,7 @@ class DraftCreate(BaseModel):
     pipeline: str = Field(description="Pipeline id or slug (of that brand)")
     email_type: str = Field(description=f"One of {', '.join(rules.EMAIL_TYPES)}")
     tone: str = Field(default="friendly", description=f"One of {', '.join(rules.TONES)}")
-    contact_ids: list[int] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+    contact_ids: list[Id] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
     addresses: str | list[str] = ""
     filter: RecipientFilter | None = None
     instructions: str = Field(default="", max_length=2000)
@@ -49,7 +50,7 @@ class DraftUpdate(BaseModel):
     tone: str | None = None
     email_type: str | None = None
     addresses: str | list[str] | None = None
-    contact_ids: list[int] | None = Field(default=None, max_length=MAX_BULK_CONTACTS)
+    contact_ids: list[Id] | None = Field(default=None, max_length=MAX_BULK_CONTACTS)
     filter: RecipientFilter | None = None
 
     @field_validator("email_type")
@@ -116,7 +117,7 @@ class Resolution(BaseModel):
 class ResolveRequest(BaseModel):
     brand: str
     pipeline: str | None = None
-    contact_ids: list[int] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+    contact_ids: list[Id] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
     addresses: str | list[str] = ""
     filter: RecipientFilter | None = None
 
@@ -130,7 +131,7 @@ class PreviewRequest(BaseModel):
     """The recipient to render for: a contact, an address, or (neither) the draft's first
     recipient, else a sample contact."""
 
-    contact_id: int | None = None
+    contact_id: Id | None = None
     email: str | None = Field(default=None, max_length=320)
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from models.types import Id
+
 # One request may enrol this many contacts at most: the deals are created in one transaction
 # and their workflows started right after it, inside the request.
 MAX_BULK_CONTACTS = 5000
@@ -19,8 +21,8 @@ class BulkEnrolRequest(BaseModel):
     """Enrol existing contacts (`contact_ids`) and/or addresses (`emails`; a contact is created
     in the pipeline's brand for any address it does not know yet) in one pipeline."""
 
-    pipeline_id: int
-    contact_ids: list[int] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+    pipeline_id: Id
+    contact_ids: list[Id] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
     emails: list[Email] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
 
     @model_validator(mode="after")
@@ -89,7 +91,7 @@ class EmailPreview(BaseModel):
 
 
 class DraftsRequest(BaseModel):
-    deal_ids: list[int] = Field(min_length=1, max_length=MAX_DRAFT_DEALS)
+    deal_ids: list[Id] = Field(min_length=1, max_length=MAX_DRAFT_DEALS)
 
 
 class DraftCreated(BaseModel):

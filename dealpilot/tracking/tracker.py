@@ -33,7 +33,10 @@ def sign(payload: dict[str, Any], secret: str) -> str:
 
 
 def verify(token: str, secret: str, *, purpose: str) -> dict[str, Any] | None:
-    """The payload of a genuine token made for `purpose`, else None."""
+    """The payload of a genuine token made for `purpose`, else None (whatever characters the
+    token holds: ours are ASCII, anything else is not ours)."""
+    if not token.isascii():
+        return None
     body, _, mac = token.partition(".")
     if not body or not mac:
         return None

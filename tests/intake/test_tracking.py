@@ -150,3 +150,14 @@ async def test_zeptomail_hard_bounce_closes_and_forgeries_do_nothing(intake: Int
     result = await handle.result()
     assert result.status == "lost"
     assert "550" in result.lost_reason
+
+
+def test_a_token_of_any_characters_is_refused_not_an_error() -> None:
+    """Ours are ASCII; a token with other characters is not ours (issue 10: it raised)."""
+    from dealpilot.tracking.tracker import verify
+
+    genuine = _path(Tracker("x", "s").open_url(7)).rsplit("/", 1)[1].removesuffix(".gif")
+    assert verify(genuine, "s", purpose="o") == {"p": "o", "l": 7}
+    body, mac = genuine.split(".")
+    for token in (f"{body}.{mac}é", f"é{body}.{mac}", "².²", "\u00ff", f"{body}.\U0001f600"):
+        assert verify(token, "s", purpose="o") is None
