@@ -15,12 +15,36 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Protocol, TypeVar
 
+import anyio
 import anyio.to_thread
+import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 AfterCommitCallback = Callable[[], Awaitable[None]]
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+# A step the database refused only because another unit of work held what it needed is run
+# again, whole, after a short pause: attempts in all, and the first pause (doubled each time).
+CONTENTION_ATTEMPTS = 6
+CONTENTION_PAUSE = 0.05
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_PG_SERIALIZATION_FAILURE, _PG_DEADLOCK = "40001", "40P01"
+
+
+def is_contention(exc: BaseException) -> bool:
+    """SQLite's busy or locked (including the immediate SQLITE_BUSY_SNAPSHOT of a read that
+    turned into a write after another connection committed, which the busy timeout never
+    waits for), PostgreSQL's serialization failure or deadlock: by the driver's error code,
+    never by message text."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return getattr(exc.orig, "pgcode", None) in (_PG_SERIALIZATION_FAILURE, _PG_DEADLOCK)
 
 
 class AfterCommit:
@@ -103,14 +127,27 @@ class Transact(Protocol):
 
 class UnitsOfWork:
     """The `Transact` every entry point hands the domain: one unit of work per step, the step's
-    blocking database I/O in a worker thread, never on the event loop."""
+    blocking database I/O in a worker thread, never on the event loop. A step is a function of
+    its session alone, so one the database refused for contention (`is_contention`) is rolled
+    back and run again: the one retry policy for busy databases, so that a stored unsubscribe
+    or event never turns into an error because another writer held the lock."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     async def __call__(self, step: Callable[[Session], T], /) -> T:
-        async with unit_of_work(self._engine) as uow:
-            return await anyio.to_thread.run_sync(step, uow.session)
+        pause = CONTENTION_PAUSE
+        for attempt in range(1, CONTENTION_ATTEMPTS + 1):
+            try:
+                async with unit_of_work(self._engine) as uow:
+                    return await anyio.to_thread.run_sync(step, uow.session)
+            except DBAPIError as exc:
+                if attempt == CONTENTION_ATTEMPTS or not is_contention(exc):
+                    raise
+                log.info("uow.contention_retry", attempt=attempt, error_type=type(exc).__name__)
+                await anyio.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")  # the last attempt returned or raised
 
     async def run_async(self, step: Callable[[Session], Awaitable[T]], /) -> T:
         async with unit_of_work(self._engine) as uow:

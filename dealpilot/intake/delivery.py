@@ -15,13 +15,17 @@ sends the signal again later; the workflow acts on each `event_id` once, so that
 
 Concurrent relays (API replicas) share the work with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
 and a relay only delivers a deal whose oldest pending event it holds, so a deal's events never
-overtake each other. On SQLite (one process) the lock clause is a no-op.
+overtake each other: there the claimed rows stay locked in one unit of work while their deals
+are signalled. SQLite has no row locks (one process, one relay), and its first write takes the
+whole database's write lock: holding that across Temporal round trips made every other writer
+(an unsubscribe, a send) wait past its busy timeout. There the claim is a read of its own and
+each event is marked delivered in a short unit of work right after its signal.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -174,9 +178,23 @@ def _mark(session: Session, event: EmailEvent, note: str | None = None) -> None:
     session.flush()
 
 
+def _mark_by_id(session: Session, event_id: int, note: str | None) -> None:
+    event = session.get(EmailEvent, event_id)
+    if event is not None:
+        _mark(session, event, note)
+
+
+def _locks_rows(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Marks one event delivered (with an optional note) once its signal was accepted.
+Mark = Callable[[EmailEvent, str | None], Awaitable[None]]
+
+
 async def _deliver_deal(
     workflows: DealWorkflows,
-    session: Session,
+    mark: Mark,
     deal_id: int,
     events: list[EmailEvent],
     report: DeliveryReport,
@@ -208,7 +226,7 @@ async def _deliver_deal(
         except Exception as exc:  # a lazy client that cannot connect, a timeout...
             # Unknown trouble reaching Temporal: keep the event pending rather than guess.
             raise TemporalUnreachable(f"{type(exc).__name__}: {exc}") from exc
-        await asyncio.to_thread(_mark, session, event, note)
+        await mark(event, note)
         report.delivered += 1
 
 
@@ -219,13 +237,45 @@ async def _deliver_claimed(
     limit: int,
     report: DeliveryReport,
 ) -> None:
-    """One unit of work: the claimed events stay locked while their deals are signalled, and
-    each is marked delivered (flushed) once its signal was accepted."""
+    """PostgreSQL: one unit of work; the claimed events stay locked while their deals are
+    signalled, and each is marked delivered (flushed) once its signal was accepted."""
     claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
+
+    async def mark(event: EmailEvent, note: str | None) -> None:
+        await asyncio.to_thread(_mark, session, event, note)
+
+    await _deliver_all(workflows, mark, claimed, unstarted, report)
+
+
+async def _deliver_unlocked(
+    workflows: DealWorkflows,
+    transact: Transact,
+    wanted: list[int] | None,
+    limit: int,
+    report: DeliveryReport,
+) -> None:
+    """SQLite: the claim is a read of its own; each mark is a short unit of work of its own,
+    so no write lock is held while Temporal answers."""
+    claimed, unstarted = await transact(partial(_claim, deal_ids=wanted, limit=limit))
+
+    async def mark(event: EmailEvent, note: str | None) -> None:
+        assert event.id is not None
+        await transact(partial(_mark_by_id, event_id=event.id, note=note))
+
+    await _deliver_all(workflows, mark, claimed, unstarted, report)
+
+
+async def _deliver_all(
+    workflows: DealWorkflows,
+    mark: Mark,
+    claimed: dict[int, list[EmailEvent]],
+    unstarted: set[int],
+    report: DeliveryReport,
+) -> None:
     for deal_id, events in claimed.items():
         try:
             await _deliver_deal(
-                workflows, session, deal_id, events, report, unstarted=deal_id in unstarted
+                workflows, mark, deal_id, events, report, unstarted=deal_id in unstarted
             )
         except TemporalUnreachable as exc:
             log.warning("intake.temporal_unreachable", error=str(exc)[:200])
@@ -250,9 +300,12 @@ async def deliver(
     if workflows is None:
         return DeliveryReport(pending=await transact(count))
     report = DeliveryReport()
-    await transact.run_async(
-        partial(_deliver_claimed, workflows, wanted=wanted, limit=limit, report=report)
-    )
+    if await transact(_locks_rows):
+        await transact.run_async(
+            partial(_deliver_claimed, workflows, wanted=wanted, limit=limit, report=report)
+        )
+    else:
+        await _deliver_unlocked(workflows, transact, wanted, limit, report)
     report.pending = await transact(count)
     if report.delivered or report.failed_deals:
         log.info(
