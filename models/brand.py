@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Session, SQLModel, select
 
 from dealpilot.core.enums import MailProviderName
-from models.types import UTCDateTime, utcnow
+from models.types import UTCDateTime, is_row_id, utcnow
 
 MAX_DAILY_CAP = 1_000_000
 MAX_GAP_SECONDS = 86_400  # a day
@@ -153,8 +153,6 @@ class BrandPublic(BrandBase):
 def find_brand(session: Session, ref: str) -> Brand | None:
     """A brand named by id ("2") or slug ("codeteki"), as operators and requests name them."""
     ref = ref.strip()
-    if (
-        ref.isascii() and ref.isdigit() and len(ref) < 19
-    ):  # longer cannot be a row id (nor fit a BIGINT)
+    if is_row_id(ref):
         return session.get(Brand, int(ref))
     return session.exec(select(Brand).where(Brand.slug == ref)).first()

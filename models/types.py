@@ -17,6 +17,12 @@ MAX_ID = 2**63 - 1
 Id = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
+def is_row_id(ref: str) -> bool:
+    """Whether an operator's reference ("2" or "codeteki") names a row by id: ASCII digits only
+    (`"²".isdigit()` is true, but int() refuses it), and short enough to fit a BIGINT."""
+    return ref.isascii() and ref.isdigit() and len(ref) < 19
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -71,7 +71,7 @@ def _not_configured(setting: str) -> ServiceUnavailable:
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The raw body, refused (413) past `limit` without reading the rest."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0

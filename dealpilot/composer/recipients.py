@@ -24,13 +24,14 @@ from dealpilot.deals.lookup import brand_by_ref
 from dealpilot.deals.schemas import MAX_BULK_CONTACTS
 from dealpilot.deals.service import OPEN_STATUSES
 from models import Brand, Contact, Deal, DraftKind, EmailDraft, Pipeline, PipelineStage, Suppression
+from models.types import is_row_id
 
 
 def pipeline_by_ref(session: Session, brand: Brand, ref: str) -> Pipeline:
     """A pipeline by id, or by slug within the brand."""
     pipeline = (
         session.get(Pipeline, int(ref))
-        if ref.isdigit()
+        if is_row_id(ref)
         else session.exec(
             select(Pipeline).where(Pipeline.brand_id == brand.id, Pipeline.slug == ref)
         ).first()

@@ -43,6 +43,7 @@ from dealpilot.imports.csvfile import ImportRequestError, Result, batches
 from dealpilot.imports.mx import MailDomainChecker
 from dealpilot.imports.starting import RETRY_HINT, START_BATCH, StartReport, start_enrolled
 from models import Brand, Contact, Pipeline, Suppression, find_brand, utcnow
+from models.types import is_row_id
 
 __all__ = [
     "ALIASES",
@@ -81,10 +82,6 @@ ProgressCallback = Callable[[int], None]
 
 
 # ---------------------------------------------------------------------------- resolving
-def _is_id(ref: str) -> bool:
-    return ref.isdigit() and len(ref) < 19  # longer cannot be a row id (nor fit a BIGINT)
-
-
 def _brand(session: Session, ref: str) -> Brand:
     brand = find_brand(session, ref)
     if brand is None:
@@ -93,7 +90,7 @@ def _brand(session: Session, ref: str) -> Brand:
 
 
 def _pipeline(session: Session, ref: str, brand: Brand) -> Pipeline:
-    by = col(Pipeline.id) == int(ref) if _is_id(ref) else col(Pipeline.slug) == ref
+    by = col(Pipeline.id) == int(ref) if is_row_id(ref) else col(Pipeline.slug) == ref
     pipeline: Pipeline | None = session.execute(
         select(Pipeline).where(by, col(Pipeline.brand_id) == brand.id)
     ).scalar_one_or_none()

@@ -77,3 +77,19 @@ def test_brand_fields_are_validated_on_create_and_patch(
     r = client.patch(url, json={"from_email": "Sales@Example.com", "reply_to": "", "daily_cap": 1})
     assert r.status_code == 200, r.text
     assert (r.json()["daily_cap"], r.json()["reply_to"]) == (1, "")
+
+
+def test_a_pipeline_ref_in_unicode_digits_is_not_an_id(
+    client: TestClient, session: Session
+) -> None:
+    """Composer drafts and the contact import read a pipeline ref the same way as a brand ref:
+    "²" is no row id (int() refuses it), so it is looked up as a slug and not found."""
+    make_brand(session, slug="acme")
+    draft = {"brand": "acme", "pipeline": "²", "ai": False, "subject": "S", "body": "B"}
+    r = client.post("/api/crm/composer/drafts/", json={**draft, "email_type": "intro"})
+    assert 400 <= r.status_code < 500, r.text
+    upload = {"file": ("c.csv", b"email\na@example.com\n", "text/csv")}
+    r = client.post(
+        "/api/crm/contacts/import/", data={"brand": "acme", "pipeline": "²"}, files=upload
+    )
+    assert 400 <= r.status_code < 500, r.text
