@@ -35,15 +35,17 @@ def engine(sqlite_engine: Engine) -> Engine:
 
 
 class _WriterDuringSignals(Interceptor):
-    """Before each signal goes out, another connection tries to take SQLite's write lock
-    without waiting (busy timeout 0) and notes whether it could."""
+    """Before each signal goes out, another connection tries to take SQLite's write lock and
+    notes whether it could. It waits up to 2 s: the deal's own activities take the lock for
+    moments too, but a relay that held it across its signals would hold it until this probe
+    gave up (the relay is waiting on the probe's signal)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.took_lock: list[bool] = []
 
     def try_write(self) -> None:
-        other = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        other = sqlite3.connect(self.path, timeout=2, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
