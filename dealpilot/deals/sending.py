@@ -147,18 +147,10 @@ class Sender:
             ):
                 result = await heartbeating(provider.send(draft.email), heartbeat)
         except OutcomeUnknownMailError as exc:
+            # Not looked up at once: a Sent folder may not show a message the provider is still
+            # filing, and a "not found" then would send it twice. The row stays `unknown`.
             await self._finish(draft.log_id, EmailStatus.unknown, error=str(exc))
-            if again is not None:  # sent once more already: what is left is for a person
-                return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
-            lost = f"the provider's answer was lost ({exc})"
-            settled = await resolve(
-                self._transact,
-                self._sent,
-                Unresolved(draft.log_id, draft.email.message_id, lost),
-            )
-            if isinstance(settled, Resend):
-                return await self._deliver(req, settled.log_id, settled, now, heartbeat)
-            return settled
+            return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
         except TransientMailError:
             # Nothing went out: free the row so Temporal's retry can claim it again.
             await self._finish(draft.log_id, EmailStatus.pending, error=again.note if again else "")
