@@ -28,7 +28,7 @@ from dealpilot.backlinks import LinkChecks, limits_from
 from dealpilot.core.settings import Settings
 from dealpilot.deals.sending import Sender
 from dealpilot.deals.store import DealStore
-from dealpilot.inbox import InboxPoller, build_sources
+from dealpilot.inbox import InboxPoller, SentLookup, build_sent_lookup, build_sources
 from dealpilot.mail import MailProvider, build_provider
 from dealpilot.mail.zoho import ZohoProvider
 from dealpilot.rendering.renderer import EmailRenderer
@@ -64,6 +64,7 @@ def build_activities(
     engine: Engine,
     providers: Callable[[str], MailProvider] | None = None,
     ai: AIEngine | None = None,
+    sent_lookup: SentLookup | None = None,
 ) -> list[Callable[..., Any]]:
     """The thin activity objects around the domain services; each activity opens its own unit
     of work (`UnitsOfWork` for the domain steps that commit one by one)."""
@@ -92,7 +93,14 @@ def build_activities(
     )
     renderer = EmailRenderer()
     tracker = Tracker(settings.public_base_url, settings.tracking_secret.get_secret_value())
-    sender = Sender(transact, renderer=renderer, providers=registry, ai=decisions, tracker=tracker)
+    sender = Sender(
+        transact,
+        renderer=renderer,
+        providers=registry,
+        ai=decisions,
+        tracker=tracker,
+        sent_lookup=sent_lookup or build_sent_lookup(settings),
+    )
     holding = ReviewHolding(transact, renderer=renderer, ai=decisions, tracker=tracker)
 
     store = DealActivities(engine, DealStore())

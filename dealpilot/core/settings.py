@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
     imap_security: Literal["ssl", "starttls", "none"] = Field("ssl", alias="IMAP_SECURITY")
     imap_folder: str = Field("INBOX", alias="IMAP_FOLDER")
+    # Where the IMAP mailbox keeps what was sent: a send whose outcome is unknown (a dead
+    # worker, a lost provider answer) is looked up here by Message-ID, then marked sent or
+    # sent once more; without IMAP_HOST it waits for a person.
+    imap_sent_folder: str = Field("Sent", alias="IMAP_SENT_FOLDER")
     zoho_inbox_folder_id: str | None = Field(None, alias="ZOHO_INBOX_FOLDER_ID")
     # The first poll of a mailbox looks back this far; later polls start where the last stopped.
     inbox_lookback: timedelta = Field(timedelta(days=7), alias="INBOX_LOOKBACK")

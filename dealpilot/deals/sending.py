@@ -3,7 +3,8 @@
 The EmailLog row is the ledger. Its status walks pending → sending → sent (or failed/unknown):
 - a retry that finds `sent` reports success without sending again;
 - a retry that finds `sending` means a previous attempt died while talking to the provider: the
-  outcome is unknown, so the row is flagged `unknown` for a person and nothing is resent;
+  outcome is unknown, so its Message-ID is looked up in the Sent folder and the row is marked
+  sent, sent once more, or flagged `unknown` for a person (`unknown_sends.py`);
 - suppression, the daily cap and the minimum gap are checked in the same transaction that
   claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
 
@@ -13,12 +14,10 @@ is committed BEFORE the provider call (a crash is detected, never resent), the o
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -26,7 +25,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.send_steps import finish_row, heartbeating
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
+from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
+from dealpilot.inbox.sent import NoSentLookup, SentLookup
 from dealpilot.mail import (
     MailProvider,
     OutcomeUnknownMailError,
@@ -59,27 +61,8 @@ from models.uow import Transact
 from workflows.contracts import SendOutcome, SendRequest
 from workflows.rules import next_send_time
 
-T = TypeVar("T")
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
-HEARTBEAT_EVERY = 5.0
-
-
-async def _heartbeating(call: Awaitable[T], heartbeat: Callable[[], None]) -> T:
-    """Heartbeats while the provider call runs, so a worker that dies mid-send is noticed
-    within the heartbeat timeout (not the whole start-to-close timeout) and the retry finds
-    the ledger row `sending`."""
-
-    async def beat() -> None:
-        while True:
-            heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY)
-
-    beater = asyncio.create_task(beat())
-    try:
-        return await call
-    finally:
-        beater.cancel()
 
 
 class DraftUnusableError(Exception):
@@ -112,8 +95,11 @@ class Sender:
         providers: Callable[[str], MailProvider],
         ai: AIDecisions,
         tracker: Tracker,
+        sent_lookup: SentLookup | None = None,
     ) -> None:
+        """`sent_lookup` answers whether a send of unknown outcome is in the Sent folder."""
         self._transact = transact
+        self._sent: SentLookup = sent_lookup or NoSentLookup()
         self._renderer = renderer
         self._providers = providers
         self._ai = ai
@@ -128,11 +114,28 @@ class Sender:
         opened = await self._transact(lambda session: self._open_ledger(session, req, key))
         if isinstance(opened, SendOutcome):
             return opened
+        if isinstance(opened, int):
+            return await self._deliver(req, opened, None, now, heartbeat)
+        settled = await resolve(self._transact, self._sent, opened)
+        if isinstance(settled, SendOutcome):
+            return settled
+        return await self._deliver(req, settled.log_id, settled, now, heartbeat)
+
+    async def _deliver(
+        self,
+        req: SendRequest,
+        log_id: int,
+        again: Resend | None,
+        now: datetime,
+        heartbeat: Callable[[], None],
+    ) -> SendOutcome:
+        """Composes, claims and sends the row; `again` when it is sent once more after a lookup
+        (same Message-ID, and the ledger says why)."""
         try:
-            draft = await self._compose(req, opened)
+            draft = await self._compose(req, log_id, again.message_id if again else None)
         except DraftUnusableError as exc:
-            await self._finish(opened, EmailStatus.failed, error=str(exc))
-            return SendOutcome(status="failed", email_log_id=opened, detail=str(exc))
+            await self._finish(log_id, EmailStatus.failed, error=str(exc))
+            return SendOutcome(status="failed", email_log_id=log_id, detail=str(exc))
         claimed = await self._transact(lambda session: self._claim(session, req, draft, now))
         if claimed is not None:
             return claimed
@@ -142,13 +145,15 @@ class Sender:
             with structlog.contextvars.bound_contextvars(
                 deal_id=req.deal_id, email_log_id=draft.log_id
             ):
-                result = await _heartbeating(provider.send(draft.email), heartbeat)
+                result = await heartbeating(provider.send(draft.email), heartbeat)
         except OutcomeUnknownMailError as exc:
+            # Not looked up at once: a Sent folder may not show a message the provider is still
+            # filing, and a "not found" then would send it twice. The row stays `unknown`.
             await self._finish(draft.log_id, EmailStatus.unknown, error=str(exc))
             return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
         except TransientMailError:
             # Nothing went out: free the row so Temporal's retry can claim it again.
-            await self._finish(draft.log_id, EmailStatus.pending, error="")
+            await self._finish(draft.log_id, EmailStatus.pending, error=again.note if again else "")
             raise
         except PermanentMailError as exc:
             await self._finish(draft.log_id, EmailStatus.failed, error=str(exc))
@@ -157,6 +162,7 @@ class Sender:
         await self._finish(
             draft.log_id,
             EmailStatus.sent,
+            error=again.note if again else "",
             sent_draft=(req.draft_id, req.deal_id) if req.draft_id is not None else None,
             message_id=result.message_id or draft.email.message_id,
             provider_message_id=result.provider_message_id,
@@ -170,10 +176,14 @@ class Sender:
         )
 
     # -------------------------------------------------------------- ledger
-    def _open_ledger(self, session: Session, req: SendRequest, key: str) -> int | SendOutcome:
+    def _open_ledger(
+        self, session: Session, req: SendRequest, key: str
+    ) -> int | SendOutcome | Unresolved:
         row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
         if row is not None and row.status != EmailStatus.pending:
-            return self._replay(session, row)
+            # `sending` here is an attempt that died mid-send (Temporal retries only after
+            # it timed out); it and `unknown` are looked up before anything else happens.
+            return unresolved(row) or self._replay(session, row)
         if row is None:
             deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
             row = EmailLog(
@@ -279,12 +289,12 @@ class Sender:
         **ids: str | None,
     ) -> None:
         def step(session: Session) -> None:
-            _finish_row(session, log_id, status, error=error, sent_draft=sent_draft, ids=ids)
+            finish_row(session, log_id, status, error=error, sent_draft=sent_draft, ids=ids)
 
         await self._transact(step)
 
     # -------------------------------------------------------------- content
-    async def _compose(self, req: SendRequest, log_id: int) -> _Draft:
+    async def _compose(self, req: SendRequest, log_id: int, message_id: str | None) -> _Draft:
         stage, ctx, contact, brand, held = await self._transact(
             lambda session: self._facts(session, req, log_id)
         )
@@ -308,7 +318,8 @@ class Sender:
             subject=rendered.subject,
             html=html,
             text=rendered.text,
-            message_id=f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
+            message_id=message_id
+            or f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
             reply_to=brand.reply_to,
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
@@ -370,29 +381,3 @@ def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftCo
     if draft.status == DraftStatus.rejected:
         raise DraftUnusableError(f"draft {req.draft_id} was rejected")
     return _DraftContent(draft.subject, draft.body, draft.ai_generated)
-
-
-def _finish_row(
-    session: Session,
-    log_id: int,
-    status: EmailStatus,
-    *,
-    error: str,
-    sent_draft: tuple[int, int] | None,
-    ids: dict[str, str | None],
-) -> None:
-    row = session.get(EmailLog, log_id)
-    assert row is not None
-    row.status, row.error = status, error[:2000]
-    if status == EmailStatus.pending:
-        row.sent_at = None
-    for name, value in ids.items():
-        setattr(row, name, value)
-    session.add(row)
-    if sent_draft is not None:
-        # A review draft (one deal's email) is done once sent; a composer draft holds
-        # many recipients and keeps the status the composer gave it.
-        held = session.get(EmailDraft, sent_draft[0])
-        if held is not None and held.deal_id == sent_draft[1]:
-            held.status, held.sent_at = DraftStatus.sent, row.sent_at
-            session.add(held)

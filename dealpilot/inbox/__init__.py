@@ -6,6 +6,14 @@ from dealpilot.inbox.factory import build_sources
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.message import InboxMessage, parse_headers_and_body, parse_message
 from dealpilot.inbox.poller import InboxPoller, dedupe_key, to_inbound
+from dealpilot.inbox.sent import (
+    ImapSentFolder,
+    NoSentLookup,
+    SentAnswer,
+    SentLookup,
+    Verdict,
+    build_sent_lookup,
+)
 from dealpilot.inbox.source import Batch, Cursor, InboxError, InboxSource
 from dealpilot.inbox.zoho import ZohoInbox
 
@@ -13,12 +21,18 @@ __all__ = [
     "Batch",
     "Cursor",
     "ImapInbox",
+    "ImapSentFolder",
     "InboxError",
     "InboxMessage",
     "InboxPoller",
     "InboxSource",
     "Kind",
+    "NoSentLookup",
+    "SentAnswer",
+    "SentLookup",
+    "Verdict",
     "ZohoInbox",
+    "build_sent_lookup",
     "build_sources",
     "dedupe_key",
     "kind_of",

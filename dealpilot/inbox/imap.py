@@ -11,7 +11,9 @@ import asyncio
 import imaplib
 import re
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -20,6 +22,7 @@ from dealpilot.inbox.message import InboxMessage, parse_message
 from dealpilot.inbox.source import Batch, Cursor, InboxError
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UID = re.compile(rb"\bUID (\d+)")
@@ -79,6 +82,10 @@ class ImapInbox:
     async def fetch(self, cursor: Cursor | None, *, since: datetime, limit: int) -> Batch:
         return await asyncio.to_thread(self._fetch, cursor, since, limit)
 
+    async def holds_message_id(self, message_id: str) -> bool:
+        """Whether this folder holds a message whose Message-ID header is `message_id`."""
+        return await asyncio.to_thread(self._session, lambda conn: self._holds(conn, message_id))
+
     # ---------------------------------------------------------------- blocking
     def _connect(self) -> imaplib.IMAP4:
         context = self._ssl_context or ssl.create_default_context()
@@ -95,18 +102,31 @@ class ImapInbox:
             raise InboxError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
 
     def _fetch(self, cursor: Cursor | None, since: datetime, limit: int) -> Batch:
+        return self._session(lambda conn: self._read(conn, cursor, since, limit))
+
+    def _session(self, work: Callable[[imaplib.IMAP4], T]) -> T:
+        """Connects, logs in, runs `work`, logs out."""
         conn = self._connect()
         try:
             try:
                 conn.login(self.username, self._password.get_secret_value())
             except imaplib.IMAP4.error as exc:
                 raise InboxError(f"IMAP login refused for {self.username}") from exc
-            return self._read(conn, cursor, since, limit)
+            return work(conn)
         finally:
             try:
                 conn.logout()
             except (OSError, imaplib.IMAP4.error):
                 pass
+
+    def _holds(self, conn: imaplib.IMAP4, message_id: str) -> bool:
+        typ, _ = conn.select(_quote(self.folder), readonly=True)
+        if typ != "OK":
+            raise InboxError(f"IMAP folder {self.folder!r} cannot be opened")
+        typ, data = conn.uid("SEARCH", "HEADER", "Message-ID", _quote(message_id))
+        if typ != "OK":
+            raise InboxError(f"IMAP search failed in {self.folder!r}")
+        return bool((data[0] or b"").split())
 
     def _read(
         self, conn: imaplib.IMAP4, cursor: Cursor | None, since: datetime, limit: int

@@ -31,6 +31,15 @@ class Mailbox:
     username: str
     password: str
 
+    def create(self, folder: str) -> None:
+        conn = imaplib.IMAP4(self.host, self.port, timeout=10)
+        try:
+            conn.login(self.username, self.password)
+            typ, data = conn.create(folder)
+            assert typ == "OK", data
+        finally:
+            conn.logout()
+
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
         conn = imaplib.IMAP4(self.host, self.port, timeout=10)
         try:

@@ -1,0 +1,94 @@
+"""Sends whose outcome is unknown are resolved, not abandoned.
+
+A ledger row is left `sending` by an attempt that died mid-send, or marked `unknown` when the
+provider's answer never came. Before anyone gives up on it, its Message-ID is looked up in the
+mailbox's Sent folder (`dealpilot.inbox.sent`):
+- found → the row is `sent` (the contact got it; the deal goes on as after a send);
+- not found → the row goes back to `pending` and is sent once more, with the same Message-ID
+  (so a copy that does turn up later is the same message, and a later lookup finds it);
+- cannot tell (no mailbox, or it could not be read) → `unknown`, for a person, as before.
+
+The row is re-read under a lock before it changes, so of two attempts resolving the same row
+only one can send it again. The ledger's words say what happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from dealpilot.inbox.sent import SentAnswer, SentLookup, Verdict
+from models import EmailLog, EmailStatus
+from models.uow import Transact
+from workflows.contracts import SendOutcome
+
+UNRESOLVED = (EmailStatus.sending, EmailStatus.unknown)
+WORKER_STOPPED = "the worker stopped while sending"
+EARLIER_UNKNOWN = "an earlier attempt whose outcome was unknown"
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A row whose send may or may not have gone out; `cause` says why we do not know."""
+
+    log_id: int
+    message_id: str | None
+    cause: str
+
+
+@dataclass(frozen=True)
+class Resend:
+    """Not found in Sent: send the row once more with this Message-ID; `note` goes in its log."""
+
+    log_id: int
+    message_id: str
+    note: str
+
+
+def unresolved(row: EmailLog) -> Unresolved | None:
+    """The row as an unresolved send, when it is one (`sending` from a dead attempt, `unknown`)."""
+    if row.status not in UNRESOLVED or row.id is None:
+        return None
+    cause = WORKER_STOPPED if row.status == EmailStatus.sending else EARLIER_UNKNOWN
+    return Unresolved(row.id, row.message_id, cause)
+
+
+async def resolve(
+    transact: Transact, lookup: SentLookup, pending: Unresolved
+) -> SendOutcome | Resend:
+    """Looks the Message-ID up (outside any transaction), then settles the row on the answer."""
+    if pending.message_id:
+        answer = await lookup.was_sent(pending.message_id)
+    else:
+        answer = SentAnswer(Verdict.cannot_tell, "no Message-ID was recorded")
+    return await transact(lambda session: settle(session, pending, answer))
+
+
+def settle(session: Session, pending: Unresolved, answer: SentAnswer) -> SendOutcome | Resend:
+    row = session.exec(
+        select(EmailLog).where(EmailLog.id == pending.log_id).with_for_update()
+    ).one()
+    if row.status not in UNRESOLVED or row.message_id != pending.message_id:
+        # Another attempt settled it meanwhile: report what it decided, never act twice.
+        return as_outcome(row)
+    if answer.verdict == Verdict.found:
+        row.status, row.error = EmailStatus.sent, f"found in {answer.where} after {pending.cause}"
+    elif answer.verdict == Verdict.not_found and row.message_id:
+        note = f"not found in {answer.where} after {pending.cause}; sent again once"
+        row.status, row.error, row.sent_at = EmailStatus.pending, note[:2000], None
+        session.add(row)
+        return Resend(pending.log_id, row.message_id, note)
+    else:
+        row.status = EmailStatus.unknown
+        row.error = f"{pending.cause}; outcome unknown, not resent ({answer.where})"[:2000]
+    session.add(row)
+    return as_outcome(row)
+
+
+def as_outcome(row: EmailLog) -> SendOutcome:
+    if row.status == EmailStatus.sent:
+        return SendOutcome(
+            status="sent", email_log_id=row.id, message_id=row.message_id, subject=row.subject
+        )
+    return SendOutcome(status=str(row.status), email_log_id=row.id, detail=row.error)
