@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.routes.webhooks import read_body
 from dealpilot.core.errors import NotFound
@@ -61,13 +62,15 @@ def _page(name: str, **context: Any) -> HTMLResponse:
 
 @router.get("/{token}", response_class=HTMLResponse)
 async def confirm_page(token: str, request: Request) -> HTMLResponse:
-    _brand_id, email, _log_id, brand_name = _target(request, token)
+    _brand_id, email, _log_id, brand_name = await run_in_threadpool(_target, request, token)
     return _page("unsubscribe.html", brand_name=brand_name, email=email)
 
 
 @router.post("/{token}", response_class=HTMLResponse)
 async def unsubscribe(token: str, request: Request) -> Response:
-    brand_id, email, log_id, brand_name = _target(request, token)
+    # Off the event loop: a busy database must not stall every other request (and, in one
+    # process, the commits of the units of work holding the lock this read waits behind).
+    brand_id, email, log_id, brand_name = await run_in_threadpool(_target, request, token)
     body = await read_body(request, limit=64 * 1024)
     fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
     one_click = fields.get("List-Unsubscribe") == ["One-Click"]
