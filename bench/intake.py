@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func
@@ -62,12 +63,9 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1
 
 
 # --------------------------------------------------------------------------- the servers
-def _serve(app_kind: str, db_url: str, port: int) -> None:
-    """Runs in the server subprocess."""
-    import uvicorn
-    from fastapi import FastAPI, Response
-
-    from api.app import create_app
+def server_settings(db_url: str) -> Any:
+    """The benchmark servers' settings (logging configured): quiet, on `db_url`, with the
+    tracking and webhook secrets the load signs with."""
     from dealpilot.core.logging import configure_logging
     from dealpilot.core.settings import Settings
 
@@ -79,6 +77,17 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
         DEALPILOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     configure_logging(settings)
+    return settings
+
+
+def _serve(app_kind: str, db_url: str, port: int) -> None:
+    """Runs in the server subprocess."""
+    import uvicorn
+    from fastapi import FastAPI, Response
+
+    from api.app import create_app
+
+    settings = server_settings(db_url)
     app: FastAPI
     if app_kind == "real":
         app = create_app(engine=make_engine(db_url), api_keys={API_KEY}, settings=settings)
@@ -105,14 +114,23 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(app_kind: str, db_url: str, log: Path) -> Iterator[str]:
+def server(
+    app_kind: str,
+    db_url: str,
+    log: Path,
+    *,
+    module: str = "bench.intake",
+    start_timeout: float = 30,
+) -> Iterator[str]:
+    """`python -m MODULE --serve APP_KIND` on a free port, until /openapi.json answers; its
+    base URL, and the process stopped afterwards (bench.intake_outage serves through it too)."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "bench.intake", "--serve", app_kind, "--db-url", db_url]
+    cmd = [sys.executable, "-m", module, "--serve", app_kind, "--db-url", db_url]
     with log.open("ab") as err:
         proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 httpx.get(f"{base}/openapi.json", timeout=1)
@@ -125,7 +143,7 @@ def server(app_kind: str, db_url: str, log: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -24,13 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +39,12 @@ from bench.intake import (
     API_KEY,
     BROWSER,
     TRACKING_SECRET,
-    WEBHOOK_SECRET,
     Sent,
     database,
     reply_bodies,
     sent_emails,
+    server,
+    server_settings,
     signed_post,
     stored_events,
 )
@@ -69,18 +65,9 @@ async def _serve_async(phase: str, db_url: str, port: int) -> None:
     from temporalio.testing import WorkflowEnvironment
 
     from api.app import create_app
-    from dealpilot.core.logging import configure_logging
-    from dealpilot.core.settings import Settings
     from models import make_engine
 
-    settings = Settings(
-        DEALPILOT_ENV="test",
-        DEALPILOT_LOG_LEVEL="WARNING",
-        DATABASE_URL=db_url,
-        TRACKING_SECRET=TRACKING_SECRET,
-        DEALPILOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
-    configure_logging(settings)
+    settings = server_settings(db_url)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
@@ -97,40 +84,6 @@ async def _serve_async(phase: str, db_url: str, port: int) -> None:
     finally:
         if phase == "up":
             await env.shutdown()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def server(phase: str, db_url: str, log: Path) -> Iterator[str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "bench.intake_outage", "--serve", phase, "--db-url", db_url]
-    with log.open("ab") as err:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{phase} server did not start; see {log}") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ----------------------------------------------------------------------------- the load
@@ -233,7 +186,9 @@ def run(args: argparse.Namespace) -> None:
         results: dict[tuple[str, str], Latencies] = {}
         left: dict[str, int] = {}
         for phase in PHASES:
-            with server(phase, url, work / "server.log") as base:
+            with server(
+                phase, url, work / "server.log", module="bench.intake_outage", start_timeout=60
+            ) as base:
                 for lat in phase_run(phase, base, sent, brand_address, args):
                     results[(lat.phase, lat.endpoint)] = lat
                 left[phase] = pending(engine)

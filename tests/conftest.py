@@ -1,15 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from models import make_engine, migrate
 from tests.db import fresh_database, postgres_server
+from tests.temporal import DEV_SERVER
+from workflows import search_attributes
 
 # Fixtures that start a Temporal server (time-skipping test server or dev server, in-process
 # or as `dealpilot dev`) and fixtures that need PostgreSQL. A test that uses one of them,
@@ -87,3 +91,16 @@ def engine(postgres_engine: Engine) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server (real time, schedules, many workflows at once) for one module,
+    with the deal search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()

@@ -15,6 +15,21 @@ from dealpilot.inbox.zoho import ZohoInbox
 from dealpilot.mail.zoho import ZohoProvider
 
 
+def imap_mailbox(settings: Settings, folder: str) -> ImapInbox:
+    """The IMAP mailbox the settings name (IMAP_HOST and its credentials), at `folder`."""
+    assert settings.imap_host
+    assert settings.imap_username
+    assert settings.imap_password is not None
+    return ImapInbox(
+        host=settings.imap_host,
+        port=settings.imap_port,
+        username=settings.imap_username,
+        password=settings.imap_password,
+        security=settings.imap_security,
+        folder=folder,
+    )
+
+
 def build_sources(
     settings: Settings,
     *,
@@ -26,16 +41,7 @@ def build_sources(
     if settings.imap_host:
         if not settings.imap_username or settings.imap_password is None:
             raise ValueError("IMAP_HOST is set: IMAP_USERNAME and IMAP_PASSWORD are required")
-        sources.append(
-            ImapInbox(
-                host=settings.imap_host,
-                port=settings.imap_port,
-                username=settings.imap_username,
-                password=settings.imap_password,
-                security=settings.imap_security,
-                folder=settings.imap_folder,
-            )
-        )
+        sources.append(imap_mailbox(settings, settings.imap_folder))
     if settings.zoho_inbox_folder_id:
         if not settings.zoho_account_id or zoho is None:
             raise ValueError("ZOHO_INBOX_FOLDER_ID is set: the zoho provider must be configured")

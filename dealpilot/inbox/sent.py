@@ -15,6 +15,7 @@ from typing import Protocol
 import structlog
 
 from dealpilot.core.settings import Settings
+from dealpilot.inbox.factory import imap_mailbox
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.source import InboxError
 
@@ -69,13 +70,4 @@ def build_sent_lookup(settings: Settings) -> SentLookup:
     """The Sent folder of the IMAP mailbox when IMAP_HOST is set; otherwise none."""
     if not settings.imap_host or not settings.imap_username or settings.imap_password is None:
         return NoSentLookup()
-    return ImapSentFolder(
-        ImapInbox(
-            host=settings.imap_host,
-            port=settings.imap_port,
-            username=settings.imap_username,
-            password=settings.imap_password,
-            security=settings.imap_security,
-            folder=settings.imap_sent_folder,
-        )
-    )
+    return ImapSentFolder(imap_mailbox(settings, settings.imap_sent_folder))

@@ -12,12 +12,10 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dealpilot.ai import HeuristicEngine
@@ -30,26 +28,13 @@ from models import (
     session_scope,
 )
 from tests.smtp import smtp_server
-from tests.temporal import DEV_SERVER
 from tests.waiting import wait_until_async
 from tests.workflows.helpers import create_deal, open_window
 from worker import build_worker
-from workflows import search_attributes
 from workflows.deal import DealWorkflow
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
 EMAIL = "once@example.com.au"
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
-    )
-    yield env
-    await env.shutdown()
 
 
 def _ledger(engine: Engine, deal_id: int) -> list[EmailLog]:

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from dealpilot.core.settings import Settings
 from tests.mail.servers import free_port
 from tests.waiting import WaitTimeout, wait_until
 
@@ -175,3 +178,16 @@ def _running(binary: str, root: Path) -> Iterator[Mailbox]:
         subprocess.run(
             [binary, "-c", str(conf), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+
+
+def imap_settings(settings: Settings, box: Mailbox) -> Settings:
+    """`settings` reading this mailbox over plain IMAP on loopback."""
+    return settings.model_copy(
+        update={
+            "imap_host": box.host,
+            "imap_port": box.port,
+            "imap_username": box.username,
+            "imap_password": SecretStr(box.password),
+            "imap_security": "none",
+        }
+    )

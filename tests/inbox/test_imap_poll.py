@@ -8,12 +8,10 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
-from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from dealpilot.core.settings import Settings
 from models import EmailEvent, EmailEventType, InboxCursor, utcnow
-from tests.inbox.dovecot import Mailbox
+from tests.inbox.dovecot import Mailbox, imap_settings
 from tests.workflows.conftest import Stack
 from tests.workflows.helpers import sent_logs
 from worker import build_worker
@@ -25,21 +23,9 @@ pytestmark = [pytest.mark.temporal, pytest.mark.timeout(120)]
 CONTACT = "sam@leeplumbing.com.au"
 
 
-def imap_settings(stack: Stack, box: Mailbox) -> Settings:
-    return stack.settings.model_copy(
-        update={
-            "imap_host": box.host,
-            "imap_port": box.port,
-            "imap_username": box.username,
-            "imap_password": SecretStr(box.password),
-            "imap_security": "none",
-        }
-    )
-
-
 async def poll(stack: Stack, box: Mailbox) -> PollReport:
     """One run of the inbox-poll job, on its own worker configured for the test mailbox."""
-    settings = imap_settings(stack, box)
+    settings = imap_settings(stack.settings, box)
     queue = f"jobs-{uuid.uuid4().hex[:8]}"
     worker = build_worker(
         stack.client, settings=settings, engine=stack.engine, ai=stack.worker_ai, task_queue=queue

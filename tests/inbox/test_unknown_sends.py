@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
 from models import EmailLog, EmailStatus, PipelineStage, session_scope
-from tests.inbox.dovecot import Mailbox
+from tests.inbox.dovecot import Mailbox, imap_settings
 from tests.inbox.test_sent_lookup import sent_copy
 from tests.workflows.conftest import Stack
 from worker import build_activities
@@ -23,15 +22,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def send_activity(stack: Stack, box: Mailbox) -> Callable[[SendRequest], Awaitable[SendOutcome]]:
-    settings = stack.settings.model_copy(
-        update={
-            "imap_host": box.host,
-            "imap_port": box.port,
-            "imap_username": box.username,
-            "imap_password": SecretStr(box.password),
-            "imap_security": "none",
-        }
-    )
+    settings = imap_settings(stack.settings, box)
     activities = build_activities(settings=settings, engine=stack.engine, ai=stack.worker_ai)
     send: Any = next(a for a in activities if getattr(a, "__name__", "") == "send_stage_email")
     return send  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -28,13 +28,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api import create_app
 from dealpilot.ai import HeuristicEngine
-from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
 from dealpilot.temporal.deals import DealHandle, DealWorkflows
 from models import (
@@ -49,11 +47,9 @@ from models import (
     session_scope,
 )
 from tests.smtp import Inbox, smtp_server
-from tests.temporal import DEV_SERVER
 from tests.waiting import wait_until_async
-from tests.workflows.helpers import create_deal, open_window
+from tests.workflows.helpers import create_deal, open_window, stack_settings
 from worker import build_worker
-from workflows import search_attributes
 from workflows.contracts import DealStateView
 from workflows.deal import DealWorkflow
 
@@ -64,17 +60,6 @@ UNSUBSCRIBERS = 25
 BRAND, PIPELINE = "codeteki", "sales"
 FOLLOW_UPS = ("Follow-up 1", "Follow-up 2")  # due at once after the nudged Intro Sent
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -135,16 +120,7 @@ async def test_unsubscribes_mid_send_are_never_lost_nor_late(
     starts = [create_deal(engine, e, brand=BRAND, pipeline=PIPELINE) for e in emails]
 
     with smtp_server() as (inbox, port):
-        settings = Settings(
-            DEALPILOT_ENV="test",
-            DEALPILOT_DATA_DIR=tmp_path,
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=port,
-            SMTP_SECURITY="none",
-            TRACKING_SECRET="test-tracking-secret",
-            PUBLIC_BASE_URL="https://crm.example.test",
-            TEMPORAL_TASK_QUEUE=queue,
-        )
+        settings = stack_settings(tmp_path, port, TEMPORAL_TASK_QUEUE=queue)
         worker = build_worker(
             client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
         )

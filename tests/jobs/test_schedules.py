@@ -3,31 +3,16 @@ schedules): the three kinds with the right specs, and a second call changes noth
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dealpilot.core.settings import Settings
 from dealpilot.temporal.schedules import BrandClock, ensure_schedules
-from tests.temporal import DEV_SERVER
-from workflows import search_attributes
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(120)]
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
-    )
-    yield env
-    await env.shutdown()
 
 
 async def test_ensure_schedules_creates_then_changes_nothing(

@@ -23,7 +23,7 @@ from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, session_scope
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
-from tests.workflows.helpers import create_deal, open_window
+from tests.workflows.helpers import create_deal, open_window, stack_settings
 from worker import build_worker
 
 
@@ -88,15 +88,7 @@ async def stack(
     time_env: WorkflowEnvironment, engine: Engine, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> AsyncIterator[Stack]:
     inbox, port = smtp
-    settings = Settings(
-        DEALPILOT_ENV="test",
-        DEALPILOT_DATA_DIR=tmp_path,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=port,
-        SMTP_SECURITY="none",
-        TRACKING_SECRET="test-tracking-secret",
-        PUBLIC_BASE_URL="https://crm.example.test",
-    )
+    settings = stack_settings(tmp_path, port)
     with session_scope(engine) as s:
         seed(s)
     queue = f"test-{uuid.uuid4().hex[:8]}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from dealpilot.core.settings import Settings
 from dealpilot.temporal.deals import DealStart
 from models import (
     Brand,
@@ -95,3 +98,18 @@ def create_deal(
         s.add(deal)
         s.flush()
         return DealStart(deal.id or 0, b.slug, p.name, first.name, email, name)
+
+
+def stack_settings(data_dir: Path, smtp_port: int, **extra: Any) -> Settings:
+    """The settings of a test stack: SMTP to the local aiosmtpd on `smtp_port`, the tests'
+    tracking secret and public URL, and any `extra` (by their environment names)."""
+    return Settings(
+        DEALPILOT_ENV="test",
+        DEALPILOT_DATA_DIR=data_dir,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_SECURITY="none",
+        TRACKING_SECRET="test-tracking-secret",
+        PUBLIC_BASE_URL="https://crm.example.test",
+        **extra,
+    )
