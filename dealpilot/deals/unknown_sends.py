@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from dealpilot.inbox.sent import SentAnswer, SentLookup, Verdict
+from dealpilot.mail import TransientMailError
 from models import EmailLog, EmailStatus
 from models.uow import Transact
 from workflows.contracts import SendOutcome
@@ -70,7 +71,15 @@ def settle(session: Session, pending: Unresolved, answer: SentAnswer) -> SendOut
         select(EmailLog).where(EmailLog.id == pending.log_id).with_for_update()
     ).one()
     if row.status not in UNRESOLVED or row.message_id != pending.message_id:
-        # Another attempt settled it meanwhile: report what it decided, never act twice.
+        # Another attempt settled it meanwhile: report what it decided, never act twice. If
+        # that attempt is sending it again right now, ask Temporal to retry this one later:
+        # by then the row says how that send ended.
+        if row.status == EmailStatus.pending:
+            raise TransientMailError(
+                "another attempt is sending this email again",
+                code="resend_in_progress",
+                provider="ledger",
+            )
         return as_outcome(row)
     if answer.verdict == Verdict.found:
         row.status, row.error = EmailStatus.sent, f"found in {answer.where} after {pending.cause}"
