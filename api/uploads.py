@@ -1,14 +1,17 @@
-"""CSV uploads (contact and backlink imports): the size limit and the NUL check of form
-fields. The importers' own errors (`dealpilot.imports.csvfile`) are core errors: the API's one
-handler maps them."""
+"""CSV uploads (contact and backlink imports): the size limit, the NUL check of form fields
+and the counts both imports answer with. The importers' own errors
+(`dealpilot.imports.csvfile`) are core errors: the API's one handler maps them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import UploadFile
+from fastapi import Response, UploadFile
+from pydantic import BaseModel
 
 from dealpilot.core.errors import DealpilotError, ErrorDetail, Unprocessable
+from dealpilot.imports.csvfile import Result
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -36,3 +39,25 @@ def reject_nul(**fields: str | None) -> None:
             code="validation_error",
             details=[ErrorDetail(field=name, problem="contains a NUL character") for name in bad],
         )
+
+
+class ImportCounts(BaseModel):
+    """What an import did: the rows read and how many of them ended each way."""
+
+    rows_read: int
+    created: int
+    updated: int
+    skipped: int
+    invalid: int
+
+
+def import_counts(response: Response, rows_read: int, counts: Mapping[Result, int]) -> ImportCounts:
+    """The import's counts; the answer is 201 when it created anything, else 200."""
+    response.status_code = 201 if counts[Result.created] else 200
+    return ImportCounts(
+        rows_read=rows_read,
+        created=counts[Result.created],
+        updated=counts[Result.updated],
+        skipped=counts[Result.skipped],
+        invalid=counts[Result.invalid],
+    )

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
+from api.uploads import TOO_LARGE_RESPONSE, ImportCounts, check_size, import_counts, reject_nul
 from dealpilot.backlinks.imports import import_backlinks
 from dealpilot.imports.csvfile import Result
 
@@ -26,14 +26,9 @@ class ImportedBacklinkRow(BaseModel):
     opportunity_id: int | None
 
 
-class BacklinkImportResult(BaseModel):
+class BacklinkImportResult(ImportCounts):
     brand_id: int
     tool: str
-    rows_read: int
-    created: int
-    updated: int
-    skipped: int
-    invalid: int
     rows: list[ImportedBacklinkRow]  # every row that did not create an opportunity
 
 
@@ -69,16 +64,11 @@ async def import_backlinks_csv(
     report = await run_in_threadpool(
         import_backlinks, session, file.file, brand=brand, tool=tool, keywords=keywords
     )
-    counts = report.counts
-    response.status_code = 201 if counts[Result.created] else 200
+    counts = import_counts(response, len(report.rows), report.counts)
     return BacklinkImportResult(
+        **counts.model_dump(),
         brand_id=report.brand_id,
         tool=report.tool.value,
-        rows_read=len(report.rows),
-        created=counts[Result.created],
-        updated=counts[Result.updated],
-        skipped=counts[Result.skipped],
-        invalid=counts[Result.invalid],
         rows=[
             ImportedBacklinkRow(
                 line=row.line,

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import OptionalTemporalDep, SessionDep, UnitOfWorkDep
 from api.routing import CRMRouter
-from api.uploads import TOO_LARGE_RESPONSE, check_size, reject_nul
+from api.uploads import TOO_LARGE_RESPONSE, ImportCounts, check_size, import_counts, reject_nul
 from dealpilot.imports.contacts import (
     ImportOptions,
     StartReport,
@@ -36,14 +36,9 @@ class ImportedRow(BaseModel):
     contact_id: int | None
 
 
-class ContactImportResult(BaseModel):
+class ContactImportResult(ImportCounts):
     brand_id: int
     pipeline_id: int | None
-    rows_read: int
-    created: int
-    updated: int
-    skipped: int
-    invalid: int
     rows: list[ImportedRow]  # every row that did not create a contact, in file order
     deals_created: int
     workflows_started: int
@@ -121,16 +116,11 @@ async def import_contacts_csv(
 
     uow.after_commit.add(start)
     await uow.commit_now()
-    counts = report.counts
-    response.status_code = 201 if counts[Result.created] else 200
+    counts = import_counts(response, len(report.rows), report.counts)
     return ContactImportResult(
+        **counts.model_dump(),
         brand_id=report.brand_id,
         pipeline_id=report.pipeline_id,
-        rows_read=len(report.rows),
-        created=counts[Result.created],
-        updated=counts[Result.updated],
-        skipped=counts[Result.skipped],
-        invalid=counts[Result.invalid],
         rows=[
             ImportedRow(
                 line=row.line,

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, SQLModel
 
 from dealpilot.core.errors import ErrorDetail, NotFound, Unprocessable
-from models import Brand, Pipeline, find_brand
+from models import Brand, find_brand
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -51,9 +51,3 @@ def brand_by_ref(session: Session, ref: str) -> Brand:
 def resolve_brand_id(session: Session, brand: str | None) -> int | None:
     """A `brand` filter given as an id ("2") or a slug ("codeteki")."""
     return None if brand is None else brand_by_ref(session, brand).id
-
-
-def brand_of_pipeline(session: Session, pipeline: Pipeline) -> Brand:
-    brand = session.get(Brand, pipeline.brand_id)
-    assert brand is not None  # foreign key
-    return brand

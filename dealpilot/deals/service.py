@@ -10,9 +10,8 @@ from sqlmodel import Session, col
 
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from dealpilot.deals.lookup import get_referenced, row_fields
-from dealpilot.deals.updates import sent_fields
 from models import Brand, Contact, Deal, DealStatus, Pipeline, PipelineStage, StageKind, utcnow
-from models.deal import DealCreate, DealPublic, DealUpdate
+from models.deal import DealCreate, DealPublic
 
 OPEN_STATUSES = (DealStatus.active, DealStatus.paused)
 CLOSED_STATUSES = (DealStatus.won, DealStatus.lost)
@@ -38,21 +37,6 @@ def _stage_in_pipeline(session: Session, stage_id: int, pipeline_id: int) -> Pip
             f"Stage {stage_id} belongs to another pipeline, not pipeline {pipeline_id}",
             code="stage_not_in_pipeline",
             details=[ErrorDetail(field="stage_id", problem="not a stage of this pipeline")],
-        )
-    return stage
-
-
-def stage_by_slug(session: Session, pipeline_id: int, slug: str) -> PipelineStage:
-    stage: PipelineStage | None = session.execute(
-        select(PipelineStage).where(
-            col(PipelineStage.pipeline_id) == pipeline_id, col(PipelineStage.slug) == slug
-        )
-    ).scalar_one_or_none()
-    if stage is None:
-        raise Unprocessable(
-            f"Pipeline {pipeline_id} has no stage {slug!r}",
-            code="stage_not_in_pipeline",
-            details=[ErrorDetail(field="stage", problem="no stage with this slug here")],
         )
     return stage
 
@@ -116,42 +100,6 @@ def create_deal(session: Session, data: DealCreate) -> Deal:
     return deal
 
 
-def move_to_stage(session: Session, deal: Deal, stage: PipelineStage) -> Deal:
-    """`stage` must already be known to be in the deal's pipeline."""
-    if stage.id == deal.stage_id:
-        return deal
-    assert stage.id is not None
-    new_status = _status_for_stage(stage, deal.status)
-    _check_reopen(session, deal, new_status)
-    now = utcnow()
-    deal.stage_id = stage.id
-    deal.stage_entered_at = now
-    deal.status = new_status
-    deal.updated_at = now
-    session.add(deal)
-    session.flush()
-    return deal
-
-
-def move_deal(session: Session, deal: Deal, *, stage_id: int | None, slug: str | None) -> Deal:
-    if stage_id is not None:
-        stage = _stage_in_pipeline(session, stage_id, deal.pipeline_id)
-    else:
-        assert slug is not None
-        stage = stage_by_slug(session, deal.pipeline_id, slug)
-    return move_to_stage(session, deal, stage)
-
-
-def _check_reopen(session: Session, deal: Deal, new_status: DealStatus) -> None:
-    if deal.status in CLOSED_STATUSES and new_status in OPEN_STATUSES:
-        assert deal.id is not None
-        if _open_deal_exists(session, deal.contact_id, deal.pipeline_id, excluding=deal.id):
-            raise Conflict(
-                "The contact already has another open deal in this pipeline",
-                code="deal_exists",
-            )
-
-
 def stages_in_order(session: Session, pipeline_id: int) -> list[PipelineStage]:
     return list(
         session.execute(
@@ -172,23 +120,6 @@ def update_fields(session: Session, deal_id: int, changes: dict[str, object]) ->
     if deal is None:
         raise NotFound(f"Deal {deal_id} does not exist")
     for field in DB_ONLY_FIELDS:
-        if field in changes:
-            setattr(deal, field, changes[field])
-    deal.updated_at = utcnow()
-    session.add(deal)
-    session.flush()
-    return deal
-
-
-def update_deal(session: Session, deal: Deal, data: DealUpdate) -> Deal:
-    """Direct row update, for deals no workflow runs for (imports, tests, repair scripts)."""
-    changes = sent_fields(data, nullable={"value"})
-    if "stage_id" in changes:
-        move_deal(session, deal, stage_id=changes["stage_id"], slug=None)
-    if "status" in changes:
-        _check_reopen(session, deal, changes["status"])
-        deal.status = changes["status"]
-    for field in ("value", "ai_notes", "lost_reason"):
         if field in changes:
             setattr(deal, field, changes[field])
     deal.updated_at = utcnow()

@@ -6,7 +6,7 @@ when unknown), so a sparse contact falls back to the template's `or "..."` defau
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -113,6 +113,3 @@ class EmailContext:
         if from_name and from_name.lower() != self.brand.name.lower():
             return from_name
         return f"The {self.brand.name} team"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
