@@ -28,7 +28,13 @@ from dealpilot.backlinks import LinkChecks, limits_from
 from dealpilot.core.settings import Settings
 from dealpilot.deals.sending import Sender
 from dealpilot.deals.store import DealStore
-from dealpilot.inbox import InboxPoller, SentLookup, build_sent_lookup, build_sources
+from dealpilot.inbox import (
+    InboxPoller,
+    SentLookup,
+    build_sent_lookup,
+    build_sources,
+    zoho_account,
+)
 from dealpilot.mail import MailProvider, build_provider
 from dealpilot.mail.zoho import ZohoProvider
 from dealpilot.rendering.renderer import EmailRenderer
@@ -99,7 +105,7 @@ def build_activities(
         providers=registry,
         ai=decisions,
         tracker=tracker,
-        sent_lookup=sent_lookup or build_sent_lookup(settings),
+        sent_lookup=sent_lookup or build_sent_lookup(settings, zoho_account(settings, zoho)),
     )
     holding = ReviewHolding(transact, renderer=renderer, ai=decisions, tracker=tracker)
 
@@ -153,7 +159,17 @@ def build_worker(
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
         activities=build_activities(settings=settings, engine=engine, providers=providers, ai=ai),
-        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=16),
+        # One slot per database connection the pool can give (`worker_engine`): an activity
+        # never waits inside its attempt for a connection, and never times out for want of one.
+        max_concurrent_activities=settings.worker_concurrency,
+        activity_executor=concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.worker_concurrency
+        ),
+        # A deal's next workflow task waits this long for the worker that ran its last one (and
+        # holds its history in memory) before any worker may take it and replay the history: a
+        # dead worker costs its deals this, while a shorter wait makes a busy worker's deals
+        # time out and replay under load (3 s did, at 200 deals starting at once).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=10),
     )
 
 

@@ -34,7 +34,12 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
             non_retryable=not exc.retryable,
         )
     if isinstance(exc, DealpilotError):
-        return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=not exc.retryable)
+        return ApplicationError(
+            str(exc),
+            type=type(exc).__name__,
+            non_retryable=not exc.retryable,
+            next_retry_delay=exc.retry_after,
+        )
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities._errors import maps_errors
+from activities._liveness import activity_body
 from dealpilot.backlinks.checks import LinkChecks
 from dealpilot.temporal.deals import DealWorkflows
 from workflows.link_checks import (
@@ -20,12 +21,12 @@ class LinkCheckActivities:
         self._checks = checks
 
     @activity.defn(name="link_check_candidates")
-    @maps_errors
+    @activity_body
     async def link_check_candidates(self, req: CandidatesRequest) -> list[int]:
         return await self._checks.candidates(req.brand)
 
     @activity.defn(name="verify_links")
-    @maps_errors
+    @maps_errors  # beats itself, with its checkpoint as details
     async def verify_links(self, req: VerifyBatchRequest) -> VerifyBatchReport:
         done = 0
 

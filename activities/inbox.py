@@ -19,7 +19,7 @@ class InboxActivities:
         self._poller = poller
 
     @activity.defn(name="poll_inbox")
-    @maps_errors
+    @maps_errors  # beats itself, with its checkpoint as details
     async def poll_inbox(self, req: PollRequest) -> PollReport:
         workflows = DealWorkflows(activity.client())
 

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities._errors import maps_errors
+from activities._liveness import activity_body
 from dealpilot.composer.schedule import release_scheduled_drafts
 from dealpilot.reporting.daily import DailyReview
 from dealpilot.temporal.deals import DealWorkflows
@@ -36,7 +37,7 @@ class DailyReviewActivities:
             return self._review.brand_is_active(session, slug)
 
     @activity.defn(name="rescore_new_contacts")
-    @maps_errors
+    @maps_errors  # beats itself, with its checkpoint as details
     async def rescore_new_contacts(self, req: ReviewRequest) -> RescoreResult:
         return await self._review.rescore_new_contacts(req, heartbeat=activity.heartbeat)
 
@@ -64,7 +65,7 @@ class ScheduledDraftsActivities:
         self._transact = transact
 
     @activity.defn(name="release_due_drafts")
-    @maps_errors
+    @activity_body
     async def release_due_drafts(self, req: DueDraftsRequest) -> DueDraftsReport:
         temporal = DealWorkflows(activity.client(), activity.info().task_queue)
         return await release_scheduled_drafts(temporal, self._transact, now=req.now)

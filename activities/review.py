@@ -7,6 +7,7 @@ from temporalio import activity
 
 from activities._clock import activity_now
 from activities._errors import maps_errors
+from activities._liveness import activity_body
 from dealpilot.review.holding import ReviewHolding
 from models import session_scope
 from workflows.contracts import ReviewHold, ReviewSettlement, SendRequest
@@ -18,7 +19,7 @@ class ReviewQueueActivities:
         self._holding = holding
 
     @activity.defn(name="hold_email_for_review")
-    @maps_errors
+    @activity_body
     async def hold_email_for_review(self, req: SendRequest) -> ReviewHold:
         return await self._holding.hold(req, now=activity_now())
 

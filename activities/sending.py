@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities._clock import activity_now
-from activities._errors import maps_errors
+from activities._liveness import activity_body
 from dealpilot.deals.sending import Sender
 from workflows.contracts import SendOutcome, SendRequest
 
@@ -16,6 +16,6 @@ class SendActivities:
         self._sender = sender
 
     @activity.defn(name="send_stage_email")
-    @maps_errors
+    @activity_body
     async def send_stage_email(self, req: SendRequest) -> SendOutcome:
-        return await self._sender.send(req, now=activity_now(), heartbeat=activity.heartbeat)
+        return await self._sender.send(req, now=activity_now())

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +106,7 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
     uvicorn.Server(config).run()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -121,11 +121,12 @@ def server(
     *,
     module: str = "bench.intake",
     start_timeout: float = 30,
+    extra: Sequence[str] = (),
 ) -> Iterator[str]:
     """`python -m MODULE --serve APP_KIND` on a free port, until /openapi.json answers; its
     base URL, and the process stopped afterwards (bench.intake_outage serves through it too)."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", module, "--serve", app_kind, "--db-url", db_url]
+    port = free_port()
+    cmd = [sys.executable, "-m", module, "--serve", app_kind, "--db-url", db_url, *extra]
     with log.open("ab") as err:
         proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err)
     base = f"http://127.0.0.1:{port}"

@@ -15,11 +15,18 @@ from sqlmodel import Session, create_engine
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+# Connections an engine keeps (10) and may add under load (40): enough for the API's thread
+# pool (anyio's 40 threads) and a worker's activity slots (WORKER_CONCURRENCY, at most 50), so
+# neither waits inside a request or an activity for a connection that cannot come.
+POOL = {"pool_size": 10, "max_overflow": 40}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
+        if path and path != ":memory:":  # in memory: one connection, nothing to size
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {**POOL, **kwargs}
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -33,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **{**POOL, **kwargs})
 
 
 @contextmanager

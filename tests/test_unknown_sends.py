@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dealpilot.deals.unknown_sends import Unresolved, settle
-from dealpilot.inbox.sent import SentAnswer, Verdict
+from dealpilot.inbox.sent import SentAnswer, SentQuery, Verdict
 from dealpilot.mail import TransientMailError
 from models import EmailStatus
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
@@ -29,7 +29,7 @@ def _row(session: Session, status: EmailStatus) -> Unresolved:
     session.add(log)
     session.commit()
     assert log.id is not None
-    return Unresolved(log.id, MESSAGE_ID, "the worker stopped while sending")
+    return Unresolved(log.id, SentQuery(MESSAGE_ID), "the attempt did not finish within 40s")
 
 
 def test_a_row_another_attempt_is_resending_is_retried_later(any_engine: Engine) -> None:

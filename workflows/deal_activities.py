@@ -28,8 +28,11 @@ from workflows.contracts import (
 )
 from workflows.deal_memory import DealMemory
 
-# The send activity heartbeats while it talks to the provider: a dead worker is noticed fast.
-SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+# The async activities (AI calls, sends) heartbeat while they run (activities/_liveness.py,
+# every 2 s), so a worker that dies is noticed in seconds and the attempt retried elsewhere,
+# whatever their start-to-close timeout (minutes: those bound a live but stuck attempt). The
+# sync database activities are bounded by their short start-to-close (DB_TIMEOUT) instead.
+LIVENESS = timedelta(seconds=10)
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -82,6 +85,7 @@ async def analyze(m: DealMemory, engagement: Engagement, days_in_stage: int) -> 
         ),
         result_type=AnalyzeResult,
         start_to_close_timeout=timedelta(minutes=2),
+        heartbeat_timeout=LIVENESS,
         retry_policy=AI_RETRY,
         summary=f"AI: what next for {m.contact_email} at {m.stage_name}?",
     )
@@ -105,7 +109,7 @@ async def send_email(
         ),
         result_type=SendOutcome,
         start_to_close_timeout=timedelta(minutes=3),
-        heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
+        heartbeat_timeout=LIVENESS,
         retry_policy=SEND_RETRY,
         summary=f"send {stage.name} to {m.contact_email}",
     )
@@ -126,6 +130,7 @@ async def hold_for_review(m: DealMemory, stage: rules.StageInfo) -> ReviewHold:
         ),
         result_type=ReviewHold,
         start_to_close_timeout=timedelta(minutes=3),
+        heartbeat_timeout=LIVENESS,
         retry_policy=AI_RETRY,
         summary=f"draft {stage.name} for {m.contact_email} into the review queue",
     )
@@ -148,6 +153,7 @@ async def classify_reply(m: DealMemory, reply: ReplyEvent) -> ReplyVerdict:
         ReplyRequest(deal_id=m.deal_id, reply=reply),
         result_type=ReplyVerdict,
         start_to_close_timeout=timedelta(minutes=2),
+        heartbeat_timeout=LIVENESS,
         retry_policy=AI_RETRY,
         summary=f"AI: classify the reply from {m.contact_email}",
     )

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.deal_activities import LIVENESS
+
 # A job runs again on its next tick: a few quick retries, never a pile of attempts.
 JOB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -199,6 +201,7 @@ class ScheduledDraftsWorkflow:
             DueDraftsRequest(now=workflow.now()),
             result_type=DueDraftsReport,
             start_to_close_timeout=timedelta(minutes=2),
+            heartbeat_timeout=LIVENESS,
             retry_policy=JOB_RETRY,
             summary="release composer drafts whose time has come",
         )

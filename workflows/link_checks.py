@@ -16,6 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from dealpilot.core.enums import LinkCheck
+from workflows.deal_activities import LIVENESS
 
 BATCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -94,6 +95,7 @@ class LinkCheckWorkflow:
             CandidatesRequest(brand=inp.brand),
             result_type=list[int],
             start_to_close_timeout=timedelta(minutes=2),
+            heartbeat_timeout=LIVENESS,
             retry_policy=BATCH_RETRY,
         )
         size = max(1, inp.batch_size)

@@ -7,6 +7,8 @@ activities to retryable or non-retryable `ApplicationError`s (`activities/_error
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel
 
 
@@ -20,6 +22,9 @@ class DealpilotError(Exception):
     code = "bad_request"
     # A retry could succeed (a service that is down): activities let Temporal retry these.
     retryable = False
+    # When a retry can succeed no sooner than this (a lease to run out), Temporal's next
+    # attempt waits exactly this long instead of the retry policy's backoff.
+    retry_after: timedelta | None = None
 
     def __init__(
         self,

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     temporal_address: str = Field("localhost:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field("default", alias="TEMPORAL_NAMESPACE")
     temporal_task_queue: str = Field("dealpilot", alias="TEMPORAL_TASK_QUEUE")
+    # Activities one worker runs at once. Each holds at most one database connection at a
+    # time, and the worker's pool is sized to match, so a burst waits for a slot in Temporal's
+    # queue (cheap, visible) instead of for a connection inside an activity (a timeout); at
+    # most 50, what models.db.POOL gives.
+    worker_concurrency: int = Field(20, ge=1, le=50, alias="WORKER_CONCURRENCY")
     temporal_api_key: SecretStr | None = Field(None, alias="TEMPORAL_API_KEY")
     temporal_tls_cert: Path | None = Field(None, alias="TEMPORAL_TLS_CERT")
     temporal_tls_key: Path | None = Field(None, alias="TEMPORAL_TLS_KEY")

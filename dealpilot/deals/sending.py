@@ -2,7 +2,9 @@
 
 The EmailLog row is the ledger. Its status walks pending → sending → sent (or failed/unknown):
 - a retry that finds `sent` reports success without sending again;
-- a retry that finds `sending` means a previous attempt died while talking to the provider: the
+- a retry that finds `sending` within the claim's lease (`send_steps.CLAIM_LEASE`) leaves it to
+  the attempt that claimed it, which may only be slow (a lock wait is not a dead worker), and
+  asks Temporal to try again later; past the lease, the claiming attempt did not finish, the
   outcome is unknown, so its Message-ID is looked up in the Sent folder and the row is marked
   sent, sent once more, or flagged `unknown` for a person (`unknown_sends.py`);
 - suppression, the daily cap and the minimum gap are checked in the same transaction that
@@ -25,7 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
-from dealpilot.deals.send_steps import finish_row, heartbeating
+from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
 from dealpilot.inbox.sent import NoSentLookup, SentLookup
@@ -105,21 +107,18 @@ class Sender:
         self._ai = ai
         self._tracker = tracker
 
-    async def send(
-        self, req: SendRequest, *, now: datetime, heartbeat: Callable[[], None]
-    ) -> SendOutcome:
-        """`now` is the attempt's clock (caps, gaps, sent_at); `heartbeat` is called every few
-        seconds while the provider call runs."""
+    async def send(self, req: SendRequest, *, now: datetime) -> SendOutcome:
+        """`now` is the attempt's clock (caps, gaps, sent_at, the claim's lease)."""
         key = f"deal-{req.deal_id}:step-{req.step}"
-        opened = await self._transact(lambda session: self._open_ledger(session, req, key))
+        opened = await self._transact(lambda session: self._open_ledger(session, req, key, now))
         if isinstance(opened, SendOutcome):
             return opened
         if isinstance(opened, int):
-            return await self._deliver(req, opened, None, now, heartbeat)
+            return await self._deliver(req, opened, None, now)
         settled = await resolve(self._transact, self._sent, opened)
         if isinstance(settled, SendOutcome):
             return settled
-        return await self._deliver(req, settled.log_id, settled, now, heartbeat)
+        return await self._deliver(req, settled.log_id, settled, now)
 
     async def _deliver(
         self,
@@ -127,14 +126,13 @@ class Sender:
         log_id: int,
         again: Resend | None,
         now: datetime,
-        heartbeat: Callable[[], None],
     ) -> SendOutcome:
         """Composes, claims and sends the row; `again` when it is sent once more after a lookup
         (same Message-ID, and the ledger says why)."""
         try:
             draft = await self._compose(req, log_id, again.message_id if again else None)
         except DraftUnusableError as exc:
-            await self._finish(log_id, EmailStatus.failed, error=str(exc))
+            await self._finish(log_id, None, EmailStatus.failed, error=str(exc))
             return SendOutcome(status="failed", email_log_id=log_id, detail=str(exc))
         claimed = await self._transact(lambda session: self._claim(session, req, draft, now))
         if claimed is not None:
@@ -145,22 +143,24 @@ class Sender:
             with structlog.contextvars.bound_contextvars(
                 deal_id=req.deal_id, email_log_id=draft.log_id
             ):
-                result = await heartbeating(provider.send(draft.email), heartbeat)
+                result = await provider.send(draft.email)
         except OutcomeUnknownMailError as exc:
             # Not looked up at once: a Sent folder may not show a message the provider is still
             # filing, and a "not found" then would send it twice. The row stays `unknown`.
-            await self._finish(draft.log_id, EmailStatus.unknown, error=str(exc))
+            await self._finish(draft.log_id, now, EmailStatus.unknown, error=str(exc))
             return SendOutcome(status="unknown", email_log_id=draft.log_id, detail=str(exc))
         except TransientMailError:
             # Nothing went out: free the row so Temporal's retry can claim it again.
-            await self._finish(draft.log_id, EmailStatus.pending, error=again.note if again else "")
+            note = again.note if again else ""
+            await self._finish(draft.log_id, now, EmailStatus.pending, error=note)
             raise
         except PermanentMailError as exc:
-            await self._finish(draft.log_id, EmailStatus.failed, error=str(exc))
+            await self._finish(draft.log_id, now, EmailStatus.failed, error=str(exc))
             status = "rejected" if exc.code in RECIPIENT_CODES else "failed"
             return SendOutcome(status=status, email_log_id=draft.log_id, detail=str(exc))
         await self._finish(
             draft.log_id,
+            now,
             EmailStatus.sent,
             error=again.note if again else "",
             sent_draft=(req.draft_id, req.deal_id) if req.draft_id is not None else None,
@@ -177,13 +177,16 @@ class Sender:
 
     # -------------------------------------------------------------- ledger
     def _open_ledger(
-        self, session: Session, req: SendRequest, key: str
+        self, session: Session, req: SendRequest, key: str, now: datetime
     ) -> int | SendOutcome | Unresolved:
         row = session.exec(select(EmailLog).where(EmailLog.idempotency_key == key)).first()
+        if row is not None and row.status == EmailStatus.sending and not lease_expired(row, now):
+            # Temporal retried while the claiming attempt may still be finishing (it stopped
+            # heartbeating: a frozen worker, not necessarily a dead one): its send is its own.
+            raise claim_in_progress(row, now)
         if row is not None and row.status != EmailStatus.pending:
-            # `sending` here is an attempt that died mid-send (Temporal retries only after
-            # it timed out); it and `unknown` are looked up before anything else happens.
-            return unresolved(row) or self._replay(session, row)
+            # `sending` past its lease, and `unknown`, are looked up before anything else.
+            return unresolved(row) or self._replay(row)
         if row is None:
             deal, contact, _pipeline, brand = load_deal_rows(session, req.deal_id)
             row = EmailLog(
@@ -203,16 +206,12 @@ class Sender:
         return row.id
 
     @staticmethod
-    def _replay(session: Session, row: EmailLog) -> SendOutcome:
+    def _replay(row: EmailLog) -> SendOutcome:
+        """What an earlier attempt decided (`sent`, `failed` or `unknown`), reported again."""
         if row.status == EmailStatus.sent:
             return SendOutcome(
                 status="sent", email_log_id=row.id, message_id=row.message_id, subject=row.subject
             )
-        if row.status == EmailStatus.sending:
-            # A worker died mid-send: we cannot know whether the provider accepted it.
-            row.status = EmailStatus.unknown
-            row.error = "worker stopped while sending; outcome unknown, not resent"
-            session.add(row)
         return SendOutcome(status=str(row.status), email_log_id=row.id, detail=row.error)
 
     def _claim(
@@ -224,8 +223,11 @@ class Sender:
         ).one()
         row = session.get(EmailLog, draft.log_id)
         assert row is not None
+        if row.status == EmailStatus.sending:
+            # Another attempt claimed it between our open and this claim: it is alive.
+            raise claim_in_progress(row, now)
         if row.status != EmailStatus.pending:
-            return self._replay(session, row)
+            return self._replay(row)
         suppression = suppression_for(session, draft.brand_id, draft.email.to_email)
         if suppression is not None:
             row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
@@ -282,14 +284,19 @@ class Sender:
     async def _finish(
         self,
         log_id: int,
+        claimed_at: datetime | None,
         status: EmailStatus,
         *,
         error: str = "",
         sent_draft: tuple[int, int] | None = None,
         **ids: str | None,
     ) -> None:
+        """Writes this attempt's outcome; `claimed_at` is its claim (None: it never claimed)."""
+
         def step(session: Session) -> None:
-            finish_row(session, log_id, status, error=error, sent_draft=sent_draft, ids=ids)
+            finish_row(
+                session, log_id, claimed_at, status, error=error, sent_draft=sent_draft, ids=ids
+            )
 
         await self._transact(step)
 

@@ -1,8 +1,9 @@
 """Sends whose outcome is unknown are resolved, not abandoned.
 
-A ledger row is left `sending` by an attempt that died mid-send, or marked `unknown` when the
-provider's answer never came. Before anyone gives up on it, its Message-ID is looked up in the
-mailbox's Sent folder (`dealpilot.inbox.sent`):
+A ledger row is left `sending` by an attempt that did not finish within its claim's lease (its
+worker died or froze mid-send), or marked `unknown` when the provider's answer never came.
+Before anyone gives up on it, its Message-ID is looked up in the mailbox's Sent folder
+(`dealpilot.inbox.sent`):
 - found → the row is `sent` (the contact got it; the deal goes on as after a send);
 - not found → the row goes back to `pending` and is sent once more, with the same Message-ID
   (so a copy that does turn up later is the same message, and a later lookup finds it);
@@ -18,14 +19,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from dealpilot.inbox.sent import SentAnswer, SentLookup, Verdict
+from dealpilot.deals.send_steps import CLAIM_LEASE
+from dealpilot.inbox.sent import SentAnswer, SentLookup, SentQuery, Verdict
 from dealpilot.mail import TransientMailError
 from models import EmailLog, EmailStatus
 from models.uow import Transact
 from workflows.contracts import SendOutcome
 
 UNRESOLVED = (EmailStatus.sending, EmailStatus.unknown)
-WORKER_STOPPED = "the worker stopped while sending"
 EARLIER_UNKNOWN = "an earlier attempt whose outcome was unknown"
 
 
@@ -34,8 +35,12 @@ class Unresolved:
     """A row whose send may or may not have gone out; `cause` says why we do not know."""
 
     log_id: int
-    message_id: str | None
+    query: SentQuery  # what the ledger knows of the send, to look it up by
     cause: str
+
+    @property
+    def message_id(self) -> str | None:
+        return self.query.message_id
 
 
 @dataclass(frozen=True)
@@ -48,19 +53,36 @@ class Resend:
 
 
 def unresolved(row: EmailLog) -> Unresolved | None:
-    """The row as an unresolved send, when it is one (`sending` from a dead attempt, `unknown`)."""
+    """The row as an unresolved send, when it is one (`sending` past its lease, `unknown`)."""
     if row.status not in UNRESOLVED or row.id is None:
         return None
-    cause = WORKER_STOPPED if row.status == EmailStatus.sending else EARLIER_UNKNOWN
-    return Unresolved(row.id, row.message_id, cause)
+    cause = EARLIER_UNKNOWN if row.status == EmailStatus.unknown else unfinished_claim(row)
+    query = SentQuery(
+        message_id=row.message_id,
+        to_email=row.to_email,
+        subject=row.subject,
+        claimed_at=row.sent_at,
+        provider=row.provider,
+    )
+    return Unresolved(row.id, query, cause)
+
+
+def unfinished_claim(row: EmailLog) -> str:
+    """What the ledger knows of a `sending` row past its lease: not that a worker died (it may
+    have frozen, or lost its connection), only that the attempt never reported back."""
+    lease = int(CLAIM_LEASE.total_seconds())
+    if row.sent_at is None:
+        return f"the attempt sending it did not finish within {lease}s"
+    claimed = f"{row.sent_at:%H:%M:%S} UTC"
+    return f"the attempt that claimed it at {claimed} did not finish within {lease}s"
 
 
 async def resolve(
     transact: Transact, lookup: SentLookup, pending: Unresolved
 ) -> SendOutcome | Resend:
     """Looks the Message-ID up (outside any transaction), then settles the row on the answer."""
-    if pending.message_id:
-        answer = await lookup.was_sent(pending.message_id)
+    if pending.message_id or pending.query.provider == "zoho":
+        answer = await lookup.was_sent(pending.query)
     else:
         answer = SentAnswer(Verdict.cannot_tell, "no Message-ID was recorded")
     return await transact(lambda session: settle(session, pending, answer))

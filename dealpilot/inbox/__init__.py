@@ -2,7 +2,7 @@
 through the intake, then reach their deals."""
 
 from dealpilot.inbox.classify import Kind, kind_of
-from dealpilot.inbox.factory import build_sources
+from dealpilot.inbox.factory import build_sources, zoho_account
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.message import InboxMessage, parse_headers_and_body, parse_message
 from dealpilot.inbox.poller import InboxPoller, dedupe_key, to_inbound
@@ -11,11 +11,13 @@ from dealpilot.inbox.sent import (
     NoSentLookup,
     SentAnswer,
     SentLookup,
+    SentQuery,
     Verdict,
+    ZohoSentSearch,
     build_sent_lookup,
 )
 from dealpilot.inbox.source import Batch, Cursor, InboxError, InboxSource
-from dealpilot.inbox.zoho import ZohoInbox
+from dealpilot.inbox.zoho import ZohoInbox, ZohoMailAccount
 
 __all__ = [
     "Batch",
@@ -30,13 +32,17 @@ __all__ = [
     "NoSentLookup",
     "SentAnswer",
     "SentLookup",
+    "SentQuery",
     "Verdict",
     "ZohoInbox",
+    "ZohoMailAccount",
+    "ZohoSentSearch",
     "build_sent_lookup",
     "build_sources",
     "dedupe_key",
     "kind_of",
     "parse_headers_and_body",
     "parse_message",
+    "zoho_account",
     "to_inbound",
 ]

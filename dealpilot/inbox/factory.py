@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from dealpilot.core.settings import Settings
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.source import InboxSource
-from dealpilot.inbox.zoho import ZohoInbox
+from dealpilot.inbox.zoho import TokenSource, ZohoInbox, ZohoMailAccount
 from dealpilot.mail.zoho import ZohoProvider
 
 
@@ -45,18 +45,42 @@ def build_sources(
     if settings.zoho_inbox_folder_id:
         if not settings.zoho_account_id or zoho is None:
             raise ValueError("ZOHO_INBOX_FOLDER_ID is set: the zoho provider must be configured")
-        provider = zoho
-
-        async def token(stale: SecretStr | None) -> SecretStr:
-            return await provider().access_token(stale=stale)
-
         sources.append(
             ZohoInbox(
-                mail_url=settings.zoho_mail_url or f"https://mail.zoho.{settings.zoho_data_centre}",
+                mail_url=zoho_mail_url(settings),
                 account_id=settings.zoho_account_id,
                 folder_id=settings.zoho_inbox_folder_id,
-                token=token,
+                token=_token_of(zoho),
                 http_client=http_client,
             )
         )
     return sources
+
+
+def zoho_mail_url(settings: Settings) -> str:
+    return settings.zoho_mail_url or f"https://mail.zoho.{settings.zoho_data_centre}"
+
+
+def _token_of(zoho: Callable[[], ZohoProvider]) -> TokenSource:
+    async def token(stale: SecretStr | None) -> SecretStr:
+        return await zoho().access_token(stale=stale)
+
+    return token
+
+
+def zoho_account(
+    settings: Settings,
+    zoho: Callable[[], ZohoProvider],
+    *,
+    http_client: httpx.AsyncClient | None = None,
+) -> ZohoMailAccount | None:
+    """The Zoho Mail account of the zoho provider (its token cache shared), None when the
+    provider is not configured."""
+    if not settings.zoho_account_id or not settings.zoho_client_id:
+        return None
+    return ZohoMailAccount(
+        mail_url=zoho_mail_url(settings),
+        account_id=settings.zoho_account_id,
+        token=_token_of(zoho),
+        http_client=http_client,
+    )

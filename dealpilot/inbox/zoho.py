@@ -1,6 +1,8 @@
-"""Zoho Mail API inbox: list a folder newest first, then each new message's headers and content.
+"""Zoho Mail API inbox: list a folder newest first, then each new message's headers and content;
+and the account's search, where a send of unknown outcome is looked for (`inbox.sent`).
 
     GET {mail}/api/accounts/{accountId}/messages/view?folderId=&start=&limit=
+    GET {mail}/api/accounts/{accountId}/messages/search?searchKey=&limit=&includeto=true
     GET {mail}/api/accounts/{accountId}/folders/{folderId}/messages/{messageId}/header
     GET {mail}/api/accounts/{accountId}/folders/{folderId}/messages/{messageId}/content
 
@@ -32,6 +34,59 @@ MAX_PAGES = 10
 TokenSource = Callable[[SecretStr | None], Awaitable[SecretStr]]
 
 
+class ZohoMailAccount:
+    """Authorised GETs against one Zoho Mail account (`{mail}/api/accounts/{accountId}`)."""
+
+    def __init__(
+        self,
+        *,
+        mail_url: str,
+        account_id: str,
+        token: TokenSource,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.account_url = f"{mail_url.rstrip('/')}/api/accounts/{account_id}"
+        self.account_id = account_id
+        self._token = token
+        self.http = http_client
+
+    async def get(self, http: httpx.AsyncClient, path: str, params: dict[str, Any] | None) -> Any:
+        """The answer's `data`; InboxError when Zoho cannot be reached or refuses."""
+        token = await self._token(None)
+        response = await self._call(http, path, params, token)
+        if zoho_error_code(response) == INVALID_TOKEN:
+            # Expired or revoked early: one fresh token (unless another call already got one).
+            response = await self._call(http, path, params, await self._token(token))
+        if response.is_error:
+            raise InboxError(
+                f"Zoho Mail answered HTTP {response.status_code} "
+                f"({zoho_error_code(response) or 'no error code'}) for {path.split('/')[-1]}"
+            )
+        return json_body(response).get("data")
+
+    async def _call(
+        self, http: httpx.AsyncClient, path: str, params: dict[str, Any] | None, token: SecretStr
+    ) -> httpx.Response:
+        headers = {
+            "Authorization": f"Zoho-oauthtoken {token.get_secret_value()}",
+            "Accept": "application/json",
+        }
+        try:
+            return await http.get(self.account_url + path, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise InboxError(f"Zoho Mail unreachable ({type(exc).__name__})") from exc
+
+    async def search(self, search_key: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """`GET .../messages/search?searchKey=`: the matching emails of every folder."""
+        params = {"searchKey": search_key, "limit": limit, "includeto": "true"}
+        if self.http is not None:
+            data = await self.get(self.http, "/messages/search", params)
+        else:
+            async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
+                data = await self.get(http, "/messages/search", params)
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
 class ZohoInbox:
     via = "zoho"
 
@@ -44,10 +99,12 @@ class ZohoInbox:
         token: TokenSource,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.account_url = f"{mail_url.rstrip('/')}/api/accounts/{account_id}"
+        self._api = ZohoMailAccount(
+            mail_url=mail_url, account_id=account_id, token=token, http_client=http_client
+        )
+        self.account_url = self._api.account_url
         self.account_id = account_id
         self.folder_id = folder_id
-        self._token = token
         self._http = http_client
 
     def __repr__(self) -> str:
@@ -122,29 +179,7 @@ class ZohoInbox:
         return data if isinstance(data, dict) else {}
 
     async def _get(self, http: httpx.AsyncClient, path: str, params: dict[str, Any] | None) -> Any:
-        token = await self._token(None)
-        response = await self._call(http, path, params, token)
-        if zoho_error_code(response) == INVALID_TOKEN:
-            # Expired or revoked early: one fresh token (unless another call already got one).
-            response = await self._call(http, path, params, await self._token(token))
-        if response.is_error:
-            raise InboxError(
-                f"Zoho Mail answered HTTP {response.status_code} "
-                f"({zoho_error_code(response) or 'no error code'}) for {path.split('/')[-1]}"
-            )
-        return json_body(response).get("data")
-
-    async def _call(
-        self, http: httpx.AsyncClient, path: str, params: dict[str, Any] | None, token: SecretStr
-    ) -> httpx.Response:
-        headers = {
-            "Authorization": f"Zoho-oauthtoken {token.get_secret_value()}",
-            "Accept": "application/json",
-        }
-        try:
-            return await http.get(self.account_url + path, params=params, headers=headers)
-        except httpx.TransportError as exc:
-            raise InboxError(f"Zoho Mail unreachable ({type(exc).__name__})") from exc
+        return await self._api.get(http, path, params)
 
 
 def _ms(item: dict[str, Any]) -> int:

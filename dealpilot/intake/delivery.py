@@ -13,6 +13,8 @@ sends the signal again later; the workflow acts on each `event_id` once, so that
 - Any other refusal: that deal stops at the failing event (later ones wait behind it, so the
   order is kept); the other deals go on.
 
+Deals are signalled side by side (`SIGNALS_AT_ONCE`), each deal's events one after another.
+
 Concurrent relays (API replicas) share the work with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
 and a relay only delivers a deal whose oldest pending event it holds, so a deal's events never
 overtake each other: there the claimed rows stay locked in one unit of work while their deals
@@ -47,6 +49,9 @@ log = structlog.get_logger(__name__)
 # The whole signal, the SDK's own retries included (they go on for up to 10 s against a server
 # that is down): a healthy signal takes milliseconds, and an unanswered one stays pending.
 SIGNAL_TIMEOUT = timedelta(seconds=3)
+# Deals signalled side by side: one round trip each is milliseconds, so a relay that waited
+# for each in turn fell behind a steady stream of pixels and replies.
+SIGNALS_AT_ONCE = 16
 OPEN_DEALS = (DealStatus.active, DealStatus.paused)
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 
@@ -240,9 +245,11 @@ async def _deliver_claimed(
     """PostgreSQL: one unit of work; the claimed events stay locked while their deals are
     signalled, and each is marked delivered (flushed) once its signal was accepted."""
     claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
+    marking = asyncio.Lock()  # deals are signalled side by side; their one session is not
 
     async def mark(event: EmailEvent, note: str | None) -> None:
-        await asyncio.to_thread(_mark, session, event, note)
+        async with marking:
+            await asyncio.to_thread(_mark, session, event, note)
 
     await _deliver_all(workflows, mark, claimed, unstarted, report)
 
@@ -272,15 +279,25 @@ async def _deliver_all(
     unstarted: set[int],
     report: DeliveryReport,
 ) -> None:
-    for deal_id, events in claimed.items():
-        try:
-            await _deliver_deal(
-                workflows, mark, deal_id, events, report, unstarted=deal_id in unstarted
-            )
-        except TemporalUnreachable as exc:
-            log.warning("intake.temporal_unreachable", error=str(exc)[:200])
-            report.unreachable = True
-            break
+    """Up to `SIGNALS_AT_ONCE` deals side by side, each deal's events in order; the first sign
+    that Temporal is unreachable stops the deals not yet begun (those in flight end within
+    their signal's timeout)."""
+    gate = asyncio.Semaphore(SIGNALS_AT_ONCE)
+
+    async def one(deal_id: int, events: list[EmailEvent]) -> None:
+        async with gate:
+            if report.unreachable:
+                return
+            try:
+                await _deliver_deal(
+                    workflows, mark, deal_id, events, report, unstarted=deal_id in unstarted
+                )
+            except TemporalUnreachable as exc:
+                if not report.unreachable:
+                    log.warning("intake.temporal_unreachable", error=str(exc)[:200])
+                report.unreachable = True
+
+    await asyncio.gather(*(one(deal_id, events) for deal_id, events in claimed.items()))
 
 
 async def deliver(

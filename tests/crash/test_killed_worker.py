@@ -2,7 +2,9 @@
 
 Runs on the Temporal dev server (real time): the killed worker stops heartbeating, the send
 activity times out after its heartbeat timeout, a new worker retries it, finds the ledger row
-still `sending`, flags it `unknown` for a person and sends nothing; the deal pauses for review.
+still `sending` and leaves it to its claim until the claim's lease ends; then, with no Sent
+folder to look in, it flags the row `unknown` for a person and sends nothing; the deal pauses
+for review. (With a Sent folder it is resolved instead: tests/crash/test_crash_storm.py.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""A worker in its own process, so a test can kill it with SIGKILL in the middle of a send."""
+"""A worker in its own process, so a test can kill it with SIGKILL in the middle of a send.
+
+Its settings are the SMTP server on `smtp_port` plus whatever the environment adds (a test
+passes IMAP_* there so unknown sends are looked up in a Sent folder)."""
 
 from __future__ import annotations
 

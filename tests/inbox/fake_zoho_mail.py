@@ -1,5 +1,6 @@
 """A local server speaking Zoho Mail's documented inbox formats: OAuth token, list emails in a
-folder (newest first), an email's content and its raw headers."""
+folder (newest first), search (`to:` narrows; the caller checks the rest), an email's content
+and its raw headers."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class ZohoMessage:
     subject: str
     headers: str
     html: str
+    to_address: str = "hello@codeteki.au"
 
 
 @dataclass
@@ -33,6 +35,7 @@ class FakeZohoMail:
     messages: list[ZohoMessage] = field(default_factory=list)
     token_requests: int = 0
     calls: list[str] = field(default_factory=list)
+    failing: bool = False  # every search answers HTTP 500
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization", "").startswith("Zoho-oauthtoken 1000.")
@@ -71,6 +74,33 @@ class FakeZohoMail:
             ]
         )
 
+    async def search(self, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return JSONResponse(
+                {"status": {"code": 401}, "data": {"errorCode": "INVALID_OAUTHTOKEN"}}, 401
+            )
+        key = request.query_params["searchKey"]
+        self.calls.append(f"search:{key}")
+        if self.failing:
+            return JSONResponse({"status": {"code": 500}, "data": {"errorCode": "INTERNAL"}}, 500)
+        terms = dict(term.split(":", 1) for term in key.split("::"))
+        to = terms.get("to", "").lower()
+        hits = [m for m in self.messages if to in m.to_address.lower()]
+        return ok(
+            [
+                {
+                    "messageId": m.message_id,
+                    "folderId": self.folder_id,
+                    "subject": m.subject,
+                    "fromAddress": m.from_address,
+                    "toAddress": f"&lt;{m.to_address}&gt;",
+                    "sentDateInGMT": str(m.received_ms),
+                    "receivedTime": str(m.received_ms),
+                }
+                for m in hits
+            ]
+        )
+
     def _find(self, request: Request) -> ZohoMessage:
         assert request.path_params["folder"] == self.folder_id
         wanted = request.path_params["message"]
@@ -93,6 +123,7 @@ class FakeZohoMail:
             routes=[
                 Route("/oauth/v2/token", self.token, methods=["POST"]),
                 Route(base + "/messages/view", self.view),
+                Route(base + "/messages/search", self.search),
                 Route(one + "/content", self.content),
                 Route(one + "/header", self.header),
             ]

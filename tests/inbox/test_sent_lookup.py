@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from dealpilot.core.settings import Settings
-from dealpilot.inbox import NoSentLookup, Verdict, build_sent_lookup
+from dealpilot.inbox import SentAnswer, SentQuery, Verdict, build_sent_lookup
 from tests.inbox.dovecot import Mailbox
 from tests.mail.servers import free_port
 
@@ -44,8 +44,8 @@ async def test_a_message_in_sent_is_found_and_another_is_not(mailbox: Mailbox) -
     mailbox.append(sent_copy("<dp.8.0.d4e5f6@codeteki.au>"), folder="INBOX")
     lookup = build_sent_lookup(lookup_settings(mailbox))
 
-    found = await lookup.was_sent("<dp.7.0.a1b2c3@codeteki.au>")
-    missing = await lookup.was_sent("<dp.8.0.d4e5f6@codeteki.au>")
+    found = await lookup.was_sent(SentQuery("<dp.7.0.a1b2c3@codeteki.au>"))
+    missing = await lookup.was_sent(SentQuery("<dp.8.0.d4e5f6@codeteki.au>"))
 
     assert found.verdict == Verdict.found
     assert "'Sent'" in found.where
@@ -60,12 +60,12 @@ async def test_a_mailbox_that_cannot_be_read_cannot_tell(mailbox: Mailbox) -> No
     closed_port = build_sent_lookup(lookup_settings(mailbox, imap_port=free_port()))
 
     for lookup in (no_folder, wrong_password, closed_port):
-        answer = await lookup.was_sent("<dp.7.0.a1b2c3@codeteki.au>")
+        answer = await lookup.was_sent(SentQuery("<dp.7.0.a1b2c3@codeteki.au>"))
         assert answer.verdict == Verdict.cannot_tell, lookup
 
 
 async def test_without_a_mailbox_it_cannot_tell() -> None:
     lookup = build_sent_lookup(Settings().model_copy(update={"imap_host": None}))
 
-    assert isinstance(lookup, NoSentLookup)
-    assert (await lookup.was_sent("<x@y>")).verdict == Verdict.cannot_tell
+    answer = await lookup.was_sent(SentQuery("<x@y>"))
+    assert answer == SentAnswer(Verdict.cannot_tell, "no Sent folder configured")

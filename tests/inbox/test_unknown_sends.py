@@ -4,11 +4,14 @@ same Message-ID; the ledger says which. Real SMTP (aiosmtpd), PostgreSQL or SQLi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from models import EmailLog, EmailStatus, PipelineStage, session_scope
@@ -28,8 +31,16 @@ def send_activity(stack: Stack, box: Mailbox) -> Callable[[SendRequest], Awaitab
     return send  # type: ignore[no-any-return]
 
 
-def left_sending(stack: Stack, deal_id: int, *, step: int, message_id: str) -> SendRequest:
-    """What a worker killed mid-send leaves behind: the row `sending`, its Message-ID chosen."""
+CLAIMED_AT = datetime(2026, 3, 2, 0, 15, 7, tzinfo=UTC)
+NOW = CLAIMED_AT + timedelta(minutes=5)  # the retry's clock: the claim is past its lease
+UNFINISHED = "the attempt that claimed it at 00:15:07 UTC did not finish within 40s"
+
+
+def left_sending(
+    stack: Stack, deal_id: int, *, step: int, message_id: str, claimed_at: datetime = CLAIMED_AT
+) -> SendRequest:
+    """What a worker killed mid-send leaves behind: the row `sending`, its Message-ID chosen,
+    claimed at `claimed_at`."""
     with session_scope(stack.engine) as s:
         stage = s.exec(select(PipelineStage).where(PipelineStage.slug == "intro_sent")).first()
         assert stage is not None
@@ -43,9 +54,17 @@ def left_sending(stack: Stack, deal_id: int, *, step: int, message_id: str) -> S
                 subject="Intro",
                 message_id=message_id,
                 status=EmailStatus.sending,
+                sent_at=claimed_at,
             )
         )
         return SendRequest(deal_id=deal_id, stage_id=stage.id or 0, step=step, variant="A")
+
+
+def attempt_at(now: datetime) -> ActivityEnvironment:
+    """An activity attempt whose clock (its scheduled time) is `now`."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=now)
+    return env
 
 
 def ledger(stack: Stack, deal_id: int, step: int) -> EmailLog:
@@ -65,8 +84,8 @@ async def test_found_in_sent_is_marked_sent_and_not_sent_again(
     request = left_sending(stack, deal_id, step=1, message_id=message_id)
     send = send_activity(stack, mailbox)
 
-    outcome = await ActivityEnvironment().run(send, request)
-    again = await ActivityEnvironment().run(send, request)  # a later retry changes nothing
+    outcome = await attempt_at(NOW).run(send, request)
+    again = await attempt_at(NOW).run(send, request)  # a later retry changes nothing
 
     assert outcome.status == "sent"
     assert outcome.message_id == message_id
@@ -74,7 +93,7 @@ async def test_found_in_sent_is_marked_sent_and_not_sent_again(
     assert stack.inbox.to("found@example.com.au") == []
     row = ledger(stack, deal_id, 1)
     assert row.status == EmailStatus.sent
-    assert row.error == "found in IMAP folder 'Sent' after the worker stopped while sending"
+    assert row.error == f"found in IMAP folder 'Sent' after {UNFINISHED}"
 
 
 async def test_not_found_in_sent_is_sent_exactly_once(stack: Stack, mailbox: Mailbox) -> None:
@@ -86,8 +105,8 @@ async def test_not_found_in_sent_is_sent_exactly_once(stack: Stack, mailbox: Mai
     request = left_sending(stack, deal_id, step=1, message_id=message_id)
     send = send_activity(stack, mailbox)
 
-    outcome = await ActivityEnvironment().run(send, request)
-    again = await ActivityEnvironment().run(send, request)
+    outcome = await attempt_at(NOW).run(send, request)
+    again = await attempt_at(NOW).run(send, request)
 
     assert outcome.status == "sent"
     assert again.status == "sent"
@@ -96,9 +115,7 @@ async def test_not_found_in_sent_is_sent_exactly_once(stack: Stack, mailbox: Mai
     assert received[0]["Message-ID"] == message_id  # the same message, not a new one
     row = ledger(stack, deal_id, 1)
     assert row.status == EmailStatus.sent
-    assert row.error == (
-        "not found in IMAP folder 'Sent' after the worker stopped while sending; sent again once"
-    )
+    assert row.error == f"not found in IMAP folder 'Sent' after {UNFINISHED}; sent again once"
 
 
 async def test_without_a_readable_sent_folder_it_waits_for_a_person(
@@ -109,10 +126,39 @@ async def test_without_a_readable_sent_folder_it_waits_for_a_person(
     request = left_sending(stack, deal_id, step=1, message_id=f"<dp.{deal_id}.1.x@codeteki.au>")
     send = send_activity(stack, mailbox)  # no Sent folder created: it cannot be read
 
-    outcome = await ActivityEnvironment().run(send, request)
+    outcome = await attempt_at(NOW).run(send, request)
 
     assert outcome.status == "unknown"
     assert stack.inbox.to("maybe@example.com.au") == []
     row = ledger(stack, deal_id, 1)
     assert row.status == EmailStatus.unknown
-    assert row.error.startswith("the worker stopped while sending; outcome unknown, not resent")
+    assert row.error.startswith(f"{UNFINISHED}; outcome unknown, not resent")
+
+
+async def test_a_claim_within_its_lease_is_left_to_its_attempt(
+    stack: Stack, mailbox: Mailbox
+) -> None:
+    """A retry that finds the row claimed moments ago (the claiming attempt may only be waiting
+    on a lock) neither looks it up nor marks it: it asks Temporal to try again later."""
+    stack.open_window("codeteki")
+    deal_id = stack.create_deal("slow@example.com.au", brand="codeteki", pipeline="sales").deal_id
+    message_id = f"<dp.{deal_id}.1.slow@codeteki.au>"
+    mailbox.create("Sent")  # empty: a lookup now would send it again
+    env = attempt_at(NOW)
+    request = left_sending(
+        stack, deal_id, step=1, message_id=message_id, claimed_at=NOW - timedelta(seconds=5)
+    )
+    send = send_activity(stack, mailbox)
+
+    with pytest.raises(ApplicationError) as retry:
+        await env.run(send, request)
+
+    assert retry.value.type == "TransientMailError"
+    assert not retry.value.non_retryable
+    assert "may still be sending it" in str(retry.value)
+    # Tried again once the claim's lease (40 s from the claim, 5 s ago) has run out.
+    assert retry.value.next_retry_delay == timedelta(seconds=36)
+    assert stack.inbox.to("slow@example.com.au") == []
+    row = ledger(stack, deal_id, 1)
+    assert row.status == EmailStatus.sending
+    assert row.error == ""
