@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -37,12 +38,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import DEV_SERVER, seeded, table, target
 from bench.intake import API_KEY, TRACKING_SECRET, database, free_port, server
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.enums import MailProviderName
+from dealpilot.temporal import search_attributes
 from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, Contact, Deal, Suppression, session_scope
 
@@ -173,6 +176,7 @@ async def race(args: argparse.Namespace, url: str, work: Path) -> tuple[Posts, P
     )
     sending, idle = Posts(), Posts()
     try:
+        await search_attributes.register(env.client)
         address = env.client.service_client.config.target_host
         extra = ["--temporal", address, "--queue", queue]
         with server(
@@ -184,7 +188,9 @@ async def race(args: argparse.Namespace, url: str, work: Path) -> tuple[Posts, P
             )
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 async with worker:
-                    await DealWorkflows(env.client, queue).start_many(starts)
+                    started = await DealWorkflows(env.client, queue).start_many(starts)
+                    if not all(started.values()):
+                        raise SystemExit("some deals' workflows did not start")
                     tasks: list[asyncio.Task[None]] = []
                     seen = 0
                     while len({to for to, _ in inbox.received}) < len(starts):
@@ -205,8 +211,9 @@ async def race(args: argparse.Namespace, url: str, work: Path) -> tuple[Posts, P
                         await idle.post(http, to, link, inbox)
 
                 await asyncio.gather(*(one(to, link) for to, link in rest))
-            for start in starts:
-                await env.client.get_workflow_handle(f"deal-{start.deal_id}").terminate()
+            for start in starts:  # the unsubscribed ones have closed already
+                with contextlib.suppress(RPCError):
+                    await env.client.get_workflow_handle(f"deal-{start.deal_id}").terminate()
     finally:
         await env.shutdown()
         controller.stop()
