@@ -113,6 +113,14 @@ def claimed_rows(engine: Engine) -> set[int]:
         return {row for row in rows.all() if row is not None}
 
 
+async def settling(engine: Engine, held: set[int], killed_at: float) -> float:
+    """Seconds from the kill until none of the rows it left `sending` is `sending` any more."""
+    await wait_until_async(
+        lambda: not held & claimed_rows(engine), timeout=240, interval=0.5, what="the killed sends"
+    )
+    return time.monotonic() - killed_at
+
+
 @pytest.fixture
 def filing_smtp(mailbox: Mailbox) -> Iterator[tuple[FilingInbox, int]]:  # noqa: F811
     from aiosmtpd.controller import Controller
@@ -159,7 +167,7 @@ async def test_three_kills_during_a_200_deal_send_lose_and_repeat_nothing(
         env,
     )
     deals = DealWorkflows(client, workers.queue)
-    recoveries: list[float] = []
+    watchers: list[asyncio.Task[float]] = []
     try:
         worker = workers.start()
         started = await deals.start_many(starts)
@@ -178,19 +186,17 @@ async def test_three_kills_during_a_200_deal_send_lose_and_repeat_nothing(
             worker.wait(timeout=10)
             held = claimed_rows(engine)  # the sends the dead worker was in the middle of
             worker = workers.start()
-
-            def settled(held: set[int] = held) -> bool:
-                return not held & claimed_rows(engine)
-
-            await wait_until_async(settled, timeout=180, interval=0.5, what="the killed sends")
-            recoveries.append(time.monotonic() - killed_at)
+            watchers.append(asyncio.create_task(settling(engine, held, killed_at)))
 
         def all_resolved() -> bool:
             counts = first_emails(engine)
             return counts["sent"] + counts["unknown"] + counts["failed"] == DEALS
 
         await wait_until_async(all_resolved, timeout=240, interval=0.5, what="every first email")
+        recoveries = await asyncio.gather(*watchers)
     finally:
+        for watcher in watchers:
+            watcher.cancel()
         workers.stop_all()
         await asyncio.gather(
             *(client.get_workflow_handle(f"deal-{d.deal_id}").terminate() for d in starts),
