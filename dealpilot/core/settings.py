@@ -59,9 +59,7 @@ class Settings(BaseSettings):
     session_secret: SecretStr = Field(
         SecretStr("dev-session-secret"), alias="DEALPILOT_SESSION_SECRET"
     )
-    console_session_max_age: timedelta = Field(
-        timedelta(hours=12), alias="CONSOLE_SESSION_MAX_AGE"
-    )
+    console_session_max_age: timedelta = Field(timedelta(hours=12), alias="CONSOLE_SESSION_MAX_AGE")
     temporal_ui_url: str = Field("http://127.0.0.1:8233", alias="TEMPORAL_UI_URL")
 
     # Mail providers: credentials only ever come from here, never from the database.

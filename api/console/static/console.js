@@ -1,0 +1,77 @@
+// dealpilot console: small progressive enhancement. Every action also works without
+// script (forms post and redirect); this adds dragging cards between board columns.
+"use strict";
+
+function csrfToken() {
+  return document.body.dataset.csrf || "";
+}
+
+function say(message, kind) {
+  const box = document.getElementById("messages");
+  if (!box) return;
+  const p = document.createElement("p");
+  p.className = "flash " + kind;
+  p.textContent = message; // text, never HTML
+  box.replaceChildren(p);
+}
+
+function bumpCount(column, by) {
+  const count = column.querySelector("h2 .count");
+  if (count) count.textContent = String(Number(count.textContent) + by);
+}
+
+async function moveCard(card, column) {
+  const from = card.closest(".column");
+  if (!from || from === column) return;
+  const body = new FormData();
+  body.append("stage_id", column.dataset.stage);
+  card.classList.add("moving");
+  let answer;
+  try {
+    const response = await fetch("/console/deals/" + card.dataset.deal + "/move", {
+      method: "POST",
+      body,
+      headers: { "X-CSRF-Token": csrfToken(), Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    answer = await response.json();
+  } catch (err) {
+    answer = { ok: false, message: "The console could not be reached; nothing was changed." };
+  }
+  card.classList.remove("moving");
+  if (answer.ok) {
+    column.querySelector(".cards").prepend(card);
+    bumpCount(from, -1);
+    bumpCount(column, 1);
+    say(answer.message, "success");
+  } else {
+    say(answer.message, "error");
+  }
+}
+
+function setUpBoard(board) {
+  let dragged = null;
+  board.addEventListener("dragstart", (event) => {
+    dragged = event.target.closest(".card.deal");
+    if (dragged && event.dataTransfer) {
+      event.dataTransfer.setData("text/plain", dragged.dataset.deal);
+      event.dataTransfer.effectAllowed = "move";
+    }
+  });
+  board.addEventListener("dragover", (event) => {
+    if (dragged && event.target.closest(".column")) event.preventDefault();
+  });
+  board.addEventListener("drop", (event) => {
+    const column = event.target.closest(".column");
+    if (!dragged || !column) return;
+    event.preventDefault();
+    const card = dragged;
+    dragged = null;
+    moveCard(card, column);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const board = document.getElementById("board");
+  if (board) setUpBoard(board);
+});
