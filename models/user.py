@@ -12,6 +12,9 @@ from models.types import UTCDateTime, utcnow
 
 
 class User(SQLModel, table=True):
+    # "user" is a reserved word in PostgreSQL: every raw statement would have to quote it.
+    __tablename__ = "consoleuser"
+
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
     name: str = Field(default="", max_length=200)
@@ -30,5 +33,7 @@ class User(SQLModel, table=True):
 class UserBrand(SQLModel, table=True):
     """A brand an operator may see and act on (admins see every brand without rows here)."""
 
-    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    __tablename__ = "consoleuserbrand"
+
+    user_id: int = Field(foreign_key="consoleuser.id", primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)

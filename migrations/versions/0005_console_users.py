@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "user",
+        "consoleuser",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -33,20 +33,20 @@ def upgrade() -> None:
         sa.Column("updated_at", models.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_user_email"), "user", ["email"], unique=True)
+    op.create_index(op.f("ix_consoleuser_email"), "consoleuser", ["email"], unique=True)
     op.create_table(
-        "userbrand",
+        "consoleuserbrand",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("brand_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["brand_id"], ["brand.id"]),
-        sa.ForeignKeyConstraint(["user_id"], ["user.id"]),
+        sa.ForeignKeyConstraint(["user_id"], ["consoleuser.id"]),
         sa.PrimaryKeyConstraint("user_id", "brand_id"),
     )
-    op.create_index(op.f("ix_userbrand_brand_id"), "userbrand", ["brand_id"], unique=False)
+    op.create_index(op.f("ix_consoleuserbrand_brand_id"), "consoleuserbrand", ["brand_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_userbrand_brand_id"), table_name="userbrand")
-    op.drop_table("userbrand")
-    op.drop_index(op.f("ix_user_email"), table_name="user")
-    op.drop_table("user")
+    op.drop_index(op.f("ix_consoleuserbrand_brand_id"), table_name="consoleuserbrand")
+    op.drop_table("consoleuserbrand")
+    op.drop_index(op.f("ix_consoleuser_email"), table_name="consoleuser")
+    op.drop_table("consoleuser")
