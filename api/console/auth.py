@@ -79,7 +79,7 @@ def password_change(
         context["error"] = "The new password and its confirmation differ."
         return render(request, "password.html", context, status_code=422)
     try:
-        user = change_password(session, operator.user.id or 0, current=current, new=new)
+        user = change_password(session, operator.user_id, current=current, new=new)
     except DealpilotError as exc:
         context["error"] = exc.message
         return render(request, "password.html", context, status_code=exc.status_code)

@@ -14,7 +14,6 @@ from api.deps import (
     IdPath,
     OptionalTemporalDep,
     SettingsDep,
-    TemporalDep,
     TransactDep,
     UnitOfWorkDep,
 )
@@ -77,7 +76,7 @@ async def deal_action(
     cookie: SessionCookieDep,
     uow: UnitOfWorkDep,
     transact: TransactDep,
-    temporal: TemporalDep,
+    temporal: OptionalTemporalDep,
     stage_id: Annotated[int | None, Form(ge=1)] = None,
     reason: Annotated[str, Form(max_length=500)] = "",
     value: Annotated[str, Form(max_length=20)] = "",
@@ -91,10 +90,10 @@ async def deal_action(
         message = await apply(
             action,
             deal=deal,
-            temporal=temporal,
+            workflows=temporal,
             transact=transact,
             uow=uow,
-            actor=operator.user.email,
+            actor=operator.email,
             stage_id=stage_id,
             reason=reason,
             value=value,
@@ -113,7 +112,7 @@ async def bulk_action(
     cookie: SessionCookieDep,
     uow: UnitOfWorkDep,
     transact: TransactDep,
-    temporal: TemporalDep,
+    temporal: OptionalTemporalDep,
     action: Annotated[str, Form()],
     deal_ids: Annotated[list[int], Form()],
     back: Annotated[str, Form(max_length=2000)] = "/console/board",
@@ -133,10 +132,10 @@ async def bulk_action(
             await apply(
                 action,
                 deal=deal,
-                temporal=temporal,
+                workflows=temporal,
                 transact=transact,
                 uow=uow,
-                actor=operator.user.email,
+                actor=operator.email,
                 reason="bulk action from the board",
             )
             done += 1

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from dealpilot.core.errors import Unprocessable
 from dealpilot.deals import actions
 from dealpilot.deals import service as deals
-from dealpilot.temporal.deals import DealWorkflows
+from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models import Deal
 from models.uow import Transact, UnitOfWork
 from workflows.contracts import MoveStageRequest
@@ -38,7 +38,7 @@ async def apply(
     action: str,
     *,
     deal: Deal,
-    temporal: DealWorkflows,
+    workflows: DealWorkflows | None,
     transact: Transact,
     uow: UnitOfWork,
     actor: str,
@@ -46,8 +46,14 @@ async def apply(
     reason: str = "",
     value: str = "",
 ) -> str:
-    """Does `action` and says what happened, in words for the page."""
+    """Does `action` and says what happened, in words for the page. Everything but the
+    value needs the workflow (503 `temporal_unavailable` without Temporal)."""
     deal_id = deal.id or 0
+    if action == "value":
+        amount = _value(value)
+        await run_in_threadpool(deals.update_fields, uow.session, deal_id, {"value": amount})
+        return f"Deal {deal_id}'s value is now {amount if amount is not None else 'unset'}."
+    temporal = require_workflows(workflows)
     if action == "move":
         if stage_id is None:
             raise Unprocessable("Choose a stage", code="invalid_stage")
@@ -74,8 +80,4 @@ async def apply(
             f"Deal {deal_id} acts now: its next email goes out (inside the send window, "
             "within the daily cap)."
         )
-    if action == "value":
-        amount = _value(value)
-        await run_in_threadpool(deals.update_fields, uow.session, deal_id, {"value": amount})
-        return f"Deal {deal_id}'s value is now {amount if amount is not None else 'unset'}."
     raise Unprocessable(f"No action {action!r}", code="invalid_action")

@@ -18,7 +18,7 @@ from api.console.session import ConsoleSession, current
 from api.deps import SessionDep
 from dealpilot.accounts import BrandScope, brand_scope, session_user
 from dealpilot.core.errors import DealpilotError
-from models import User, UserRole
+from models import UserRole
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -56,14 +56,17 @@ class Forbidden(DealpilotError):
 
 @dataclass(frozen=True)
 class Operator:
-    """The signed-in user and the brands they may see."""
+    """The signed-in user and the brands they may see: plain values, not the row, so pages
+    can show them after the request's transaction ended (a workflow call commits first)."""
 
-    user: User
+    user_id: int
+    email: str
+    role: UserRole
     scope: BrandScope
 
     @property
     def is_admin(self) -> bool:
-        return self.user.role == UserRole.admin
+        return self.role == UserRole.admin
 
 
 def console_session(request: Request) -> ConsoleSession:
@@ -80,7 +83,9 @@ def signed_in(request: Request, cookie: SessionCookieDep, session: SessionDep) -
     if user is None:
         cookie.log_out()
         raise LoginRequired()
-    operator = Operator(user=user, scope=brand_scope(session, user))
+    operator = Operator(
+        user_id=user.id or 0, email=user.email, role=user.role, scope=brand_scope(session, user)
+    )
     request.state.operator = operator
     return operator
 

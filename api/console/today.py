@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from api.console.deps import OperatorDep, SessionCookieDep, render
-from api.deps import IdPath, SessionDep, SettingsDep, TemporalDep, UnitOfWorkDep
+from api.deps import IdPath, OptionalTemporalDep, SessionDep, SettingsDep, UnitOfWorkDep
 from dealpilot.core.errors import DealpilotError
 from dealpilot.desk.today import today
 from dealpilot.review import service as review
+from dealpilot.temporal.deals import require_workflows
 from models import utcnow
 from workflows.contracts import ReviewDecision
 
@@ -40,7 +41,7 @@ async def decide_review(
     operator: OperatorDep,
     cookie: SessionCookieDep,
     uow: UnitOfWorkDep,
-    temporal: TemporalDep,
+    temporal: OptionalTemporalDep,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Approve or reject a review-queue draft through the deal's workflow, as
@@ -50,11 +51,9 @@ async def decide_review(
     draft, deal = await review.load_pending(uow.session, draft_id)
     operator.scope.require(draft.brand_id, what="Draft", row_id=draft_id)
     await uow.commit_now()
-    decision = ReviewDecision(
-        draft_id=draft_id, action=action, note=note, reviewer=operator.user.email
-    )
+    decision = ReviewDecision(draft_id=draft_id, action=action, note=note, reviewer=operator.email)
     try:
-        await review.decide(temporal, deal, decision)
+        await review.decide(require_workflows(temporal), deal, decision)
     except DealpilotError as exc:
         cookie.flash(f"Draft {draft_id} was not {action}d: {exc.message}", "error")
     else:

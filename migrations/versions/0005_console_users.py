@@ -42,7 +42,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["consoleuser.id"]),
         sa.PrimaryKeyConstraint("user_id", "brand_id"),
     )
-    op.create_index(op.f("ix_consoleuserbrand_brand_id"), "consoleuserbrand", ["brand_id"], unique=False)
+    op.create_index(
+        op.f("ix_consoleuserbrand_brand_id"), "consoleuserbrand", ["brand_id"], unique=False
+    )
 
 
 def downgrade() -> None:

@@ -23,7 +23,9 @@ def console_app(engine: Engine) -> FastAPI:
     with session_scope(engine) as session:
         seed(session)
     make_users(engine)
-    return create_app(engine=engine, api_keys={"k-console"}, settings=Settings(DEALPILOT_ENV="test"))
+    return create_app(
+        engine=engine, api_keys={"k-console"}, settings=Settings(DEALPILOT_ENV="test")
+    )
 
 
 @pytest.fixture

@@ -44,9 +44,10 @@ def test_wrong_password_and_unknown_user_read_the_same(browser: TestClient) -> N
 def test_login_goes_back_to_the_page_asked_for_but_never_off_site(browser: TestClient) -> None:
     form = csrf_of(browser.get("/console/login").text)
     data = {"email": ADMIN, "password": PASSWORD, "csrf_token": form, "next": "/console/board"}
-    assert browser.post("/console/login", data=data, follow_redirects=False).headers[
-        "location"
-    ] == "/console/board"
+    assert (
+        browser.post("/console/login", data=data, follow_redirects=False).headers["location"]
+        == "/console/board"
+    )
     for evil in ("//evil.example/", "https://evil.example/", "/console/\\\\evil.example"):
         form = token(browser, "/console/login")
         data = {"email": ADMIN, "password": PASSWORD, "csrf_token": form, "next": evil}

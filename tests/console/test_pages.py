@@ -1,0 +1,155 @@
+"""Today, the board and the deal page over HTTP: what each role sees, brand isolation,
+escaping, paging and the number of queries per page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from tests.console.data import pipeline, two_brands
+from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
+from tests.factories import make_contact, make_deal
+
+
+def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine) -> None:
+    seeded = two_brands(engine)
+    login(browser, DESI_OPERATOR)
+    today = browser.get("/console/").text
+    assert "Desi draft" in today and "Desi unknown send" in today
+    assert "Codeteki draft" not in today and "Codeteki failed send" not in today
+    assert "stranger@codeteki-only.com" not in today
+    assert "Codeteki" not in today.split("The day so far")[1].split("</table>")[0]
+
+    # Another brand's objects are a 404, exactly like objects that do not exist.
+    for page in (
+        f"/console/deals/{seeded.codeteki_deal}",
+        f"/console/board?pipeline={seeded.codeteki_pipeline}",
+    ):
+        assert browser.get(page).status_code == 404
+    assert browser.get("/console/deals/999999").status_code == 404
+    csrf = token(browser)
+    for action in ("pause", "move", "value"):
+        answer = browser.post(
+            f"/console/deals/{seeded.codeteki_deal}/{action}",
+            data={"csrf_token": csrf, "stage_id": "1", "value": "5"},
+        )
+        assert answer.status_code == 404
+    bulk = browser.post(
+        "/console/board/bulk",
+        data={"csrf_token": csrf, "action": "pause", "deal_ids": [str(seeded.codeteki_deal)]},
+    )
+    assert bulk.status_code == 404
+    board = browser.get("/console/board").text  # defaults to a pipeline of their own
+    assert "agent@realty.com.au" not in board  # a name is shown, not the address
+    assert "Codeteki" not in board
+
+
+def test_an_admin_sees_every_brand(browser: TestClient, engine: Engine) -> None:
+    seeded = two_brands(engine)
+    login(browser, ADMIN)
+    today = browser.get("/console/").text
+    assert "Codeteki draft" in today and "Desi draft" in today
+    assert "stranger@codeteki-only.com" in today
+    assert browser.get(f"/console/deals/{seeded.codeteki_deal}").status_code == 200
+    assert browser.get(f"/console/deals/{seeded.desi_deal}").status_code == 200
+
+
+def test_a_contact_named_script_renders_as_text(browser: TestClient, engine: Engine) -> None:
+    seeded = two_brands(engine)
+    login(browser, DESI_OPERATOR)
+    for page in (
+        f"/console/deals/{seeded.desi_deal}",
+        f"/console/board?pipeline={seeded.desi_pipeline}",
+    ):
+        html = browser.get(page).text
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_deal_page_says_when_the_workflow_cannot_be_asked(
+    browser: TestClient, engine: Engine
+) -> None:
+    seeded = two_brands(engine)
+    login(browser, ADMIN)
+    page = browser.get(f"/console/deals/{seeded.desi_deal}")
+    assert page.status_code == 200
+    assert "has not started" in page.text  # no workflow id, no Temporal: no traceback
+    # An action that needs Temporal: a clear page, nothing changed.
+    answer = browser.post(
+        f"/console/deals/{seeded.desi_deal}/pause", data={"csrf_token": token(browser)}
+    )
+    assert answer.status_code == 200  # back on the deal page, which says why
+    assert "Not done:" in answer.text and "Temporal" in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_the_value_is_edited_on_the_deal_page(browser: TestClient, engine: Engine) -> None:
+    seeded = two_brands(engine)
+    login(browser, DESI_OPERATOR)
+    csrf = token(browser)
+    page = browser.post(
+        f"/console/deals/{seeded.desi_deal}/value", data={"csrf_token": csrf, "value": "1250.5"}
+    )
+    assert "value is now 1250.50" in page.text
+    bad = browser.post(
+        f"/console/deals/{seeded.desi_deal}/value", data={"csrf_token": csrf, "value": "lots"}
+    )
+    assert "is not an amount" in bad.text
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _add_deals(engine: Engine, n: int) -> int:
+    with Session(engine) as s:
+        brand, estate = pipeline(s, "desifirms", "real_estate")
+        for i in range(n):
+            contact = make_contact(s, brand=brand, email=f"p{i}-{n}@realty.com.au", name=f"P{i}")
+            make_deal(s, contact=contact, pipeline=estate)
+        return estate.id or 0
+
+
+def test_board_pages_its_columns_and_costs_the_same_queries_for_more_deals(
+    browser: TestClient, engine: Engine
+) -> None:
+    login(browser, DESI_OPERATOR)
+    estate = _add_deals(engine, 3)
+    with counting(engine) as few:
+        assert browser.get(f"/console/board?pipeline={estate}").status_code == 200
+    _add_deals(engine, 60)
+    with counting(engine) as many:
+        page = browser.get(f"/console/board?pipeline={estate}")
+    assert len(many) == len(few)
+    assert "1–25 of 63" in page.text
+    assert page.text.count('class="card deal"') == 25
+    stage_id = page.text.split('data-stage="')[1].split('"')[0]
+    second = browser.get(f"/console/board?pipeline={estate}&o{stage_id}=25").text
+    assert "26–50 of 63" in second
+    filtered = browser.get(f"/console/board?pipeline={estate}&q=p7-60").text
+    assert "1–1 of 1" in filtered
+
+
+def test_today_costs_the_same_queries_for_more_work(browser: TestClient, engine: Engine) -> None:
+    login(browser, ADMIN)
+    two_brands(engine)
+    with counting(engine) as few:
+        browser.get("/console/")
+    _add_deals(engine, 30)
+    with counting(engine) as many:
+        browser.get("/console/")
+    assert len(many) == len(few)
