@@ -160,7 +160,7 @@ def board(
         .where(Deal.pipeline_id == pipeline_id),
         filters,
     ).group_by(col(Deal.stage_id))
-    counts: dict[int, int] = {stage: n for stage, n in session.execute(counts_query).all()}
+    counts: dict[int, int] = dict(session.execute(counts_query).all())
     columns = []
     for stage in stages:
         stage_id = stage.id or 0

@@ -26,7 +26,8 @@ def test_login_then_today_then_logout(browser: TestClient) -> None:
     assert answer.headers["location"] == "/console/"
     today = browser.get("/console/")
     assert today.status_code == 200
-    assert "Today" in today.text and ADMIN in today.text
+    assert "Today" in today.text
+    assert ADMIN in today.text
     out = browser.post("/console/logout", data={"csrf_token": csrf_of(today.text)})
     assert out.status_code == 200  # followed to the login page
     assert "You are signed out." in out.text
@@ -143,6 +144,7 @@ def test_rest_keeps_its_api_keys(browser: TestClient) -> None:
 def test_console_pages_carry_a_strict_content_security_policy(browser: TestClient) -> None:
     page = browser.get("/console/login")
     policy = page.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert not re.search(r"<script>(?!</script>)", page.text)  # no inline script

@@ -19,8 +19,10 @@ def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine)
     seeded = two_brands(engine)
     login(browser, DESI_OPERATOR)
     today = browser.get("/console/").text
-    assert "Desi draft" in today and "Desi unknown send" in today
-    assert "Codeteki draft" not in today and "Codeteki failed send" not in today
+    assert "Desi draft" in today
+    assert "Desi unknown send" in today
+    assert "Codeteki draft" not in today
+    assert "Codeteki failed send" not in today
     assert "stranger@codeteki-only.com" not in today
     assert "Codeteki" not in today.split("The day so far")[1].split("</table>")[0]
 
@@ -52,7 +54,8 @@ def test_an_admin_sees_every_brand(browser: TestClient, engine: Engine) -> None:
     seeded = two_brands(engine)
     login(browser, ADMIN)
     today = browser.get("/console/").text
-    assert "Codeteki draft" in today and "Desi draft" in today
+    assert "Codeteki draft" in today
+    assert "Desi draft" in today
     assert "stranger@codeteki-only.com" in today
     assert browser.get(f"/console/deals/{seeded.codeteki_deal}").status_code == 200
     assert browser.get(f"/console/deals/{seeded.desi_deal}").status_code == 200
@@ -83,7 +86,8 @@ def test_the_deal_page_says_when_the_workflow_cannot_be_asked(
         f"/console/deals/{seeded.desi_deal}/pause", data={"csrf_token": token(browser)}
     )
     assert answer.status_code == 200  # back on the deal page, which says why
-    assert "Not done:" in answer.text and "Temporal" in answer.text
+    assert "Not done:" in answer.text
+    assert "Temporal" in answer.text
     assert "Traceback" not in answer.text
 
 
