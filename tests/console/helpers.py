@@ -53,7 +53,9 @@ async def alogin(http: httpx.AsyncClient, email: str, password: str = PASSWORD) 
     """Signs `http` in; returns the session's CSRF token for later posts."""
     form = csrf_of((await http.get("/console/login")).text)
     answer = await http.post(
-        "/console/login", data={"email": email, "password": password, "csrf_token": form}
+        "/console/login",
+        data={"email": email, "password": password, "csrf_token": form},
+        follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
     return csrf_of((await http.get("/console/")).text)
