@@ -33,19 +33,19 @@ async def console(api: Api) -> AsyncIterator[tuple[Api, httpx.AsyncClient, str]]
         yield api, http, csrf
 
 
-async def _deal(api: Api, email: str, *, pipeline: str = "real_estate") -> int:
-    contact_id = api.contact(email, brand="desifirms", name="Priya Sharma")
-    r = await api.http.post(
+async def _deal(on: Api, email: str, *, pipeline: str = "real_estate") -> int:
+    contact_id = on.contact(email, brand="desifirms", name="Priya Sharma")
+    r = await on.http.post(
         "/api/crm/deals/",
-        json={"contact_id": contact_id, "pipeline_id": api.pipeline_id("desifirms", pipeline)},
+        json={"contact_id": contact_id, "pipeline_id": on.pipeline_id("desifirms", pipeline)},
     )
     assert r.status_code == 201, r.text
     deal_id: int = r.json()["id"]
     return deal_id
 
 
-def _stage(api: Api, pipeline_id: int, slug: str) -> int:
-    with Session(api.stack.engine) as s:
+def _stage(on: Api, pipeline_id: int, slug: str) -> int:
+    with Session(on.stack.engine) as s:
         stage = s.exec(
             select(PipelineStage).where(
                 PipelineStage.pipeline_id == pipeline_id, PipelineStage.slug == slug
@@ -55,11 +55,11 @@ def _stage(api: Api, pipeline_id: int, slug: str) -> int:
 
 
 async def test_dragging_a_card_moves_the_deal_through_its_workflow(console) -> None:
-    api, http, csrf = console
-    api.stack.open_window("desifirms")
-    deal_id = await _deal(api, "priya@sharma-realty.com.au")
-    estate = api.pipeline_id("desifirms", "real_estate")
-    responded = _stage(api, estate, "responded")
+    on, http, csrf = console
+    on.stack.open_window("desifirms")
+    deal_id = await _deal(on, "priya@sharma-realty.com.au")
+    estate = on.pipeline_id("desifirms", "real_estate")
+    responded = _stage(on, estate, "responded")
     moved = await http.post(
         f"/console/deals/{deal_id}/move",
         data={"stage_id": str(responded)},
@@ -67,12 +67,12 @@ async def test_dragging_a_card_moves_the_deal_through_its_workflow(console) -> N
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["ok"] is True
-    state = (await api.http.get(f"/api/crm/deals/{deal_id}/state/")).json()
+    state = (await on.http.get(f"/api/crm/deals/{deal_id}/state/")).json()
     assert state["stage"] == "Responded"
-    assert api.deal(deal_id).stage_id == responded
+    assert on.deal(deal_id).stage_id == responded
 
     # A stage of another pipeline: the workflow refuses, the card's page is told why.
-    other = _stage(api, api.pipeline_id("desifirms", "events"), "responded")
+    other = _stage(on, on.pipeline_id("desifirms", "events"), "responded")
     refused = await http.post(
         f"/console/deals/{deal_id}/move",
         data={"stage_id": str(other)},
@@ -81,7 +81,7 @@ async def test_dragging_a_card_moves_the_deal_through_its_workflow(console) -> N
     assert refused.status_code == 409
     assert refused.json()["ok"] is False
     assert refused.json()["message"].startswith("Not done:")
-    assert api.deal(deal_id).stage_id == responded
+    assert on.deal(deal_id).stage_id == responded
     # Without the token the drag is refused before anything happens.
     forged = await http.post(
         f"/console/deals/{deal_id}/move", data={"stage_id": str(estate)}, headers=JSON
@@ -90,36 +90,36 @@ async def test_dragging_a_card_moves_the_deal_through_its_workflow(console) -> N
 
 
 async def test_approving_on_today_sends_the_email(console) -> None:
-    api, http, csrf = console
-    api.stack.open_window("desifirms", human_review=True)
-    deal_id = await _deal(api, "raj@kumar-realty.com.au")
-    await api.stack.env.sleep(HOUR)
-    assert api.stack.inbox.messages == []
-    with Session(api.stack.engine) as s:
+    on, http, csrf = console
+    on.stack.open_window("desifirms", human_review=True)
+    deal_id = await _deal(on, "raj@kumar-realty.com.au")
+    await on.stack.env.sleep(HOUR)
+    assert on.stack.inbox.messages == []
+    with Session(on.stack.engine) as s:
         draft = s.exec(select(EmailDraft).where(EmailDraft.kind == DraftKind.review)).one()
     today = (await http.get("/console/")).text
     assert draft.subject in today
     page = await http.post(f"/console/review/{draft.id}/approve", data={"csrf_token": csrf})
     assert page.status_code == 200
     assert f"Draft {draft.id} approved" in page.text
-    (message,) = api.stack.inbox.to("raj@kumar-realty.com.au")
+    (message,) = on.stack.inbox.to("raj@kumar-realty.com.au")
     assert message["Subject"] == draft.subject
     again = await http.post(f"/console/review/{draft.id}/approve", data={"csrf_token": csrf})
     assert again.status_code == 409  # a duplicate submit: said so, nothing sent twice
-    assert len(api.stack.inbox.to("raj@kumar-realty.com.au")) == 1
+    assert len(on.stack.inbox.to("raj@kumar-realty.com.au")) == 1
     deal_page = (await http.get(f"/console/deals/{deal_id}")).text
     assert "in the Temporal Web UI" in deal_page
     assert "Timeline" in deal_page
 
 
 async def test_bulk_pause_and_resume_from_the_board(console) -> None:
-    api, http, csrf = console
-    api.stack.open_window("desifirms")
-    ids = [await _deal(api, f"agent{i}@realty.com.au") for i in range(2)]
+    on, http, csrf = console
+    on.stack.open_window("desifirms")
+    ids = [await _deal(on, f"agent{i}@realty.com.au") for i in range(2)]
     form = {"csrf_token": csrf, "action": "pause", "deal_ids": [str(i) for i in ids]}
     page = await http.post("/console/board/bulk", data=form)
     assert page.status_code == 200
     assert "pause: done for 2 of 2 deals." in page.text
-    assert {api.deal(i).status for i in ids} == {"paused"}
+    assert {on.deal(i).status for i in ids} == {"paused"}
     page = await http.post("/console/board/bulk", data=form | {"action": "resume"})
-    assert {api.deal(i).status for i in ids} == {"active"}
+    assert {on.deal(i).status for i in ids} == {"active"}
