@@ -1,0 +1,100 @@
+"""The console in a real browser: sign in, drag a card, approve a draft, brand isolation.
+Each main page is saved as a screenshot (see conftest)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.async_api import expect
+from sqlmodel import Session, select
+
+from models import Deal, DraftKind, EmailDraft
+from tests.console.browser.conftest import Live
+from tests.console.helpers import ADMIN, DESI_OPERATOR
+
+HOUR = timedelta(hours=1)
+
+
+async def _enrol(live: Live, email: str, *, name: str = "") -> int:
+    return await live.create_deal(email, brand="desifirms", pipeline="real_estate", name=name)
+
+
+def _pipeline_id(live: Live, deal_id: int) -> int:
+    with Session(live.stack.engine) as s:
+        deal = s.get(Deal, deal_id)
+        assert deal is not None
+        return deal.pipeline_id
+
+
+async def test_sign_in_see_today_and_sign_out(live: Live) -> None:
+    page = live.page
+    await page.goto(f"{live.url}/console/board")
+    await expect(page.get_by_role("heading", name="Sign in to dealpilot")).to_be_visible()
+    await page.get_by_label("Email").fill(ADMIN)
+    await page.get_by_label("Password").fill("wrong-password-here")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("not right")
+    await live.sign_in(ADMIN)
+    await expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
+    await expect(page.get_by_role("rowheader", name="Codeteki")).to_be_visible()
+    await live.screenshot("today")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+async def test_drag_a_card_to_another_stage(live: Live) -> None:
+    live.stack.open_window("desifirms")
+    deal_id = await _enrol(live, "priya@sharma-realty.com.au", name="Priya Sharma")
+    await live.sign_in(DESI_OPERATOR)
+    page = live.page
+    await page.goto(f"{live.url}/console/board?pipeline={_pipeline_id(live, deal_id)}")
+    card = page.locator(f'[data-deal="{deal_id}"]')
+    await expect(card).to_be_visible()
+    target = page.locator("section.column", has=page.get_by_role("heading", name="Responded"))
+    await card.drag_to(target)
+    await expect(page.locator("#messages")).to_contain_text(f"Deal {deal_id} moved to Responded")
+    await expect(target.locator(f'[data-deal="{deal_id}"]')).to_be_visible()
+    state = await live.api_get(f"/api/crm/deals/{deal_id}/state/")  # the workflow's query
+    assert state["stage"] == "Responded"
+    await live.screenshot("board")
+
+    # The workflow's refusal is shown and the card stays: a lost deal cannot move.
+    await page.goto(f"{live.url}/console/deals/{deal_id}")
+    await page.get_by_label("Lost because").fill("went with a competitor")
+    await page.get_by_role("button", name="Mark lost").click()
+    await expect(page.locator("#messages")).to_contain_text("marked lost")
+    await live.screenshot("deal")
+    await page.goto(f"{live.url}/console/board?pipeline={_pipeline_id(live, deal_id)}&status=all")
+    card = page.locator(f'[data-deal="{deal_id}"]')
+    invited = page.locator("section.column", has=page.get_by_role("heading", name="Invited"))
+    await card.drag_to(invited)
+    await expect(page.locator("#messages .error")).to_contain_text("Not done:")
+
+
+async def test_approve_a_review_draft_and_the_email_goes_out(live: Live) -> None:
+    live.stack.open_window("desifirms", human_review=True)
+    deal_id = await _enrol(live, "raj@kumar-realty.com.au", name="Raj Kumar")
+    await live.stack.env.sleep(HOUR)
+    assert live.stack.inbox.messages == []
+    with Session(live.stack.engine) as s:
+        draft = s.exec(select(EmailDraft).where(EmailDraft.kind == DraftKind.review)).one()
+    await live.sign_in(DESI_OPERATOR)
+    page = live.page
+    item = page.locator(f'[data-draft="{draft.id}"]')
+    await expect(item).to_contain_text(draft.subject)
+    await item.get_by_role("button", name="Approve and send").click()
+    await expect(page.locator("#messages")).to_contain_text(f"Draft {draft.id} approved")
+    (message,) = live.stack.inbox.to("raj@kumar-realty.com.au")
+    assert message["Subject"] == draft.subject
+    await page.goto(f"{live.url}/console/deals/{deal_id}")
+    await expect(page.get_by_role("heading", name="Emails")).to_be_visible()
+    await expect(page.get_by_text(draft.subject).first).to_be_visible()
+
+
+async def test_a_desi_firms_operator_cannot_open_a_codeteki_deal(live: Live) -> None:
+    deal_id = live.stack.create_deal("cto@client.com.au", brand="codeteki", pipeline="sales")
+    await live.sign_in(DESI_OPERATOR)
+    response = await live.page.goto(f"{live.url}/console/deals/{deal_id.deal_id}")
+    assert response is not None
+    assert response.status == 404
+    await expect(live.page.get_by_role("heading", name="Not found")).to_be_visible()
