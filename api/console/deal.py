@@ -11,13 +11,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from api.console.deal_actions import ACTIONS, BULK_ACTIONS, apply
 from api.console.deps import OperatorDep, SessionCookieDep, render
 from api.deps import (
+    AIDep,
     IdPath,
     OptionalTemporalDep,
+    RendererDep,
     SettingsDep,
     TransactDep,
     UnitOfWorkDep,
 )
 from dealpilot.core.errors import DealpilotError, Unprocessable
+from dealpilot.deals.previews import preview_facts, render_preview
 from dealpilot.desk.deal_page import deal_view, scoped_deal
 from models import Deal
 from workflows.contracts import DealStateView, TimelineEntry
@@ -63,6 +66,30 @@ async def deal_page(
     return render(request, "deal.html", context)
 
 
+@router.get("/deals/{deal_id}/preview")
+async def next_email_preview(
+    request: Request,
+    deal_id: IdPath,
+    operator: OperatorDep,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    ai: AIDep,
+) -> Response:
+    """The email "Send the next email now" would send, rendered, not sent (as
+    `GET /api/crm/deals/{id}/preview/`)."""
+    await run_in_threadpool(scoped_deal, uow.session, operator.scope, deal_id)
+    try:
+        facts = await run_in_threadpool(
+            preview_facts, uow.session, deal_id, base_url=settings.public_base_url
+        )
+        email = await render_preview(renderer, ai, facts)
+    except DealpilotError as exc:
+        return render(request, "preview.html", {"deal_id": deal_id, "problem": exc.message})
+    context = {"deal_id": deal_id, "facts": facts, "email": email, "problem": ""}
+    return render(request, "preview.html", context)
+
+
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
@@ -80,6 +107,7 @@ async def deal_action(
     stage_id: Annotated[int | None, Form(ge=1)] = None,
     reason: Annotated[str, Form(max_length=500)] = "",
     value: Annotated[str, Form(max_length=20)] = "",
+    when: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     if action not in ACTIONS:
         raise DealpilotError(f"No action {action!r}", code="not_found", status_code=404)
@@ -97,6 +125,7 @@ async def deal_action(
             stage_id=stage_id,
             reason=reason,
             value=value,
+            when=when,
         )
     except DealpilotError as exc:
         ok, message = False, f"Not done: {exc.message}"

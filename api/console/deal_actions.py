@@ -6,6 +6,7 @@ directly. The workflow decides: its refusal comes back as a DealpilotError for t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +17,19 @@ from dealpilot.deals import service as deals
 from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models import Deal
 from models.uow import Transact, UnitOfWork
-from workflows.contracts import MoveStageRequest
+from workflows.contracts import MoveStageRequest, NextActionRequest
 
-ACTIONS = ("pause", "resume", "send-now", "mark-won", "mark-lost", "move", "value")
+ACTIONS = ("pause", "resume", "send-now", "mark-won", "mark-lost", "move", "value", "next-action")
 BULK_ACTIONS = ("pause", "resume", "send-now", "mark-lost")
+
+
+def _when(text: str) -> datetime:
+    """A `datetime-local` field's value, read as UTC (the page says so)."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise Unprocessable(f"{text!r} is not a date and time", code="invalid_time") from exc
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _value(text: str) -> Decimal | None:
@@ -45,6 +55,7 @@ async def apply(
     stage_id: int | None = None,
     reason: str = "",
     value: str = "",
+    when: str = "",
 ) -> str:
     """Does `action` and says what happened, in words for the page. Everything but the
     value needs the workflow (503 `temporal_unavailable` without Temporal)."""
@@ -74,6 +85,12 @@ async def apply(
         if applied:
             return f"Deal {deal_id} {verb}."
         return f"Deal {deal_id} will be {verb} as soon as its workflow is free."
+    if action == "next-action":
+        at = _when(when)
+        state = await temporal.set_next_action(
+            deal, NextActionRequest(at=at, reason=reason or f"set by {actor}")
+        )
+        return f"Deal {deal_id}'s next action is at {at:%Y-%m-%d %H:%M} UTC ({state.stage})."
     if action == "send-now":
         await temporal.nudge(deal)
         return (

@@ -59,6 +59,15 @@ async def test_dragging_a_card_moves_the_deal_through_its_workflow(console) -> N
     on.stack.open_window("desifirms")
     deal_id = await _deal(on, "priya@sharma-realty.com.au")
     estate = on.pipeline_id("desifirms", "real_estate")
+    preview = (await http.get(f"/console/deals/{deal_id}/preview")).text
+    assert 'id="subject"' in preview
+    assert "Rendered, not sent" in preview
+    later = await http.post(
+        f"/console/deals/{deal_id}/next-action",
+        data={"csrf_token": csrf, "when": "2031-03-04T10:30", "reason": "after the expo"},
+    )
+    assert "next action is at 2031-03-04 10:30 UTC" in later.text
+    assert on.deal(deal_id).next_action_at.isoformat().startswith("2031-03-04T10:30")
     responded = _stage(on, estate, "responded")
     moved = await http.post(
         f"/console/deals/{deal_id}/move",
