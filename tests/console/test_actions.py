@@ -116,9 +116,31 @@ async def test_approving_on_today_sends_the_email(console) -> None:
     again = await http.post(f"/console/review/{draft.id}/approve", data={"csrf_token": csrf})
     assert again.status_code == 409  # a duplicate submit: said so, nothing sent twice
     assert len(on.stack.inbox.to("raj@kumar-realty.com.au")) == 1
+    # A stale page: the draft was decided meanwhile (here: by this same approval).
+    edit = {"csrf_token": csrf, "subject": "Edited", "body": "Hi {{ contact.first_name }}"}
+    stale = await http.post(f"/console/review/{draft.id}/edit", data=edit)
+    assert stale.status_code == 409
     deal_page = (await http.get(f"/console/deals/{deal_id}")).text
     assert "in the Temporal Web UI" in deal_page
     assert "Timeline" in deal_page
+
+
+async def test_edit_and_approve_from_the_review_queue(console) -> None:
+    on, http, csrf = console
+    on.stack.open_window("desifirms", human_review=True)
+    await _deal(on, "meera@patel-homes.com.au")
+    await on.stack.env.sleep(HOUR)
+    with Session(on.stack.engine) as s:
+        draft = s.exec(select(EmailDraft).where(EmailDraft.kind == DraftKind.review)).one()
+    form = {"csrf_token": csrf, "back": "/console/review", "subject": "Hello {{ contact"}
+    broken = await http.post(f"/console/review/{draft.id}/edit", data=form | {"body": "x"})
+    assert "does not render" in broken.text
+    assert on.stack.inbox.messages == []
+    form |= {"subject": "A quick question", "body": "Hi {{ contact.first_name }}, one thing."}
+    page = await http.post(f"/console/review/{draft.id}/edit", data=form)
+    assert f"Draft {draft.id} edited and approved" in page.text
+    (message,) = on.stack.inbox.to("meera@patel-homes.com.au")
+    assert message["Subject"] == "A quick question"
 
 
 async def test_bulk_pause_and_resume_from_the_board(console) -> None:

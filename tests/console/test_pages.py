@@ -50,6 +50,18 @@ def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine)
     assert "Codeteki" not in board
 
 
+def test_the_review_queue_lists_only_the_operators_brands(
+    browser: TestClient, engine: Engine
+) -> None:
+    two_brands(engine)
+    login(browser, DESI_OPERATOR)
+    queue = browser.get("/console/review").text
+    assert "1 waiting" in queue
+    assert "Desi draft" in queue
+    assert "Codeteki draft" not in queue
+    assert 'data-shortcut="a"' in queue
+
+
 def test_an_admin_sees_every_brand(browser: TestClient, engine: Engine) -> None:
     seeded = two_brands(engine)
     login(browser, ADMIN)

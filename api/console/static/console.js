@@ -75,3 +75,37 @@ document.addEventListener("DOMContentLoaded", () => {
   const board = document.getElementById("board");
   if (board) setUpBoard(board);
 });
+
+// Review queue shortcuts: j/k move between drafts, a approves, r rejects, e opens the editor.
+function setUpReviewKeys(queue) {
+  const items = () => Array.from(queue.querySelectorAll(".review-item"));
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest && event.target.closest("input, textarea, select");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const all = items();
+    if (!all.length) return;
+    const current = document.activeElement.closest && document.activeElement.closest(".review-item");
+    const index = current ? all.indexOf(current) : -1;
+    if (event.key === "j" || event.key === "k") {
+      const next = event.key === "j" ? Math.min(index + 1, all.length - 1) : Math.max(index - 1, 0);
+      all[next].focus();
+      event.preventDefault();
+      return;
+    }
+    if (!current) return;
+    const target = current.querySelector('[data-shortcut="' + event.key + '"]');
+    if (!target) return;
+    event.preventDefault();
+    if (target.tagName === "DETAILS") {
+      target.open = true;
+      target.querySelector("input[name=subject]").focus();
+    } else {
+      target.requestSubmit();
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const queue = document.getElementById("queue");
+  if (queue) setUpReviewKeys(queue);
+});

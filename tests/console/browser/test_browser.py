@@ -80,9 +80,13 @@ async def test_approve_a_review_draft_and_the_email_goes_out(live: Live) -> None
         draft = s.exec(select(EmailDraft).where(EmailDraft.kind == DraftKind.review)).one()
     await live.sign_in(DESI_OPERATOR)
     page = live.page
-    item = page.locator(f'[data-draft="{draft.id}"]')
-    await expect(item).to_contain_text(draft.subject)
-    await item.get_by_role("button", name="Approve and send").click()
+    await expect(page.locator(f'[data-draft="{draft.id}"]')).to_contain_text(draft.subject)
+    # The review queue, by keyboard: j to the first draft, a to approve it.
+    await page.get_by_role("link", name="Review queue").click()
+    await expect(page.locator(f'.review-item[data-draft="{draft.id}"]')).to_be_visible()
+    await live.screenshot("review")
+    await page.keyboard.press("j")
+    await page.keyboard.press("a")
     await expect(page.locator("#messages")).to_contain_text(f"Draft {draft.id} approved")
     (message,) = live.stack.inbox.to("raj@kumar-realty.com.au")
     assert message["Subject"] == draft.subject
