@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from api.console import auth, board, deal, errors, review, today
+from api.console import admin, auth, board, deal, errors, review, today
 from api.console.deps import verify_csrf
 from api.console.session import PREFIX, ConsoleSessionMiddleware
 from dealpilot.accounts import LoginThrottle
@@ -20,7 +20,14 @@ from dealpilot.core.settings import Settings
 def install_console(app: FastAPI, settings: Settings) -> None:
     app.state.login_throttle = LoginThrottle()
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(verify_csrf)])
-    for part in (auth.router, today.router, review.router, board.router, deal.router):
+    for part in (
+        auth.router,
+        today.router,
+        review.router,
+        board.router,
+        deal.router,
+        admin.router,
+    ):
         router.include_router(part)
     app.include_router(router)
     app.mount(

@@ -9,8 +9,10 @@ from dealpilot.accounts.service import (
     change_password,
     create_user,
     first_admin,
+    list_users,
     reset_password,
     session_user,
+    update_user,
 )
 from dealpilot.accounts.throttle import LoginThrottle
 
@@ -23,6 +25,8 @@ __all__ = [
     "change_password",
     "create_user",
     "first_admin",
+    "list_users",
     "reset_password",
     "session_user",
+    "update_user",
 ]

@@ -4,6 +4,8 @@ Takes the caller's session and flushes; never commits."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -142,3 +144,68 @@ def first_admin(session: Session, *, email: str, password: str) -> User | None:
     if session.exec(select(User.id).limit(1)).first() is not None:
         return None
     return create_user(session, email=email, password=password, role=UserRole.admin, name="Admin")
+
+
+@dataclass
+class UserRow:
+    id: int
+    email: str
+    name: str
+    role: UserRole
+    is_active: bool
+    brands: list[str]
+    last_login_at: datetime | None
+
+
+def list_users(session: Session) -> list[UserRow]:
+    """Every user with the slugs of their brands (two queries, whatever the count)."""
+    users = session.exec(select(User).order_by(col(User.email))).all()
+    grants = session.exec(
+        select(UserBrand.user_id, Brand.slug)
+        .join(Brand, col(Brand.id) == col(UserBrand.brand_id))
+        .order_by(col(Brand.slug))
+    ).all()
+    brands: dict[int, list[str]] = {}
+    for user_id, slug in grants:
+        brands.setdefault(user_id, []).append(slug)
+    return [
+        UserRow(
+            u.id or 0,
+            u.email,
+            u.name,
+            u.role,
+            u.is_active,
+            brands.get(u.id or 0, []),
+            u.last_login_at,
+        )
+        for u in users
+    ]
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: UserRole,
+    brands: Iterable[str],
+    is_active: bool,
+    acting_user_id: int,
+) -> User:
+    """An admin's change to a user: role, brands, active. Deactivating signs the user out;
+    an admin cannot demote or deactivate themselves (someone must stay able to fix it)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found")
+    if user_id == acting_user_id and (role != UserRole.admin or not is_active):
+        raise Conflict("You cannot demote or deactivate yourself", code="self_lockout")
+    if user.is_active and not is_active:
+        user.session_version += 1
+    user.role, user.is_active, user.updated_at = role, is_active, utcnow()
+    session.add(user)
+    for grant in session.exec(select(UserBrand).where(UserBrand.user_id == user_id)).all():
+        session.delete(grant)
+    session.flush()
+    for brand_id in _brand_ids(session, brands):
+        session.add(UserBrand(user_id=user_id, brand_id=brand_id))
+    session.flush()
+    return user

@@ -169,3 +169,66 @@ def test_today_costs_the_same_queries_for_more_work(browser: TestClient, engine:
     with counting(engine) as many:
         browser.get("/console/")
     assert len(many) == len(few)
+
+
+def test_settings_are_for_admins(browser: TestClient, engine: Engine) -> None:
+    login(browser, DESI_OPERATOR)
+    assert browser.get("/console/settings/").status_code == 403
+    csrf = token(browser)
+    refused = browser.post(
+        "/console/settings/users",
+        data={"csrf_token": csrf, "email": "x@example.com", "password": "p" * 12, "role": "admin"},
+    )
+    assert refused.status_code == 403
+
+
+def test_an_admin_adds_a_user_and_changes_a_brand(browser: TestClient) -> None:
+    login(browser, ADMIN)
+    page = browser.get("/console/settings/")
+    assert DESI_OPERATOR in page.text
+    csrf = token(browser, "/console/settings/")
+    made = browser.post(
+        "/console/settings/users",
+        data={
+            "csrf_token": csrf,
+            "email": "new@codeteki.com.au",
+            "password": "a-long-password",
+            "role": "operator",
+            "brands": ["codeteki"],
+        },
+    )
+    assert "new@codeteki.com.au can sign in now." in made.text
+    self_lockout = browser.post(
+        "/console/settings/users/1", data={"csrf_token": csrf, "role": "operator"}
+    )
+    assert "You cannot demote or deactivate yourself" in self_lockout.text
+    brand = browser.post(
+        "/console/settings/brands/1",
+        data={
+            "csrf_token": csrf,
+            "timezone": "Australia/Perth",
+            "send_window_start": "10:00",
+            "send_window_end": "09:00",
+            "daily_cap": "50",
+            "min_gap_seconds": "60",
+            "provider": "outbox",
+            "send_days": ["0", "1"],
+        },
+    )
+    assert "Not saved: The send window must start before it ends" in brand.text
+    assert 'value="Australia/Perth"' not in brand.text  # nothing of it was stored
+    brand = browser.post(
+        "/console/settings/brands/1",
+        data={
+            "csrf_token": csrf,
+            "timezone": "Australia/Perth",
+            "send_window_start": "08:00",
+            "send_window_end": "16:00",
+            "daily_cap": "50",
+            "min_gap_seconds": "60",
+            "provider": "outbox",
+            "send_days": ["0", "1"],
+        },
+    )
+    assert "settings are saved" in brand.text
+    assert 'value="Australia/Perth"' in brand.text

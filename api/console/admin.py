@@ -1,0 +1,127 @@
+"""Settings (admins only): users and their brands, and each brand's sending settings."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from pydantic import ValidationError
+from sqlmodel import col, select
+from starlette.responses import RedirectResponse, Response
+
+from api.console.deps import AdminDep, SessionCookieDep, render
+from api.deps import IdPath, SessionDep
+from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
+from dealpilot.core.errors import DealpilotError
+from dealpilot.deals.brands import update_brand
+from models import Brand, MailProviderName, UserRole
+from models.brand import BrandUpdate
+
+router = APIRouter(prefix="/settings")
+
+
+def _brands(session: SessionDep) -> list[Brand]:
+    return list(session.exec(select(Brand).order_by(col(Brand.slug))).all())
+
+
+@router.get("/")
+def settings_page(request: Request, admin: AdminDep, session: SessionDep) -> Response:
+    context = {
+        "users": list_users(session),
+        "brands": _brands(session),
+        "roles": list(UserRole),
+        "providers": list(MailProviderName),
+        "min_length": MIN_PASSWORD_LENGTH,
+        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    }
+    return render(request, "settings.html", context)
+
+
+@router.post("/users")
+def add_user(
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[UserRole, Form()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    brands: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        user = create_user(
+            session, email=email, password=password, role=role, name=name, brands=brands or []
+        )
+    except DealpilotError as exc:
+        cookie.flash(f"No user was created: {exc.message}", "error")
+    else:
+        cookie.flash(f"{user.email} can sign in now.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.post("/users/{user_id}")
+def change_user(
+    user_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    role: Annotated[UserRole, Form()],
+    active: Annotated[bool, Form()] = False,
+    brands: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        user = update_user(
+            session,
+            user_id,
+            role=role,
+            brands=brands or [],
+            is_active=active,
+            acting_user_id=admin.user_id,
+        )
+    except DealpilotError as exc:
+        cookie.flash(f"Not changed: {exc.message}", "error")
+    else:
+        cookie.flash(f"{user.email} is updated.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.post("/brands/{brand_id}")
+def change_brand(
+    brand_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    timezone: Annotated[str, Form(max_length=64)],
+    send_window_start: Annotated[time, Form()],
+    send_window_end: Annotated[time, Form()],
+    daily_cap: Annotated[int, Form()],
+    min_gap_seconds: Annotated[int, Form()],
+    provider: Annotated[MailProviderName, Form()],
+    postal_address: Annotated[str, Form(max_length=500)] = "",
+    send_days: Annotated[list[int] | None, Form()] = None,
+    human_review: Annotated[bool, Form()] = False,
+) -> Response:
+    """The same validation and update as `PATCH /api/crm/brands/{id}/`."""
+    try:
+        data = BrandUpdate(
+            timezone=timezone,
+            send_window_start=send_window_start,
+            send_window_end=send_window_end,
+            send_days=send_days or [],
+            daily_cap=daily_cap,
+            min_gap_seconds=min_gap_seconds,
+            provider=provider,
+            human_review=human_review,
+            postal_address=postal_address,
+        )
+        brand = update_brand(session, brand_id, data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        cookie.flash(f"Not saved: {problems}", "error")
+    except DealpilotError as exc:
+        session.rollback()  # the refused change was applied to the row: none of it stays
+        cookie.flash(f"Not saved: {exc.message}", "error")
+    else:
+        cookie.flash(f"{brand.name}'s settings are saved.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
