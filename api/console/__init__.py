@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from api.console import admin, auth, board, contacts, deal, errors, review, today
+from api.console import admin, auth, board, composer, contacts, deal, errors, review, today
 from api.console.deps import verify_csrf
 from api.console.session import PREFIX, ConsoleSessionMiddleware
 from dealpilot.accounts import LoginThrottle
@@ -27,6 +27,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         board.router,
         deal.router,
         contacts.router,
+        composer.router,
         admin.router,
     ):
         router.include_router(part)

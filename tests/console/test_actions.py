@@ -5,32 +5,15 @@ timeline."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
-import pytest
 from sqlmodel import Session, select
 
 from models import DraftKind, EmailDraft, PipelineStage
-from tests.api_workflows.conftest import Api, api  # noqa: F401 (fixtures)
-from tests.console.helpers import DESI_OPERATOR, alogin, make_users
-from tests.workflows.conftest import smtp, stack, time_env  # noqa: F401 (fixtures)
+from tests.api_workflows.conftest import Api
 
 HOUR = timedelta(hours=1)
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-async def console(api: Api) -> AsyncIterator[tuple[Api, httpx.AsyncClient, str]]:  # noqa: F811
-    make_users(api.stack.engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api.app),
-        base_url="http://console.test",
-        follow_redirects=True,
-    ) as http:
-        csrf = await alogin(http, DESI_OPERATOR)
-        yield api, http, csrf
 
 
 async def _deal(on: Api, email: str, *, pipeline: str = "real_estate") -> int:
