@@ -102,3 +102,24 @@ async def test_a_desi_firms_operator_cannot_open_a_codeteki_deal(live: Live) -> 
     assert response is not None
     assert response.status == 404
     await expect(live.page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+async def test_compose_and_send_to_two_contacts(live: Live) -> None:
+    live.stack.open_window("desifirms")
+    await live.sign_in(DESI_OPERATOR)
+    page = live.page
+    await page.get_by_role("link", name="Composer").click()
+    await page.get_by_label("Brand and pipeline").select_option("desifirms/real_estate")
+    await page.get_by_label("Recipients: paste addresses").fill(
+        "meera@patel-homes.com.au, dev@shah-realty.com.au"
+    )
+    await page.get_by_label("What the AI should write about").fill("free listings this month")
+    await page.get_by_role("button", name="Draft it").click()
+    await expect(page.locator("#messages")).to_contain_text("is ready")
+    await expect(page.locator("#preview-subject")).not_to_be_empty()
+    await live.screenshot("composer")
+    await page.get_by_role("button", name="Send now to 2 recipients").click()
+    await expect(page.locator("#messages")).to_contain_text("Sent: 2 deals started")
+    await live.stack.env.sleep(HOUR)
+    assert len(live.stack.inbox.to("meera@patel-homes.com.au")) == 1
+    assert len(live.stack.inbox.to("dev@shah-realty.com.au")) == 1
