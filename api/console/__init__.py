@@ -10,7 +10,18 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from api.console import admin, auth, board, composer, contacts, deal, errors, review, today
+from api.console import (
+    admin,
+    auth,
+    board,
+    composer,
+    contacts,
+    deal,
+    errors,
+    imports,
+    review,
+    today,
+)
 from api.console.deps import verify_csrf
 from api.console.session import PREFIX, ConsoleSessionMiddleware
 from dealpilot.accounts import LoginThrottle
@@ -28,6 +39,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         deal.router,
         contacts.router,
         composer.router,
+        imports.router,
         admin.router,
     ):
         router.include_router(part)

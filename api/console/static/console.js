@@ -109,3 +109,35 @@ document.addEventListener("DOMContentLoaded", () => {
   const queue = document.getElementById("queue");
   if (queue) setUpReviewKeys(queue);
 });
+
+// Import progress: poll the job until it is done, then reload for the per-row report.
+function followImport(box) {
+  const bar = document.getElementById("bar");
+  const status = document.getElementById("import-status");
+  async function poll() {
+    let job;
+    try {
+      const response = await fetch(box.dataset.progress, { headers: { Accept: "application/json" } });
+      job = await response.json();
+    } catch (err) {
+      setTimeout(poll, 1000);
+      return;
+    }
+    bar.max = job.total;
+    bar.value = job.read;
+    bar.textContent = job.read + " of " + job.total;
+    if (job.done) {
+      status.textContent = job.error ? "Nothing imported: " + job.error : "Done.";
+      if (!document.getElementById("import-counts")) window.location.reload();
+      return;
+    }
+    status.textContent = "Reading… " + job.read + " of about " + job.total + " rows";
+    setTimeout(poll, 400);
+  }
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const job = document.getElementById("import-job");
+  if (job && !document.getElementById("import-counts")) followImport(job);
+});

@@ -123,3 +123,21 @@ async def test_compose_and_send_to_two_contacts(live: Live) -> None:
     await live.stack.env.sleep(HOUR)
     assert len(live.stack.inbox.to("meera@patel-homes.com.au")) == 1
     assert len(live.stack.inbox.to("dev@shah-realty.com.au")) == 1
+
+
+async def test_import_a_csv_and_see_progress_reach_the_end(live: Live, tmp_path) -> None:
+    rows = "".join(f"agent{i}@realty{i}.com.au,Agent {i}\n" for i in range(300))
+    csv_file = tmp_path / "agents.csv"
+    csv_file.write_text("Email,Name\n" + rows)
+    await live.sign_in(DESI_OPERATOR)
+    page = live.page
+    await page.get_by_role("link", name="Import").click()
+    await page.get_by_label("CSV file").set_input_files(str(csv_file))
+    await page.get_by_label("Brand").select_option("desifirms")
+    await page.get_by_role("button", name="Import").click()
+    await expect(page.locator("#import-status")).to_have_text("Done.", timeout=30_000)
+    await expect(page.locator("#import-counts")).to_contain_text("created: 300")
+    bar = page.locator("#bar")
+    assert await bar.get_attribute("value") == await bar.get_attribute("max")
+    await expect(page.get_by_role("link", name="Download the per-row report")).to_be_visible()
+    await live.screenshot("import")
