@@ -8,7 +8,15 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("enrolment", "deal_cycle", "intake", "intake_outage", "imports", "link_check")
+BENCHMARKS = (
+    "enrolment",
+    "deal_cycle",
+    "intake",
+    "intake_outage",
+    "imports",
+    "link_check",
+    "console",
+)
 
 
 def main(names: list[str]) -> int:
