@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from models import Brand, Suppression, SuppressionReason
 from tests.console.data import two_brands
 from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
-from tests.factories import make_contact
+from tests.factories import make_backlink, make_contact
 
 
 def test_contacts_are_scoped_searchable_and_paged(browser: TestClient, engine: Engine) -> None:
@@ -93,3 +93,17 @@ def test_manual_suppressions_are_added_and_removed(browser: TestClient, engine: 
     assert "stop@example.com may be emailed again." in removed.text
     with Session(engine) as s:
         assert {r.email for r in s.exec(select(Suppression)).all()} == {"gone@example.com"}
+
+
+def test_backlinks_are_listed_for_the_users_brands(browser: TestClient, engine: Engine) -> None:
+    with Session(engine) as s:
+        desi = s.exec(select(Brand).where(Brand.slug == "desifirms")).one()
+        codeteki = s.exec(select(Brand).where(Brand.slug == "codeteki")).one()
+        make_backlink(s, brand=desi, target_domain="desi-blog.example.org")
+        make_backlink(s, brand=codeteki, target_domain="tech-blog.example.org")
+    login(browser, DESI_OPERATOR)
+    page = browser.get("/console/backlinks").text
+    assert "desi-blog.example.org" in page
+    assert "tech-blog.example.org" not in page
+    assert "never" in page  # not checked yet
+    assert "desi-blog" not in browser.get("/console/backlinks?status=placed").text
