@@ -29,7 +29,8 @@ from dealpilot.core.settings import Settings
 
 
 def install_console(app: FastAPI, settings: Settings) -> None:
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(max_failures=5)  # per address
+    app.state.client_throttle = LoginThrottle(max_failures=50)  # per client address
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(verify_csrf)])
     for part in (
         auth.router,

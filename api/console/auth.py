@@ -16,9 +16,11 @@ from dealpilot.core.errors import DealpilotError
 router = APIRouter()
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
+def _throttles(request: Request) -> tuple[LoginThrottle, LoginThrottle]:
+    """Per address (a handful of guesses), and per client address (more: behind a proxy or an
+    office NAT many people share one, and one typo-prone colleague must not lock all out)."""
+    state = request.app.state
+    return state.login_throttle, state.client_throttle
 
 
 @router.get("/login")
@@ -35,19 +37,20 @@ async def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    throttle = _throttle(request)
+    by_email, by_client = _throttles(request)
+    address = email.strip().lower()
     client = request.client.host if request.client else "unknown"
-    keys = (f"email:{email.strip().lower()}", f"client:{client}")
     context = {"next": safe_next(next), "email": email}
-    if throttle.blocked(*keys):
+    if by_email.blocked(address) or by_client.blocked(client):
         context["error"] = "Too many failed logins. Wait a few minutes, then try again."
         return render(request, "login.html", context, status_code=429)
     user = await run_in_threadpool(authenticate, uow.session, email, password)
     if user is None:
-        throttle.failed(*keys)
+        by_email.failed(address)
+        by_client.failed(client)
         context["error"] = "The email or the password is not right."
         return render(request, "login.html", context, status_code=401)
-    throttle.succeeded(*keys)
+    by_email.succeeded(address)
     cookie.log_in(user.id or 0, user.session_version)
     return RedirectResponse(safe_next(next), status_code=303)
 

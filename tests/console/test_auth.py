@@ -148,3 +148,11 @@ def test_console_pages_carry_a_strict_content_security_policy(browser: TestClien
     assert "unsafe-inline" not in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert not re.search(r"<script>(?!</script>)", page.text)  # no inline script
+
+
+def test_one_clients_failures_do_not_lock_out_its_colleagues(browser: TestClient) -> None:
+    """Everyone behind one proxy shares its address: five wrong passwords for one account
+    lock that account, not the others."""
+    for _ in range(5):
+        login(browser, DESI_OPERATOR, "guess-guess-guess")
+    assert login(browser, ADMIN).status_code == 303
