@@ -11,12 +11,15 @@ from sqlmodel import col, select
 from starlette.responses import RedirectResponse, Response
 
 from api.console.deps import AdminDep, SessionCookieDep, render
-from api.deps import IdPath, SessionDep
+from api.deps import IdPath, RendererDep, SessionDep
 from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
-from dealpilot.core.errors import DealpilotError
+from dealpilot.core.errors import DealpilotError, NotFound
 from dealpilot.deals.brands import update_brand
-from models import Brand, MailProviderName, UserRole
+from dealpilot.deals.service import stages_in_order
+from dealpilot.deals.stages import update_stage
+from models import Brand, MailProviderName, Pipeline, PipelineStage, UserRole
 from models.brand import BrandUpdate
+from models.pipeline import PipelineStageUpdate
 
 router = APIRouter(prefix="/settings")
 
@@ -29,6 +32,9 @@ def _brands(session: SessionDep) -> list[Brand]:
 def settings_page(request: Request, admin: AdminDep, session: SessionDep) -> Response:
     context = {
         "users": list_users(session),
+        "pipelines": list(
+            session.exec(select(Pipeline).order_by(col(Pipeline.brand_id), col(Pipeline.name)))
+        ),
         "brands": _brands(session),
         "roles": list(UserRole),
         "providers": list(MailProviderName),
@@ -125,3 +131,49 @@ def change_brand(
     else:
         cookie.flash(f"{brand.name}'s settings are saved.", "success")
     return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.get("/pipelines/{pipeline_id}")
+def pipeline_page(
+    request: Request, pipeline_id: IdPath, admin: AdminDep, session: SessionDep
+) -> Response:
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise NotFound(f"Pipeline {pipeline_id} not found")
+    context = {"pipeline": pipeline, "stages": stages_in_order(session, pipeline_id)}
+    return render(request, "pipeline_settings.html", context)
+
+
+@router.post("/stages/{stage_id}")
+def change_stage(
+    stage_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    renderer: RendererDep,
+    days_until_followup: Annotated[str, Form(max_length=6)] = "",
+    subject: Annotated[str, Form(max_length=300)] = "",
+    subject_variant_b: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Cadence and subjects (A and B), checked in the sandbox as sending renders them, by
+    the same `update_stage` as `PATCH /api/crm/stages/{id}/`."""
+    pipeline_id = 0
+    try:
+        days = int(days_until_followup) if days_until_followup.strip() else None
+        data = PipelineStageUpdate(
+            days_until_followup=days,
+            subject=subject.strip() or None,
+            subject_variant_b=subject_variant_b.strip() or None,
+        )
+        stage = update_stage(session, stage_id, data, renderer=renderer)
+        pipeline_id = stage.pipeline_id
+    except (ValueError, DealpilotError) as exc:
+        session.rollback()
+        problem = exc.message if isinstance(exc, DealpilotError) else "days must be a number"
+        cookie.flash(f"Not saved: {problem}", "error")
+        row = session.get(PipelineStage, stage_id)
+        pipeline_id = row.pipeline_id if row else 0
+    else:
+        cookie.flash(f"{stage.name} is saved.", "success")
+    target = f"/console/settings/pipelines/{pipeline_id}" if pipeline_id else "/console/settings/"
+    return RedirectResponse(target, status_code=303)

@@ -232,3 +232,30 @@ def test_an_admin_adds_a_user_and_changes_a_brand(browser: TestClient) -> None:
     )
     assert "settings are saved" in brand.text
     assert 'value="Australia/Perth"' in brand.text
+
+
+def test_an_admin_edits_a_stages_cadence_and_subjects(browser: TestClient, engine: Engine) -> None:
+    with Session(engine) as s:
+        _brand, sales = pipeline(s, "codeteki", "sales")
+        pipeline_id = sales.id
+    login(browser, ADMIN)
+    page = browser.get(f"/console/settings/pipelines/{pipeline_id}")
+    assert page.status_code == 200
+    stage_id = page.text.split('action="/console/settings/stages/')[1].split('"')[0]
+    csrf = token(browser, "/console/settings/")
+    broken = browser.post(
+        f"/console/settings/stages/{stage_id}",
+        data={"csrf_token": csrf, "days_until_followup": "4", "subject": "Hi {{ contact.first"},
+    )
+    assert "Not saved: The subject is not a valid template" in broken.text
+    saved = browser.post(
+        f"/console/settings/stages/{stage_id}",
+        data={
+            "csrf_token": csrf,
+            "days_until_followup": "4",
+            "subject": "Hi {{ contact.first_name }}",
+            "subject_variant_b": "A question, {{ contact.first_name }}",
+        },
+    )
+    assert "is saved" in saved.text
+    assert 'value="A question, {{ contact.first_name }}"' in saved.text
