@@ -13,11 +13,13 @@ from starlette.responses import RedirectResponse, Response
 from api.console.deps import AdminDep, SessionCookieDep, render
 from api.deps import IdPath, RendererDep, SessionDep
 from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
+from dealpilot.ai.prompt_store import update_prompt
 from dealpilot.core.errors import DealpilotError, NotFound
 from dealpilot.deals.brands import update_brand
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.stages import update_stage
-from models import Brand, MailProviderName, Pipeline, PipelineStage, UserRole
+from models import AIPromptTemplate, Brand, MailProviderName, Pipeline, PipelineStage, UserRole
+from models.ai import AIPromptTemplateUpdate
 from models.brand import BrandUpdate
 from models.pipeline import PipelineStageUpdate
 
@@ -177,3 +179,30 @@ def change_stage(
         cookie.flash(f"{stage.name} is saved.", "success")
     target = f"/console/settings/pipelines/{pipeline_id}" if pipeline_id else "/console/settings/"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/prompts")
+def prompts_page(request: Request, admin: AdminDep, session: SessionDep) -> Response:
+    prompts = session.exec(select(AIPromptTemplate).order_by(col(AIPromptTemplate.name))).all()
+    return render(request, "prompts.html", {"prompts": prompts})
+
+
+@router.post("/prompts/{prompt_id}")
+def change_prompt(
+    prompt_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    prompt_text: Annotated[str, Form(min_length=1, max_length=50_000)],
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Checked (markers, template syntax) before it is stored, by `update_prompt`."""
+    data = AIPromptTemplateUpdate(prompt_text=prompt_text, is_active=active)
+    try:
+        prompt = update_prompt(session, prompt_id, data, check=True)
+    except DealpilotError as exc:
+        session.rollback()
+        cookie.flash(f"Not saved: {exc.message}", "error")
+    else:
+        cookie.flash(f"{prompt.name} is saved; the next AI call uses it.", "success")
+    return RedirectResponse("/console/settings/prompts", status_code=303)

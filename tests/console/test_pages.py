@@ -8,8 +8,9 @@ from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from models import AIPromptTemplate
 from tests.console.data import pipeline, two_brands
 from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
 from tests.factories import make_contact, make_deal
@@ -259,3 +260,28 @@ def test_an_admin_edits_a_stages_cadence_and_subjects(browser: TestClient, engin
     )
     assert "is saved" in saved.text
     assert 'value="A question, {{ contact.first_name }}"' in saved.text
+
+
+def test_an_admin_edits_a_prompt_checked_first(browser: TestClient, engine: Engine) -> None:
+    with Session(engine) as s:
+        prompt = s.exec(select(AIPromptTemplate).order_by(col(AIPromptTemplate.id))).first()
+        assert prompt is not None  # seeded
+        prompt_id, original = prompt.id, prompt.prompt_text
+    login(browser, ADMIN)
+    assert "AI prompts" in browser.get("/console/settings/prompts").text
+    csrf = token(browser, "/console/settings/prompts")
+    broken = browser.post(
+        f"/console/settings/prompts/{prompt_id}",
+        data={"csrf_token": csrf, "prompt_text": "[[system]]\nHi {% if %}\n[[user]]\nx"},
+    )
+    assert "Not saved: The prompt is not valid" in broken.text
+    text = "[[system]]\nBe brief.\n[[user]]\nAbout {{ contact_name }}"
+    saved = browser.post(
+        f"/console/settings/prompts/{prompt_id}",
+        data={"csrf_token": csrf, "prompt_text": text, "active": "true"},
+    )
+    assert "is saved" in saved.text
+    with Session(engine) as s:
+        stored = s.get(AIPromptTemplate, prompt_id)
+        assert stored is not None
+        assert stored.prompt_text == text != original
