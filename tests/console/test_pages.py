@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
-from models import AIPromptTemplate
+from models import AIPromptTemplate, Deal
 from tests.console.data import pipeline, two_brands
 from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
-from tests.factories import make_contact, make_deal
+from tests.factories import make_contact, make_deal, make_email_log
 
 
 def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine) -> None:
@@ -285,3 +285,21 @@ def test_an_admin_edits_a_prompt_checked_first(browser: TestClient, engine: Engi
         stored = s.get(AIPromptTemplate, prompt_id)
         assert stored is not None
         assert stored.prompt_text == text != original
+
+
+def test_the_deal_page_costs_the_same_queries_for_more_emails(
+    browser: TestClient, engine: Engine
+) -> None:
+    seeded = two_brands(engine)
+    login(browser, ADMIN)
+    with counting(engine) as few:
+        browser.get(f"/console/deals/{seeded.desi_deal}")
+    with Session(engine) as s:
+        deal = s.get(Deal, seeded.desi_deal)
+        assert deal is not None
+        for _ in range(20):
+            make_email_log(s, deal=deal)
+    with counting(engine) as many:
+        page = browser.get(f"/console/deals/{seeded.desi_deal}")
+    assert len(many) == len(few)
+    assert page.text.count('<details class="card">') == 21

@@ -38,6 +38,13 @@ async def test_sign_in_see_today_and_sign_out(live: Live) -> None:
     await expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
     await expect(page.get_by_role("rowheader", name="Codeteki")).to_be_visible()
     await live.screenshot("today")
+    # A phone-sized screen: nothing wider than the screen on Today and the board.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/console/", "/console/board"):
+        await page.goto(f"{live.url}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    await live.screenshot("today-phone")
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_text("You are signed out.")).to_be_visible()
 
@@ -60,10 +67,11 @@ async def test_drag_a_card_to_another_stage(live: Live) -> None:
 
     # The workflow's refusal is shown and the card stays: a lost deal cannot move.
     await page.goto(f"{live.url}/console/deals/{deal_id}")
+    await expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    await live.screenshot("deal")
     await page.get_by_label("Lost because").fill("went with a competitor")
     await page.get_by_role("button", name="Mark lost").click()
     await expect(page.locator("#messages")).to_contain_text("marked lost")
-    await live.screenshot("deal")
     await page.goto(f"{live.url}/console/board?pipeline={_pipeline_id(live, deal_id)}&status=all")
     card = page.locator(f'[data-deal="{deal_id}"]')
     invited = page.locator("section.column", has=page.get_by_role("heading", name="Invited"))
