@@ -24,8 +24,9 @@ setup: .venv/.synced
 dev: setup
 	.venv/bin/dealpilot dev $(DEV_ARGS)
 
-# The IMAP tests talk to a real dovecot; install it where we may (root with apt), else they
-# skip with a reason (CI fails on skips, so CI always has it).
+# The IMAP tests talk to a real dovecot, the console's browser tests drive Debian's Chromium
+# through Playwright (browsers cannot be downloaded); install them where we may (root with
+# apt), else those tests skip with a reason (CI fails on skips, so CI always has them).
 system-deps:
 	@command -v dovecot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -33,6 +34,12 @@ system-deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	  else echo "note: dovecot is not installed; the IMAP tests will skip"; fi; }
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the console's browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium is not installed; the browser tests will skip"; fi; }
 
 test: setup system-deps
 	.venv/bin/pytest $(PYTEST_ARGS)

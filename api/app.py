@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
+from api.console import install_console
 from api.deps import EngineDep, reject_nul_characters, require_api_key
 from api.errors import ErrorEnvelope, install_error_handlers
 from api.metrics import install_metrics
@@ -141,6 +142,7 @@ def create_app(
         )
     for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=CRM_PREFIX)
+    install_console(app, settings)
     return app
 
 

@@ -16,6 +16,7 @@ BENCHMARKS = (
     "unsubscribe_race",
     "imports",
     "link_check",
+    "console",
 )
 
 

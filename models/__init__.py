@@ -16,6 +16,7 @@ from dealpilot.core.enums import (
     PromptType,
     StageKind,
     SuppressionReason,
+    UserRole,
 )
 from models.ai import AIDecisionLog, AIPromptTemplate
 from models.backlink import BacklinkOpportunity
@@ -27,6 +28,7 @@ from models.email import EmailDraft, EmailEvent, EmailLog
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
 from models.types import utcnow
+from models.user import User, UserBrand
 
 __all__ = [
     "AIDecisionLog",
@@ -60,6 +62,9 @@ __all__ = [
     "StageKind",
     "Suppression",
     "SuppressionReason",
+    "User",
+    "UserBrand",
+    "UserRole",
     "find_brand",
     "make_engine",
     "migrate",

@@ -4,9 +4,9 @@ from sqlmodel import col, select
 
 from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
-from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
+from dealpilot.core.errors import Conflict
+from dealpilot.deals import brands
 from dealpilot.deals.lookup import get_or_404
-from dealpilot.deals.updates import apply_update
 from models import Brand
 from models.brand import BrandCreate, BrandPublic, BrandUpdate
 
@@ -36,14 +36,4 @@ def get_brand(brand_id: IdPath, session: SessionDep) -> BrandPublic:
 
 @router.patch("/{brand_id}/", response_model=BrandPublic)
 def update_brand(brand_id: IdPath, data: BrandUpdate, session: SessionDep) -> BrandPublic:
-    brand = get_or_404(session, Brand, brand_id, what="Brand")
-    apply_update(brand, data, nullable={"reply_to"})
-    if brand.send_window_start >= brand.send_window_end:
-        raise Unprocessable(
-            "The send window must start before it ends",
-            code="validation_error",
-            details=[ErrorDetail(field="send_window_end", problem="must be after the start")],
-        )
-    session.add(brand)
-    session.flush()
-    return BrandPublic.model_validate(brand)
+    return BrandPublic.model_validate(brands.update_brand(session, brand_id, data))

@@ -4,9 +4,9 @@ from sqlmodel import col, select
 
 from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
+from dealpilot.ai import prompt_store
 from dealpilot.deals.lookup import get_or_404
-from dealpilot.deals.updates import apply_update
-from models import AIPromptTemplate, PromptType, utcnow
+from models import AIPromptTemplate, PromptType
 from models.ai import AIPromptTemplatePublic, AIPromptTemplateUpdate
 
 router = CRMRouter(prefix="/prompts", tags=["prompts"])
@@ -35,9 +35,6 @@ def get_prompt(prompt_id: IdPath, session: SessionDep) -> AIPromptTemplatePublic
 def update_prompt(
     prompt_id: IdPath, data: AIPromptTemplateUpdate, session: SessionDep
 ) -> AIPromptTemplatePublic:
-    prompt = get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
-    apply_update(prompt, data)
-    prompt.updated_at = utcnow()
-    session.add(prompt)
-    session.flush()
-    return AIPromptTemplatePublic.model_validate(prompt)
+    return AIPromptTemplatePublic.model_validate(
+        prompt_store.update_prompt(session, prompt_id, data)
+    )

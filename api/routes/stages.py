@@ -1,36 +1,15 @@
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from api.deps import IdPath, IdQuery, SessionDep
 from api.routing import CRMRouter
-from dealpilot.core.errors import Conflict
+from dealpilot.deals import stages
 from dealpilot.deals.lookup import get_or_404, get_referenced
-from dealpilot.deals.updates import apply_update
 from models import Pipeline, PipelineStage
 from models.pipeline import PipelineStageCreate, PipelineStagePublic, PipelineStageUpdate
 
 router = CRMRouter(prefix="/stages", tags=["stages"])
-
-
-def _check_free(
-    session: Session,
-    pipeline_id: int,
-    *,
-    slug: str | None,
-    order: int | None,
-    excluding: int | None,
-) -> None:
-    stmt = select(PipelineStage).where(col(PipelineStage.pipeline_id) == pipeline_id)
-    if excluding is not None:
-        stmt = stmt.where(col(PipelineStage.id) != excluding)
-    for other in session.exec(stmt).all():
-        if slug is not None and other.slug == slug:
-            raise Conflict(f"The pipeline already has a stage {slug!r}", code="duplicate_stage")
-        if order is not None and other.order == order:
-            raise Conflict(
-                f"The pipeline already has a stage at order {order}", code="duplicate_stage"
-            )
 
 
 @router.get("/", response_model=list[PipelineStagePublic])
@@ -44,7 +23,7 @@ def list_stages(session: SessionDep, pipeline: IdQuery = None) -> list[PipelineS
 @router.post("/", response_model=PipelineStagePublic, status_code=201)
 def create_stage(data: PipelineStageCreate, session: SessionDep) -> PipelineStagePublic:
     get_referenced(session, Pipeline, data.pipeline_id, field="pipeline_id")
-    _check_free(session, data.pipeline_id, slug=data.slug, order=data.order, excluding=None)
+    stages.check_free(session, data.pipeline_id, slug=data.slug, order=data.order, excluding=None)
     stage = PipelineStage.model_validate(data)
     session.add(stage)
     session.flush()
@@ -62,13 +41,4 @@ def get_stage(stage_id: IdPath, session: SessionDep) -> PipelineStagePublic:
 def update_stage(
     stage_id: IdPath, data: PipelineStageUpdate, session: SessionDep
 ) -> PipelineStagePublic:
-    stage = get_or_404(session, PipelineStage, stage_id, what="Stage")
-    _check_free(session, stage.pipeline_id, slug=data.slug, order=data.order, excluding=stage.id)
-    apply_update(
-        stage,
-        data,
-        nullable={"days_until_followup", "template_key", "subject", "subject_variant_b"},
-    )
-    session.add(stage)
-    session.flush()
-    return PipelineStagePublic.model_validate(stage)
+    return PipelineStagePublic.model_validate(stages.update_stage(session, stage_id, data))

@@ -7,9 +7,9 @@ from sqlmodel import col, select
 
 from api.deps import IdPath, PageDep, SessionDep
 from api.routing import CRMRouter
-from dealpilot.core.errors import Conflict
-from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id
-from models import Brand, Suppression
+from dealpilot.contacts import suppressions
+from dealpilot.deals.lookup import resolve_brand_id
+from models import Suppression
 from models.contact import SuppressionCreate, SuppressionPublic
 from models.pagination import Page, paginate
 
@@ -35,25 +35,10 @@ def list_suppressions(
 @router.post("/", response_model=SuppressionPublic, status_code=201)
 def create_suppression(data: SuppressionCreate, session: SessionDep) -> SuppressionPublic:
     """Suppress an address for one brand only; other brands may still email it."""
-    get_referenced(session, Brand, data.brand_id, field="brand_id")
-    exists = session.exec(
-        select(Suppression.id).where(
-            col(Suppression.brand_id) == data.brand_id, col(Suppression.email) == data.email
-        )
-    ).first()
-    if exists is not None:
-        raise Conflict(
-            f"{data.email} is already suppressed for this brand", code="duplicate_suppression"
-        )
-    row = Suppression.model_validate(data)
-    session.add(row)
-    session.flush()
-    return SuppressionPublic.model_validate(row)
+    return SuppressionPublic.model_validate(suppressions.add_suppression(session, data))
 
 
 @router.delete("/{suppression_id}/", status_code=204, response_class=Response)
 def delete_suppression(suppression_id: IdPath, session: SessionDep) -> Response:
-    row = get_or_404(session, Suppression, suppression_id, what="Suppression")
-    session.delete(row)
-    session.flush()
+    suppressions.remove_suppression(session, suppression_id)
     return Response(status_code=204)

@@ -143,3 +143,13 @@ class PromptBook:
 
     def render(self, prompt_type: str, payload: BaseModel) -> RenderedPrompt:
         return render_prompt(self._texts[prompt_type], payload.model_dump(mode="json"))
+
+
+def check_prompt_text(text: str) -> None:
+    """An edited prompt's shape and template syntax (its variables are checked when it
+    renders): AIPromptError naming what is wrong."""
+    for part in split_prompt(text):
+        try:
+            _env.parse(part)
+        except jinja2.TemplateSyntaxError as exc:
+            raise AIPromptError(f"line {exc.lineno}: {exc.message}") from exc

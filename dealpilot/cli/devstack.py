@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from pathlib import Path
 
 import structlog
 import uvicorn
@@ -20,7 +21,7 @@ from dealpilot.cli import temporal_server
 from dealpilot.cli.support import entry_point
 from dealpilot.cli.temporal_server import ui_port
 from dealpilot.core.settings import Settings
-from dealpilot.setup.database import api_keys, prepare_database
+from dealpilot.setup.database import api_keys, first_admin_login, prepare_database
 from dealpilot.temporal.connection import connect_temporal, schedule_jobs
 from dealpilot.temporal.schedules import active_brand_clocks
 from models import session_scope
@@ -104,6 +105,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
 
     engine = prepare_database(settings, seed=True)
     keys, generated = api_keys(settings, generate=True)
+    admin = first_admin_login(settings, engine)
     client, temporal_proc = await start_temporal(settings)
     try:
         app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
@@ -116,7 +118,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
             from dealpilot.cli.demo import enrol_demo
 
             await enrol_demo(settings, engine, client)
-        _banner(settings, host, port, generated, temporal_proc is not None)
+        _banner(settings, host, port, generated, temporal_proc is not None, admin)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -131,10 +133,18 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
         engine.dispose()
 
 
-def _banner(settings: Settings, host: str, port: int, key: str | None, own_temporal: bool) -> None:
+def _banner(
+    settings: Settings,
+    host: str,
+    port: int,
+    key: str | None,
+    own_temporal: bool,
+    admin: tuple[str, Path] | None = None,
+) -> None:
     lines = [
         "",
         "dealpilot is running",
+        f"  Console      http://{host}:{port}/console/",
         f"  API          http://{host}:{port}/docs",
         f"  Temporal UI  http://127.0.0.1:{ui_port(settings)}"
         + ("" if own_temporal else " (an existing server, not ours: Ctrl-C leaves it running)"),
@@ -142,5 +152,9 @@ def _banner(settings: Settings, host: str, port: int, key: str | None, own_tempo
     ]
     if key:
         lines.append(f"  API key      {key}   (stored in {settings.data_dir}/api_key)")
+    if admin:
+        email, path = admin
+        lines.append(f"  Sign in as   {email}  password {path.read_text().strip()}")
+        lines.append(f"               (stored in {path}; change it in the console, then delete it)")
     lines.append("  Ctrl-C stops everything; the next start resumes every deal.")
     print("\n".join(lines), flush=True)  # noqa: T201

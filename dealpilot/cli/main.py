@@ -12,6 +12,7 @@ from dealpilot.cli.backlinks import backlinks_app
 from dealpilot.cli.compose import compose_app
 from dealpilot.cli.imports import import_app
 from dealpilot.cli.support import CLI, exit_after_client
+from dealpilot.cli.users import users_app
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import get_settings
 
@@ -21,6 +22,7 @@ app.add_typer(deal_app, name="deal")
 app.add_typer(import_app, name="import")
 app.add_typer(compose_app, name="compose")
 app.add_typer(backlinks_app, name="backlinks")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()

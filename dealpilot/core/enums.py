@@ -172,3 +172,11 @@ class ReviewAction(StrEnum):
     edit = "edit"
     reject = "reject"
     discard = "discard"  # the deal moved on while the draft waited (not a person's choice)
+
+
+class UserRole(StrEnum):
+    """A console user's role: an admin sees every brand and the settings; an operator sees
+    only the brands an admin granted (another brand's pages and objects are a 404)."""
+
+    admin = "admin"
+    operator = "operator"

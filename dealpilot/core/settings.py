@@ -10,7 +10,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-tracking-secret"}
+PLACEHOLDER_SECRETS = {
+    "",
+    "changeme",
+    "change-me",
+    "secret",
+    "dev-tracking-secret",
+    "dev-session-secret",
+}
 
 
 class Settings(BaseSettings):
@@ -50,6 +57,15 @@ class Settings(BaseSettings):
 
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     tracking_secret: SecretStr = Field(SecretStr("dev-tracking-secret"), alias="TRACKING_SECRET")
+
+    # The console (api/console): session cookies are signed with this key (production refuses
+    # the development default); they last `console_session_max_age` and are Secure in
+    # production. The Temporal Web UI's address, for the deal page's link to its workflow.
+    session_secret: SecretStr = Field(
+        SecretStr("dev-session-secret"), alias="DEALPILOT_SESSION_SECRET"
+    )
+    console_session_max_age: timedelta = Field(timedelta(hours=12), alias="CONSOLE_SESSION_MAX_AGE")
+    temporal_ui_url: str = Field("http://127.0.0.1:8233", alias="TEMPORAL_UI_URL")
 
     # Mail providers: credentials only ever come from here, never from the database.
     smtp_host: str = Field("localhost", alias="SMTP_HOST")
@@ -137,6 +153,10 @@ class Settings(BaseSettings):
             token = self.metrics_token
             if token is not None and token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError("METRICS_TOKEN must be a real secret (or unset) in production")
+            if self.session_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "DEALPILOT_SESSION_SECRET must be set to a real secret in production"
+                )
         return self
 
     @property

@@ -112,16 +112,24 @@ def list_pending(
     brand_id: int | None,
     pipeline_id: int | None,
     deal_id: int | None,
+    brand_ids: frozenset[int] | None = None,
+    newest_first: bool = False,
 ) -> Page[ReviewItem]:
-    """Drafts waiting for a person, oldest first (the longest wait comes first)."""
+    """Drafts waiting for a person, oldest first (the longest wait comes first), or newest
+    first; `brand_ids` narrows to those brands (the console's operators)."""
     stmt = _query().where(col(EmailDraft.status) == DraftStatus.pending_review)
     if brand_id is not None:
         stmt = stmt.where(col(EmailDraft.brand_id) == brand_id)
+    if brand_ids is not None:
+        stmt = stmt.where(col(EmailDraft.brand_id).in_(sorted(brand_ids)))
     if pipeline_id is not None:
         stmt = stmt.where(col(EmailDraft.pipeline_id) == pipeline_id)
     if deal_id is not None:
         stmt = stmt.where(col(EmailDraft.deal_id) == deal_id)
-    stmt = stmt.order_by(col(EmailDraft.created_at), col(EmailDraft.id))
+    if newest_first:
+        stmt = stmt.order_by(col(EmailDraft.created_at).desc(), col(EmailDraft.id).desc())
+    else:
+        stmt = stmt.order_by(col(EmailDraft.created_at), col(EmailDraft.id))
     return paginate(session, stmt, page, _item)
 
 

@@ -50,3 +50,24 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")
+
+
+ADMIN_PASSWORD_FILE = "admin_password"
+FIRST_ADMIN_EMAIL = "admin@dealpilot.dev"
+
+
+def first_admin_login(settings: Settings, engine: Engine) -> tuple[str, Path] | None:
+    """`dealpilot dev`'s first start: when the database has no user, an admin
+    (`admin@dealpilot.dev`) with a generated password, written (0600) to the data directory
+    for the banner to show. Returns (email, password file) while that file exists."""
+    from dealpilot.accounts import first_admin
+
+    path = settings.data_dir / ADMIN_PASSWORD_FILE
+    password = secrets.token_urlsafe(12)
+    with session_scope(engine) as session:
+        created = first_admin(session, email=FIRST_ADMIN_EMAIL, password=password)
+        if created is not None:
+            _write_private(path, password)
+    if not path.exists():
+        return None
+    return FIRST_ADMIN_EMAIL, path

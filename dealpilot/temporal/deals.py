@@ -30,6 +30,7 @@ from workflows.contracts import (
     CloseRequest,
     DealStateView,
     MoveStageRequest,
+    NextActionRequest,
     ReviewDecision,
     TimelineEntry,
 )
@@ -161,6 +162,12 @@ class DealWorkflows:
             if won:
                 return await handle.execute_update(DealWorkflow.mark_won, req)
             return await handle.execute_update(DealWorkflow.mark_lost, req)
+
+    async def set_next_action(self, deal: Deal, req: NextActionRequest) -> DealStateView:
+        """The workflow's `set_next_action` update (422 from its validator for a bad time)."""
+        handle = self.handle(deal)
+        async with reaching(deal, field="at"):
+            return await handle.execute_update(DealWorkflow.set_next_action, req)
 
     async def review_draft(self, deal: Deal, decision: ReviewDecision) -> DealStateView:
         """409 `draft_not_pending` when the workflow no longer waits for this draft."""

@@ -28,6 +28,7 @@ COMPOSE_OPTIONAL = {"DEALPILOT_IMAGE"}
 REQUIRED_IN_PRODUCTION = {
     "DEALPILOT_API_KEYS",
     "TRACKING_SECRET",
+    "DEALPILOT_SESSION_SECRET",
     "PUBLIC_BASE_URL",
     "TEMPORAL_ADDRESS",
     "TEMPORAL_NAMESPACE",
@@ -163,6 +164,9 @@ def test_env_example_placeholders_are_refused_in_production() -> None:
     real = settings_env | {"TRACKING_SECRET": "a-real-secret-4f9c2", "DEALPILOT_API_KEYS": "k-81d"}
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         Settings.model_validate(real | {"METRICS_TOKEN": "changeme"})
+    with pytest.raises(ValidationError, match="DEALPILOT_SESSION_SECRET"):
+        Settings.model_validate(real)
+    real["DEALPILOT_SESSION_SECRET"] = "a-session-secret-77d1"
     settings = Settings.model_validate(real)
     assert settings.environment == "production"
     assert settings.api_key_list == ["k-81d"]

@@ -97,6 +97,24 @@ def test_api_docs_and_seeded_pipelines(devstack: DevStack) -> None:
     assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
+def test_sign_in_to_the_console_with_what_dev_printed(devstack: DevStack) -> None:
+    """A newcomer's first step: `make dev` prints the console's address and the first admin's
+    login; with them, Today opens."""
+    printed = re.search(r"Sign in as\s+(\S+)\s+password (\S+)", devstack.log())
+    assert printed, devstack.log()[-2000:]
+    email, password = printed.groups()
+    assert f"{devstack.base_url}/console/" in devstack.log()
+    with httpx.Client(base_url=devstack.base_url) as browser:
+        form = browser.get("/console/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token
+        data = {"email": email, "password": password, "csrf_token": token.group(1)}
+        signed_in = browser.post("/console/login", data=data, follow_redirects=True)
+        assert signed_in.status_code == 200
+        assert "The day so far" in signed_in.text
+        assert "Codeteki" in signed_in.text
+
+
 def test_demo_emails_land_in_the_outbox(devstack: DevStack) -> None:
     def one_per_contact() -> list[EmailMessage] | None:
         messages = outbox_messages(devstack.outbox)

@@ -1,0 +1,208 @@
+"""Settings (admins only): users and their brands, and each brand's sending settings."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from pydantic import ValidationError
+from sqlmodel import col, select
+from starlette.responses import RedirectResponse, Response
+
+from api.console.deps import AdminDep, SessionCookieDep, render
+from api.deps import IdPath, RendererDep, SessionDep
+from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
+from dealpilot.ai.prompt_store import update_prompt
+from dealpilot.core.errors import DealpilotError, NotFound
+from dealpilot.deals.brands import update_brand
+from dealpilot.deals.service import stages_in_order
+from dealpilot.deals.stages import update_stage
+from models import AIPromptTemplate, Brand, MailProviderName, Pipeline, PipelineStage, UserRole
+from models.ai import AIPromptTemplateUpdate
+from models.brand import BrandUpdate
+from models.pipeline import PipelineStageUpdate
+
+router = APIRouter(prefix="/settings")
+
+
+def _brands(session: SessionDep) -> list[Brand]:
+    return list(session.exec(select(Brand).order_by(col(Brand.slug))).all())
+
+
+@router.get("/")
+def settings_page(request: Request, admin: AdminDep, session: SessionDep) -> Response:
+    context = {
+        "users": list_users(session),
+        "pipelines": list(
+            session.exec(select(Pipeline).order_by(col(Pipeline.brand_id), col(Pipeline.name)))
+        ),
+        "brands": _brands(session),
+        "roles": list(UserRole),
+        "providers": list(MailProviderName),
+        "min_length": MIN_PASSWORD_LENGTH,
+        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    }
+    return render(request, "settings.html", context)
+
+
+@router.post("/users")
+def add_user(
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[UserRole, Form()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    brands: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        user = create_user(
+            session, email=email, password=password, role=role, name=name, brands=brands or []
+        )
+    except DealpilotError as exc:
+        cookie.flash(f"No user was created: {exc.message}", "error")
+    else:
+        cookie.flash(f"{user.email} can sign in now.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.post("/users/{user_id}")
+def change_user(
+    user_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    role: Annotated[UserRole, Form()],
+    active: Annotated[bool, Form()] = False,
+    brands: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        user = update_user(
+            session,
+            user_id,
+            role=role,
+            brands=brands or [],
+            is_active=active,
+            acting_user_id=admin.user_id,
+        )
+    except DealpilotError as exc:
+        cookie.flash(f"Not changed: {exc.message}", "error")
+    else:
+        cookie.flash(f"{user.email} is updated.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.post("/brands/{brand_id}")
+def change_brand(
+    brand_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    timezone: Annotated[str, Form(max_length=64)],
+    send_window_start: Annotated[time, Form()],
+    send_window_end: Annotated[time, Form()],
+    daily_cap: Annotated[int, Form()],
+    min_gap_seconds: Annotated[int, Form()],
+    provider: Annotated[MailProviderName, Form()],
+    postal_address: Annotated[str, Form(max_length=500)] = "",
+    send_days: Annotated[list[int] | None, Form()] = None,
+    human_review: Annotated[bool, Form()] = False,
+) -> Response:
+    """The same validation and update as `PATCH /api/crm/brands/{id}/`."""
+    try:
+        data = BrandUpdate(
+            timezone=timezone,
+            send_window_start=send_window_start,
+            send_window_end=send_window_end,
+            send_days=send_days or [],
+            daily_cap=daily_cap,
+            min_gap_seconds=min_gap_seconds,
+            provider=provider,
+            human_review=human_review,
+            postal_address=postal_address,
+        )
+        brand = update_brand(session, brand_id, data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        cookie.flash(f"Not saved: {problems}", "error")
+    except DealpilotError as exc:
+        session.rollback()  # the refused change was applied to the row: none of it stays
+        cookie.flash(f"Not saved: {exc.message}", "error")
+    else:
+        cookie.flash(f"{brand.name}'s settings are saved.", "success")
+    return RedirectResponse("/console/settings/", status_code=303)
+
+
+@router.get("/pipelines/{pipeline_id}")
+def pipeline_page(
+    request: Request, pipeline_id: IdPath, admin: AdminDep, session: SessionDep
+) -> Response:
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise NotFound(f"Pipeline {pipeline_id} not found")
+    context = {"pipeline": pipeline, "stages": stages_in_order(session, pipeline_id)}
+    return render(request, "pipeline_settings.html", context)
+
+
+@router.post("/stages/{stage_id}")
+def change_stage(
+    stage_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    renderer: RendererDep,
+    days_until_followup: Annotated[str, Form(max_length=6)] = "",
+    subject: Annotated[str, Form(max_length=300)] = "",
+    subject_variant_b: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Cadence and subjects (A and B), checked in the sandbox as sending renders them, by
+    the same `update_stage` as `PATCH /api/crm/stages/{id}/`."""
+    pipeline_id = 0
+    try:
+        days = int(days_until_followup) if days_until_followup.strip() else None
+        data = PipelineStageUpdate(
+            days_until_followup=days,
+            subject=subject.strip() or None,
+            subject_variant_b=subject_variant_b.strip() or None,
+        )
+        stage = update_stage(session, stage_id, data, renderer=renderer)
+        pipeline_id = stage.pipeline_id
+    except (ValueError, DealpilotError) as exc:
+        session.rollback()
+        problem = exc.message if isinstance(exc, DealpilotError) else "days must be a number"
+        cookie.flash(f"Not saved: {problem}", "error")
+        row = session.get(PipelineStage, stage_id)
+        pipeline_id = row.pipeline_id if row else 0
+    else:
+        cookie.flash(f"{stage.name} is saved.", "success")
+    target = f"/console/settings/pipelines/{pipeline_id}" if pipeline_id else "/console/settings/"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/prompts")
+def prompts_page(request: Request, admin: AdminDep, session: SessionDep) -> Response:
+    prompts = session.exec(select(AIPromptTemplate).order_by(col(AIPromptTemplate.name))).all()
+    return render(request, "prompts.html", {"prompts": prompts})
+
+
+@router.post("/prompts/{prompt_id}")
+def change_prompt(
+    prompt_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    prompt_text: Annotated[str, Form(min_length=1, max_length=50_000)],
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Checked (markers, template syntax) before it is stored, by `update_prompt`."""
+    data = AIPromptTemplateUpdate(prompt_text=prompt_text, is_active=active)
+    try:
+        prompt = update_prompt(session, prompt_id, data, check=True)
+    except DealpilotError as exc:
+        session.rollback()
+        cookie.flash(f"Not saved: {exc.message}", "error")
+    else:
+        cookie.flash(f"{prompt.name} is saved; the next AI call uses it.", "success")
+    return RedirectResponse("/console/settings/prompts", status_code=303)

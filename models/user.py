@@ -1,0 +1,39 @@
+"""Console users and the brands an operator may work on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from dealpilot.core.enums import UserRole
+from models.types import UTCDateTime, utcnow
+
+
+class User(SQLModel, table=True):
+    # "user" is a reserved word in PostgreSQL: every raw statement would have to quote it.
+    __tablename__ = "consoleuser"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    # argon2id, in the PHC string form ("$argon2id$v=19$m=...$salt$hash"); never the password.
+    password_hash: str = Field(max_length=255)
+    role: UserRole = Field(sa_column=Column(String(20), nullable=False))
+    is_active: bool = True
+    # Part of every session cookie: a password change or reset bumps it, so every session
+    # signed before the change stops working.
+    session_version: int = Field(default=1, ge=1)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserBrand(SQLModel, table=True):
+    """A brand an operator may see and act on (admins see every brand without rows here)."""
+
+    __tablename__ = "consoleuserbrand"
+
+    user_id: int = Field(foreign_key="consoleuser.id", primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
