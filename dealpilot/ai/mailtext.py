@@ -44,7 +44,10 @@ def strip_quoted(text: str) -> str:
 
 
 def own_text(reply: ReplyInput) -> str:
-    return strip_quoted(html_to_text(reply.text))
+    """What the sender wrote; someone who typed below a forward's header wrote nothing
+    above it, so then the whole text is theirs."""
+    text = html_to_text(reply.text)
+    return strip_quoted(text) or text.strip()
 
 
 def header(reply: ReplyInput, name: str) -> str:
