@@ -116,11 +116,15 @@ class ReplyRequest:
 
 @dataclass
 class ReplyVerdict:
-    intent: str  # interested | not_interested | question | out_of_office | unsubscribe | bounce
+    intent: str  # a dealpilot.core.enums.ReplyIntent value
     sentiment: str
     summary: str
     return_date: date | None = None
     suggested_reply: str | None = None
+    confidence: float = 1.0
+    # Below the review threshold: a person reads the reply before the deal acts on it.
+    needs_person: bool = False
+    new_address: str | None = None  # referral: the address the reply points to
 
 
 @dataclass
@@ -169,6 +173,7 @@ class DraftReplyRequest:
     deal_id: int
     reply: ReplyEvent
     suggested_reply: str | None
+    review_note: str | None = None  # why a person should look (a low-confidence reading)
 
 
 @dataclass

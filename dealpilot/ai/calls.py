@@ -28,6 +28,7 @@ from dealpilot.ai import (
     Salutation,
     SalutationInput,
 )
+from dealpilot.ai.reading import read_reply
 from dealpilot.core import metrics
 from dealpilot.deals.store import load_deal_rows
 from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, utcnow
@@ -35,13 +36,16 @@ from models.uow import Transact
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
 T = TypeVar("T", bound=BaseModel)
-AUTOMATED_INTENTS = frozenset({"out_of_office", "bounce"})
+AUTOMATED_INTENTS = frozenset({"out_of_office", "auto_reply", "left_company", "bounce"})
+# Acted on whatever the confidence: a stop request is honoured, a bounce is a bounce.
+ALWAYS_ACTED_ON = frozenset({"unsubscribe", "bounce"})
 
 
 class AIDecisions:
-    def __init__(self, transact: Transact, ai: AIEngine) -> None:
+    def __init__(self, transact: Transact, ai: AIEngine, *, review_below: float = 0.5) -> None:
         self._transact = transact
         self._ai = ai
+        self._review_below = review_below
 
     @property
     def model_name(self) -> str:
@@ -63,6 +67,18 @@ class AIDecisions:
             # Retryable or not is the error's class (activities/_errors.py maps it once).
             metrics.record_ai_failure(self._ai.model_name, decision_type)
             raise
+        await self._log(result, decision_type, deal_id, brand_id, action, reasoning)
+        return result.value
+
+    async def _log(
+        self,
+        result: AIResult[T],
+        decision_type: str,
+        deal_id: int | None,
+        brand_id: int | None,
+        action: Callable[[T], str],
+        reasoning: Callable[[T], str],
+    ) -> None:
         metrics.record_ai_call(
             result.model, decision_type, result.prompt_tokens, result.completion_tokens
         )
@@ -80,7 +96,6 @@ class AIDecisions:
             latency_ms=result.latency_ms,
         )
         await self._transact(lambda session: session.add(log))
-        return value
 
     @staticmethod
     def _analysis_input(
@@ -157,13 +172,24 @@ class AIDecisions:
             received_at=reply.received_at or now,
         )
         brand_id = await self._transact(lambda session: load_deal_rows(session, req.deal_id)[3].id)
-        value = await self._logged(
-            lambda: self._ai.classify_reply(data),
-            decision_type="classify_reply",
-            deal_id=req.deal_id,
-            brand_id=brand_id,
-            action=lambda v: v.intent,
-            reasoning=lambda v: v.summary,
+        try:  # the compliance net first: a stop request never reaches the engine
+            result, by_net = await read_reply(self._ai, data)
+        except AIError:
+            metrics.record_ai_failure(self._ai.model_name, "classify_reply")
+            raise
+        value = result.value
+        needs_person = (
+            not by_net
+            and value.intent not in ALWAYS_ACTED_ON
+            and value.confidence < self._review_below
+        )
+        await self._log(
+            result,
+            "compliance_net" if by_net else "classify_reply",
+            req.deal_id,
+            brand_id,
+            lambda v: f"{v.intent} (held for a person)" if needs_person else v.intent,
+            lambda v: v.summary,
         )
         if value.intent not in AUTOMATED_INTENTS:
             await self._transact(lambda session: self._mark_replied(session, req))
@@ -173,6 +199,9 @@ class AIDecisions:
             summary=value.summary,
             return_date=value.return_date,
             suggested_reply=value.suggested_reply,
+            confidence=value.confidence,
+            needs_person=needs_person,
+            new_address=value.new_address,
         )
 
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:

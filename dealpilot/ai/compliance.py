@@ -44,7 +44,8 @@ _COMPLAINT = re.compile(
 )
 # Whole replies that are nothing but the request: "STOP", "remove", "spam", "unsub."
 _ONE_WORD = re.compile(
-    r"^\W*(?:stop|remove|unsub\w*|spam|opt[- ]?out|stop\W+remove\W+me\W+now)\W*(?:pls|please|thanks?)?\W*$",
+    r"^\W*(?:stop|remove|unsub\w*|spam|opt[- ]?out|stop\W+remove\W+me\W+now)"
+    r"\W*(?:pls|please|thanks?)?\W*$",
     re.IGNORECASE,
 )
 

@@ -184,8 +184,7 @@ def format_report(report: Report, *, engine: str, show_misses: bool = False) -> 
     width = max(len(i) for i in REPLY_INTENTS)
     lines = [
         f"engine: {engine}",
-        f"intent accuracy: {_pct(report.correct, report.total)} "
-        f"({report.correct}/{report.total})",
+        f"intent accuracy: {_pct(report.correct, report.total)} ({report.correct}/{report.total})",
         f"return dates exact: {_pct(report.dates_exact, report.dates_total)} "
         f"({report.dates_exact}/{report.dates_total} out-of-office replies giving one)",
         f"referral addresses exact: {_pct(report.addresses_exact, report.addresses_total)} "

@@ -16,7 +16,6 @@ Order matters and encodes policy:
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 from dealpilot.ai.compliance import stop_request

@@ -37,7 +37,8 @@ BOUNCE_BODY = _rx(
     r"host or domain name not found",
 )
 LEFT_COMPANY = _rx(
-    r"(?:has|have|had) (?:now )?left (?:the (?:company|business|firm|organi[sz]ation)|us\b|[A-Z]\w+)",
+    r"(?:has|have|had) (?:now )?left "
+    r"(?:the (?:company|business|firm|organi[sz]ation)|us\b|[A-Z]\w+)",
     r"(?:i'?ve|i have|he has|she has|they have) left\b",
     r"\w+ left (?:us|the company|the business) (?:in|last|on)",
     r"(?:is|am|are) no longer (?:with|at|employed|working|part of)",
@@ -56,7 +57,8 @@ LEFT_COMPANY = _rx(
 OOO = _rx(
     r"^\W*(?:away|on leave|ooo)\b",
     r"out of (?:the )?office",
-    r"(?:i am|i'm|im|i will be|i'll be) (?:currently )?(?:away|on leave|travell?ing|out|overseas|off)",
+    r"(?:i am|i'm|im|i will be|i'll be) (?:currently )?"
+    r"(?:away|on leave|travell?ing|out|overseas|off)",
     r"currently (?:away|overseas|travell?ing|on leave|out)",
     r"away (?:from (?:the|my) (?:office|desk|email)|on|until|till|at)",
     r"on (?:annual |parental |maternity |paternity |sick |long service |personal )?leave",
@@ -82,7 +84,8 @@ AUTO_REPLY = _rx(
     r"this is an auto",
     r"auto(?:matic)?[- ]?(?:reply|response|generated)",
     r"(?:we(?:'ve| have)?|has been) (?:received|got) your (?:message|email|enquiry|request)",
-    r"(?:your|the) (?:message|email|enquiry|request|case) (?:has been|was) (?:received|logged|forwarded)",
+    r"(?:your|the) (?:message|email|enquiry|request|case) (?:has been|was) "
+    r"(?:received|logged|forwarded)",
     r"(?:reply|respond|get back to you) within",
     r"within \d+(?:\s*-\s*\d+)? (?:business |working )?(?:hours|days)",
     r"business hours",
@@ -125,7 +128,8 @@ REFERRAL = _rx(
     r"contact karo",
 )
 NOT_INTERESTED = _rx(
-    r"^\W*(?:no|nope|nah|nahi|no ta|pass)\b[\s.,!]*(?:thanks?|thank you|ta|cheers|mate|sorry)?[\s.!]*$",
+    r"^\W*(?:no|nope|nah|nahi|no ta|pass)\b"
+    r"[\s.,!]*(?:thanks?|thank you|ta|cheers|mate|sorry)?[\s.!]*$",
     r"^\W*no[.,!]",
     r"not interested",
     r"no,? thanks?(?: you)?",
@@ -151,7 +155,7 @@ NOT_INTERESTED = _rx(
     r"in-house",
 )
 INTERESTED = _rx(
-    r"^\W*(?:yes|yep|yeah|yup|sure|ok|okay|keen|bilkul|haan|definitely|absolutely|"
+    r"^\W*(?:yes|yep|yeah|yup|sure|keen|bilkul|haan|definitely|absolutely|"
     r"count me in|go for it|go ahead|love to|happy to)\b",
     r"(?<!not )(?<!not very )in?te?rr?ested\b",
     r"keen\b",

@@ -85,7 +85,8 @@ def evaluate(
 ) -> None:
     """Accuracy per intent, a confusion matrix and exact return dates for labelled replies
     (`intent`, optional `return_date`, `new_address` on each line)."""
-    from dealpilot.ai.evaluation import evaluate as run, format_report, load_labelled
+    from dealpilot.ai.evaluation import evaluate as run
+    from dealpilot.ai.evaluation import format_report, load_labelled
 
     ai = _engine(engine, base_url, model)
     report = asyncio.run(run(ai, load_labelled(file)))
