@@ -106,6 +106,8 @@ class ReplyEvent:
     received_at: datetime | None = None
     email_log_id: int | None = None
     event_id: int | None = None
+    # The mail's classification headers (Auto-Submitted, Precedence, ...), lower-case names.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -170,6 +170,7 @@ class AIDecisions:
             subject=reply.subject,
             from_email=reply.from_email,
             received_at=reply.received_at or now,
+            headers=reply.headers,
         )
         brand_id = await self._transact(lambda session: load_deal_rows(session, req.deal_id)[3].id)
         try:  # the compliance net first: a stop request never reaches the engine
