@@ -17,7 +17,7 @@ from dealpilot.core.enums import (
     StageKind,
     SuppressionReason,
 )
-from models.ai import AIDecisionLog, AIPromptTemplate
+from models.ai import AIDecisionLog, AIPromptTemplate, AIPromptVersion
 from models.backlink import BacklinkOpportunity
 from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
@@ -31,6 +31,7 @@ from models.types import utcnow
 __all__ = [
     "AIDecisionLog",
     "AIPromptTemplate",
+    "AIPromptVersion",
     "AutoAction",
     "BacklinkOpportunity",
     "BacklinkStatus",

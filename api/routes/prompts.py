@@ -4,10 +4,15 @@ from sqlmodel import col, select
 
 from api.deps import IdPath, SessionDep
 from api.routing import CRMRouter
+from dealpilot.ai import prompt_rows
 from dealpilot.deals.lookup import get_or_404
-from dealpilot.deals.updates import apply_update
-from models import AIPromptTemplate, PromptType, utcnow
-from models.ai import AIPromptTemplatePublic, AIPromptTemplateUpdate
+from models import AIPromptTemplate, PromptType
+from models.ai import (
+    AIPromptTemplateCreate,
+    AIPromptTemplatePublic,
+    AIPromptTemplateUpdate,
+    AIPromptVersionPublic,
+)
 
 router = CRMRouter(prefix="/prompts", tags=["prompts"])
 
@@ -31,13 +36,25 @@ def get_prompt(prompt_id: IdPath, session: SessionDep) -> AIPromptTemplatePublic
     )
 
 
+@router.post("/", response_model=AIPromptTemplatePublic, status_code=201)
+def create_prompt(data: AIPromptTemplateCreate, session: SessionDep) -> AIPromptTemplatePublic:
+    """A new prompt row: with `brand_id`, that brand's override of the shared prompt."""
+    return AIPromptTemplatePublic.model_validate(prompt_rows.create_prompt(session, data))
+
+
 @router.patch("/{prompt_id}/", response_model=AIPromptTemplatePublic)
 def update_prompt(
     prompt_id: IdPath, data: AIPromptTemplateUpdate, session: SessionDep
 ) -> AIPromptTemplatePublic:
+    """A new text is tried on a sample input first (422 when it does not render), becomes
+    the next version, and is what the next AI call of that type uses."""
     prompt = get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
-    apply_update(prompt, data)
-    prompt.updated_at = utcnow()
-    session.add(prompt)
-    session.flush()
-    return AIPromptTemplatePublic.model_validate(prompt)
+    return AIPromptTemplatePublic.model_validate(prompt_rows.update_prompt(session, prompt, data))
+
+
+@router.get("/{prompt_id}/versions/", response_model=list[AIPromptVersionPublic])
+def prompt_versions(prompt_id: IdPath, session: SessionDep) -> list[AIPromptVersionPublic]:
+    get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
+    return [
+        AIPromptVersionPublic.model_validate(v) for v in prompt_rows.versions(session, prompt_id)
+    ]

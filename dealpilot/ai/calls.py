@@ -28,6 +28,7 @@ from dealpilot.ai import (
     Salutation,
     SalutationInput,
 )
+from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.ai.reading import read_reply
 from dealpilot.core import metrics
 from dealpilot.deals.store import load_deal_rows
@@ -50,6 +51,12 @@ class AIDecisions:
     @property
     def model_name(self) -> str:
         return self._ai.model_name
+
+    async def _engine(self, brand_id: int | None) -> AIEngine:
+        """The engine with the prompt rows active now (the brand's overrides first), read
+        before every call: an edit saved a moment ago is what the next call uses."""
+        texts = await self._transact(lambda session: active_texts(session, brand_id))
+        return self._ai.with_prompts(texts)
 
     async def _logged(
         self,
@@ -129,8 +136,9 @@ class AIDecisions:
 
     async def analyze_deal(self, req: AnalyzeRequest) -> AnalyzeResult:
         data, brand_id = await self._transact(lambda session: self._analysis_input(session, req))
+        engine = await self._engine(brand_id)
         value = await self._logged(
-            lambda: self._ai.analyze_deal(data),
+            lambda: engine.analyze_deal(data),
             decision_type="analyze_deal",
             deal_id=req.deal_id,
             brand_id=brand_id,
@@ -174,7 +182,7 @@ class AIDecisions:
         )
         brand_id = await self._transact(lambda session: load_deal_rows(session, req.deal_id)[3].id)
         try:  # the compliance net first: a stop request never reaches the engine
-            result, by_net = await read_reply(self._ai, data)
+            result, by_net = await read_reply(await self._engine(brand_id), data)
         except AIError:
             metrics.record_ai_failure(self._ai.model_name, "classify_reply")
             raise
@@ -206,8 +214,9 @@ class AIDecisions:
         )
 
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.compose_email(data),
+            lambda: engine.compose_email(data),
             decision_type="compose_email",
             deal_id=deal_id,
             brand_id=None,
@@ -216,8 +225,9 @@ class AIDecisions:
         )
 
     async def score_lead(self, data: LeadInput) -> LeadScore:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.score_lead(data),
+            lambda: engine.score_lead(data),
             decision_type="score_lead",
             deal_id=None,
             brand_id=None,
@@ -226,8 +236,9 @@ class AIDecisions:
         )
 
     async def generate_backlink_pitch(self, data: BacklinkPitchInput) -> BacklinkPitch:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.generate_backlink_pitch(data),
+            lambda: engine.generate_backlink_pitch(data),
             decision_type="generate_backlink_pitch",
             deal_id=None,
             brand_id=None,
@@ -236,8 +247,9 @@ class AIDecisions:
         )
 
     async def smart_salutation(self, data: SalutationInput) -> Salutation:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.smart_salutation(data),
+            lambda: engine.smart_salutation(data),
             decision_type="smart_salutation",
             deal_id=None,
             brand_id=None,

@@ -177,6 +177,9 @@ class HeuristicEngine:
 
     model_name = "heuristic-v1"
 
+    def with_prompts(self, texts: dict[str, str]) -> HeuristicEngine:
+        return self  # rules, not prompts
+
     async def analyze_deal(self, data: DealAnalysisInput) -> AIResult[DealAnalysis]:
         return _timed(self.model_name, lambda: analyze(data))
 

@@ -6,22 +6,20 @@ answer "interested" with high confidence, so only the net can make a reply an un
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from dealpilot.ai import AIEngine, ReplyInput, build_engine
+from dealpilot.ai import AIEngine, ReplyInput
 from dealpilot.ai.calls import AIDecisions
 from dealpilot.ai.compliance import stop_request
 from dealpilot.ai.reading import read_reply
 from dealpilot.ai.replies import classify
-from dealpilot.core.settings import Settings
 from models import AIDecisionLog
 from models.uow import UnitsOfWork
-from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
+from tests.ai.fake_openai import FakeOpenAI, completion
 from tests.factories import make_brand, make_contact, make_deal, make_pipeline
 from workflows.contracts import ReplyEvent, ReplyRequest
 
@@ -43,29 +41,6 @@ def answer(intent: str, confidence: float) -> dict[str, object]:
         "new_address": None,
     }
     return completion(json.dumps(body))
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[tuple[str, FakeOpenAI]]:
-    with serve_openai() as served:
-        yield served
-
-
-@pytest.fixture
-def fake(openai_server: tuple[str, FakeOpenAI]) -> FakeOpenAI:
-    _, fake = openai_server
-    fake.answers.clear()
-    fake.requests.clear()
-    return fake
-
-
-@pytest.fixture
-def model_engine(openai_server: tuple[str, FakeOpenAI]) -> AIEngine:
-    url, _ = openai_server
-    settings = Settings.model_validate(
-        {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": url, "OPENAI_TIMEOUT": 5}
-    )
-    return build_engine(settings)
 
 
 @pytest.mark.parametrize(
