@@ -214,12 +214,16 @@ class AIDecisions:
         )
 
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:
-        engine = await self._engine(None)
+        """A deal's email: logged with the deal's brand, written with its prompt overrides."""
+        brand_id = None
+        if deal_id is not None:
+            brand_id = await self._transact(lambda session: load_deal_rows(session, deal_id)[3].id)
+        engine = await self._engine(brand_id)
         return await self._logged(
             lambda: engine.compose_email(data),
             decision_type="compose_email",
             deal_id=deal_id,
-            brand_id=None,
+            brand_id=brand_id,
             action=lambda v: "composed",
             reasoning=lambda v: f"subject: {v.subject}",
         )

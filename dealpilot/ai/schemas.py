@@ -60,9 +60,11 @@ class DealAnalysis(BaseModel):
 class ComposeInput(BaseModel):
     brand_name: str
     brand_voice: str | None = None
+    brand_description: str | None = None  # what the brand offers, in its own words
     sender_name: str | None = None
     pipeline_type: str = "sales"
     stage_name: str
+    stage_goal: str | None = None  # what this email is for (the stage's goal)
     purpose: str = "intro"  # "intro", "follow-up 1", "final follow-up", ...
     tone: str = "friendly and professional"
     contact_name: str | None = None
@@ -71,6 +73,7 @@ class ComposeInput(BaseModel):
     contact_website: str | None = None
     engagement_tier: str = "new"
     previous_subjects: list[str] = Field(default_factory=list)
+    # Instructions for the writer (an approach note, an operator's brief): never email text.
     notes: str | None = None
 
 

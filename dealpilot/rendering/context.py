@@ -63,6 +63,19 @@ class ContactInfo:
 
 
 @dataclass
+class WritingBrief:
+    """What an AI writer is told besides the contact (never given to templates): the brand's
+    voice and description, the pipeline, the deal's engagement and what it was already sent."""
+
+    brand_voice: str = ""
+    brand_description: str = ""
+    pipeline_type: str = "sales"
+    pipeline_description: str = ""
+    engagement_tier: str = "new"
+    previous_subjects: list[str] = field(default_factory=list)
+
+
+@dataclass
 class OpportunityInfo:
     target_url: str = ""
     target_domain: str = ""
@@ -93,6 +106,7 @@ class EmailContext:
     tracking_pixel: str = ""  # trusted markup built by the tracking code, or ""
     opportunity: OpportunityInfo | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    brief: WritingBrief = field(default_factory=WritingBrief)
 
     def template_vars(self) -> dict[str, Any]:
         first = self.contact.first_name

@@ -78,6 +78,8 @@ def _brand(session: Session, spec: BrandSpec, report: SeedReport) -> Brand:
         min_gap_seconds=spec.min_gap_seconds,
         postal_address=spec.postal_address,
         website_url=spec.website_url,
+        voice=spec.voice,
+        description=spec.description,
     )
     session.add(brand)
     session.flush()

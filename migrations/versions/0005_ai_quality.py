@@ -1,11 +1,12 @@
-"""aiprompttemplate.brand_id and version, and aipromptversion: editable prompts that take effect
+"""AI quality: editable prompts that take effect, and the brand's brief for AI writing
 
-Revision ID: 0005_prompts
+Revision ID: 0005_ai
 Revises: 0004
 Create Date: 2026-11-30 00:20:00
 
-Prompts become per-brand overridable and versioned; every prompt already there becomes its
-own version 1.
+Prompts become per-brand overridable and versioned (aiprompttemplate.brand_id and version,
+aipromptversion); every prompt already there becomes its own version 1. Brands get a voice and
+a description, given to the model with every email it writes.
 """
 
 from collections.abc import Sequence
@@ -16,13 +17,30 @@ from alembic import op
 
 import models.types
 
-revision: str = "0005_prompts"
+revision: str = "0005_ai"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("brand", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "voice",
+                sqlmodel.sql.sqltypes.AutoString(length=500),
+                nullable=False,
+                server_default="",
+            )
+        )
+        batch_op.add_column(
+            sa.Column(
+                "description",
+                sqlmodel.sql.sqltypes.AutoString(length=1000),
+                nullable=False,
+                server_default="",
+            )
+        )
     with op.batch_alter_table("aiprompttemplate", schema=None) as batch_op:
         batch_op.add_column(sa.Column("brand_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
@@ -61,3 +79,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_aiprompttemplate_brand_id"))
         batch_op.drop_column("version")
         batch_op.drop_column("brand_id")
+    with op.batch_alter_table("brand", schema=None) as batch_op:
+        batch_op.drop_column("description")
+        batch_op.drop_column("voice")
