@@ -67,13 +67,13 @@ class ReviewResult(BaseModel):
     deal: DealStateView
 
 
-def _query() -> Any:  # sqlmodel's typed Select; paginate takes SQLAlchemy's
+def _query(kind: DraftKind = DraftKind.review) -> Any:  # paginate takes SQLAlchemy's Select
     return (
         select(EmailDraft, Contact.email, Contact.name, PipelineStage.name)
         .join(Contact, col(Contact.id) == col(EmailDraft.contact_id), isouter=True)
         .join(PipelineStage, col(PipelineStage.id) == col(EmailDraft.stage_id), isouter=True)
         .where(
-            col(EmailDraft.kind) == DraftKind.review,
+            col(EmailDraft.kind) == kind,
         )
     )
 
@@ -112,9 +112,12 @@ def list_pending(
     brand_id: int | None,
     pipeline_id: int | None,
     deal_id: int | None,
+    kind: DraftKind = DraftKind.review,
 ) -> Page[ReviewItem]:
-    """Drafts waiting for a person, oldest first (the longest wait comes first)."""
-    stmt = _query().where(col(EmailDraft.status) == DraftStatus.pending_review)
+    """Drafts waiting for a person, oldest first (the longest wait comes first). `kind`
+    reply: answers to replies, among them replies read with low confidence, whose deal
+    waits paused with the reading in `review_note`."""
+    stmt = _query(kind).where(col(EmailDraft.status) == DraftStatus.pending_review)
     if brand_id is not None:
         stmt = stmt.where(col(EmailDraft.brand_id) == brand_id)
     if pipeline_id is not None:
