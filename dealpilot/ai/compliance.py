@@ -30,6 +30,10 @@ _STOP_PHRASES = re.compile(
     r"|delete (?:my|our) (?:email|details|address|data|info\w*|contact)"
     r"|(?:do not|don'?t) consent"
     r"|(?:emails?|mail) (?:mat bhejo|band karo)|mat bhejo|band karo"
+    r"|cease (?:all )?(?:contact|communication|emails?|correspondence)"
+    r"|harass\w*"
+    r"|(?:didn'?t|did not|never) (?:sign(?:ed)? up|subscribe[ds]?|opt(?:ed)? in"
+    r"|ask(?:ed)? for (?:this|these|your))"
     r")",
     re.IGNORECASE,
 )
@@ -44,7 +48,7 @@ _COMPLAINT = re.compile(
 )
 # Whole replies that are nothing but the request: "STOP", "remove", "spam", "unsub."
 _ONE_WORD = re.compile(
-    r"^\W*(?:stop|remove|unsub\w*|spam|opt[- ]?out|stop\W+remove\W+me\W+now)"
+    r"^\W*(?:stop|remove|unsub\w*|spam|opt[- ]?out|stop\W+remove\W+me\W+now|no more|reported)"
     r"\W*(?:pls|please|thanks?)?\W*$",
     re.IGNORECASE,
 )

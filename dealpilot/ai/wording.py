@@ -51,6 +51,10 @@ LEFT_COMPANY = _rx(
     r"(?:has|have|i'?ve) moved on from",
     r"moved on from",
     r"(?:he|she|they) retired",
+    r"no longer (?:part of|at|on) (?:the|our|\w+)",
+    r"(?:has|have) resigned|resigned from",
+    r"passed away",
+    r"(?:i|he|she) moved on\b",
     r"(?:company|job|naukri) (?:chhod|chod) (?:di|diya|dee)",
     r"ab (?:yahan|yaha) kaam nahi",
 )
@@ -70,6 +74,8 @@ OOO = _rx(
     r"(?:tak|till) india",
     r"india mein hoon",
     r"leave (?:from|until|till)",
+    r"back in the office",
+    r"(?:at|attending) an? (?:trade show|conference|expo|offsite)",
 )
 OOO_SUBJECT = _rx(r"out of (?:the )?office", r"\booo\b", r"away\b", r"on leave")
 AUTO_REPLY = _rx(
@@ -95,6 +101,10 @@ AUTO_REPLY = _rx(
     r"verify (?:your|you'?re)",
     r"confirm your (?:address|subscription|email)",
     r"back-to-back meetings",
+    r"not (?:checked|read|monitored) (?:regularly|often|daily|frequently)",
+    r"high volume",
+    r"in the order (?:they are |they're )?received",
+    r"quote this (?:number|reference)",
     r"as soon as (?:we|possible)",
     r"(?:we'?ll|we will|someone .{0,30}will) (?:be in touch|get back to you)",
     r"thanks? (?:you )?for (?:contacting|emailing|getting in touch|reaching out to) [A-Z]",
@@ -123,6 +133,15 @@ REFERRAL = _rx(
     r"i'?ll forward",
     r"(?:changed|moved into a different|new) roles?",
     r"(?:now )?looks? after (?:digital|marketing|it|our)",
+    r"(?:better off|best to|better to) (?:speak|talk|contact|email|reach|get in touch)",
+    r"(?:send|forward|pass|direct) (?:this|it|your (?:email|message|note)) (?:to|on to)",
+    r"(?:i'?ve|have) (?:forwarded|passed|sent) (?:this|it|your (?:email|message|note|details))"
+    r" (?:to|on)",
+    r"\b(?:he|she|they) (?:handles?|manages?|looks? after|decides?|runs?|is in charge of)\b",
+    r"(?:handles?|manages?|looks? after) (?:the|our) \w+ now",
+    r"(?:is|are) (?:done|handled|managed|looked after) by (?:an? |our |my |the )",
+    r"this would be for (?:our|my|the)",
+    r"try [\w.+-]+@",
     r"baat karo",
     r"unse contact",
     r"contact karo",
@@ -153,6 +172,17 @@ NOT_INTERESTED = _rx(
     r"nahi chahiye|zaroorat nahi|zarurat nahi",
     r"maybe (?:next|later)",
     r"in-house",
+    r"stick(?:ing)? with (?:what|our|the|who)",
+    r"(?:don'?t|do not|doesn'?t|does not|won'?t|will not|can'?t|cannot) (?:need|suit|want|use|"
+    r"afford|justify|sign up|go ahead|proceed|take (?:this|it) (?:up|further))",
+    r"(?:no|don'?t have(?: the| any)?|not enough) (?:capacity|bandwidth|budget|time) for",
+    r"not (?:needed|required|necessary|for me|in the market|ready|at the moment|at present|"
+    r"this year|interested)",
+    r"^\W*please,? no\b",
+    r"(?:ek ?dum|bilkul) nahi|nahi (?:chahiye|karna|lena|lenge)",
+    r"(?:doesn'?t|does not|won'?t) (?:suit|fit|work for) (?:us|me)",
+    r"hard pass|(?:have|need|will|must) to decline|(?:we|i) (?:will|must|'ll) decline",
+    r"(?:we|i) get (?:\d+|so many|heaps|lots|plenty) of these",
 )
 INTERESTED = _rx(
     r"^\W*(?:yes|yep|yeah|yup|sure|keen|bilkul|haan|definitely|absolutely|"
@@ -186,6 +216,23 @@ INTERESTED = _rx(
     r"convinced",
     r"catch up",
     r"(?:a|quick) (?:chat|call|meeting|meet) (?:next|this|on|tomorrow)",
+    r"\b(?:i'?m|we'?re) in[.!]*\s*$",
+    r"why not",
+    r"can do\b",
+    r"righto",
+    r"happy for you to",
+    r"(?:have|got) (?:the )?budget",
+    r"loop (?:in|you in)",
+    r"(?:a|quick) yarn",
+    r"come (?:by|in|over|and see)",
+    r"sign (?:us |me )?up",
+    r"(?:send|share|email) (?:me |us )?(?:the |a )?(?:link|form|invoice|contract|agreement)",
+    r"(?:add|list) (?:my|our) ",
+    r"kar do|karwa do",
+    r"timely|good timing",
+    r"(?:we|i) might be\b",
+    r"what do you need from (?:me|us)",
+    r"(?:get|give) (?:us |me )?a (?:price|quote)",
 )
 QUESTION = _rx(
     r"^\W*(?:what|how|who|which|where|when|why|is|are|do|does|can|could|would|will|price|"
