@@ -11,7 +11,8 @@ Order matters and encodes policy:
    unmonitored mailboxes): no pause, no reply, the sequence carries on.
 6. referral: someone else should be talked to (new_address when the reply gives one).
 7. not_interested, interested (a clear yes or a request to meet), question, then a softer
-   interest; anything else goes to a person as a low-confidence question.
+   interest; anything else is a guess of the word model (dealpilot/ai/lexical.py) with a
+   confidence below the review threshold, so a person reads it before anything happens.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, date, datetime
 
 from dealpilot.ai.compliance import stop_request
 from dealpilot.ai.dates import find_return_date
+from dealpilot.ai.lexical import WordModel, shipped_model
 from dealpilot.ai.mailtext import addresses, is_automatic, is_delivery_report, own_text
 from dealpilot.ai.mailtext import strip_quoted as strip_quoted
 from dealpilot.ai.schemas import ReplyClassification, ReplyInput
@@ -83,7 +85,8 @@ def _bounce(reply: ReplyInput) -> ReplyClassification:
     return _result("neutral", "bounce", "Delivery failure notice: the address bounced.", 0.95)
 
 
-def classify(reply: ReplyInput) -> ReplyClassification:
+def classify(reply: ReplyInput, words: WordModel | None = None) -> ReplyClassification:
+    """`words`: the word model for replies no rule places (default: the shipped one)."""
     own = own_text(reply)
     subject = reply.subject or ""
     # Without a received time "3 March" is read relative to today (the only clock read here).
@@ -132,4 +135,11 @@ def classify(reply: ReplyInput) -> ReplyClassification:
             "positive", "interested", "Interested, asking for more.", 0.6,
             suggested_reply=INTERESTED_REPLY,
         )  # fmt: skip
-    return _result("neutral", "question", "Unclear reply: a person should read it.", 0.3)
+    guess, probability = (words or shipped_model()).guess(own)
+    sentiment = {"interested": "positive", "not_interested": "negative"}.get(guess, "neutral")
+    return _result(
+        sentiment,
+        guess,
+        f"Unclear reply; a guess ({guess}) for a person to check.",
+        round(0.2 + 0.25 * probability, 3),  # always below the review threshold
+    )

@@ -153,10 +153,13 @@ async def test_quoted_history_is_ignored() -> None:
     assert (await classify(outlook)).intent == "question"
 
 
-async def test_unclear_reply_goes_to_a_person_with_low_confidence() -> None:
-    value = await classify("Ok")
-    assert value.intent == "question"
+@pytest.mark.parametrize("text", ["Ok", "We'll give it some thought", "Hmm, let me think about it"])
+async def test_unclear_reply_is_a_guess_that_goes_to_a_person(text: str) -> None:
+    """No rule places it: the word model's guess, below the review threshold (0.5)."""
+    value = await classify(text)
+    assert value.intent in ("interested", "not_interested", "question")
     assert value.confidence < 0.5
+    assert value.summary.startswith("Unclear reply; a guess")
 
 
 async def test_interested_and_question_get_a_suggested_reply() -> None:

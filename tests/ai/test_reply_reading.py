@@ -79,3 +79,20 @@ def test_html_only_mail_is_read_as_text() -> None:
     assert _read("<html><body><p>No thanks,</p><p>we&#39;re sorted.</p></body></html>")[0] == (
         "not_interested"
     )
+
+
+def test_the_word_model_learns_only_from_what_it_is_given() -> None:
+    """Trained on the rows handed to it (the shipped model: the tuning part only)."""
+    from dealpilot.ai.lexical import TRAINING, train
+
+    assert TRAINING.name == "tuning.jsonl"
+    rows: list[dict[str, object]] = [
+        {"text": "give it a miss", "intent": "not_interested"},
+        {"text": "ring me tomorrow", "intent": "interested"},
+        {"text": "what is the price?", "intent": "question"},
+    ]
+    model = train(rows)
+    assert model.guess("we'll give it a miss")[0] == "not_interested"
+    assert model.guess("ring me")[0] == "interested"
+    posteriors = model.posteriors("anything at all")
+    assert abs(sum(posteriors.values()) - 1) < 1e-9

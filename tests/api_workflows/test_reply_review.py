@@ -38,7 +38,8 @@ async def test_a_doubtful_reading_waits_for_a_person_with_the_reading_shown(api:
     r = await api.http.get("/api/crm/review/replies/", params={"deal": deal_id})
     assert r.status_code == 200, r.text
     (item,) = r.json()["items"]
-    assert item["review_note"].startswith("Low-confidence reading: read as question at ")
+    assert item["review_note"].startswith("Low-confidence reading: read as ")
+    assert "a guess" in item["review_note"]  # what the engine thought, for the person
     assert (await api.http.get("/api/crm/review/", params={"deal": deal_id})).json()["total"] == 0
 
 
