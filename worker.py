@@ -76,7 +76,7 @@ def build_activities(
     of work (`UnitsOfWork` for the domain steps that commit one by one)."""
     transact = UnitsOfWork(engine)
     ai_engine = ai or build_engine(settings)
-    decisions = AIDecisions(transact, ai_engine)
+    decisions = AIDecisions(transact, ai_engine, review_below=settings.ai_review_below)
     registry = providers or ProviderRegistry(settings)
 
     def zoho() -> ZohoProvider:

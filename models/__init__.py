@@ -18,7 +18,7 @@ from dealpilot.core.enums import (
     SuppressionReason,
     UserRole,
 )
-from models.ai import AIDecisionLog, AIPromptTemplate
+from models.ai import AIDecisionLog, AIPromptTemplate, AIPromptVersion
 from models.backlink import BacklinkOpportunity
 from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
@@ -33,6 +33,7 @@ from models.user import User, UserBrand
 __all__ = [
     "AIDecisionLog",
     "AIPromptTemplate",
+    "AIPromptVersion",
     "AutoAction",
     "BacklinkOpportunity",
     "BacklinkStatus",

@@ -33,12 +33,41 @@ class AIPromptTemplateBase(SQLModel):
     prompt_text: str
     variables: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     is_active: bool = True
+    # NULL: every brand's prompt; set: that brand's override, used before the shared one.
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
 
 
 class AIPromptTemplate(AIPromptTemplateBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    version: int = 1  # +1 on every change of the text; each text is kept (AIPromptVersion)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AIPromptVersion(SQLModel, table=True):
+    """Every text a prompt has had, so an edit can be compared and undone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int = Field(foreign_key="aiprompttemplate.id", index=True)
+    version: int
+    prompt_text: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AIPromptTemplateCreate(SQLModel):
+    """A new prompt row, usually one brand's override of a shared prompt."""
+
+    prompt_type: PromptType
+    prompt_text: str = Field(min_length=1)
+    brand_id: int | None = None
+    name: str | None = Field(default=None, max_length=100)
+    is_active: bool = True
+
+
+class AIPromptVersionPublic(SQLModel):
+    version: int
+    prompt_text: str
+    created_at: datetime
 
 
 class AIDecisionLogPublic(BaseModel):
@@ -82,5 +111,6 @@ class AIPromptTemplateUpdate(SQLModel):
 
 class AIPromptTemplatePublic(AIPromptTemplateBase):
     id: int
+    version: int
     created_at: datetime
     updated_at: datetime

@@ -42,6 +42,9 @@ class BrandBase(SQLModel):
     postal_address: str = Field(default="", max_length=500)
     website_url: str = Field(default="", max_length=500)
     is_active: bool = True
+    # The brief every AI-written email gets: how the brand sounds and what it offers.
+    voice: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=1000)
 
 
 class Brand(BrandBase, table=True):
@@ -136,6 +139,8 @@ class BrandUpdate(SQLModel):
     postal_address: str | None = Field(default=None, max_length=500)
     website_url: str | None = Field(default=None, max_length=500)
     is_active: bool | None = None
+    voice: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=1000)
 
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)

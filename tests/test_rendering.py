@@ -300,3 +300,21 @@ def test_html_to_text() -> None:
         "One two\n\nLine\nbreak\n\nGo (https://x.test/a) https://x.test/b\n\n- first\n- second"
     )
     assert not re.search(r"<[a-z]", text)
+
+
+def test_a_role_mailbox_of_a_known_company_is_greeted_as_its_team(renderer) -> None:
+    """The smart salutation makes greetings the name cannot: never a guessed name."""
+    desifirms = BRANDS[1]
+    ctx = EmailContext(
+        brand=_brand(desifirms),
+        contact=ContactInfo(email="info@spiceroute.example.com.au", company="Spice Route"),
+        unsubscribe_url=UNSUBSCRIBE,
+    )
+    email = renderer.render_stage(
+        "desifirms/business_listings/invited", "Add your business to Desi Firms (free)", ctx
+    )
+    assert "Hi Spice Route team," in email.html
+    nameless = ContactInfo(email="info@spiceroute.example.com.au")
+    assert EmailContext(brand=ctx.brand, contact=nameless, unsubscribe_url="u").greeting() == (
+        "Hi there"
+    )

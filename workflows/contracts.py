@@ -106,6 +106,8 @@ class ReplyEvent:
     received_at: datetime | None = None
     email_log_id: int | None = None
     event_id: int | None = None
+    # The mail's classification headers (Auto-Submitted, Precedence, ...), lower-case names.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,11 +118,15 @@ class ReplyRequest:
 
 @dataclass
 class ReplyVerdict:
-    intent: str  # interested | not_interested | question | out_of_office | unsubscribe | bounce
+    intent: str  # a dealpilot.core.enums.ReplyIntent value
     sentiment: str
     summary: str
     return_date: date | None = None
     suggested_reply: str | None = None
+    confidence: float = 1.0
+    # Below the review threshold: a person reads the reply before the deal acts on it.
+    needs_person: bool = False
+    new_address: str | None = None  # referral: the address the reply points to
 
 
 @dataclass
@@ -169,6 +175,7 @@ class DraftReplyRequest:
     deal_id: int
     reply: ReplyEvent
     suggested_reply: str | None
+    review_note: str | None = None  # why a person should look (a low-confidence reading)
 
 
 @dataclass

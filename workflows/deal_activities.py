@@ -160,10 +160,14 @@ async def classify_reply(m: DealMemory, reply: ReplyEvent) -> ReplyVerdict:
     return result
 
 
-async def draft_reply(m: DealMemory, reply: ReplyEvent, suggestion: str | None) -> None:
+async def draft_reply(
+    m: DealMemory, reply: ReplyEvent, suggestion: str | None, note: str | None = None
+) -> None:
     await workflow.execute_activity(
         "draft_reply",
-        DraftReplyRequest(deal_id=m.deal_id, reply=reply, suggested_reply=suggestion),
+        DraftReplyRequest(
+            deal_id=m.deal_id, reply=reply, suggested_reply=suggestion, review_note=note
+        ),
         start_to_close_timeout=DB_TIMEOUT,
         retry_policy=DB_RETRY,
         summary="draft a suggested answer for a person",

@@ -72,7 +72,7 @@ class DealRuntime:
             case RefreshEngagement():
                 await self._refresh_engagement()
             case DraftReply():
-                await acts.draft_reply(m, effect.reply, effect.suggestion)
+                await acts.draft_reply(m, effect.reply, effect.suggestion, effect.note)
             case DiscardReview():
                 await self._discard_review(effect.reason)
             case EnterStage():

@@ -130,6 +130,8 @@ def on_reply(
 ) -> list[Effect]:
     """A classified reply (rules.reply_outcome says what it does). `refresh_tier`: score
     engagement again first (a reply makes the contact "engaged"; patched in later)."""
+    if verdict.needs_person:
+        return _hold_for_person(m, reply, verdict, now, refresh_tier=refresh_tier)
     outcome = rules.reply_outcome(verdict.intent)
     effects: list[Effect] = []
     if outcome.counts_as_reply:
@@ -160,6 +162,31 @@ def on_reply(
     if outcome.draft_reply:
         effects.append(DraftReply(reply, verdict.suggested_reply))
     return effects
+
+
+def _hold_for_person(
+    m: DealMemory, reply: ReplyEvent, verdict: ReplyVerdict, now: datetime, *, refresh_tier: bool
+) -> list[Effect]:
+    """A reading below the review threshold: no stage move, no close, no email; the deal is
+    paused with the reading in its timeline and on a draft answer in the review queue.
+    (Only verdicts made since needs_person exists carry it: recorded histories never do.)"""
+    reading = (
+        f"read as {verdict.intent} at confidence {verdict.confidence:.2f}, below the "
+        f"review threshold: {verdict.summary}"
+    )
+    m.replies += 1
+    note(m, now, "reply", f"Replied ({reading})")
+    m.last_decision = f"reply held for a person ({verdict.intent}?)"
+    if m.status == DealStatus.active:
+        m.status, m.paused_until = DealStatus.paused, None
+        note(m, now, "status", "Paused: a person should read the reply")
+    effects: list[Effect] = [RefreshEngagement()] if refresh_tier else []
+    return [
+        *effects,
+        Record("reply_review", "held for a person", reading),
+        Schedule(None, "reply needs a person"),
+        DraftReply(reply, verdict.suggested_reply, note=f"Low-confidence reading: {reading}"),
+    ]
 
 
 # --- updates: validation ---------------------------------------------------------------

@@ -72,6 +72,7 @@ class DraftReply:
 
     reply: ReplyEvent
     suggestion: str | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -331,5 +331,19 @@ def reply_outcome(intent: str) -> ReplyOutcome:
             )  # fmt: skip
         case ReplyIntent.out_of_office:
             return ReplyOutcome(False, None, None, True, False, counts_as_reply=False)
+        case ReplyIntent.auto_reply:
+            # A ticket system or an unmonitored mailbox: nobody read it, nothing changes.
+            return ReplyOutcome(False, None, None, False, False, counts_as_reply=False)
+        case ReplyIntent.left_company:
+            # The address is not the person any more; it may be read by someone else, so
+            # it is not suppressed: the deal closes and a person may start one elsewhere.
+            return ReplyOutcome(
+                True, "lost", None, False, False,
+                counts_as_reply=False, close_reason="contact left the company",
+                decision="reply_left_company",
+            )  # fmt: skip
+        case ReplyIntent.referral:
+            # A person wrote back naming someone else: a person follows it up.
+            return ReplyOutcome(True, "reply", None, False, False)
         case _:
             return ReplyOutcome(True, "reply", None, False, False)

@@ -199,7 +199,7 @@ def change_prompt(
     """Checked (markers, template syntax) before it is stored, by `update_prompt`."""
     data = AIPromptTemplateUpdate(prompt_text=prompt_text, is_active=active)
     try:
-        prompt = update_prompt(session, prompt_id, data, check=True)
+        prompt = update_prompt(session, prompt_id, data)
     except DealpilotError as exc:
         session.rollback()
         cookie.flash(f"Not saved: {exc.message}", "error")

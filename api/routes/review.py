@@ -18,7 +18,7 @@ from api.routing import CRMRouter
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.review import service
 from dealpilot.review.service import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
-from models import Deal, EmailDraft
+from models import Deal, DraftKind, EmailDraft
 from models.pagination import Page
 from models.uow import UnitOfWork
 from workflows.contracts import ReviewDecision
@@ -41,6 +41,27 @@ def list_review_queue(
         brand_id=resolve_brand_id(session, brand),
         pipeline_id=pipeline,
         deal_id=deal,
+    )
+
+
+@router.get("/replies/", response_model=Page[ReviewItem])
+def list_replies_for_a_person(
+    session: SessionDep,
+    page: PageDep,
+    brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
+    pipeline: IdQuery = None,
+    deal: IdQuery = None,
+) -> Page[ReviewItem]:
+    """Replies waiting for a person: suggested answers to interested replies and questions,
+    and replies the AI read with too little confidence to act on (their deal is paused; the
+    reading is in `review_note`). A person answers, then resumes or moves the deal."""
+    return service.list_pending(
+        session,
+        page,
+        brand_id=resolve_brand_id(session, brand),
+        pipeline_id=pipeline,
+        deal_id=deal,
+        kind=DraftKind.reply,
     )
 
 

@@ -28,6 +28,8 @@ from dealpilot.ai import (
     Salutation,
     SalutationInput,
 )
+from dealpilot.ai.prompt_rows import active_texts
+from dealpilot.ai.reading import read_reply
 from dealpilot.core import metrics
 from dealpilot.deals.store import load_deal_rows
 from models import AIDecisionLog, EmailLog, EmailStatus, PipelineStage, utcnow
@@ -35,17 +37,26 @@ from models.uow import Transact
 from workflows.contracts import AnalyzeRequest, AnalyzeResult, ReplyRequest, ReplyVerdict
 
 T = TypeVar("T", bound=BaseModel)
-AUTOMATED_INTENTS = frozenset({"out_of_office", "bounce"})
+AUTOMATED_INTENTS = frozenset({"out_of_office", "auto_reply", "left_company", "bounce"})
+# Acted on whatever the confidence: a stop request is honoured, a bounce is a bounce.
+ALWAYS_ACTED_ON = frozenset({"unsubscribe", "bounce"})
 
 
 class AIDecisions:
-    def __init__(self, transact: Transact, ai: AIEngine) -> None:
+    def __init__(self, transact: Transact, ai: AIEngine, *, review_below: float = 0.5) -> None:
         self._transact = transact
         self._ai = ai
+        self._review_below = review_below
 
     @property
     def model_name(self) -> str:
         return self._ai.model_name
+
+    async def _engine(self, brand_id: int | None) -> AIEngine:
+        """The engine with the prompt rows active now (the brand's overrides first), read
+        before every call: an edit saved a moment ago is what the next call uses."""
+        texts = await self._transact(lambda session: active_texts(session, brand_id))
+        return self._ai.with_prompts(texts)
 
     async def _logged(
         self,
@@ -63,6 +74,18 @@ class AIDecisions:
             # Retryable or not is the error's class (activities/_errors.py maps it once).
             metrics.record_ai_failure(self._ai.model_name, decision_type)
             raise
+        await self._log(result, decision_type, deal_id, brand_id, action, reasoning)
+        return result.value
+
+    async def _log(
+        self,
+        result: AIResult[T],
+        decision_type: str,
+        deal_id: int | None,
+        brand_id: int | None,
+        action: Callable[[T], str],
+        reasoning: Callable[[T], str],
+    ) -> None:
         metrics.record_ai_call(
             result.model, decision_type, result.prompt_tokens, result.completion_tokens
         )
@@ -80,7 +103,6 @@ class AIDecisions:
             latency_ms=result.latency_ms,
         )
         await self._transact(lambda session: session.add(log))
-        return value
 
     @staticmethod
     def _analysis_input(
@@ -114,8 +136,9 @@ class AIDecisions:
 
     async def analyze_deal(self, req: AnalyzeRequest) -> AnalyzeResult:
         data, brand_id = await self._transact(lambda session: self._analysis_input(session, req))
+        engine = await self._engine(brand_id)
         value = await self._logged(
-            lambda: self._ai.analyze_deal(data),
+            lambda: engine.analyze_deal(data),
             decision_type="analyze_deal",
             deal_id=req.deal_id,
             brand_id=brand_id,
@@ -155,15 +178,27 @@ class AIDecisions:
             subject=reply.subject,
             from_email=reply.from_email,
             received_at=reply.received_at or now,
+            headers=reply.headers,
         )
         brand_id = await self._transact(lambda session: load_deal_rows(session, req.deal_id)[3].id)
-        value = await self._logged(
-            lambda: self._ai.classify_reply(data),
-            decision_type="classify_reply",
-            deal_id=req.deal_id,
-            brand_id=brand_id,
-            action=lambda v: v.intent,
-            reasoning=lambda v: v.summary,
+        try:  # the compliance net first: a stop request never reaches the engine
+            result, by_net = await read_reply(await self._engine(brand_id), data)
+        except AIError:
+            metrics.record_ai_failure(self._ai.model_name, "classify_reply")
+            raise
+        value = result.value
+        needs_person = (
+            not by_net
+            and value.intent not in ALWAYS_ACTED_ON
+            and value.confidence < self._review_below
+        )
+        await self._log(
+            result,
+            "compliance_net" if by_net else "classify_reply",
+            req.deal_id,
+            brand_id,
+            lambda v: f"{v.intent} (held for a person)" if needs_person else v.intent,
+            lambda v: v.summary,
         )
         if value.intent not in AUTOMATED_INTENTS:
             await self._transact(lambda session: self._mark_replied(session, req))
@@ -173,21 +208,30 @@ class AIDecisions:
             summary=value.summary,
             return_date=value.return_date,
             suggested_reply=value.suggested_reply,
+            confidence=value.confidence,
+            needs_person=needs_person,
+            new_address=value.new_address,
         )
 
     async def compose_email(self, data: ComposeInput, deal_id: int | None = None) -> ComposedEmail:
+        """A deal's email: logged with the deal's brand, written with its prompt overrides."""
+        brand_id = None
+        if deal_id is not None:
+            brand_id = await self._transact(lambda session: load_deal_rows(session, deal_id)[3].id)
+        engine = await self._engine(brand_id)
         return await self._logged(
-            lambda: self._ai.compose_email(data),
+            lambda: engine.compose_email(data),
             decision_type="compose_email",
             deal_id=deal_id,
-            brand_id=None,
+            brand_id=brand_id,
             action=lambda v: "composed",
             reasoning=lambda v: f"subject: {v.subject}",
         )
 
     async def score_lead(self, data: LeadInput) -> LeadScore:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.score_lead(data),
+            lambda: engine.score_lead(data),
             decision_type="score_lead",
             deal_id=None,
             brand_id=None,
@@ -196,8 +240,9 @@ class AIDecisions:
         )
 
     async def generate_backlink_pitch(self, data: BacklinkPitchInput) -> BacklinkPitch:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.generate_backlink_pitch(data),
+            lambda: engine.generate_backlink_pitch(data),
             decision_type="generate_backlink_pitch",
             deal_id=None,
             brand_id=None,
@@ -206,8 +251,9 @@ class AIDecisions:
         )
 
     async def smart_salutation(self, data: SalutationInput) -> Salutation:
+        engine = await self._engine(None)
         return await self._logged(
-            lambda: self._ai.smart_salutation(data),
+            lambda: engine.smart_salutation(data),
             decision_type="smart_salutation",
             deal_id=None,
             brand_id=None,

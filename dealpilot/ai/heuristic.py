@@ -25,6 +25,7 @@ from dealpilot.ai.schemas import (
     Salutation,
     SalutationInput,
 )
+from dealpilot.ai.writer import compose
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -77,47 +78,6 @@ def analyze(data: DealAnalysisInput) -> DealAnalysis:
     else:
         reason = "Next step of the sequence is due."
     return decide("send_email", reason)
-
-
-def _company(data: ComposeInput) -> str:
-    return data.contact_company or "your team"
-
-
-def compose(data: ComposeInput) -> ComposedEmail:
-    purpose = data.purpose.lower()
-    brand = data.brand_name
-    company = _company(data)
-    first_subject = data.previous_subjects[0] if data.previous_subjects else None
-    if "final" in purpose or "last" in purpose or "break" in purpose:
-        subject = "Should I close the loop?"
-        body = [
-            f"I've reached out a few times about {brand} and {company}, and I don't want to "
-            "crowd your inbox.",
-            "If now isn't the right time, no problem at all: just let me know and I'll stop "
-            "here. If it is, reply with a good time for a 15-minute call.",
-        ]
-    elif "follow" in purpose or data.previous_subjects:
-        subject = f"Re: {first_subject}" if first_subject else f"Following up: {brand}"
-        body = [
-            "Just bringing my earlier note back to the top of your inbox.",
-            f"{brand} helps businesses like {company} get more from their online presence "
-            "without adding work for your team.",
-            "Would a quick 15-minute call this week be worth it?",
-        ]
-    else:
-        subject = f"{brand} for {company}" if data.contact_company else f"A quick idea from {brand}"
-        body = [
-            f"I'm reaching out from {brand}. We work with {data.pipeline_type} contacts like "
-            f"{company} and thought there could be a good fit.",
-            "If it's useful, I can share a couple of concrete ideas tailored to you.",
-            "Would you be open to a short call this week?",
-        ]
-    if data.notes:
-        body.insert(1, data.notes.strip())
-    seen = {s.strip().lower() for s in data.previous_subjects}
-    if subject.strip().lower() in seen:
-        subject = f"{subject} ({len(seen) + 1})"
-    return ComposedEmail(subject=subject[:120], body_paragraphs=body)
 
 
 def score(data: LeadInput) -> LeadScore:
@@ -176,6 +136,9 @@ class HeuristicEngine:
     """Deterministic and offline; token counts are zero (nothing was sent anywhere)."""
 
     model_name = "heuristic-v1"
+
+    def with_prompts(self, texts: dict[str, str]) -> HeuristicEngine:
+        return self  # rules, not prompts
 
     async def analyze_deal(self, data: DealAnalysisInput) -> AIResult[DealAnalysis]:
         return _timed(self.model_name, lambda: analyze(data))

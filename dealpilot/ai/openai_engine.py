@@ -84,6 +84,10 @@ class OpenAIEngine:
     def model_name(self) -> str:
         return self._model
 
+    def with_prompts(self, texts: dict[str, str]) -> OpenAIEngine:
+        """Shares the HTTP client; only the prompts differ."""
+        return OpenAIEngine(self._client, self._model, prompts=PromptBook(texts))
+
     async def aclose(self) -> None:
         """Closes the HTTP client (the caller's own http_client included)."""
         await self._client.close()

@@ -1,31 +1,19 @@
-"""Editing the AI prompts stored as AIPromptTemplate rows (REST API and console)."""
+"""Editing the AI prompts stored as AIPromptTemplate rows (REST API and console): looked up by
+id, then `prompt_rows.update_prompt` checks a new text on a sample input (422 when it does not
+render), keeps it as the next version, and the next AI call of that type uses it."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from dealpilot.ai.errors import AIPromptError
-from dealpilot.ai.prompts import check_prompt_text
-from dealpilot.core.errors import Unprocessable
+from dealpilot.ai import prompt_rows
 from dealpilot.deals.lookup import get_or_404
-from dealpilot.deals.updates import apply_update
-from models import AIPromptTemplate, utcnow
+from models import AIPromptTemplate
 from models.ai import AIPromptTemplateUpdate
 
 
 def update_prompt(
-    session: Session, prompt_id: int, data: AIPromptTemplateUpdate, *, check: bool = False
+    session: Session, prompt_id: int, data: AIPromptTemplateUpdate
 ) -> AIPromptTemplate:
-    """The fields sent; with `check`, a text that is not a valid prompt is a 422
-    `prompt_error` instead of a failed AI call later."""
     prompt = get_or_404(session, AIPromptTemplate, prompt_id, what="Prompt")
-    if check and data.prompt_text is not None:
-        try:
-            check_prompt_text(data.prompt_text)
-        except AIPromptError as exc:
-            raise Unprocessable(f"The prompt is not valid: {exc}", code="prompt_error") from exc
-    apply_update(prompt, data)
-    prompt.updated_at = utcnow()
-    session.add(prompt)
-    session.flush()
-    return prompt
+    return prompt_rows.update_prompt(session, prompt, data)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ class RenderedPrompt:
         return out
 
 
+@cache
 def default_prompt_text(prompt_type: str) -> str:
     return (PROMPTS_DIR / f"{prompt_type}.j2").read_text(encoding="utf-8")
 

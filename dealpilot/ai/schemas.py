@@ -16,8 +16,17 @@ from pydantic import BaseModel, Field
 DealAction = Literal["send_email", "wait", "change_approach", "pause", "flag_for_review"]
 Sentiment = Literal["positive", "neutral", "negative"]
 ReplyIntent = Literal[
-    "interested", "not_interested", "question", "out_of_office", "unsubscribe", "bounce"
+    "interested",
+    "not_interested",
+    "question",
+    "out_of_office",
+    "auto_reply",  # an automatic answer that is not an absence: no pause, no reply
+    "referral",  # "talk to Priya instead": new_address when the reply gives one
+    "left_company",
+    "unsubscribe",  # any stop or removal request, and spam complaints
+    "bounce",
 ]
+REPLY_INTENTS: tuple[str, ...] = ReplyIntent.__args__  # type: ignore[attr-defined]
 
 
 class DealAnalysisInput(BaseModel):
@@ -51,9 +60,11 @@ class DealAnalysis(BaseModel):
 class ComposeInput(BaseModel):
     brand_name: str
     brand_voice: str | None = None
+    brand_description: str | None = None  # what the brand offers, in its own words
     sender_name: str | None = None
     pipeline_type: str = "sales"
     stage_name: str
+    stage_goal: str | None = None  # what this email is for (the stage's goal)
     purpose: str = "intro"  # "intro", "follow-up 1", "final follow-up", ...
     tone: str = "friendly and professional"
     contact_name: str | None = None
@@ -62,6 +73,7 @@ class ComposeInput(BaseModel):
     contact_website: str | None = None
     engagement_tier: str = "new"
     previous_subjects: list[str] = Field(default_factory=list)
+    # Instructions for the writer (an approach note, an operator's brief): never email text.
     notes: str | None = None
 
 
@@ -76,6 +88,9 @@ class ReplyInput(BaseModel):
     from_email: str = ""
     # Anchors relative dates ("back on 3 March" means the next 3 March after this).
     received_at: datetime | None = None
+    # The mail's own headers (name → value): Auto-Submitted, X-Autoreply, Precedence,
+    # Content-Type (multipart/report for DSNs and ARF reports).
+    headers: dict[str, str] = Field(default_factory=dict)
 
 
 class ReplyClassification(BaseModel):
@@ -85,6 +100,8 @@ class ReplyClassification(BaseModel):
     summary: str
     suggested_reply: str | None
     confidence: float = Field(ge=0.0, le=1.0)
+    # referral: the address the reply points to, when it gives one.
+    new_address: str | None = None
 
 
 class LeadInput(BaseModel):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from dealpilot.ai import AIEngine, AIError, AIResult, BacklinkPitch, BacklinkPitchInput
+from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.core.errors import DealpilotError, ErrorDetail
 from models import AIDecisionLog, BacklinkOpportunity, Brand, Contact
 from models.uow import Transact
@@ -75,7 +76,10 @@ class Pitcher:
         self._ai = ai
 
     @staticmethod
-    def _input(session: Session, opportunity_id: int) -> BacklinkPitchInput | None:
+    def _input(
+        session: Session, opportunity_id: int
+    ) -> tuple[BacklinkPitchInput, dict[str, str]] | None:
+        """The pitch's input and the brand's active prompt rows."""
         opp = session.get(BacklinkOpportunity, opportunity_id)
         if opp is None:
             return None
@@ -83,7 +87,7 @@ class Pitcher:
         assert brand is not None
         contact = session.get(Contact, opp.contact_id) if opp.contact_id else None
         content = opp.our_content_url or brand.website_url or f"https://{brand.domain}/"
-        return BacklinkPitchInput(
+        data = BacklinkPitchInput(
             brand_name=brand.name,
             target_url=opp.target_url,
             target_domain=opp.target_domain,
@@ -92,6 +96,7 @@ class Pitcher:
             contact_name=(contact.name or None) if contact else None,
             notes=_notes(opp),
         )
+        return data, active_texts(session, brand.id)
 
     @staticmethod
     def _store(session: Session, opportunity_id: int, result: AIResult[BacklinkPitch]) -> None:
@@ -119,11 +124,12 @@ class Pitcher:
 
     async def pitch(self, opportunity_id: int) -> PitchOutcome | None:
         """None when there is no such opportunity; an AI failure raises PitchFailed."""
-        data = await self._transact(lambda session: self._input(session, opportunity_id))
-        if data is None:
+        loaded = await self._transact(lambda session: self._input(session, opportunity_id))
+        if loaded is None:
             return None
+        data, prompts = loaded
         try:
-            result = await self._ai.generate_backlink_pitch(data)
+            result = await self._ai.with_prompts(prompts).generate_backlink_pitch(data)
         except AIError as exc:
             raise PitchFailed(exc) from exc
         await self._transact(lambda session: self._store(session, opportunity_id, result))

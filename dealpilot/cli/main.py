@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dealpilot.cli.ai import ai_app
 from dealpilot.cli.backlinks import backlinks_app
 from dealpilot.cli.compose import compose_app
 from dealpilot.cli.imports import import_app
@@ -23,6 +24,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(compose_app, name="compose")
 app.add_typer(backlinks_app, name="backlinks")
 app.add_typer(users_app, name="users")
+app.add_typer(ai_app, name="ai")
 
 
 @app.callback()

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from dealpilot.ai import AIEngine, AIError, AIResult, ComposedEmail, ComposeInput
+from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.composer import rules
 from dealpilot.composer.recipients import (
     first_stage,
@@ -86,6 +87,9 @@ class DraftPlan(BaseModel):
     stage_name: str
     recipients: list[str]
     contact: dict[str, str] | None  # the only recipient, when there is exactly one
+    prompts: dict[str, str] = {}  # the brand's active prompt rows (type → text)
+    brand_voice: str = ""
+    brand_description: str = ""
 
 
 def plan_draft(session: Session, data: DraftCreate) -> DraftPlan:
@@ -116,6 +120,9 @@ def plan_draft(session: Session, data: DraftCreate) -> DraftPlan:
         stage_name=stage.name,
         recipients=recipients,
         contact=contact,
+        prompts=active_texts(session, brand.id),
+        brand_voice=brand.voice,
+        brand_description=brand.description,
     )
 
 
@@ -123,6 +130,8 @@ async def compose(ai: AIEngine, plan: DraftPlan, data: DraftCreate) -> AIResult[
     contact = plan.contact or {}
     request = ComposeInput(
         brand_name=plan.brand["name"],
+        brand_voice=plan.brand_voice or None,
+        brand_description=plan.brand_description or None,
         sender_name=plan.brand["from_name"] or None,
         pipeline_type=plan.pipeline_type,
         stage_name=plan.stage_name,
@@ -135,7 +144,7 @@ async def compose(ai: AIEngine, plan: DraftPlan, data: DraftCreate) -> AIResult[
         notes=data.instructions.strip() or None,
     )
     try:
-        return await ai.compose_email(request)
+        return await ai.with_prompts(plan.prompts).compose_email(request)
     except AIError as exc:
         raise DealpilotError(
             "The AI engine could not write this draft; try again or write it yourself (ai=false)",

@@ -153,6 +153,9 @@ class ReplyIntent(StrEnum):
     not_interested = "not_interested"
     question = "question"
     out_of_office = "out_of_office"
+    auto_reply = "auto_reply"  # automatic, not an absence: the sequence carries on
+    referral = "referral"  # someone else to talk to: a person follows it up
+    left_company = "left_company"
     unsubscribe = "unsubscribe"
     bounce = "bounce"
 

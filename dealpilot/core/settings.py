@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
     openai_timeout: timedelta = Field(timedelta(seconds=60), alias="OPENAI_TIMEOUT")
+    # A reply read with less confidence than this waits for a person instead of acting.
+    ai_review_below: float = Field(0.5, ge=0.0, le=1.0, alias="AI_REVIEW_BELOW")
 
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     tracking_secret: SecretStr = Field(SecretStr("dev-tracking-secret"), alias="TRACKING_SECRET")

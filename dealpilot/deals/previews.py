@@ -5,12 +5,13 @@ unsubscribe link is a placeholder that unsubscribes nobody."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from dealpilot.ai import AIEngine, AIError, ComposedEmail, ComposeInput
+from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.core.errors import Conflict, DealpilotError, NotFound
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.store import stage_info
@@ -32,6 +33,7 @@ class PreviewFacts:
     pipeline_id: int
     to_email: str
     approach_note: str | None
+    prompts: dict[str, str] = field(default_factory=dict)  # the brand's active prompt rows
 
 
 class NoNextEmail(Conflict):
@@ -82,12 +84,14 @@ def preview_facts(session: Session, deal_id: int, *, base_url: str) -> PreviewFa
         pipeline_id=deal.pipeline_id,
         to_email=contact.email,
         approach_note=deal.ai_notes or None,
+        prompts=active_texts(session, brand.id),
     )
 
 
 async def render_preview(renderer: EmailRenderer, ai: AIEngine, facts: PreviewFacts) -> StageEmail:
     async def compose(data: ComposeInput) -> ComposedEmail:
-        return (await ai.compose_email(data)).value  # not logged: nothing was decided or sent
+        # Not logged: nothing was decided or sent.
+        return (await ai.with_prompts(facts.prompts).compose_email(data)).value
 
     try:
         return await render_stage_email(

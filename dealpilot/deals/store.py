@@ -188,6 +188,7 @@ class DealStore:
             body=req.suggested_reply or "",
             status=DraftStatus.pending_review,
             ai_generated=req.suggested_reply is not None,
+            review_note=req.review_note or "",
         )
         session.add(draft)
         session.flush()

@@ -82,6 +82,7 @@ def to_inbound(msg: InboxMessage, kind: Kind, *, via: str) -> Inbound | None:
         )
     text = strip_quoted(msg.text) or msg.text.strip()
     subject = msg.subject
+    payload["headers"] = dict(msg.headers)  # the kept ones: RFC 3834 and content type
     if kind == Kind.auto_reply:
         payload["auto_reply"] = True
         payload["original_subject"] = subject

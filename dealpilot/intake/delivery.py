@@ -68,6 +68,15 @@ class TemporalUnreachable(Exception):
     pass
 
 
+def _classification_headers(payload: dict[str, Any]) -> dict[str, str]:
+    """The headers the inbox poller kept (Auto-Submitted, Precedence, Content-Type...)."""
+    raw = payload.get("raw")
+    headers = raw.get("headers") if isinstance(raw, dict) else None
+    if not isinstance(headers, dict):
+        return {}
+    return {str(k): str(v) for k, v in headers.items()}
+
+
 def _signal_for(event: EmailEvent) -> tuple[DealSignal, object] | None:
     """The deal workflow's signal for this kind of event and its argument (None: no signal)."""
     payload: dict[str, Any] = event.payload or {}
@@ -80,6 +89,7 @@ def _signal_for(event: EmailEvent) -> tuple[DealSignal, object] | None:
             received_at=event.occurred_at,
             email_log_id=event.email_log_id,
             event_id=event.id,
+            headers=_classification_headers(payload),
         )
         return DealWorkflow.reply_received, reply
     if kind in (EmailEventType.bounce, EmailEventType.soft_bounce):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from dealpilot.ai.salutation import salutation as smart_salutation
+from dealpilot.ai.schemas import SalutationInput
 from dealpilot.rendering.names import first_name_from
 
 if TYPE_CHECKING:
@@ -63,6 +65,19 @@ class ContactInfo:
 
 
 @dataclass
+class WritingBrief:
+    """What an AI writer is told besides the contact (never given to templates): the brand's
+    voice and description, the pipeline, the deal's engagement and what it was already sent."""
+
+    brand_voice: str = ""
+    brand_description: str = ""
+    pipeline_type: str = "sales"
+    pipeline_description: str = ""
+    engagement_tier: str = "new"
+    previous_subjects: list[str] = field(default_factory=list)
+
+
+@dataclass
 class OpportunityInfo:
     target_url: str = ""
     target_domain: str = ""
@@ -89,14 +104,22 @@ class EmailContext:
     contact: ContactInfo
     unsubscribe_url: str
     sender_name: str = ""  # defaults to the brand's from_name
-    salutation: str = ""  # defaults to "Hi {first_name}" or "Hi there"
+    salutation: str = ""  # defaults to greeting()
     tracking_pixel: str = ""  # trusted markup built by the tracking code, or ""
     opportunity: OpportunityInfo | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    brief: WritingBrief = field(default_factory=WritingBrief)
+
+    def greeting(self) -> str:
+        """ "Hi Priya"; with no name to use, the smart salutation ("Hi Spice Route team" for
+        a role mailbox of a known company, else "Hi there")."""
+        if self.contact.first_name:
+            return f"Hi {self.contact.first_name}"
+        data = SalutationInput(email=self.contact.email, company=self.contact.company or None)
+        return smart_salutation(data).greeting
 
     def template_vars(self) -> dict[str, Any]:
-        first = self.contact.first_name
-        salutation = self.salutation.strip().rstrip(",") or (f"Hi {first}" if first else "Hi there")
+        salutation = self.salutation.strip().rstrip(",") or self.greeting()
         return {
             "brand": self.brand,
             "contact": self.contact,

@@ -10,10 +10,11 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dealpilot.ai import ComposedEmail, ComposeInput
 from dealpilot.deals.store import load_deal_rows
+from dealpilot.rendering.context import WritingBrief
 from dealpilot.rendering.renderer import (
     BrandInfo,
     ContactInfo,
@@ -22,7 +23,7 @@ from dealpilot.rendering.renderer import (
     OpportunityInfo,
     html_to_text,
 )
-from models import BacklinkOpportunity, Brand, Contact, PipelineStage
+from models import BacklinkOpportunity, Brand, Contact, EmailLog, EmailStatus, PipelineStage
 
 AI_TEMPLATE_KEY = "ai"
 DRAFT_TEMPLATE_KEY = "draft"
@@ -55,19 +56,45 @@ def load_email_context(
     unsubscribe_url: Callable[[Brand, Contact], str],
     tracking_pixel: str = "",
 ) -> tuple[EmailContext, Contact, Brand]:
-    """What a deal's templates may use, read (never written) from the database."""
-    _deal, contact, _pipeline, brand = load_deal_rows(session, deal_id)
+    """What a deal's templates may use, and the brief an AI writer gets, read (never written)
+    from the database."""
+    deal, contact, pipeline, brand = load_deal_rows(session, deal_id)
     opportunity = session.exec(
         select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == deal_id)
     ).first()
+    subjects = session.exec(
+        select(EmailLog.subject)
+        .where(EmailLog.deal_id == deal_id, EmailLog.status == EmailStatus.sent)
+        .order_by(col(EmailLog.sent_at), col(EmailLog.id))
+    ).all()
     ctx = EmailContext(
         brand=BrandInfo.from_row(brand),
         contact=ContactInfo.from_row(contact),
         unsubscribe_url=unsubscribe_url(brand, contact),
         tracking_pixel=tracking_pixel,
         opportunity=OpportunityInfo.from_row(opportunity) if opportunity else None,
+        brief=WritingBrief(
+            brand_voice=brand.voice,
+            brand_description=brand.description,
+            pipeline_type=str(pipeline.pipeline_type),
+            pipeline_description=pipeline.description,
+            engagement_tier=str(deal.engagement_tier),
+            previous_subjects=list(dict.fromkeys(s for s in subjects if s)),
+        ),
     )
     return ctx, contact, brand
+
+
+def stage_goal(stage_name: str, brief: WritingBrief) -> str:
+    """What a stage's email is for, told to the writer with the pipeline's own goal."""
+    name = stage_name.lower()
+    if any(word in name for word in ("final", "last", "break")):
+        goal = "a last, low-pressure follow-up that offers to close the loop"
+    elif "follow" in name or brief.previous_subjects:
+        goal = "a follow-up that gives one new, concrete reason to reply"
+    else:
+        goal = "a first introduction that asks one easy question"
+    return f"{goal}. Pipeline: {brief.pipeline_description}" if brief.pipeline_description else goal
 
 
 async def render_stage_email(
@@ -89,10 +116,17 @@ async def render_stage_email(
         return StageEmail(
             rendered.subject, rendered.html, rendered.text, stage.template_key, variant, False
         )
+    brief = ctx.brief
     data = ComposeInput(
         brand_name=ctx.brand.name,
+        brand_voice=brief.brand_voice or None,
+        brand_description=brief.brand_description or None,
         sender_name=ctx.brand.from_name,
+        pipeline_type=brief.pipeline_type,
         stage_name=stage.name,
+        stage_goal=stage_goal(stage.name, brief),
+        engagement_tier=brief.engagement_tier,
+        previous_subjects=brief.previous_subjects,
         purpose=stage.name,
         contact_name=ctx.contact.name or None,
         contact_company=ctx.contact.company or None,

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai import AIEngine, LeadInput
+from dealpilot.ai.prompt_rows import active_texts
 from models import (
     AIDecisionLog,
     Brand,
@@ -84,7 +85,10 @@ class DailyReview:
         return brand is not None and brand.is_active
 
     # ---------------------------------------------------------------- scoring
-    def _unscored(self, session: Session, slug: str) -> list[tuple[int, LeadInput]]:
+    def _unscored(
+        self, session: Session, slug: str
+    ) -> tuple[list[tuple[int, LeadInput]], dict[str, str]]:
+        """The brand's unscored contacts, and its active prompt rows."""
         brand = _brand(session, slug)
         contacts = session.exec(
             select(Contact)
@@ -119,7 +123,7 @@ class DailyReview:
                     ),
                 )
             )
-        return leads
+        return leads, active_texts(session, brand.id)
 
     @staticmethod
     def _save_score(session: Session, contact_id: int, row: AIDecisionLog, score: int) -> None:
@@ -136,10 +140,11 @@ class DailyReview:
         """Scores the brand's contacts that were never scored (new ones), through the engine;
         each call logged as an AIDecisionLog row of the brand. `heartbeat` gets each contact id
         once scored."""
-        leads = await self._transact(lambda session: self._unscored(session, req.brand))
+        leads, prompts = await self._transact(lambda session: self._unscored(session, req.brand))
+        ai = self._ai.with_prompts(prompts)
         result = RescoreResult()
         for contact_id, lead in leads:
-            scored = await self._ai.score_lead(lead)
+            scored = await ai.score_lead(lead)
             value = scored.value
             row = AIDecisionLog(
                 decision_type="score_lead",

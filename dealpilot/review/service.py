@@ -67,13 +67,13 @@ class ReviewResult(BaseModel):
     deal: DealStateView
 
 
-def _query() -> Any:  # sqlmodel's typed Select; paginate takes SQLAlchemy's
+def _query(kind: DraftKind = DraftKind.review) -> Any:  # paginate takes SQLAlchemy's Select
     return (
         select(EmailDraft, Contact.email, Contact.name, PipelineStage.name)
         .join(Contact, col(Contact.id) == col(EmailDraft.contact_id), isouter=True)
         .join(PipelineStage, col(PipelineStage.id) == col(EmailDraft.stage_id), isouter=True)
         .where(
-            col(EmailDraft.kind) == DraftKind.review,
+            col(EmailDraft.kind) == kind,
         )
     )
 
@@ -114,10 +114,13 @@ def list_pending(
     deal_id: int | None,
     brand_ids: frozenset[int] | None = None,
     newest_first: bool = False,
+    kind: DraftKind = DraftKind.review,
 ) -> Page[ReviewItem]:
     """Drafts waiting for a person, oldest first (the longest wait comes first), or newest
-    first; `brand_ids` narrows to those brands (the console's operators)."""
-    stmt = _query().where(col(EmailDraft.status) == DraftStatus.pending_review)
+    first; `brand_ids` narrows to those brands (the console's operators). `kind` reply:
+    answers to replies, among them replies read with low confidence, whose deal waits paused
+    with the reading in `review_note`."""
+    stmt = _query(kind).where(col(EmailDraft.status) == DraftStatus.pending_review)
     if brand_id is not None:
         stmt = stmt.where(col(EmailDraft.brand_id) == brand_id)
     if brand_ids is not None:

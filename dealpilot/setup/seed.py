@@ -22,7 +22,7 @@ from dealpilot.setup.seed_data import (
     template_key,
 )
 from models import PromptType, StageKind
-from models.ai import AIPromptTemplate
+from models.ai import AIPromptTemplate, AIPromptVersion
 from models.brand import Brand
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
 
@@ -78,6 +78,8 @@ def _brand(session: Session, spec: BrandSpec, report: SeedReport) -> Brand:
         min_gap_seconds=spec.min_gap_seconds,
         postal_address=spec.postal_address,
         website_url=spec.website_url,
+        voice=spec.voice,
+        description=spec.description,
     )
     session.add(brand)
     session.flush()
@@ -211,12 +213,14 @@ def _prompts(session: Session, report: SeedReport) -> None:
         prompt_type = PromptType(default.prompt_type)
         if prompt_type.value in names or prompt_type.value in types:
             continue
-        session.add(
-            AIPromptTemplate(
-                name=prompt_type.value,
-                prompt_type=prompt_type,
-                prompt_text=default.prompt_text,
-                variables=list(default.variables),
-            )
+        prompt = AIPromptTemplate(
+            name=prompt_type.value,
+            prompt_type=prompt_type,
+            prompt_text=default.prompt_text,
+            variables=list(default.variables),
         )
+        session.add(prompt)
+        session.flush()
+        assert prompt.id is not None
+        session.add(AIPromptVersion(prompt_id=prompt.id, version=1, prompt_text=prompt.prompt_text))
         report.prompts += 1

@@ -71,6 +71,8 @@ class BrandSpec:
     send_window_end: time = time(17, 0)
     send_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     pipelines: tuple[PipelineSpec, ...] = field(default=())
+    voice: str = ""
+    description: str = ""
 
     @property
     def website_url(self) -> str:
@@ -180,6 +182,12 @@ CODETEKI = BrandSpec(
     daily_cap=150,
     min_gap_seconds=90,
     postal_address="Melbourne, Australia",
+    voice="Plain-spoken and practical, Australian English; short sentences, no hype, no jargon.",
+    description=(
+        "A Melbourne software studio building websites, apps and AI automation (chat "
+        "assistants, quoting and booking tools) that give small Australian businesses hours "
+        "back each week."
+    ),
     pipelines=(
         PipelineSpec(
             slug="sales",
@@ -251,6 +259,12 @@ DESIFIRMS = BrandSpec(
     daily_cap=300,
     min_gap_seconds=30,
     postal_address="Sydney, Australia",
+    voice="Warm and community-minded, Australian English; friendly, respectful and brief.",
+    description=(
+        "The business directory of Australia's Indian and South Asian community: free "
+        "listings for businesses, agents, events and classifieds, found by the customers "
+        "who look for them."
+    ),
     pipelines=(
         _directory(
             "real_estate",

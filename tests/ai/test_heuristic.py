@@ -153,10 +153,13 @@ async def test_quoted_history_is_ignored() -> None:
     assert (await classify(outlook)).intent == "question"
 
 
-async def test_unclear_reply_goes_to_a_person_with_low_confidence() -> None:
-    value = await classify("Ok")
-    assert value.intent == "question"
+@pytest.mark.parametrize("text", ["Ok", "We'll give it some thought", "Hmm, let me think about it"])
+async def test_unclear_reply_is_a_guess_that_goes_to_a_person(text: str) -> None:
+    """No rule places it: the word model's guess, below the review threshold (0.5)."""
+    value = await classify(text)
+    assert value.intent in ("interested", "not_interested", "question")
     assert value.confidence < 0.5
+    assert value.summary.startswith("Unclear reply; a guess")
 
 
 async def test_interested_and_question_get_a_suggested_reply() -> None:
@@ -235,8 +238,30 @@ async def test_compose_email_intro_follow_up_and_final() -> None:
     assert follow.subject == "Re: Codeteki for Acme"
     final = (await ENGINE.compose_email(ComposeInput(**base, purpose="final follow-up"))).value
     assert final.subject not in (intro.subject, follow.subject)
+    # Notes are instructions for the writer, never email text.
     noted = (await ENGINE.compose_email(ComposeInput(**base, notes="Mention the SEO audit."))).value
-    assert "Mention the SEO audit." in noted.body_paragraphs
+    assert not any("Mention the SEO audit" in p for p in noted.body_paragraphs)
+    shorter = ComposeInput(**base, notes="Shorter email, a different angle.")
+    assert len((await ENGINE.compose_email(shorter)).value.body_paragraphs) == 2
+
+
+async def test_the_offline_writer_uses_the_brief() -> None:
+    data = ComposeInput(
+        brand_name="Desi Firms",
+        brand_description="The business directory of Australia's South Asian community. Free.",
+        pipeline_type="directory",
+        stage_name="Invited",
+        contact_email="owner@spice.example.com.au",
+        contact_company="Spice Route",
+        engagement_tier="hot",
+    )
+    email = (await ENGINE.compose_email(data)).value
+    text = " ".join(email.body_paragraphs)
+    assert "The business directory of Australia's South Asian community" in text
+    assert "Free." not in text  # one sentence of the description, not all of it
+    assert "this week" in email.body_paragraphs[-1]  # a hot contact gets a direct ask
+    cold = (await ENGINE.compose_email(data.model_copy(update={"engagement_tier": "cold"}))).value
+    assert cold.body_paragraphs[-1] != email.body_paragraphs[-1]
 
 
 async def test_score_lead_is_explained_and_bounded() -> None:

@@ -93,13 +93,16 @@ def test_prompts_list_detail_patch(client: TestClient, session: Session) -> None
         p["name"] for p in client.get("/api/crm/prompts/?prompt_type=classify_reply").json()
     ] == ["classify"]
     url = f"/api/crm/prompts/{analyze.id}/"
-    r = client.patch(url, json={"prompt_text": "New text {{ deal }}", "is_active": False})
-    assert (r.json()["prompt_text"], r.json()["is_active"]) == ("New text {{ deal }}", False)
+    # Checked on save: a variable the deal analysis does not have is refused.
+    assert_error(client.patch(url, json={"prompt_text": "New text {{ deal }}"}), 422)
+    r = client.patch(url, json={"prompt_text": "New text {{ stage_name }}", "is_active": False})
+    assert (r.json()["prompt_text"], r.json()["is_active"]) == ("New text {{ stage_name }}", False)
+    assert r.json()["version"] == 2
     assert r.json()["updated_at"] > listed[0]["updated_at"]
     assert [p["name"] for p in client.get("/api/crm/prompts/?is_active=false").json()] == [
         "analyze"
     ]
-    assert client.get(url).json()["prompt_text"] == "New text {{ deal }}"
+    assert client.get(url).json()["prompt_text"] == "New text {{ stage_name }}"
     assert_error(client.patch(url, json={"prompt_text": ""}), 422)
     assert_error(client.patch(url, json={"prompt_text": None}), 422)
     assert_error(client.get("/api/crm/prompts/999/"), 404)

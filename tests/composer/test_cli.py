@@ -64,7 +64,7 @@ def test_draft_schedule_list_show(
     assert drafted["ai_generated"] is True
     assert drafted["recipients"] == ["Priya <priya@x.com.au>", "raj@y.com.au"]
     assert drafted["recipient_filter"]["tags"] == ["agents"]
-    assert "We run a joint webinar in March." in drafted["body"]
+    assert "We run a joint webinar in March." not in drafted["body"]  # a brief, not copy
     log = session.exec(select(AIDecisionLog)).one()
     assert log.meta["draft_id"] == drafted["id"]
 

@@ -34,7 +34,9 @@ def test_the_ai_drafts_with_brand_context_and_the_decision_is_logged(
     assert draft["pipeline_id"] == setup.pipeline.id
     assert draft["recipients"] == ["Priya Sharma <priya@sharma.com.au>", "raj@kumar.com.au"]
     assert "Acme Web" in draft["subject"]  # the heuristic engine writes with the brand's name
-    assert "Mention our free website audit." in draft["body"]
+    # The operator's instructions brief the writer; the offline writer never pastes them.
+    assert "Mention our free website audit" not in draft["body"]
+    assert "Acme Web" in draft["body"]
     assert draft["timezone"] == "Australia/Sydney"
     log = session.exec(
         select(AIDecisionLog).where(AIDecisionLog.decision_type == "compose_email")

@@ -107,3 +107,31 @@ def test_an_ai_failure_is_a_clear_502_and_no_draft(
     assert (r.status_code, r.json()["error"]["code"]) == (502, "ai_unavailable")
     r = openai_client.get("/api/crm/composer/drafts/")
     assert r.json()["total"] == 0
+
+
+def test_the_brands_prompt_override_writes_its_drafts(
+    openai_client: TestClient, fake: FakeOpenAI, setup: Setup, session: Session
+) -> None:
+    made = openai_client.post(
+        "/api/crm/prompts/",
+        json={
+            "prompt_type": "compose_email",
+            "prompt_text": "[[user]]\nWrite for {{ brand_name }} in rhyme: {{ purpose }}",
+            "brand_id": setup.brand.id,
+        },
+    )
+    assert made.status_code == 201, made.text
+    answer = {"subject": "Hello", "body_paragraphs": ["A line.", "Another line."]}
+    fake.reply(200, completion(json.dumps(answer)))
+    r = openai_client.post(
+        "/api/crm/composer/drafts/",
+        json={
+            "brand": "acme",
+            "pipeline": "sales",
+            "email_type": "intro",
+            "addresses": "raj@kumar.com.au",
+        },
+    )
+    assert r.status_code == 201, r.text
+    (request,) = fake.requests
+    assert request["messages"][-1]["content"].startswith("Write for Acme Web in rhyme: ")

@@ -116,7 +116,7 @@ async def test_an_out_of_office_auto_reply_pauses_the_deal(stack: Stack, mailbox
         message(
             sender=CONTACT,
             subject=f"Re: {sent.subject}",
-            body="Thanks for your email. I will respond when I can.",
+            body="I'm out of the office with limited access to email. I will respond when I can.",
             message_id="<ooo-1@leeplumbing.com.au>",
             extra=f"In-Reply-To: {sent.message_id}\nAuto-Submitted: auto-replied\n",
         )
@@ -130,6 +130,30 @@ async def test_an_out_of_office_auto_reply_pauses_the_deal(stack: Stack, mailbox
     with Session(stack.engine) as s:
         event = s.exec(select(EmailEvent)).one()
     assert event.payload["raw"]["auto_reply"] is True
+    assert event.payload["raw"]["headers"]["auto-submitted"] == "auto-replied"
+
+
+async def test_a_ticket_acknowledgement_is_no_reply_and_the_sequence_carries_on(
+    stack: Stack, mailbox: Mailbox
+) -> None:
+    _deal_id, handle, sent = await first_email(stack)
+    before = await handle.query(DealWorkflow.state)
+    mailbox.append(
+        message(
+            sender="support@leeplumbing.com.au",
+            subject=f"[Ticket #4821] Re: {sent.subject}",
+            body="We have received your request. A ticket has been created.",
+            message_id="<ticket-1@leeplumbing.com.au>",
+            extra=f"In-Reply-To: {sent.message_id}\nAuto-Submitted: auto-generated\n",
+        )
+    )
+    report = await poll(stack, mailbox)
+    assert report.auto_replies == 1
+    await stack.env.sleep(timedelta(minutes=5))
+    state = await handle.query(DealWorkflow.state)
+    assert (state.status, state.stage) == ("active", before.stage)
+    assert state.next_action_at == before.next_action_at
+    assert state.last_decision == "reply classified auto_reply"
 
 
 async def test_newsletters_are_skipped_and_bounces_become_bounce_events(

@@ -577,13 +577,50 @@ def test_out_of_office_without_a_date_waits_a_week() -> None:
     assert m.paused_until == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)  # back 11 Mar, a Wednesday
 
 
-def test_an_unknown_intent_stops_the_sequence_for_a_person() -> None:
+@pytest.mark.parametrize("intent", ["referral", "something_new"])
+def test_a_referral_or_an_unknown_intent_stops_the_sequence_for_a_person(intent: str) -> None:
     m = memory()
-    effects = decisions.on_reply(m, ctx(), REPLY, verdict("referral"), NOW, refresh_tier=False)
+    effects = decisions.on_reply(m, ctx(), REPLY, verdict(intent), NOW, refresh_tier=False)
     assert effects == [
-        EnterStage(RESPONDED, "reply: referral"),
+        EnterStage(RESPONDED, f"reply: {intent}"),
         Schedule(None, "reply needs a person"),
     ]
+    assert m.replies == 1
+
+
+def test_an_auto_reply_changes_nothing_and_the_sequence_carries_on() -> None:
+    m = memory(next_action_at=NOW + timedelta(days=2))
+    effects = decisions.on_reply(m, ctx(), REPLY, verdict("auto_reply"), NOW, refresh_tier=True)
+    assert effects == []
+    assert (m.status, m.replies, m.paused_until) == (DealStatus.active, 0, None)
+    assert m.next_action_at == NOW + timedelta(days=2)
+
+
+def test_a_contact_who_left_closes_the_deal_without_suppressing_the_address() -> None:
+    m = memory()
+    effects = decisions.on_reply(m, ctx(), REPLY, verdict("left_company"), NOW, refresh_tier=True)
+    assert effects == [CloseLost("contact left the company", "reply_left_company")]
+    assert m.replies == 0
+
+
+def test_a_low_confidence_reading_pauses_the_deal_for_a_person() -> None:
+    m = memory()
+    doubtful = verdict(
+        "not_interested", confidence=0.3, needs_person=True, suggested_reply="Thanks!"
+    )
+    effects = decisions.on_reply(m, ctx(), REPLY, doubtful, NOW, refresh_tier=True)
+    reading = (
+        "read as not_interested at confidence 0.30, below the review threshold: "
+        "not_interested summary"
+    )
+    assert effects == [
+        RefreshEngagement(),
+        Record("reply_review", "held for a person", reading),
+        Schedule(None, "reply needs a person"),
+        DraftReply(REPLY, "Thanks!", note=f"Low-confidence reading: {reading}"),
+    ]
+    assert (m.status, m.paused_until, m.replies) == (DealStatus.paused, None, 1)
+    assert last_note(m) == "Paused: a person should read the reply"
 
 
 # --- updates ---------------------------------------------------------------------------
