@@ -202,7 +202,8 @@ def change_prompt(
         prompt = update_prompt(session, prompt_id, data)
     except DealpilotError as exc:
         session.rollback()
-        cookie.flash(f"Not saved: {exc.message}", "error")
+        problems = "; ".join(d.problem for d in exc.details or [])
+        cookie.flash(f"Not saved: {exc.message}" + (f" ({problems})" if problems else ""), "error")
     else:
         cookie.flash(f"{prompt.name} is saved; the next AI call uses it.", "success")
     return RedirectResponse("/console/settings/prompts", status_code=303)

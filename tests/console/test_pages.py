@@ -274,7 +274,7 @@ def test_an_admin_edits_a_prompt_checked_first(browser: TestClient, engine: Engi
         f"/console/settings/prompts/{prompt_id}",
         data={"csrf_token": csrf, "prompt_text": "[[system]]\nHi {% if %}\n[[user]]\nx"},
     )
-    assert "Not saved: The prompt is not valid" in broken.text
+    assert "Not saved: The prompt does not render" in broken.text
     text = "[[system]]\nBe brief.\n[[user]]\nAbout {{ contact_name }}"
     saved = browser.post(
         f"/console/settings/prompts/{prompt_id}",
