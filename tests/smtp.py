@@ -52,9 +52,13 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_server(
-    *, delay_seconds: float = 0.0, refuse: frozenset[str] = frozenset()
+    *,
+    delay_seconds: float = 0.0,
+    refuse: frozenset[str] = frozenset(),
+    inbox: Inbox | None = None,
 ) -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox(delay_seconds=delay_seconds, refuse=refuse)
+    """`inbox`: a handler of one's own (a subclass of Inbox); else a plain one."""
+    inbox = inbox or Inbox(delay_seconds=delay_seconds, refuse=refuse)
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -34,7 +34,7 @@ from dealpilot.temporal.deals import DealWorkflows
 from models import EmailLog, EmailStatus, session_scope
 from tests.inbox.conftest import mailbox  # noqa: F401 (fixture)
 from tests.inbox.dovecot import Mailbox
-from tests.smtp import Inbox, free_port
+from tests.smtp import Inbox, smtp_server
 from tests.waiting import wait_until_async
 from tests.workflows.helpers import create_deal, open_window
 
@@ -123,17 +123,10 @@ async def settling(engine: Engine, held: set[int], killed_at: float) -> float:
 
 @pytest.fixture
 def filing_smtp(mailbox: Mailbox) -> Iterator[tuple[FilingInbox, int]]:  # noqa: F811
-    from aiosmtpd.controller import Controller
-
     mailbox.create("Sent")
     inbox = FilingInbox(delay_seconds=0.3, sent_folder=mailbox)
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox=inbox) as (_, port):
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 async def test_three_kills_during_a_200_deal_send_lose_and_repeat_nothing(

@@ -7,10 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from dealpilot.core.settings import Settings
+from dealpilot.mail.zoho import ZohoProvider
 
 
 def ok(data: Any) -> JSONResponse:
@@ -128,3 +133,30 @@ class FakeZohoMail:
                 Route(one + "/header", self.header),
             ]
         )
+
+
+def zoho_settings(fake: FakeZohoMail, url: str, **extra: Any) -> Settings:
+    """The zoho provider configured against the fake at `url` (plus `extra`, by env name)."""
+    return Settings(
+        _env_file=None,
+        DEALPILOT_ENV="test",
+        ZOHO_CLIENT_ID="client",
+        ZOHO_CLIENT_SECRET="zoho-secret",
+        ZOHO_REFRESH_TOKEN="zoho-refresh",
+        ZOHO_ACCOUNT_ID=fake.account_id,
+        ZOHO_ACCOUNTS_URL=url,
+        ZOHO_MAIL_URL=url,
+        **extra,
+    )
+
+
+def zoho_provider(fake: FakeZohoMail, url: str, http: httpx.AsyncClient) -> ZohoProvider:
+    return ZohoProvider(
+        client_id="client",
+        client_secret=SecretStr("zoho-secret"),
+        refresh_token=SecretStr("zoho-refresh"),
+        account_id=fake.account_id,
+        accounts_url=url,
+        mail_url=url,
+        http_client=http,
+    )

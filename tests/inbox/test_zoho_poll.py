@@ -4,17 +4,14 @@ a reply is recorded against our sent mail once, with the token from the provider
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from dealpilot.core.settings import Settings
 from dealpilot.inbox import InboxPoller, build_sources
-from dealpilot.mail.zoho import ZohoProvider
 from dealpilot.setup.seed import seed
 from models import Brand, EmailEvent, EmailLog, EmailStatus, session_scope, utcnow
 from models.uow import UnitsOfWork
-from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage
+from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage, zoho_provider, zoho_settings
 from tests.mail.servers import serve_asgi
 
 SENT_ID = "<dp.7.1.abc123@codeteki.au>"
@@ -65,27 +62,9 @@ async def test_zoho_inbox_records_a_reply_once(engine: Engine, tmp_path: object)
         _message("1712", now_ms - 30_000, sender="hello@codeteki.au", msg_id=SENT_ID),
     ]
     with serve_asgi(fake.app()) as url:
-        settings = Settings(
-            _env_file=None,
-            DEALPILOT_ENV="test",
-            ZOHO_CLIENT_ID="client",
-            ZOHO_CLIENT_SECRET="zoho-secret",
-            ZOHO_REFRESH_TOKEN="zoho-refresh",
-            ZOHO_ACCOUNT_ID=fake.account_id,
-            ZOHO_ACCOUNTS_URL=url,
-            ZOHO_MAIL_URL=url,
-            ZOHO_INBOX_FOLDER_ID=fake.folder_id,
-        )
+        settings = zoho_settings(fake, url, ZOHO_INBOX_FOLDER_ID=fake.folder_id)
         async with httpx.AsyncClient() as http:
-            provider = ZohoProvider(
-                client_id="client",
-                client_secret=SecretStr("zoho-secret"),
-                refresh_token=SecretStr("zoho-refresh"),
-                account_id=fake.account_id,
-                accounts_url=url,
-                mail_url=url,
-                http_client=http,
-            )
+            provider = zoho_provider(fake, url, http)
             sources = build_sources(settings, zoho=lambda: provider, http_client=http)
             poller = InboxPoller(UnitsOfWork(engine), sources)
             first = await poller.poll()

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 from dealpilot.core.settings import Settings
 from dealpilot.inbox import SentAnswer, SentLookup, SentQuery, Verdict, build_sent_lookup
 from dealpilot.inbox import zoho_account as account_of
-from dealpilot.mail.zoho import ZohoProvider
-from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage
+from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage, zoho_provider, zoho_settings
 from tests.mail.servers import serve_asgi
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,29 +48,11 @@ def fake() -> FakeZohoMail:
 @pytest.fixture
 async def lookup(fake: FakeZohoMail) -> AsyncIterator[SentLookup]:
     with serve_asgi(fake.app()) as url:
-        settings = Settings(
-            _env_file=None,
-            DEALPILOT_ENV="test",
-            ZOHO_CLIENT_ID="client",
-            ZOHO_CLIENT_SECRET="zoho-secret",
-            ZOHO_REFRESH_TOKEN="zoho-refresh",
-            ZOHO_ACCOUNT_ID=fake.account_id,
-            ZOHO_ACCOUNTS_URL=url,
-            ZOHO_MAIL_URL=url,
-        )
+        settings = zoho_settings(fake, url)
         async with httpx.AsyncClient() as http:
-            provider = ZohoProvider(
-                client_id="client",
-                client_secret=SecretStr("zoho-secret"),
-                refresh_token=SecretStr("zoho-refresh"),
-                account_id=fake.account_id,
-                accounts_url=url,
-                mail_url=url,
-                http_client=http,
-            )
-            yield build_sent_lookup(
-                settings, account_of(settings, lambda: provider, http_client=http)
-            )
+            provider = zoho_provider(fake, url, http)
+            account = account_of(settings, lambda: provider, http_client=http)
+            yield build_sent_lookup(settings, account)
 
 
 async def test_the_same_email_after_the_claim_is_found(
