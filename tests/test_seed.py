@@ -62,7 +62,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("desifirms", "agents_agencies"): (
         "Registered", "Profile Complete", "Agency Created", "Team Invited", "First Listing",
-        "Active Lister",
+        "Active Lister", "Dropped",
     ),
 }  # fmt: skip
 
@@ -164,10 +164,14 @@ def test_stage_kinds_actions_and_cadence(any_engine: Engine) -> None:
 
         onboarding = _stages(session, pipelines[("desifirms", "agents_agencies")])
         assert onboarding[0].auto_action == AutoAction.none
-        for stage in onboarding[1:]:
+        for stage in onboarding[1:-1]:
             assert stage.auto_action == AutoAction.send_on_enter
             assert stage.kind in (StageKind.manual, StageKind.won)
-        assert onboarding[-1].kind == StageKind.won
+        assert onboarding[-2].kind == StageKind.won
+        assert onboarding[-1].kind == StageKind.lost
+        # Closing (unsubscribe, bounce, "not interested", mark-lost) needs a lost stage.
+        for key, pipeline in pipelines.items():
+            assert StageKind.lost in [s.kind for s in _stages(session, pipeline)], key
 
 
 def test_sequences_mirror_the_cadence(any_engine: Engine) -> None:

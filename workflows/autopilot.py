@@ -149,12 +149,28 @@ def enter_stage(
 def close_lost(
     m: DealMemory, stages: Sequence[rules.StageInfo], now: datetime, close: CloseLost
 ) -> list[Effect]:
-    """The memory side of CloseLost (its review draft is discarded before this)."""
-    lost = rules.lost_stage(stages) if close.stage_id is None else stage_of(stages, close.stage_id)
+    """The memory side of CloseLost (its review draft is discarded before this). A pipeline
+    without a lost stage (an operator's, or one seeded before it had one) still closes: the
+    deal stays where it is, lost."""
+    lost = _lost_target(stages, close.stage_id)
     m.lost_reason = close.reason
-    effects = enter_stage(m, stages, lost, now, reason=close.reason)
+    if lost is None:
+        m.send_on_enter_pending = False
+        note(m, now, "status", f"Closed as lost in {m.stage_name} ({close.reason})")
+        effects: list[Effect] = [Schedule(None, "closed")]
+    else:
+        effects = enter_stage(m, stages, lost, now, reason=close.reason)
     m.status = DealStatus.lost
     return [*effects, Record(close.decision, "closed_lost", close.reason), Sync()]
+
+
+def _lost_target(stages: Sequence[rules.StageInfo], stage_id: int | None) -> rules.StageInfo | None:
+    if stage_id is not None:
+        return next((s for s in stages if s.id == stage_id), None)
+    try:
+        return rules.lost_stage(stages)
+    except LookupError:
+        return None
 
 
 # --- the deal's time came --------------------------------------------------------------

@@ -362,6 +362,8 @@ DESIFIRMS = BrandSpec(
                 _on_enter("Team Invited", "Your team is invited: time for a first listing"),
                 _on_enter("First Listing", "Your first listing is live on Desi Firms"),
                 _on_enter("Active Lister", "You're an Active Lister on Desi Firms", WON),
+                # Unsubscribes, bounces and "not interested" replies close a deal here.
+                StageSpec("Dropped", LOST),
             ),
         ),
     ),
