@@ -139,6 +139,7 @@ class EngagementEvent:
     url: str | None = None
     is_bot: bool = False
     event_id: int | None = None
+    machine: bool = False  # an Apple Mail Privacy Protection prefetch, not a person
 
 
 @dataclass

@@ -87,6 +87,9 @@ def on_bounced(m: DealMemory, bounce: BounceEvent, now: datetime) -> list[Effect
 
 
 def on_opened(m: DealMemory, event: EngagementEvent, now: datetime) -> list[Effect]:
+    if event.machine:  # no one read it: the timeline says so, the open count stays
+        note(m, now, "open", "Fetched by Apple Mail Privacy Protection (a machine open)")
+        return [RefreshEngagement()]
     m.opens += 1
     note(m, now, "open", "Opened an email" + (" (scanner)" if event.is_bot else ""))
     return [RefreshEngagement()]
