@@ -328,6 +328,22 @@ def after_send_into(stage: rules.StageInfo, outcome: SendOutcome) -> list[Effect
     return []
 
 
+def after_send_now(
+    m: DealMemory, stage: rules.StageInfo, outcome: SendOutcome, on_enter: bool
+) -> list[Effect]:
+    """After a person's "send now" (its outcome is already in memory: on_send_outcome)."""
+    record = Record("send_now", outcome.status, outcome.detail or f"{stage.name} sent")
+    if on_enter:
+        won = m.status == DealStatus.won
+        m.send_on_enter_pending = outcome.status == SendStatus.deferred
+        if outcome.status == SendStatus.sent:
+            return [record, Schedule(None, "won" if won else "waiting for a person"), Sync()]
+        if outcome.status == SendStatus.suppressed and not won:
+            return [record, CloseLost(outcome.detail or "suppressed", "suppressed")]
+        return [record, Sync()]
+    return [record, *after_send_into(stage, outcome), Sync()]
+
+
 def send_on_enter(
     m: DealMemory, ctx: DealContext, stage: rules.StageInfo, now: datetime
 ) -> list[Effect]:

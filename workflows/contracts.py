@@ -226,6 +226,28 @@ class DealStateView:
 
 
 @dataclass
+class SendNowRequest:
+    """A person's "send the next email now" (the `send_now` update)."""
+
+    actor: str = "api"
+
+
+@dataclass
+class SendNowResult:
+    """What "send now" did: `sent`, or why not (`outcome` is a SendStatus: suppressed, deferred
+    by the daily cap or the send gap with `retry_at`, failed, ...), and the deal afterwards."""
+
+    sent: bool
+    outcome: str
+    stage: str
+    state: DealStateView
+    subject: str = ""
+    email_log_id: int | None = None
+    detail: str = ""
+    retry_at: datetime | None = None
+
+
+@dataclass
 class ReviewDecision:
     """A person's decision on the email a deal holds for review (the `review_draft` update).
 

@@ -168,6 +168,34 @@ def on_reply(
 # --- updates: validation ---------------------------------------------------------------
 
 
+def send_now_target(
+    m: DealMemory, stages: Sequence[rules.StageInfo]
+) -> tuple[rules.StageInfo, bool]:
+    """The email a person's "send now" sends, the one the preview shows: the current stage's
+    send-on-enter email not sent yet (True), else the next sequence stage's (False). Raises
+    (the update's rejection, saying why) when nothing can be sent now."""
+    require_open(m)
+    if m.status == DealStatus.paused:
+        raise ApplicationError("the deal is paused: resume it first", type="DealPaused")
+    if m.review is not None:
+        raise ApplicationError(
+            f"the {m.review.stage_name} email (draft {m.review.draft_id}) waits in the review "
+            "queue: approve it there",
+            type="ReviewPending",
+        )
+    current = stage_of(stages, m.stage_id)
+    if m.send_on_enter_pending:
+        return current, True
+    nxt = rules.next_sequence_stage(stages, m.stage_id)
+    if nxt is None:
+        raise ApplicationError(
+            f"no automatic email follows {current.name}: a person takes it from here "
+            "(move the deal or write to the contact)",
+            type="NoNextEmail",
+        )
+    return nxt, False
+
+
 def require_open(m: DealMemory) -> None:
     if is_closed(m):
         raise ApplicationError(f"the deal is already {m.status}", type="DealClosed")

@@ -30,6 +30,10 @@ _UPDATE_ERRORS: dict[str, tuple[int, str]] = {
     "InvalidInput": (422, "invalid_input"),
     "DealClosed": (409, "deal_closed"),
     "NotReady": (409, "deal_starting"),
+    # send_now: why the next email cannot go now.
+    "DealPaused": (409, "deal_paused"),
+    "ReviewPending": (409, "review_pending"),
+    "NoNextEmail": (409, "no_next_email"),
     # review_draft: the workflow no longer waits for this draft.
     "NoPendingReview": (409, "draft_not_pending"),
     "NotPendingReview": (409, "draft_not_pending"),
