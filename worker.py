@@ -165,6 +165,11 @@ async def run_worker(settings: Settings) -> None:
     from models import session_scope
 
     engine = prepare_database(settings, seed=False)
+    if settings.environment == "production":
+        from dealpilot.setup.readiness import require_production_ready
+
+        with session_scope(engine) as session:
+            require_production_ready(session)
     client = await connect_temporal(settings, runtime=temporal_runtime(settings))
     with session_scope(engine) as session:
         brands = active_brand_clocks(session)

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-tracking-secret"}
+# Names reserved for documentation and testing (RFC 2606, RFC 6761): never a real site.
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why `url` cannot be where recipients' tracking and unsubscribe links point, or None."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not an http(s) URL"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.rsplit(".", 1)[-1] in _RESERVED_TLDS:
+            return f"points at {host}, which no recipient can reach"
+        if any(host == d or host.endswith("." + d) for d in _RESERVED_DOMAINS):
+            return f"is a placeholder ({host})"
+        return None
+    if not address.is_global:
+        return f"points at {host}, which no recipient can reach"
+    return None
 
 
 class Settings(BaseSettings):
@@ -132,6 +156,13 @@ class Settings(BaseSettings):
             token = self.metrics_token
             if token is not None and token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError("METRICS_TOKEN must be a real secret (or unset) in production")
+            problem = public_url_problem(self.public_base_url)
+            if problem is not None:
+                # Every tracking, click and unsubscribe link in every email would be dead.
+                raise ValueError(
+                    f"PUBLIC_BASE_URL {problem}: set it to the address recipients reach the "
+                    "API at (tracking and unsubscribe links) in production"
+                )
         return self
 
     @property

@@ -160,7 +160,10 @@ def test_env_example_placeholders_are_refused_in_production() -> None:
         Settings.model_validate(settings_env)
     with pytest.raises(ValidationError, match="DEALPILOT_API_KEYS"):
         Settings.model_validate(settings_env | {"TRACKING_SECRET": "a-real-secret-4f9c2"})
-    real = settings_env | {"TRACKING_SECRET": "a-real-secret-4f9c2", "DEALPILOT_API_KEYS": "k-81d"}
+    secret = {"TRACKING_SECRET": "a-real-secret-4f9c2", "DEALPILOT_API_KEYS": "k-81d"}
+    with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):  # crm.example.com
+        Settings.model_validate(settings_env | secret)
+    real = settings_env | secret | {"PUBLIC_BASE_URL": "https://crm.codeteki.au"}
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         Settings.model_validate(real | {"METRICS_TOKEN": "changeme"})
     settings = Settings.model_validate(real)
