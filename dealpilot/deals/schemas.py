@@ -96,7 +96,7 @@ class EmailPreview(BaseModel):
     html: str
     text: str
     template_key: str  # the stage's template, or "ai"
-    variant: str  # "A" | "B"
+    variant: str  # "A" | "B" where the stage has two subjects, else ""
 
 
 class DraftsRequest(BaseModel):

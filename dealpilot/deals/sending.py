@@ -51,6 +51,7 @@ from dealpilot.tracking.tracker import Tracker, rewrite_links
 from models import (
     Brand,
     Contact,
+    DraftKind,
     DraftStatus,
     EmailDraft,
     EmailLog,
@@ -75,6 +76,7 @@ class _DraftContent:
     subject: str
     body: str
     ai_generated: bool
+    variant: str  # a review draft's A/B subject; "" for a composer draft
 
 
 @dataclass
@@ -84,6 +86,7 @@ class _Draft:
     provider: str
     email: OutgoingEmail
     ai_generated: bool
+    variant: str  # "A"/"B" only where the stage had two subjects (StageEmail.variant)
 
 
 class Sender:
@@ -242,6 +245,7 @@ class Sender:
         row.message_id = draft.email.message_id
         row.provider = draft.provider
         row.ai_generated = draft.ai_generated
+        row.variant = draft.variant
         session.add(row)
         return None
 
@@ -324,7 +328,9 @@ class Sender:
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
         )
-        return _Draft(log_id, brand.id or 0, provider, email, rendered.ai_generated)
+        return _Draft(
+            log_id, brand.id or 0, provider, email, rendered.ai_generated, rendered.variant
+        )
 
     async def _render(
         self,
@@ -348,7 +354,7 @@ class Sender:
                 held.subject,
                 held.body,
                 ctx,
-                variant=req.variant,
+                variant=held.variant,
                 ai_generated=held.ai_generated,
             )
         except TemplateRenderError as exc:
@@ -380,4 +386,5 @@ def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftCo
         raise DraftUnusableError(f"draft {req.draft_id} belongs to another deal")
     if draft.status == DraftStatus.rejected:
         raise DraftUnusableError(f"draft {req.draft_id} was rejected")
-    return _DraftContent(draft.subject, draft.body, draft.ai_generated)
+    variant = draft.variant if draft.kind == DraftKind.review else ""
+    return _DraftContent(draft.subject, draft.body, draft.ai_generated, variant)
