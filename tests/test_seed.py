@@ -95,7 +95,7 @@ def test_seed_creates_brands_pipelines_and_stages_in_order(any_engine: Engine) -
     with Session(any_engine) as session:
         brands = {b.slug: b for b in session.exec(select(Brand))}
         assert set(brands) == {"codeteki", "desifirms"}
-        assert brands["codeteki"].provider == MailProviderName.zoho
+        assert brands["codeteki"].provider == MailProviderName.zoho_smtp
         assert brands["codeteki"].from_email == "outreach@codeteki.au"
         assert brands["desifirms"].provider == MailProviderName.zeptomail
         assert brands["desifirms"].from_email == "hello@desifirms.com.au"

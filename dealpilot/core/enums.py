@@ -132,7 +132,8 @@ class PromptType(StrEnum):
 class MailProviderName(StrEnum):
     outbox = "outbox"
     smtp = "smtp"
-    zoho = "zoho"
+    zoho = "zoho"  # the Zoho Mail REST API: no custom headers (no List-Unsubscribe)
+    zoho_smtp = "zoho_smtp"  # Zoho's SMTP servers: every header
     zeptomail = "zeptomail"
 
 

@@ -87,6 +87,7 @@ class _Draft:
     email: OutgoingEmail
     ai_generated: bool
     variant: str  # "A"/"B" only where the stage had two subjects (StageEmail.variant)
+    brand_slug: str  # whose mail account sends it
 
 
 class Sender:
@@ -95,7 +96,7 @@ class Sender:
         transact: Transact,
         *,
         renderer: EmailRenderer,
-        providers: Callable[[str], MailProvider],
+        providers: Callable[[str, str], MailProvider],
         ai: AIDecisions,
         tracker: Tracker,
         sent_lookup: SentLookup | None = None,
@@ -142,7 +143,7 @@ class Sender:
         claimed = await self._transact(lambda session: self._claim(session, req, draft, now))
         if claimed is not None:
             return claimed
-        provider = self._providers(draft.provider)
+        provider = self._providers(draft.provider, draft.brand_slug)
         try:
             # The provider logs the send or its failure; these ids make that line findable.
             with structlog.contextvars.bound_contextvars(
@@ -310,7 +311,7 @@ class Sender:
         keep = {unsubscribe, self._tracker.unsubscribe_url(brand.id or 0, contact.email, None)}
         html = rewrite_links(rendered.html, self._tracker, log_id, keep=keep)
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
-        if self._providers(provider).supports_custom_headers:
+        if self._providers(provider, brand.slug).supports_custom_headers:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         domain = brand.from_email.rpartition("@")[2] or "dealpilot.local"
@@ -328,9 +329,8 @@ class Sender:
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
         )
-        return _Draft(
-            log_id, brand.id or 0, provider, email, rendered.ai_generated, rendered.variant
-        )
+        ai, variant = rendered.ai_generated, rendered.variant
+        return _Draft(log_id, brand.id or 0, provider, email, ai, variant, brand.slug)
 
     async def _render(
         self,

@@ -1,5 +1,6 @@
 """The mailboxes to poll, from settings: IMAP when IMAP_HOST is set, the Zoho Mail API when
-ZOHO_INBOX_FOLDER_ID is set."""
+ZOHO_INBOX_FOLDER_ID is set; the deployment's, and each brand's own (BRAND_<SLUG>_IMAP_HOST,
+..., see dealpilot.core.brand_settings), each mailbox once."""
 
 from __future__ import annotations
 
@@ -30,13 +31,33 @@ def imap_mailbox(settings: Settings, folder: str) -> ImapInbox:
     )
 
 
+def mail_accounts(settings: Settings) -> list[tuple[str, Settings]]:
+    """("", the deployment's settings), then (slug, the brand's) for each brand with its own."""
+    return [("", settings), *((slug, settings.for_brand(slug)) for slug in settings.mail_brands)]
+
+
 def build_sources(
     settings: Settings,
     *,
-    zoho: Callable[[], ZohoProvider] | None = None,
+    zoho: Callable[[str], ZohoProvider] | None = None,
     http_client: httpx.AsyncClient | None = None,
 ) -> list[InboxSource]:
-    """`zoho` hands out the zoho mail provider, whose token cache the inbox shares."""
+    """`zoho(brand)` hands out the brand's zoho mail provider, whose token cache the inbox
+    shares ("" for the deployment's)."""
+    sources: dict[str, InboxSource] = {}
+    for brand, account in mail_accounts(settings):
+        for source in _sources(account, brand, zoho=zoho, http_client=http_client):
+            sources.setdefault(source.key, source)
+    return list(sources.values())
+
+
+def _sources(
+    settings: Settings,
+    brand: str,
+    *,
+    zoho: Callable[[str], ZohoProvider] | None,
+    http_client: httpx.AsyncClient | None,
+) -> list[InboxSource]:
     sources: list[InboxSource] = []
     if settings.imap_host:
         if not settings.imap_username or settings.imap_password is None:
@@ -48,7 +69,7 @@ def build_sources(
         provider = zoho
 
         async def token(stale: SecretStr | None) -> SecretStr:
-            return await provider().access_token(stale=stale)
+            return await provider(brand).access_token(stale=stale)
 
         sources.append(
             ZohoInbox(

@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from dealpilot.core.settings import Settings
-from dealpilot.inbox.factory import imap_mailbox
+from dealpilot.inbox.factory import imap_mailbox, mail_accounts
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.source import InboxError
 
@@ -66,8 +66,31 @@ class ImapSentFolder:
         return SentAnswer(Verdict.found if held else Verdict.not_found, self.where)
 
 
+class AnySentFolder:
+    """Several mailboxes (the brands' own): a Message-ID is unique, so found in one is sent;
+    "not found" only when every folder was read and none holds it."""
+
+    def __init__(self, folders: list[SentLookup]) -> None:
+        self._folders = folders
+
+    async def was_sent(self, message_id: str) -> SentAnswer:
+        answers = [await folder.was_sent(message_id) for folder in self._folders]
+        for verdict in (Verdict.found, Verdict.cannot_tell):
+            hits = [a.where for a in answers if a.verdict == verdict]
+            if hits:
+                return SentAnswer(verdict, "; ".join(hits))
+        return SentAnswer(Verdict.not_found, "; ".join(a.where for a in answers))
+
+
 def build_sent_lookup(settings: Settings) -> SentLookup:
-    """The Sent folder of the IMAP mailbox when IMAP_HOST is set; otherwise none."""
-    if not settings.imap_host or not settings.imap_username or settings.imap_password is None:
+    """The Sent folder of each IMAP mailbox (IMAP_HOST, and each brand's own); else none."""
+    folders: dict[str, SentLookup] = {}
+    for _brand, account in mail_accounts(settings):
+        if account.imap_host and account.imap_username and account.imap_password is not None:
+            mailbox = imap_mailbox(account, account.imap_sent_folder)
+            folders.setdefault(mailbox.key, ImapSentFolder(mailbox))
+    if not folders:
         return NoSentLookup()
-    return ImapSentFolder(imap_mailbox(settings, settings.imap_sent_folder))
+    if len(folders) == 1:
+        return next(iter(folders.values()))
+    return AnySentFolder(list(folders.values()))

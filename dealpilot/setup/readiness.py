@@ -46,3 +46,24 @@ def require_production_ready(session: Session) -> None:
             code="not_ready_for_production",
             details=details,
         )
+
+
+def provider_warnings(session: Session) -> list[tuple[str, str]]:
+    """(brand slug, warning) for each active brand whose provider sends mail a bulk sender
+    should not: the Zoho Mail REST API takes no custom headers, so its mail has no
+    List-Unsubscribe (Gmail and Yahoo require one-click unsubscribe from bulk senders), no
+    plain-text part, no Reply-To and no From name."""
+    brands = session.exec(
+        select(Brand)
+        .where(col(Brand.is_active), col(Brand.provider) == MailProviderName.zoho)
+        .order_by(col(Brand.id))
+    ).all()
+    return [
+        (
+            brand.slug,
+            "sends through the Zoho Mail REST API, whose mail lacks List-Unsubscribe, a "
+            "plain-text part, Reply-To and the From name; use provider zoho_smtp "
+            "(ZOHO_SMTP_USERNAME, ZOHO_SMTP_PASSWORD) for full headers",
+        )
+        for brand in brands
+    ]

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from dealpilot.core.settings import Settings
 from dealpilot.setup.database import prepare_database
 from dealpilot.setup.readiness import postal_address_problem, require_production_ready
-from models import Brand, session_scope
+from models import Brand, MailProviderName, session_scope
 from tests.db import fresh_database
 from tests.e2e.conftest import DEALPILOT, free_port
 
@@ -76,11 +76,19 @@ def test_the_worker_refuses_to_start_until_each_sending_brand_has_a_postal_addre
         }
         settings = Settings.model_validate(env)
         engine = prepare_database(settings)  # migrated and seeded, as `migrate` + `seed`
+        with session_scope(engine) as session:  # Codeteki back on the Zoho REST API
+            codeteki = session.exec(select(Brand).where(Brand.slug == "codeteki")).one()
+            codeteki.provider = MailProviderName.zoho
+            session.add(codeteki)
         proc = subprocess.run(
             [str(DEALPILOT), "worker"], cwd=tmp_path, env=env, capture_output=True, timeout=60
         )
         out = proc.stderr.decode()
         assert proc.returncode == 1, out
+        # The REST API's mail lacks List-Unsubscribe and friends: said at every start.
+        logged = proc.stdout.decode() + out
+        assert "mail.provider_lacks_headers" in logged
+        assert "List-Unsubscribe" in logged
         assert "error [not_ready_for_production]" in out
         assert "brands.codeteki.postal_address: 'Melbourne, Australia' is not a postal" in out
         assert "brands.desifirms.postal_address: 'Sydney, Australia' is not a postal" in out

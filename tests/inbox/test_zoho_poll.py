@@ -86,7 +86,7 @@ async def test_zoho_inbox_records_a_reply_once(engine: Engine, tmp_path: object)
                 mail_url=url,
                 http_client=http,
             )
-            sources = build_sources(settings, zoho=lambda: provider, http_client=http)
+            sources = build_sources(settings, zoho=lambda _brand: provider, http_client=http)
             poller = InboxPoller(UnitsOfWork(engine), sources)
             first = await poller.poll()
             second = await poller.poll()
