@@ -178,6 +178,9 @@ class MoveStageRequest:
     stage: str | None = None  # slug or name
     reason: str = ""
     actor: str = "api"
+    # Product events: only to a later stage (by order). The workflow refuses anything else
+    # (AlreadyAtStage, NotForward), so API replicas racing on one deal cannot move it back.
+    forward_only: bool = False
 
 
 @dataclass

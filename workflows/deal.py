@@ -215,13 +215,18 @@ class DealWorkflow(DealRuntime):
     async def move_stage(self, req: MoveStageRequest) -> DealStateView:
         async with self._lock:
             stage = decisions.resolve_stage(self.ctx, req)
+            if req.forward_only:  # again, under the lock: another move may have come first
+                decisions.require_open(self.m)
+                decisions.check_forward(self.m, self.ctx, stage)
             await self._carry_out(decisions.move_stage(stage, req))
             return self.state()
 
     @move_stage.validator
     def _validate_move_stage(self, req: MoveStageRequest) -> None:
         self._require_open()
-        decisions.resolve_stage(self.ctx, req)
+        stage = decisions.resolve_stage(self.ctx, req)
+        if req.forward_only:
+            decisions.check_forward(self.m, self.ctx, stage)
 
     @workflow.update
     async def mark_won(self, req: CloseRequest) -> DealStateView:

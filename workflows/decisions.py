@@ -215,6 +215,18 @@ def resolve_stage(ctx: DealContext, req: MoveStageRequest) -> rules.StageInfo:
     )
 
 
+def check_forward(m: DealMemory, ctx: DealContext, stage: rules.StageInfo) -> None:
+    """A forward-only move (MoveStageRequest.forward_only) to `stage` from where the deal is."""
+    current = next((s for s in ctx.stages if s.id == m.stage_id), None)
+    if current is None or stage.order > current.order:
+        return
+    if stage.id == current.id:
+        raise ApplicationError(f"already at {current.name}", type="AlreadyAtStage")
+    raise ApplicationError(
+        f"ignored: already at {current.name}, past {stage.name}", type="NotForward"
+    )
+
+
 def require_won_stage(stages: Sequence[rules.StageInfo]) -> rules.StageInfo:
     stage = rules.won_stage(stages)
     if stage is None:

@@ -27,6 +27,9 @@ CLOSED = (DealStatus.won, DealStatus.lost)
 # ApplicationError types raised by DealWorkflow's update validators and handlers.
 _UPDATE_ERRORS: dict[str, tuple[int, str]] = {
     "InvalidStage": (422, "invalid_stage"),
+    # move_stage with forward_only (product events): the deal is there already, or past it.
+    "AlreadyAtStage": (409, "already_at_stage"),
+    "NotForward": (409, "stale_event"),
     "InvalidInput": (422, "invalid_input"),
     "DealClosed": (409, "deal_closed"),
     "NotReady": (409, "deal_starting"),
