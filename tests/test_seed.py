@@ -133,7 +133,11 @@ def test_stage_kinds_actions_and_cadence(any_engine: Engine) -> None:
                 if stage.kind == StageKind.reply:
                     assert stage.name == "Responded"
                     assert stage.auto_action == AutoAction.draft_reply
-                if stage.auto_action in (AutoAction.send_email, AutoAction.send_on_enter):
+                if stage.auto_action in (
+                    AutoAction.send_email,
+                    AutoAction.send_on_enter,
+                    AutoAction.draft_on_enter,
+                ):
                     assert stage.template_key == f"{key[0]}/{key[1]}/{stage.slug}"
                     assert stage.subject
                 else:

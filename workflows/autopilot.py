@@ -138,7 +138,8 @@ def enter_stage(
         effects.append(Schedule(now + days(wait), f"{label} ({wait} days without a reply)"))
     else:
         effects.append(Schedule(None, "waiting for a person"))
-        if stage.auto_action == AutoAction.send_on_enter:
+        if stage.auto_action in (AutoAction.send_on_enter, AutoAction.draft_on_enter):
+            # draft_on_enter: the email is drafted now and waits for a person (deal_runtime).
             m.send_on_enter_pending = True
             effects.append(Schedule(now, f"{stage.name} email"))
     if lost_reason is not None:

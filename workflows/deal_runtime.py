@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from dealpilot.core.enums import ReviewAction, SendStatus
+    from dealpilot.core.enums import AutoAction, ReviewAction, SendStatus
     from workflows import autopilot
     from workflows import deal_activities as acts
     from workflows.contracts import DealContext, Engagement, ReviewSettlement, SendOutcome
@@ -129,6 +129,8 @@ class DealRuntime:
         draft_id = m.first_draft_id
         if draft_id is None and review is not None:
             draft_id = review.draft_id  # approved for this very stage (held_back checked)
+        elif draft_id is None and not by_person and stage.auto_action == AutoAction.draft_on_enter:
+            return await self._hold(stage, on_enter=on_enter)  # a ready draft, for a person
         elif (
             draft_id is None
             and not by_person
