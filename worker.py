@@ -33,7 +33,7 @@ from dealpilot.inbox import (
     SentLookup,
     build_sent_lookup,
     build_sources,
-    zoho_account,
+    zoho_accounts,
 )
 from dealpilot.mail import MailProvider, build_provider
 from dealpilot.mail.zoho import ZohoProvider
@@ -52,23 +52,25 @@ WORKFLOWS: Sequence[type] = (DealWorkflow, *JOB_WORKFLOWS, LinkCheckWorkflow)
 
 
 class ProviderRegistry:
-    """One provider instance per name, built on first use (they hold HTTP clients and tokens)."""
+    """One provider instance per (provider, brand), built on first use (they hold HTTP clients
+    and tokens), with the brand's own mail account (BRAND_<SLUG>_*) over the deployment's."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._built: dict[str, MailProvider] = {}
+        self._built: dict[tuple[str, str], MailProvider] = {}
 
-    def __call__(self, name: str) -> MailProvider:
-        if name not in self._built:
-            self._built[name] = build_provider(name, self._settings)
-        return self._built[name]
+    def __call__(self, name: str, brand: str = "") -> MailProvider:
+        key = (name, brand if brand in self._settings.brand_mail else "")
+        if key not in self._built:
+            self._built[key] = build_provider(name, self._settings.for_brand(key[1]))
+        return self._built[key]
 
 
 def build_activities(
     *,
     settings: Settings,
     engine: Engine,
-    providers: Callable[[str], MailProvider] | None = None,
+    providers: Callable[[str, str], MailProvider] | None = None,
     ai: AIEngine | None = None,
     sent_lookup: SentLookup | None = None,
 ) -> list[Callable[..., Any]]:
@@ -79,8 +81,8 @@ def build_activities(
     decisions = AIDecisions(transact, ai_engine, review_below=settings.ai_review_below)
     registry = providers or ProviderRegistry(settings)
 
-    def zoho() -> ZohoProvider:
-        provider = registry("zoho")  # the sender's instance: one token cache per process
+    def zoho(brand: str) -> ZohoProvider:
+        provider = registry("zoho", brand)  # the sender's instance: one token cache per process
         assert isinstance(provider, ZohoProvider)
         return provider
 
@@ -105,7 +107,7 @@ def build_activities(
         providers=registry,
         ai=decisions,
         tracker=tracker,
-        sent_lookup=sent_lookup or build_sent_lookup(settings, zoho_account(settings, zoho)),
+        sent_lookup=sent_lookup or build_sent_lookup(settings, zoho_accounts(settings, zoho)),
     )
     holding = ReviewHolding(transact, renderer=renderer, ai=decisions, tracker=tracker)
 
@@ -150,7 +152,7 @@ def build_worker(
     *,
     settings: Settings,
     engine: Engine,
-    providers: Callable[[str], MailProvider] | None = None,
+    providers: Callable[[str, str], MailProvider] | None = None,
     ai: AIEngine | None = None,
     task_queue: str | None = None,
 ) -> Worker:
@@ -181,6 +183,13 @@ async def run_worker(settings: Settings) -> None:
     from models import session_scope
 
     engine = prepare_database(settings, seed=False)
+    from dealpilot.setup.readiness import provider_warnings, require_production_ready
+
+    with session_scope(engine) as session:
+        for brand, warning in provider_warnings(session):
+            log.warning("mail.provider_lacks_headers", brand=brand, warning=warning)
+        if settings.environment == "production":
+            require_production_ready(session)
     client = await connect_temporal(settings, runtime=temporal_runtime(settings))
     with session_scope(engine) as session:
         brands = active_brand_clocks(session)

@@ -43,6 +43,9 @@ class EmailLog(SQLModel, table=True):
     replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reply_content: str | None = None
     bounced: bool = False
+    # Fetched by Apple Mail Privacy Protection on arrival: no sign anyone read it (not `opened`).
+    machine_opened: bool = False
+    machine_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -135,4 +138,6 @@ class EmailLogPublic(SQLModel):
     replied_at: datetime | None
     reply_content: str | None
     bounced: bool
+    machine_opened: bool
+    machine_opened_at: datetime | None
     created_at: datetime

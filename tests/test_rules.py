@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -235,6 +236,11 @@ def test_ghost_versus_burnout() -> None:
     assert not is_ghost(stats(sent=3, clicked=1))
     assert not is_ghost(stats(sent=3, replies=1))
     assert not is_ghost(stats(sent=2))
+    # Machine opens (Apple Mail Privacy Protection) are no engagement, but no absence either.
+    machine_only = replace(never_opened, emails_machine_opened=3)
+    assert not is_ghost(machine_only)
+    assert engagement_tier(machine_only, NOW) == "cold"
+    assert is_burnout_risk(machine_only)  # rested like anyone who stopped opening
 
 
 # --- A/B --------------------------------------------------------------------------------

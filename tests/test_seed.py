@@ -62,7 +62,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("desifirms", "agents_agencies"): (
         "Registered", "Profile Complete", "Agency Created", "Team Invited", "First Listing",
-        "Active Lister",
+        "Active Lister", "Dropped",
     ),
 }  # fmt: skip
 
@@ -95,7 +95,7 @@ def test_seed_creates_brands_pipelines_and_stages_in_order(any_engine: Engine) -
     with Session(any_engine) as session:
         brands = {b.slug: b for b in session.exec(select(Brand))}
         assert set(brands) == {"codeteki", "desifirms"}
-        assert brands["codeteki"].provider == MailProviderName.zoho
+        assert brands["codeteki"].provider == MailProviderName.zoho_smtp
         assert brands["codeteki"].from_email == "outreach@codeteki.au"
         assert brands["desifirms"].provider == MailProviderName.zeptomail
         assert brands["desifirms"].from_email == "hello@desifirms.com.au"
@@ -133,7 +133,11 @@ def test_stage_kinds_actions_and_cadence(any_engine: Engine) -> None:
                 if stage.kind == StageKind.reply:
                     assert stage.name == "Responded"
                     assert stage.auto_action == AutoAction.draft_reply
-                if stage.auto_action in (AutoAction.send_email, AutoAction.send_on_enter):
+                if stage.auto_action in (
+                    AutoAction.send_email,
+                    AutoAction.send_on_enter,
+                    AutoAction.draft_on_enter,
+                ):
                     assert stage.template_key == f"{key[0]}/{key[1]}/{stage.slug}"
                     assert stage.subject
                 else:
@@ -164,10 +168,14 @@ def test_stage_kinds_actions_and_cadence(any_engine: Engine) -> None:
 
         onboarding = _stages(session, pipelines[("desifirms", "agents_agencies")])
         assert onboarding[0].auto_action == AutoAction.none
-        for stage in onboarding[1:]:
+        for stage in onboarding[1:-1]:
             assert stage.auto_action == AutoAction.send_on_enter
             assert stage.kind in (StageKind.manual, StageKind.won)
-        assert onboarding[-1].kind == StageKind.won
+        assert onboarding[-2].kind == StageKind.won
+        assert onboarding[-1].kind == StageKind.lost
+        # Closing (unsubscribe, bounce, "not interested", mark-lost) needs a lost stage.
+        for key, pipeline in pipelines.items():
+            assert StageKind.lost in [s.kind for s in _stages(session, pipeline)], key
 
 
 def test_sequences_mirror_the_cadence(any_engine: Engine) -> None:

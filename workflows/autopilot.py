@@ -138,7 +138,8 @@ def enter_stage(
         effects.append(Schedule(now + days(wait), f"{label} ({wait} days without a reply)"))
     else:
         effects.append(Schedule(None, "waiting for a person"))
-        if stage.auto_action == AutoAction.send_on_enter:
+        if stage.auto_action in (AutoAction.send_on_enter, AutoAction.draft_on_enter):
+            # draft_on_enter: the email is drafted now and waits for a person (deal_runtime).
             m.send_on_enter_pending = True
             effects.append(Schedule(now, f"{stage.name} email"))
     if lost_reason is not None:
@@ -149,12 +150,28 @@ def enter_stage(
 def close_lost(
     m: DealMemory, stages: Sequence[rules.StageInfo], now: datetime, close: CloseLost
 ) -> list[Effect]:
-    """The memory side of CloseLost (its review draft is discarded before this)."""
-    lost = rules.lost_stage(stages) if close.stage_id is None else stage_of(stages, close.stage_id)
+    """The memory side of CloseLost (its review draft is discarded before this). A pipeline
+    without a lost stage (an operator's, or one seeded before it had one) still closes: the
+    deal stays where it is, lost."""
+    lost = _lost_target(stages, close.stage_id)
     m.lost_reason = close.reason
-    effects = enter_stage(m, stages, lost, now, reason=close.reason)
+    if lost is None:
+        m.send_on_enter_pending = False
+        note(m, now, "status", f"Closed as lost in {m.stage_name} ({close.reason})")
+        effects: list[Effect] = [Schedule(None, "closed")]
+    else:
+        effects = enter_stage(m, stages, lost, now, reason=close.reason)
     m.status = DealStatus.lost
     return [*effects, Record(close.decision, "closed_lost", close.reason), Sync()]
+
+
+def _lost_target(stages: Sequence[rules.StageInfo], stage_id: int | None) -> rules.StageInfo | None:
+    if stage_id is not None:
+        return next((s for s in stages if s.id == stage_id), None)
+    try:
+        return rules.lost_stage(stages)
+    except LookupError:
+        return None
 
 
 # --- the deal's time came --------------------------------------------------------------
@@ -310,6 +327,22 @@ def after_send_into(stage: rules.StageInfo, outcome: SendOutcome) -> list[Effect
             CloseLost(f"address rejected: {outcome.detail}", "rejected"),
         ]
     return []
+
+
+def after_send_now(
+    m: DealMemory, stage: rules.StageInfo, outcome: SendOutcome, on_enter: bool
+) -> list[Effect]:
+    """After a person's "send now" (its outcome is already in memory: on_send_outcome)."""
+    record = Record("send_now", outcome.status, outcome.detail or f"{stage.name} sent")
+    if on_enter:
+        won = m.status == DealStatus.won
+        m.send_on_enter_pending = outcome.status == SendStatus.deferred
+        if outcome.status == SendStatus.sent:
+            return [record, Schedule(None, "won" if won else "waiting for a person"), Sync()]
+        if outcome.status == SendStatus.suppressed and not won:
+            return [record, CloseLost(outcome.detail or "suppressed", "suppressed")]
+        return [record, Sync()]
+    return [record, *after_send_into(stage, outcome), Sync()]
 
 
 def send_on_enter(

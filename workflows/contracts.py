@@ -145,6 +145,7 @@ class EngagementEvent:
     url: str | None = None
     is_bot: bool = False
     event_id: int | None = None
+    machine: bool = False  # an Apple Mail Privacy Protection prefetch, not a person
 
 
 @dataclass
@@ -184,6 +185,9 @@ class MoveStageRequest:
     stage: str | None = None  # slug or name
     reason: str = ""
     actor: str = "api"
+    # Product events: only to a later stage (by order). The workflow refuses anything else
+    # (AlreadyAtStage, NotForward), so API replicas racing on one deal cannot move it back.
+    forward_only: bool = False
 
 
 @dataclass
@@ -229,6 +233,28 @@ class DealStateView:
     paused_until: datetime | None = None
     # Human review mode: the draft holding back the deal's next email, until a person decides.
     review_draft_id: int | None = None
+
+
+@dataclass
+class SendNowRequest:
+    """A person's "send the next email now" (the `send_now` update)."""
+
+    actor: str = "api"
+
+
+@dataclass
+class SendNowResult:
+    """What "send now" did: `sent`, or why not (`outcome` is a SendStatus: suppressed, deferred
+    by the daily cap or the send gap with `retry_at`, failed, ...), and the deal afterwards."""
+
+    sent: bool
+    outcome: str
+    stage: str
+    state: DealStateView
+    subject: str = ""
+    email_log_id: int | None = None
+    detail: str = ""
+    retry_at: datetime | None = None
 
 
 @dataclass

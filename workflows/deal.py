@@ -20,6 +20,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from dealpilot.core.enums import SendStatus
+
 with workflow.unsafe.imports_passed_through():
     from workflows import autopilot, decisions, rules
     from workflows import deal_activities as acts
@@ -33,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
         NextActionRequest,
         ReplyEvent,
         ReviewDecision,
+        SendNowRequest,
+        SendNowResult,
         TimelineEntry,
     )
     from workflows.deal_memory import (
@@ -211,13 +215,18 @@ class DealWorkflow(DealRuntime):
     async def move_stage(self, req: MoveStageRequest) -> DealStateView:
         async with self._lock:
             stage = decisions.resolve_stage(self.ctx, req)
+            if req.forward_only:  # again, under the lock: another move may have come first
+                decisions.require_open(self.m)
+                decisions.check_forward(self.m, self.ctx, stage)
             await self._carry_out(decisions.move_stage(stage, req))
             return self.state()
 
     @move_stage.validator
     def _validate_move_stage(self, req: MoveStageRequest) -> None:
         self._require_open()
-        decisions.resolve_stage(self.ctx, req)
+        stage = decisions.resolve_stage(self.ctx, req)
+        if req.forward_only:
+            decisions.check_forward(self.m, self.ctx, stage)
 
     @workflow.update
     async def mark_won(self, req: CloseRequest) -> DealStateView:
@@ -239,6 +248,34 @@ class DealWorkflow(DealRuntime):
     @mark_lost.validator
     def _validate_mark_lost(self, req: CloseRequest) -> None:
         self._require_open()
+
+    @workflow.update
+    async def send_now(self, req: SendNowRequest) -> SendNowResult:
+        """Sends the deal's next email now, as the preview shows it: no AI decision, no send
+        window, no review hold (a person asked). Suppression, the daily cap and the send gap
+        still apply; the result says what happened."""
+        async with self._lock:
+            stage, on_enter = decisions.send_now_target(self.m, self.ctx.stages)
+            text = f"Send {stage.name} now (asked by {req.actor})"
+            note(self.m, workflow.now(), "decision", text)
+            await self._load_context()
+            outcome = await self._send(stage, on_enter=on_enter, by_person=True)
+            await self._carry_out(autopilot.after_send_now(self.m, stage, outcome, on_enter))
+            return SendNowResult(
+                sent=outcome.status == SendStatus.sent,
+                outcome=outcome.status,
+                stage=stage.name,
+                state=self.state(),
+                subject=outcome.subject,
+                email_log_id=outcome.email_log_id,
+                detail=outcome.detail,
+                retry_at=outcome.retry_at,
+            )
+
+    @send_now.validator
+    def _validate_send_now(self, req: SendNowRequest) -> None:
+        self._require_started()
+        decisions.send_now_target(self.m, self.ctx.stages)
 
     @workflow.update
     async def set_next_action(self, req: NextActionRequest) -> DealStateView:

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from dealpilot.core.enums import ReviewAction, SendStatus
+    from dealpilot.core.enums import AutoAction, ReviewAction, SendStatus
     from workflows import autopilot
     from workflows import deal_activities as acts
     from workflows.contracts import DealContext, Engagement, ReviewSettlement, SendOutcome
@@ -110,15 +110,17 @@ class DealRuntime:
                 await self._send_reviewed()
 
     # ------------------------------------------------------------- sending
-    async def _send(self, stage: StageInfo, *, on_enter: bool = False) -> SendOutcome:
-        outcome = await self._deliver(stage, on_enter=on_enter)
+    async def _send(
+        self, stage: StageInfo, *, on_enter: bool = False, by_person: bool = False
+    ) -> SendOutcome:
+        outcome = await self._deliver(stage, on_enter=on_enter, by_person=by_person)
         await self._carry_out(autopilot.on_send_outcome(self.m, stage, outcome, workflow.now()))
         return outcome
 
-    async def _deliver(self, stage: StageInfo, *, on_enter: bool) -> SendOutcome:
+    async def _deliver(self, stage: StageInfo, *, on_enter: bool, by_person: bool) -> SendOutcome:
         """Sends `stage`'s email, or in human review mode holds it as a draft for a person
         (outcome `review`). A person's draft (composer first email, approved review) goes
-        out as it is and is never held again."""
+        out as it is and is never held again; nor is an email a person asked to send now."""
         m = self.m
         held = autopilot.held_back(m, stage)
         if held is not None:
@@ -127,7 +129,14 @@ class DealRuntime:
         draft_id = m.first_draft_id
         if draft_id is None and review is not None:
             draft_id = review.draft_id  # approved for this very stage (held_back checked)
-        elif draft_id is None and self.ctx.human_review and workflow.patched("human-review"):
+        elif draft_id is None and not by_person and stage.auto_action == AutoAction.draft_on_enter:
+            return await self._hold(stage, on_enter=on_enter)  # a ready draft, for a person
+        elif (
+            draft_id is None
+            and not by_person
+            and self.ctx.human_review
+            and workflow.patched("human-review")
+        ):
             return await self._hold(stage, on_enter=on_enter)
         outcome = await acts.send_email(m, stage, draft_id=draft_id)
         if review is not None and outcome.status not in (SendStatus.sent, SendStatus.deferred):

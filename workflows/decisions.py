@@ -87,6 +87,9 @@ def on_bounced(m: DealMemory, bounce: BounceEvent, now: datetime) -> list[Effect
 
 
 def on_opened(m: DealMemory, event: EngagementEvent, now: datetime) -> list[Effect]:
+    if event.machine:  # no one read it: the timeline says so, the open count stays
+        note(m, now, "open", "Fetched by Apple Mail Privacy Protection (a machine open)")
+        return [RefreshEngagement()]
     m.opens += 1
     note(m, now, "open", "Opened an email" + (" (scanner)" if event.is_bot else ""))
     return [RefreshEngagement()]
@@ -192,6 +195,34 @@ def _hold_for_person(
 # --- updates: validation ---------------------------------------------------------------
 
 
+def send_now_target(
+    m: DealMemory, stages: Sequence[rules.StageInfo]
+) -> tuple[rules.StageInfo, bool]:
+    """The email a person's "send now" sends, the one the preview shows: the current stage's
+    send-on-enter email not sent yet (True), else the next sequence stage's (False). Raises
+    (the update's rejection, saying why) when nothing can be sent now."""
+    require_open(m)
+    if m.status == DealStatus.paused:
+        raise ApplicationError("the deal is paused: resume it first", type="DealPaused")
+    if m.review is not None:
+        raise ApplicationError(
+            f"the {m.review.stage_name} email (draft {m.review.draft_id}) waits in the review "
+            "queue: approve it there",
+            type="ReviewPending",
+        )
+    current = stage_of(stages, m.stage_id)
+    if m.send_on_enter_pending:
+        return current, True
+    nxt = rules.next_sequence_stage(stages, m.stage_id)
+    if nxt is None:
+        raise ApplicationError(
+            f"no automatic email follows {current.name}: a person takes it from here "
+            "(move the deal or write to the contact)",
+            type="NoNextEmail",
+        )
+    return nxt, False
+
+
 def require_open(m: DealMemory) -> None:
     if is_closed(m):
         raise ApplicationError(f"the deal is already {m.status}", type="DealClosed")
@@ -208,6 +239,18 @@ def resolve_stage(ctx: DealContext, req: MoveStageRequest) -> rules.StageInfo:
     raise ApplicationError(
         f"stage {wanted!r} is not a stage of the pipeline {ctx.pipeline_name!r}",
         type="InvalidStage",
+    )
+
+
+def check_forward(m: DealMemory, ctx: DealContext, stage: rules.StageInfo) -> None:
+    """A forward-only move (MoveStageRequest.forward_only) to `stage` from where the deal is."""
+    current = next((s for s in ctx.stages if s.id == m.stage_id), None)
+    if current is None or stage.order > current.order:
+        return
+    if stage.id == current.id:
+        raise ApplicationError(f"already at {current.name}", type="AlreadyAtStage")
+    raise ApplicationError(
+        f"ignored: already at {current.name}, past {stage.name}", type="NotForward"
     )
 
 

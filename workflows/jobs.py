@@ -40,6 +40,7 @@ class PollReport:
     deal_ids: list[int] = field(default_factory=list)
     delivered: int = 0
     pending: int = 0
+    complaints: int = 0  # feedback-loop (ARF) reports: spam complaints
 
 
 @dataclass

@@ -64,7 +64,7 @@ BURNOUT_AFTER = 3  # consecutive unopened sends
 @dataclass(frozen=True)
 class EngagementStats:
     emails_sent: int
-    emails_opened: int  # distinct sent emails with a human open (bots/proxies excluded by caller)
+    emails_opened: int  # distinct sent emails with a human open (bots, machine opens excluded)
     emails_clicked: int
     replies: int
     consecutive_unopened: int  # most recent sends in a row with no open
@@ -72,6 +72,9 @@ class EngagementStats:
     last_open_at: datetime | None = None
     last_click_at: datetime | None = None
     last_reply_at: datetime | None = None
+    # Sent emails whose only opens were machine opens (Apple Mail Privacy Protection): the
+    # recipient's mail app is there, whether or not a person read them.
+    emails_machine_opened: int = 0
 
     @property
     def emails_engaged(self) -> int:
@@ -111,7 +114,7 @@ def engagement_tier(stats: EngagementStats, now: datetime) -> EngagementTier:
         if age is not None and age <= WARM_WINDOW:
             return EngagementTier.warm
         return EngagementTier.lurker
-    if stats.emails_sent >= GHOST_AFTER:
+    if stats.emails_sent >= GHOST_AFTER and stats.emails_machine_opened == 0:
         return EngagementTier.ghost
     if stats.emails_sent >= COLD_AFTER:
         return EngagementTier.cold
@@ -119,12 +122,15 @@ def engagement_tier(stats: EngagementStats, now: datetime) -> EngagementTier:
 
 
 def is_ghost(stats: EngagementStats) -> bool:
-    """3+ emails and not one open, click or reply."""
+    """3+ emails and not one open, click or reply. Machine opens are no engagement, but they
+    are no evidence of absence either: opens read through Apple Mail Privacy Protection are
+    invisible, so such a recipient is never a ghost on opens alone."""
     return (
         stats.emails_sent >= GHOST_AFTER
         and stats.emails_opened == 0
         and stats.emails_clicked == 0
         and stats.replies == 0
+        and stats.emails_machine_opened == 0
     )
 
 

@@ -35,13 +35,13 @@ from dealpilot.deals.schemas import (
     DraftsResult,
     EmailPreview,
     PauseBody,
-    SignalAccepted,
+    SendNowOutcome,
 )
 from dealpilot.rendering.stage_email import StageEmail
 from models import Deal, DraftKind, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
 from models.uow import UnitOfWork
-from workflows.contracts import DealStateView, MoveStageRequest, TimelineEntry
+from workflows.contracts import DealStateView, MoveStageRequest, SendNowRequest, TimelineEntry
 
 router = CRMRouter(prefix="/deals", tags=["deal actions"])
 
@@ -139,12 +139,26 @@ async def resume(
     return await actions.reread(session, deal.id or 0)
 
 
-@router.post("/{deal_id}/send-now/", response_model=SignalAccepted, status_code=202)
-async def send_now(deal: DealDep, temporal: TemporalDep) -> SignalAccepted:
-    """Asks the workflow to act now instead of at its next action time (`nudge` signal). The
-    autopilot rules still apply: outside the send window it waits for the window."""
-    workflow_id = await temporal.nudge(deal)
-    return SignalAccepted(deal_id=deal.id or 0, workflow_id=workflow_id, signal="nudge")
+@router.post("/{deal_id}/send-now/", response_model=SendNowOutcome)
+async def send_now(deal: DealDep, temporal: TemporalDep) -> SendNowOutcome:
+    """Sends the deal's next email now, the one `GET .../preview/` shows (the workflow's
+    `send_now` update): no AI decision, no send window, no review hold. Suppression, bounces,
+    the daily cap and the send gap still apply, and the answer says what happened (`sent`,
+    else `outcome` and `detail`). 409 `no_next_email` (a stage a person owns),
+    `review_pending`, `deal_paused` or `deal_closed` when nothing can be sent."""
+    result = await temporal.send_now(deal, SendNowRequest(actor="api"))
+    return SendNowOutcome(
+        deal_id=deal.id or 0,
+        workflow_id=deal.workflow_id or "",
+        sent=result.sent,
+        outcome=result.outcome,
+        stage_name=result.stage,
+        subject=result.subject,
+        email_log_id=result.email_log_id,
+        detail=result.detail,
+        retry_at=result.retry_at,
+        status=result.state.status,
+    )
 
 
 @router.get("/{deal_id}/state/", response_model=DealStateView)

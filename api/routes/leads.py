@@ -27,12 +27,14 @@ async def inbound_lead(
     uow: UnitOfWorkDep,
     temporal: OptionalTemporalDep,
 ) -> LeadResult:
-    """A `chatbot` lead becomes a contact (get or create per brand and email; empty fields are
-    filled, operator data is never overwritten). An `inquiry` also gets a deal in the brand's
-    sales pipeline (or `pipeline`), started after the commit exactly like
-    `POST /api/crm/deals/`; the contact's open deal there is reused instead of a second one.
-    An address the brand may not email (suppressed) gets the contact but no deal.
-    `pipeline` is ignored for chatbot leads.
+    """A lead becomes a contact (get or create per brand and email; empty fields are filled,
+    operator data is never overwritten) and a deal in the brand's sales pipeline (or
+    `pipeline`), started after the commit like `POST /api/crm/deals/`; the contact's open
+    deal there is reused instead of a second one. A lead wrote first, so its deal starts at
+    the stage a person owns ("Responded"): no cold intro, no cold follow-ups. Its message goes
+    to the deal as a reply: the AI drafts an answer that waits in the review queue for a
+    person. An address the brand may not email (suppressed) gets the contact but no deal; a
+    chatbot lead of a brand without a sales pipeline (and none named) only a contact.
 
     201 when a contact or deal was created, 200 when both already existed. 422
     `unknown_brand`, `unknown_pipeline`, `no_sales_pipeline`, `validation_error` (bad email)."""
@@ -41,6 +43,7 @@ async def inbound_lead(
     if intake.deal_created and intake.deal is not None and intake.deal.id is not None:
         started = start_after_commit(uow, temporal, [intake.deal.id])
     await uow.commit_now()
+    await service.hand_message_to_deal(temporal, intake, data)
     response.status_code = 201 if intake.created_anything else 200
     workflow_id = next(iter(started.values()), None)
     return await run_in_threadpool(service.result, session, intake, workflow_id=workflow_id)

@@ -10,7 +10,7 @@ from api.routing import CRMRouter
 from dealpilot.core.errors import Conflict, ErrorDetail, Unprocessable
 from dealpilot.deals.lookup import get_or_404, get_referenced, resolve_brand_id, row_fields
 from dealpilot.deals.updates import apply_update
-from models import Brand, Pipeline, PipelineStage, PipelineType
+from models import Brand, Pipeline, PipelineStage, PipelineType, StageKind
 from models.pipeline import (
     PipelineCreate,
     PipelineDetail,
@@ -70,6 +70,13 @@ def create_pipeline(data: PipelineCreate, session: SessionDep) -> PipelineDetail
             "Stage slugs and orders must be unique within a pipeline",
             code="validation_error",
             details=[ErrorDetail(field="stages", problem="duplicate slug or order")],
+        )
+    if data.stages and not any(s.kind == StageKind.lost for s in data.stages):
+        # An unsubscribe, a bounce or a "not interested" reply moves the deal there.
+        raise Unprocessable(
+            "A pipeline needs a stage of kind 'lost' for deals that close without a sale",
+            code="validation_error",
+            details=[ErrorDetail(field="stages", problem="no stage of kind 'lost'")],
         )
     pipeline = Pipeline.model_validate(data.model_dump(exclude={"stages"}))
     session.add(pipeline)

@@ -40,12 +40,15 @@ async def product_event(
     uow: UnitOfWorkDep,
     temporal: OptionalTemporalDep,
 ) -> ProductEventResult:
-    """Moves the contact's deals in the pipelines that progress on `event` (Agents & Agencies;
-    Registered Users – Business / Real Estate / Events for their won events) to the event's
-    stage, through each deal's workflow (`move_stage`), so stages that send on entry send.
-    Forward only and idempotent: an event for the deal's current or an earlier stage is
-    reported (`already_at_stage`, `stale_event`) and changes nothing. `registered` enrols a
-    contact who has no Agents & Agencies deal yet (the deal starts after the commit).
+    """Moves the contact's deals in the pipelines that progress on `event` to the event's
+    stage, through each deal's workflow (`move_stage`), so stages that send on entry send:
+    Agents & Agencies (`registered` ... `active_lister`); a sign-up (`business_registered`,
+    `agent_registered`, `organizer_registered`) enrols its Registered Users pipeline and
+    moves the directory deal inviting the contact to its signed-up stage, which ends the
+    invitations; `business_listed`, `agent_profile_created`, `event_posted`,
+    `first_listing`, `ad_posted` move the pipelines they finish. Forward only (the workflow
+    itself refuses anything else) and idempotent: an event for the deal's current or an
+    earlier stage is reported (`already_at_stage`, `stale_event`) and changes nothing.
 
     404 `unknown_contact`; 422 `validation_error` (unknown event), `unknown_brand`,
     `event_not_tracked`; from the workflow: 409 `no_workflow`, `deal_starting`, 503."""

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, content_key, store_and_relay
-from dealpilot.intake.bots import looks_automated
+from dealpilot.intake.bots import is_machine_open, looks_automated
 from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
 from models.uow import UnitsOfWork
@@ -51,6 +51,7 @@ async def _track(request: Request, kind: EmailEventType, log_id: int, url: str |
         email_log_id=log_id,
         url=url,
         is_bot=looks_automated(agent),
+        machine_open=kind == EmailEventType.open and is_machine_open(agent),
         payload={"user_agent": agent},
     )
     await store_and_relay(UnitsOfWork(request.app.state.engine), request.app.state.relay, [inbound])

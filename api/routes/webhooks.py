@@ -1,5 +1,6 @@
-"""Inbound webhooks: ZeptoMail events, inbound replies from Mailgun, Postmark and SendGrid, and
-our own signed generic reply webhook. Public (no API key): each checks its provider's proof.
+"""Inbound webhooks: ZeptoMail events, inbound replies from Mailgun, Postmark and SendGrid, their
+spam-complaint events (`/webhooks/events/{mailgun,postmark,sendgrid}`), and our own signed
+generic reply webhook. Public (no API key): each checks its provider's proof.
 
 Every request: body at most 1 MB (413); secret not configured → 503 `webhook_not_configured`
 (never accepted unsigned); bad proof → 401; unparseable → 400; wrong shape → 422. In all those
@@ -30,6 +31,11 @@ from dealpilot.core.errors import (
 )
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, RecordResult, store_and_relay
+from dealpilot.intake.complaints import (
+    mailgun_complaints,
+    postmark_complaints,
+    sendgrid_complaints,
+)
 from dealpilot.intake.providers import (
     brand_for_addresses,
     log_for_reference,
@@ -200,6 +206,13 @@ async def mailgun(request: Request) -> Accepted:
 async def postmark(request: Request) -> Accepted:
     """Postmark inbound JSON, behind HTTP basic auth (`POSTMARK_INBOUND_USER` and
     `POSTMARK_INBOUND_PASSWORD`, given in the webhook URL as `https://user:pass@host/...`)."""
+    _postmark_auth(request)
+    data = _json(await read_body(request))
+    inbound = await _parse(request, lambda s: parse_postmark(data, _brand_lookup(s)))
+    return await _accept(request, [inbound])
+
+
+def _postmark_auth(request: Request) -> None:
     settings = _settings(request)
     if not settings.postmark_inbound_user or settings.postmark_inbound_password is None:
         raise _not_configured("POSTMARK_INBOUND_USER and POSTMARK_INBOUND_PASSWORD")
@@ -213,9 +226,6 @@ async def postmark(request: Request) -> Accepted:
     pass_ok = same_secret(password, settings.postmark_inbound_password.get_secret_value())
     if scheme.lower() != "basic" or not sep or not (user_ok and pass_ok):
         raise SignatureError("basic auth credentials do not match", basic=True)
-    data = _json(await read_body(request))
-    inbound = await _parse(request, lambda s: parse_postmark(data, _brand_lookup(s)))
-    return await _accept(request, [inbound])
 
 
 # ------------------------------------------------------------------------------ SendGrid
@@ -224,15 +234,66 @@ async def sendgrid(
     request: Request, key: Annotated[str | None, Query(max_length=200)] = None
 ) -> Accepted:
     """SendGrid Inbound Parse (multipart). The parse URL carries `?key=<SENDGRID_INBOUND_KEY>`."""
+    _sendgrid_key(request, key)
+    await read_body(request)
+    form = await _form(request)
+    inbound = await _parse(request, lambda s: parse_sendgrid(form, _brand_lookup(s)))
+    return await _accept(request, [inbound])
+
+
+def _sendgrid_key(request: Request, key: str | None) -> None:
     settings = _settings(request)
     if settings.sendgrid_inbound_key is None:
         raise _not_configured("SENDGRID_INBOUND_KEY")
     if not same_secret(key, settings.sendgrid_inbound_key.get_secret_value()):
         raise SignatureError("the key in the URL does not match")
-    await read_body(request)
-    form = await _form(request)
-    inbound = await _parse(request, lambda s: parse_sendgrid(form, _brand_lookup(s)))
-    return await _accept(request, [inbound])
+
+
+# ------------------------------------------------------------------------------ complaints
+@router.post("/events/mailgun", response_model=Accepted)
+async def mailgun_events(request: Request) -> Accepted:
+    """Mailgun event webhooks (JSON, `signature: {timestamp, token, signature}` signed with
+    `MAILGUN_SIGNING_KEY`): `complained` becomes a complaint; other events are acknowledged."""
+    settings = _settings(request)
+    if settings.mailgun_signing_key is None:
+        raise _not_configured("MAILGUN_SIGNING_KEY")
+    data = _json(await read_body(request))
+    proof = data.get("signature") if isinstance(data, dict) else None
+    proof = proof if isinstance(proof, dict) else {}
+    token = str(proof.get("token", ""))
+    verify_mailgun(
+        str(proof.get("timestamp", "")),
+        token,
+        str(proof.get("signature", "")),
+        settings.mailgun_signing_key.get_secret_value(),
+        window=settings.webhook_replay_window,
+    )
+    inbounds = await _parse(request, lambda s: mailgun_complaints(data, _brand_lookup(s)))
+    for inbound in inbounds:
+        _mailgun_guard(request, settings).check(token, inbound.dedupe_key)
+    return await _accept(request, inbounds)
+
+
+@router.post("/events/postmark", response_model=Accepted)
+async def postmark_events(request: Request) -> Accepted:
+    """Postmark's spam-complaint webhook (`RecordType: SpamComplaint`), behind the same basic
+    auth as its inbound webhook; other record types are acknowledged."""
+    _postmark_auth(request)
+    data = _json(await read_body(request))
+    inbounds = await _parse(request, lambda s: postmark_complaints(data, _brand_lookup(s)))
+    return await _accept(request, inbounds)
+
+
+@router.post("/events/sendgrid", response_model=Accepted)
+async def sendgrid_events(
+    request: Request, key: Annotated[str | None, Query(max_length=200)] = None
+) -> Accepted:
+    """SendGrid's Event Webhook (a JSON array), the URL carrying `?key=<SENDGRID_INBOUND_KEY>`:
+    `spamreport` events become complaints; the others are acknowledged."""
+    _sendgrid_key(request, key)
+    data = _json(await read_body(request))
+    inbounds = await _parse(request, lambda s: sendgrid_complaints(data, _brand_lookup(s)))
+    return await _accept(request, inbounds)
 
 
 # ------------------------------------------------------------------------------ generic

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import httpx
 import structlog
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -108,7 +109,10 @@ def candidate_ids(session: Session, brand_id: int | None = None) -> list[int]:
     stmt = (
         select(col(BacklinkOpportunity.id))
         .join(Brand, col(Brand.id) == col(BacklinkOpportunity.brand_id))
+        .outerjoin(Deal, col(Deal.id) == col(BacklinkOpportunity.deal_id))
         .where(col(BacklinkOpportunity.status).in_(CHECKED_STATUSES), col(Brand.is_active))
+        # An opportunity whose deal was lost is rejected (even one from before deals led).
+        .where(or_(col(Deal.id).is_(None), col(Deal.status) != DealStatus.lost))
         .order_by(col(BacklinkOpportunity.id))
     )
     if brand_id is not None:

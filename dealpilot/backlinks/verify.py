@@ -13,22 +13,23 @@ slash, fragment ignored) is preferred; otherwise a followed link is preferred ov
 nofollow/sponsored/ugc one. `rel` is reported as those tokens, sorted, or `dofollow`.
 
 The URLs come from imported files, so by default a host that resolves to a loopback,
-private, link-local or otherwise non-public address is refused before connecting; httpx runs
-the check again for every redirect hop (`allow_private` turns it off for local use).
+private, link-local or otherwise non-public address is refused, for every redirect hop, and
+the connection goes to the very address that was vetted (`dealpilot.backlinks.vetted`: no
+second lookup to rebind); `allow_private` turns the refusal off for local use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from dealpilot.backlinks.vetted import NonPublicAddressError, Resolve, VettedTransport
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REL_FLAGS = ("nofollow", "sponsored", "ugc")
@@ -315,42 +316,11 @@ async def check_page(
     return result
 
 
-class NonPublicAddressError(Exception):
-    def __init__(self, host: str) -> None:
-        super().__init__(host)
-        self.host = host
-
-
-def _public(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address.split("%")[0]).is_global
-    except ValueError:
-        return False
-
-
-async def _refuse_private(request: httpx.Request) -> None:
-    """Runs before every request, redirects included: the host must resolve to public
-    addresses only. (A host that does not resolve fails in the connection, as usual.)"""
-    host = request.url.host
-    try:
-        ipaddress.ip_address(host)
-        addresses = [host]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, request.url.port or 443, type=socket.SOCK_STREAM
-            )
-        except OSError:
-            return
-        addresses = [str(info[4][0]) for info in infos]
-    if not all(_public(a) for a in addresses):
-        raise NonPublicAddressError(host)
-
-
-def build_client(limits: FetchLimits) -> httpx.AsyncClient:
-    hooks = {} if limits.allow_private else {"request": [_refuse_private]}
+def build_client(limits: FetchLimits, *, resolve: Resolve | None = None) -> httpx.AsyncClient:
+    """`resolve` answers host lookups (default: the system's resolver)."""
     return httpx.AsyncClient(
-        event_hooks=hooks,
+        transport=VettedTransport(resolve=resolve, allow_private=limits.allow_private),
+        trust_env=False,  # no proxy from the environment: it would connect on its own terms
         timeout=httpx.Timeout(
             connect=limits.connect_timeout,
             read=limits.read_timeout,

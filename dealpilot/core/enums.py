@@ -44,6 +44,9 @@ class AutoAction(StrEnum):
     none = "none"
     send_email = "send_email"  # the autopilot sends this stage's email as it advances into it
     send_on_enter = "send_on_enter"  # sent whenever a deal enters the stage (product events)
+    # A ready draft of the stage's email waits in the review queue for a person to send
+    # (a proposal follow-up: a person decides when it goes).
+    draft_on_enter = "draft_on_enter"
     draft_reply = "draft_reply"  # a reply arrived: draft a suggested answer for a person
     close = "close"
 
@@ -132,7 +135,8 @@ class PromptType(StrEnum):
 class MailProviderName(StrEnum):
     outbox = "outbox"
     smtp = "smtp"
-    zoho = "zoho"
+    zoho = "zoho"  # the Zoho Mail REST API: no custom headers (no List-Unsubscribe)
+    zoho_smtp = "zoho_smtp"  # Zoho's SMTP servers: every header
     zeptomail = "zeptomail"
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, create_model, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from dealpilot.core.brand_settings import RAW, BrandMailSource, collect, mail_fields
 
 PLACEHOLDER_SECRETS = {
     "",
@@ -18,6 +22,28 @@ PLACEHOLDER_SECRETS = {
     "dev-tracking-secret",
     "dev-session-secret",
 }
+# Names reserved for documentation and testing (RFC 2606, RFC 6761): never a real site.
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why `url` cannot be where recipients' tracking and unsubscribe links point, or None."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not an http(s) URL"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.rsplit(".", 1)[-1] in _RESERVED_TLDS:
+            return f"points at {host}, which no recipient can reach"
+        if any(host == d or host.endswith("." + d) for d in _RESERVED_DOMAINS):
+            return f"is a placeholder ({host})"
+        return None
+    if not address.is_global:
+        return f"points at {host}, which no recipient can reach"
+    return None
 
 
 class Settings(BaseSettings):
@@ -82,6 +108,16 @@ class Settings(BaseSettings):
     zoho_data_centre: str = Field("com", alias="ZOHO_DATA_CENTRE")
     zoho_accounts_url: str | None = Field(None, alias="ZOHO_ACCOUNTS_URL")
     zoho_mail_url: str | None = Field(None, alias="ZOHO_MAIL_URL")
+    # Zoho over SMTP (provider `zoho_smtp`): full headers (List-Unsubscribe, Reply-To, the
+    # From name, a text part), unlike the REST API. Default host: smtppro.zoho.<data centre>
+    # (domain mailboxes); the password is an app-specific password of that mailbox.
+    zoho_smtp_host: str | None = Field(None, alias="ZOHO_SMTP_HOST")
+    zoho_smtp_port: int = Field(465, alias="ZOHO_SMTP_PORT")
+    zoho_smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "ssl", alias="ZOHO_SMTP_SECURITY"
+    )
+    zoho_smtp_username: str | None = Field(None, alias="ZOHO_SMTP_USERNAME")
+    zoho_smtp_password: SecretStr | None = Field(None, alias="ZOHO_SMTP_PASSWORD")
     zeptomail_token: SecretStr | None = Field(None, alias="ZEPTOMAIL_TOKEN")
     zeptomail_region: str = Field("com", alias="ZEPTOMAIL_REGION")
     zeptomail_url: str | None = Field(None, alias="ZEPTOMAIL_URL")
@@ -143,6 +179,66 @@ class Settings(BaseSettings):
     # USD per million tokens, {"model": [input, output]}, over dealpilot.core.metrics.AI_PRICES.
     ai_prices: dict[str, tuple[float, float]] = Field(default_factory=dict, alias="AI_PRICES")
 
+    # Per-brand mail accounts, {slug: {setting: value}}, from BRAND_<SLUG>_<SETTING> variables
+    # (dealpilot.core.brand_settings); read through `for_brand`.
+    brand_mail: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        brand_mail = BrandMailSource(settings_cls, init_kwargs)
+        return (init_settings, env_settings, dotenv_settings, brand_mail, file_secret_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_brand_keys(cls, data: Any) -> Any:
+        """BRAND_<SLUG>_<SETTING> keys (gathered by BrandMailSource) into `brand_mail`."""
+        if not isinstance(data, dict):
+            return data
+        raw = data.get(RAW) or {}
+        data = {k: v for k, v in data.items() if k != RAW and k not in raw}
+        if raw:
+            secret = {
+                f.alias for f in cls.model_fields.values() if "SecretStr" in str(f.annotation)
+            }
+            data["brand_mail"] = {
+                slug: {k: SecretStr(str(v)) if k in secret else v for k, v in given.items()}
+                for slug, given in collect(raw, mail_fields(cls).values()).items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _check_brand_mail(self) -> Settings:
+        """A brand's mail setting of the wrong type fails at start-up, not at its first send."""
+        for slug, given in self.brand_mail.items():
+            try:
+                _brand_mail_model().model_validate(given)
+            except ValidationError as exc:
+                names = ", ".join(f"BRAND_{slug.upper()}_{e['loc'][0]}" for e in exc.errors())
+                raise ValueError(f"invalid per-brand mail setting: {names}") from None
+        return self
+
+    def for_brand(self, slug: str | None) -> Settings:
+        """These settings with the brand's own mail account (BRAND_<SLUG>_*) over the
+        deployment-wide one."""
+        given = self.brand_mail.get((slug or "").lower())
+        if not given:
+            return self
+        checked = _brand_mail_model().model_validate(given)
+        return self.model_copy(update=checked.model_dump(exclude_unset=True))
+
+    @property
+    def mail_brands(self) -> list[str]:
+        """The slugs of brands with a mail account of their own."""
+        return sorted(self.brand_mail)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.environment == "production":
@@ -159,6 +255,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DEALPILOT_SESSION_SECRET must be set to a real secret in production"
                 )
+            problem = public_url_problem(self.public_base_url)
+            if problem is not None:
+                # Every tracking, click and unsubscribe link in every email would be dead.
+                raise ValueError(
+                    f"PUBLIC_BASE_URL {problem}: set it to the address recipients reach the "
+                    "API at (tracking and unsubscribe links) in production"
+                )
         return self
 
     @property
@@ -174,6 +277,17 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+
+@lru_cache
+def _brand_mail_model() -> type[Any]:
+    """The mail settings alone (same names, types and checks), to validate one brand's."""
+    fields: dict[str, Any] = {
+        name: (Settings.model_fields[name].annotation, Settings.model_fields[name])
+        for name in mail_fields(Settings)
+    }
+    model: type[Any] = create_model("BrandMailSettings", **fields)
+    return model
 
 
 @lru_cache

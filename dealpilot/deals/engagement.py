@@ -13,8 +13,9 @@ from workflows.rules import EngagementStats
 def engagement_stats(session: Session, *, brand_id: int, email: str) -> EngagementStats:
     """Sends, human opens, clicks and replies of this address in this brand (never another's).
 
-    Opens flagged as bots (link scanners, privacy proxies) are left out; a click counts as an
-    open, since a person cannot click without opening.
+    Opens flagged as bots (link scanners, Apple Mail Privacy Protection) are left out; a
+    click counts as an open, since a person cannot click without opening. Emails that only
+    machines opened are counted apart (`emails_machine_opened`).
     """
     logs = session.exec(
         select(EmailLog)
@@ -48,6 +49,7 @@ def engagement_stats(session: Session, *, brand_id: int, email: str) -> Engageme
         if log.clicked and log.clicked_at and log.id not in clicks:
             clicks[log.id] = log.clicked_at
     replied = [log for log in logs if log.replied]
+    machine_only = sum(1 for log in logs if log.machine_opened and log.id not in human_opens)
     consecutive_unopened = 0
     for log in reversed(logs):
         if log.id in human_opens or log.replied:
@@ -63,6 +65,7 @@ def engagement_stats(session: Session, *, brand_id: int, email: str) -> Engageme
         last_open_at=max(human_opens.values(), default=None),
         last_click_at=max(clicks.values(), default=None),
         last_reply_at=max((r.replied_at for r in replied if r.replied_at), default=None),
+        emails_machine_opened=machine_only,
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
@@ -66,12 +67,20 @@ class PauseBody(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-class SignalAccepted(BaseModel):
-    """A signal was delivered; the workflow acts on it in its own time."""
+class SendNowOutcome(BaseModel):
+    """What "send now" did: the next email went (`sent`), or why it did not (`outcome`:
+    suppressed, deferred by the daily cap or send gap until `retry_at`, failed, ...)."""
 
     deal_id: int
     workflow_id: str
-    signal: str
+    sent: bool
+    outcome: str
+    stage_name: str
+    subject: str = ""
+    email_log_id: int | None = None
+    detail: str = ""
+    retry_at: datetime | None = None
+    status: str  # the deal's status afterwards (a suppressed address closes it as lost)
 
 
 class EmailPreview(BaseModel):
@@ -87,7 +96,7 @@ class EmailPreview(BaseModel):
     html: str
     text: str
     template_key: str  # the stage's template, or "ai"
-    variant: str  # "A" | "B"
+    variant: str  # "A" | "B" where the stage has two subjects, else ""
 
 
 class DraftsRequest(BaseModel):

@@ -53,6 +53,7 @@ from dealpilot.tracking.tracker import Tracker, rewrite_links
 from models import (
     Brand,
     Contact,
+    DraftKind,
     DraftStatus,
     EmailDraft,
     EmailLog,
@@ -77,6 +78,7 @@ class _DraftContent:
     subject: str
     body: str
     ai_generated: bool
+    variant: str  # a review draft's A/B subject; "" for a composer draft
 
 
 @dataclass
@@ -86,6 +88,8 @@ class _Draft:
     provider: str
     email: OutgoingEmail
     ai_generated: bool
+    variant: str  # "A"/"B" only where the stage had two subjects (StageEmail.variant)
+    brand_slug: str  # whose mail account sends it
 
 
 class Sender:
@@ -94,7 +98,7 @@ class Sender:
         transact: Transact,
         *,
         renderer: EmailRenderer,
-        providers: Callable[[str], MailProvider],
+        providers: Callable[[str, str], MailProvider],
         ai: AIDecisions,
         tracker: Tracker,
         sent_lookup: SentLookup | None = None,
@@ -137,7 +141,7 @@ class Sender:
         claimed = await self._transact(lambda session: self._claim(session, req, draft, now))
         if claimed is not None:
             return claimed
-        provider = self._providers(draft.provider)
+        provider = self._providers(draft.provider, draft.brand_slug)
         try:
             # The provider logs the send or its failure; these ids make that line findable.
             with structlog.contextvars.bound_contextvars(
@@ -244,6 +248,7 @@ class Sender:
         row.message_id = draft.email.message_id
         row.provider = draft.provider
         row.ai_generated = draft.ai_generated
+        row.variant = draft.variant
         session.add(row)
         return None
 
@@ -313,7 +318,7 @@ class Sender:
         keep = {unsubscribe, self._tracker.unsubscribe_url(brand.id or 0, contact.email, None)}
         html = rewrite_links(rendered.html, self._tracker, log_id, keep=keep)
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
-        if self._providers(provider).supports_custom_headers:
+        if self._providers(provider, brand.slug).supports_custom_headers:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         domain = brand.from_email.rpartition("@")[2] or "dealpilot.local"
@@ -331,7 +336,8 @@ class Sender:
             headers=headers,
             client_reference=f"deal-{req.deal_id}:step-{req.step}",
         )
-        return _Draft(log_id, brand.id or 0, provider, email, rendered.ai_generated)
+        ai, variant = rendered.ai_generated, rendered.variant
+        return _Draft(log_id, brand.id or 0, provider, email, ai, variant, brand.slug)
 
     async def _render(
         self,
@@ -355,7 +361,7 @@ class Sender:
                 held.subject,
                 held.body,
                 ctx,
-                variant=req.variant,
+                variant=held.variant,
                 ai_generated=held.ai_generated,
             )
         except TemplateRenderError as exc:
@@ -387,4 +393,5 @@ def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftCo
         raise DraftUnusableError(f"draft {req.draft_id} belongs to another deal")
     if draft.status == DraftStatus.rejected:
         raise DraftUnusableError(f"draft {req.draft_id} was rejected")
-    return _DraftContent(draft.subject, draft.body, draft.ai_generated)
+    variant = draft.variant if draft.kind == DraftKind.review else ""
+    return _DraftContent(draft.subject, draft.body, draft.ai_generated, variant)

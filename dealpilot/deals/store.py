@@ -12,9 +12,12 @@ from dealpilot.core.errors import NotFound
 from dealpilot.deals.engagement import engagement_stats
 from models import (
     AIDecisionLog,
+    BacklinkOpportunity,
+    BacklinkStatus,
     Brand,
     Contact,
     Deal,
+    DealStatus,
     DraftKind,
     DraftStatus,
     EmailDraft,
@@ -141,6 +144,7 @@ class DealStore:
             deal.ai_notes = snap.ai_notes
         deal.updated_at = utcnow()
         session.add(deal)
+        _follow_deal(session, deal)
 
     def record_decision(self, session: Session, record: DecisionRecord) -> None:
         deal, _contact, _pipeline, brand = load_deal_rows(session, record.deal_id)
@@ -194,3 +198,19 @@ class DealStore:
         session.flush()
         assert draft.id is not None
         return draft.id
+
+
+def _follow_deal(session: Session, deal: Deal) -> None:
+    """A backlink opportunity follows its deal: rejected when the deal is lost (its page is
+    no longer checked), placed when the deal is won (moved to Link Placed by a person)."""
+    target = {DealStatus.lost: BacklinkStatus.rejected, DealStatus.won: BacklinkStatus.placed}
+    status = target.get(DealStatus(deal.status))
+    if status is None:
+        return
+    for opp in session.exec(
+        select(BacklinkOpportunity).where(BacklinkOpportunity.deal_id == deal.id)
+    ).all():
+        # A link already placed stays placed: it is still on the page, whatever the deal.
+        if opp.status != status and opp.status != BacklinkStatus.placed:
+            opp.status = status
+            session.add(opp)

@@ -2,7 +2,7 @@
 through the intake, then reach their deals."""
 
 from dealpilot.inbox.classify import Kind, kind_of
-from dealpilot.inbox.factory import build_sources, zoho_account
+from dealpilot.inbox.factory import build_sources, zoho_accounts
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.message import InboxMessage, parse_headers_and_body, parse_message
 from dealpilot.inbox.poller import InboxPoller, dedupe_key, to_inbound
@@ -43,6 +43,6 @@ __all__ = [
     "kind_of",
     "parse_headers_and_body",
     "parse_message",
-    "zoho_account",
+    "zoho_accounts",
     "to_inbound",
 ]

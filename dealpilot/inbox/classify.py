@@ -26,6 +26,7 @@ _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 class Kind(StrEnum):
     own = "own"  # our own sent mail (a copy in the mailbox, or a loop): ignored
     bounce = "bounce"  # a delivery failure report: a bounce event for the original
+    complaint = "complaint"  # a feedback-loop report (ARF): the recipient marked us as spam
     auto_reply = "auto_reply"  # out of office and friends: delivered; the deal pauses
     automated = "automated"  # newsletters, notifications: not a reply, skipped
     reply = "reply"  # a person wrote back
@@ -36,6 +37,8 @@ def kind_of(msg: InboxMessage, own_addresses: frozenset[str]) -> Kind:
         msg.message_id is not None and OWN_MESSAGE_ID.match(msg.message_id)
     ):
         return Kind.own
+    if is_complaint(msg):
+        return Kind.complaint
     if is_bounce(msg):
         return Kind.bounce
     if is_auto_reply(msg):
@@ -45,6 +48,11 @@ def kind_of(msg: InboxMessage, own_addresses: frozenset[str]) -> Kind:
         # "Precedence: bulk" out-of-office) is an auto-reply; anything else is not about a deal.
         return Kind.auto_reply if msg.in_reply_to or msg.references else Kind.automated
     return Kind.reply
+
+
+def is_complaint(msg: InboxMessage) -> bool:
+    """An ARF report, except one saying the mail was *not* spam."""
+    return msg.feedback is not None and msg.feedback[0] != "not-spam"
 
 
 def is_bounce(msg: InboxMessage) -> bool:

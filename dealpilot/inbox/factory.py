@@ -1,5 +1,6 @@
 """The mailboxes to poll, from settings: IMAP when IMAP_HOST is set, the Zoho Mail API when
-ZOHO_INBOX_FOLDER_ID is set."""
+ZOHO_INBOX_FOLDER_ID is set; the deployment's, and each brand's own (BRAND_<SLUG>_IMAP_HOST,
+..., see dealpilot.core.brand_settings), each mailbox once."""
 
 from __future__ import annotations
 
@@ -30,13 +31,33 @@ def imap_mailbox(settings: Settings, folder: str) -> ImapInbox:
     )
 
 
+def mail_accounts(settings: Settings) -> list[tuple[str, Settings]]:
+    """("", the deployment's settings), then (slug, the brand's) for each brand with its own."""
+    return [("", settings), *((slug, settings.for_brand(slug)) for slug in settings.mail_brands)]
+
+
 def build_sources(
     settings: Settings,
     *,
-    zoho: Callable[[], ZohoProvider] | None = None,
+    zoho: Callable[[str], ZohoProvider] | None = None,
     http_client: httpx.AsyncClient | None = None,
 ) -> list[InboxSource]:
-    """`zoho` hands out the zoho mail provider, whose token cache the inbox shares."""
+    """`zoho(brand)` hands out the brand's zoho mail provider, whose token cache the inbox
+    shares ("" for the deployment's)."""
+    sources: dict[str, InboxSource] = {}
+    for brand, account in mail_accounts(settings):
+        for source in _sources(account, brand, zoho=zoho, http_client=http_client):
+            sources.setdefault(source.key, source)
+    return list(sources.values())
+
+
+def _sources(
+    settings: Settings,
+    brand: str,
+    *,
+    zoho: Callable[[str], ZohoProvider] | None,
+    http_client: httpx.AsyncClient | None,
+) -> list[InboxSource]:
     sources: list[InboxSource] = []
     if settings.imap_host:
         if not settings.imap_username or settings.imap_password is None:
@@ -50,7 +71,7 @@ def build_sources(
                 mail_url=zoho_mail_url(settings),
                 account_id=settings.zoho_account_id,
                 folder_id=settings.zoho_inbox_folder_id,
-                token=_token_of(zoho),
+                token=_token_of(zoho, brand),
                 http_client=http_client,
             )
         )
@@ -61,26 +82,30 @@ def zoho_mail_url(settings: Settings) -> str:
     return settings.zoho_mail_url or f"https://mail.zoho.{settings.zoho_data_centre}"
 
 
-def _token_of(zoho: Callable[[], ZohoProvider]) -> TokenSource:
+def _token_of(zoho: Callable[[str], ZohoProvider], brand: str) -> TokenSource:
     async def token(stale: SecretStr | None) -> SecretStr:
-        return await zoho().access_token(stale=stale)
+        return await zoho(brand).access_token(stale=stale)
 
     return token
 
 
-def zoho_account(
+def zoho_accounts(
     settings: Settings,
-    zoho: Callable[[], ZohoProvider],
+    zoho: Callable[[str], ZohoProvider],
     *,
     http_client: httpx.AsyncClient | None = None,
-) -> ZohoMailAccount | None:
-    """The Zoho Mail account of the zoho provider (its token cache shared), None when the
-    provider is not configured."""
-    if not settings.zoho_account_id or not settings.zoho_client_id:
-        return None
-    return ZohoMailAccount(
-        mail_url=zoho_mail_url(settings),
-        account_id=settings.zoho_account_id,
-        token=_token_of(zoho),
-        http_client=http_client,
-    )
+) -> list[ZohoMailAccount]:
+    """The Zoho Mail account of each configured zoho provider (the deployment's and each
+    brand's own, each account once; its token cache shared with the sender)."""
+    accounts: dict[str, ZohoMailAccount] = {}
+    for brand, account in mail_accounts(settings):
+        if not account.zoho_account_id or not account.zoho_client_id:
+            continue
+        api = ZohoMailAccount(
+            mail_url=zoho_mail_url(account),
+            account_id=account.zoho_account_id,
+            token=_token_of(zoho, brand),
+            http_client=http_client,
+        )
+        accounts.setdefault(api.account_url, api)
+    return list(accounts.values())

@@ -45,6 +45,8 @@ class InboxMessage:
     reported_ids: tuple[str, ...] = ()
     # From a delivery-status part: (recipient, status code such as "5.1.1", diagnostic).
     dsn: tuple[str, str, str] | None = None
+    # From a feedback report (RFC 5965, ARF): (Feedback-Type such as "abuse", recipient).
+    feedback: tuple[str, str] | None = None
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -73,7 +75,7 @@ def parse_headers_and_body(
 def _build(msg: Message, *, ref: str, text: str, received_at: datetime | None) -> InboxMessage:
     _, sender = parseaddr(str(msg.get("From", "")))
     headers = {name: str(msg.get(name, "")) for name in KEPT_HEADERS if msg.get(name) is not None}
-    reported, dsn = _delivery_report(msg)
+    reported, dsn, feedback = _report(msg)
     return InboxMessage(
         ref=ref,
         message_id=(message_ids(str(msg.get("Message-ID", ""))) or (None,))[0],
@@ -86,6 +88,7 @@ def _build(msg: Message, *, ref: str, text: str, received_at: datetime | None) -
         headers=headers,
         reported_ids=reported,
         dsn=dsn,
+        feedback=feedback,
     )
 
 
@@ -111,19 +114,39 @@ def _text_of(msg: EmailMessage) -> str:
     return html_to_text(content) if part.get_content_subtype() == "html" else content
 
 
-def _delivery_report(msg: Message) -> tuple[tuple[str, ...], tuple[str, str, str] | None]:
-    """RFC 3464: the original's Message-ID (from the returned headers) and the failure."""
+_Report = tuple[tuple[str, ...], tuple[str, str, str] | None, tuple[str, str] | None]
+
+
+def _report(msg: Message) -> _Report:
+    """A delivery report (RFC 3464: the failure) or a feedback report (RFC 5965: a spam
+    complaint), with the original's Message-ID from its returned headers."""
     if msg.get_content_type() != "multipart/report":
-        return (), None
+        return (), None, None
     reported: list[str] = []
     dsn: tuple[str, str, str] | None = None
+    feedback: tuple[str, str] | None = None
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             reported.extend(message_ids(_original_header(part, "Message-ID")))
         elif ctype == "message/delivery-status" and dsn is None:
             dsn = _status_of(part)
-    return tuple(dict.fromkeys(reported)), dsn
+        elif ctype == "message/feedback-report" and feedback is None:
+            feedback = _feedback_of(part)
+    return tuple(dict.fromkeys(reported)), dsn, feedback
+
+
+def _feedback_of(part: Message) -> tuple[str, str]:
+    payload = part.get_payload()
+    fields = payload[0] if isinstance(payload, list) and payload else None
+    if not isinstance(fields, Message):  # left as text: read the two fields from it
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+        fields = email.message_from_string(text.strip() + "\n\n", policy=email.policy.default)
+    kind = str(fields.get("Feedback-Type", "")).strip().lower() or "abuse"
+    recipient = str(fields.get("Original-Rcpt-To") or fields.get("Removal-Recipient") or "")
+    addresses = getaddresses([recipient])
+    return kind, (addresses[0][1].lower() if addresses else "")
 
 
 def _original_header(part: Message, name: str) -> str:

@@ -39,6 +39,7 @@ class _Counts:
     replies: int = 0
     auto_replies: int = 0
     bounces: int = 0
+    complaints: int = 0
     own: int = 0
     automated: int = 0
     duplicates: int = 0
@@ -63,6 +64,21 @@ def to_inbound(msg: InboxMessage, kind: Kind, *, via: str) -> Inbound | None:
         return None
     ids = tuple(dict.fromkeys((*msg.in_reply_to, *reversed(msg.references))))
     payload: dict[str, object] = {"via": via, "message_id": msg.message_id, "kind": str(kind)}
+    if kind == Kind.complaint:
+        feedback_type, recipient = msg.feedback or ("abuse", "")
+        payload.update(feedback_type=feedback_type, recipient=recipient)
+        return Inbound(
+            event_type=EmailEventType.complaint,
+            source=SOURCE,
+            dedupe_key=dedupe_key(msg),
+            occurred_at=msg.received_at,
+            # The reported original's Message-ID names our EmailLog (and so the deal).
+            message_ids=tuple(dict.fromkeys((*msg.reported_ids, *ids))),
+            email=recipient or None,
+            text=f"feedback report ({feedback_type}) from {msg.from_email}"[:500],
+            subject=msg.subject,
+            payload=payload,
+        )
     if kind == Kind.bounce:
         recipient, status, diagnostic = msg.dsn or ("", "", "")
         payload.update(status=status, recipient=recipient)
@@ -141,6 +157,7 @@ class InboxPoller:
             replies=counts.replies,
             auto_replies=counts.auto_replies,
             bounces=counts.bounces,
+            complaints=counts.complaints,
             skipped_own=counts.own,
             skipped_automated=counts.automated,
             duplicates=counts.duplicates,
@@ -189,6 +206,7 @@ class InboxPoller:
             Kind.own: "own",
             Kind.automated: "automated",
             Kind.bounce: "bounces",
+            Kind.complaint: "complaints",
             Kind.auto_reply: "auto_replies",
             Kind.reply: "replies",
         }[kind]

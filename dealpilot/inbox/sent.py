@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import imaplib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import structlog
 
 from dealpilot.core.settings import Settings
-from dealpilot.inbox.factory import imap_mailbox
+from dealpilot.inbox.factory import imap_mailbox, mail_accounts
 from dealpilot.inbox.imap import ImapInbox
 from dealpilot.inbox.source import InboxError
 from dealpilot.inbox.zoho import ZohoMailAccount
@@ -139,20 +139,49 @@ class SentFolders:
         self._default = default
         self._by_provider = dict(by_provider)
 
+    @property
+    def default(self) -> SentLookup:
+        return self._default
+
     async def was_sent(self, query: SentQuery) -> SentAnswer:
         return await self._by_provider.get(query.provider, self._default).was_sent(query)
 
 
-def build_sent_lookup(settings: Settings, zoho: ZohoMailAccount | None = None) -> SentLookup:
-    """IMAP_HOST's Sent folder for the providers that keep our Message-ID; Zoho's search for
-    Zoho REST sends when `zoho` is given (the zoho provider is configured). A Zoho REST send is
-    never looked up by Message-ID in IMAP: it carries Zoho's, so "not found" would be wrong."""
-    default: SentLookup = NoSentLookup()
-    if settings.imap_host and settings.imap_username and settings.imap_password is not None:
-        default = ImapSentFolder(imap_mailbox(settings, settings.imap_sent_folder))
-    zoho_lookup: SentLookup = (
-        ZohoSentSearch(zoho)
-        if zoho is not None
-        else NoSentLookup("Zoho sets its own Message-ID and the zoho provider is not configured")
+class AnySentFolder:
+    """Several places (the brands' own mailboxes): found in one is sent; "not found" only when
+    every one was read and none holds it."""
+
+    def __init__(self, folders: list[SentLookup]) -> None:
+        self._folders = folders
+
+    async def was_sent(self, query: SentQuery) -> SentAnswer:
+        answers = [await folder.was_sent(query) for folder in self._folders]
+        for verdict in (Verdict.found, Verdict.cannot_tell):
+            hits = [a.where for a in answers if a.verdict == verdict]
+            if hits:
+                return SentAnswer(verdict, "; ".join(hits))
+        return SentAnswer(Verdict.not_found, "; ".join(a.where for a in answers))
+
+
+def _one_or_any(lookups: list[SentLookup], none: SentLookup) -> SentLookup:
+    if not lookups:
+        return none
+    return lookups[0] if len(lookups) == 1 else AnySentFolder(lookups)
+
+
+def build_sent_lookup(settings: Settings, zoho: Sequence[ZohoMailAccount] = ()) -> SentFolders:
+    """The Sent folder of each IMAP mailbox (IMAP_HOST, and each brand's own) for the
+    providers that keep our Message-ID; Zoho's search in each `zoho` account for Zoho REST
+    sends. A Zoho REST send is never looked up by Message-ID in IMAP: it carries Zoho's, so
+    "not found" there would be wrong."""
+    folders: dict[str, SentLookup] = {}
+    for _brand, account in mail_accounts(settings):
+        if account.imap_host and account.imap_username and account.imap_password is not None:
+            mailbox = imap_mailbox(account, account.imap_sent_folder)
+            folders.setdefault(mailbox.key, ImapSentFolder(mailbox))
+    default = _one_or_any(list(folders.values()), NoSentLookup())
+    zoho_lookup = _one_or_any(
+        [ZohoSentSearch(account) for account in zoho],
+        NoSentLookup("Zoho sets its own Message-ID and the zoho provider is not configured"),
     )
     return SentFolders(default, {"zoho": zoho_lookup})

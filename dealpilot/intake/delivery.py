@@ -106,7 +106,11 @@ def _signal_for(event: EmailEvent) -> tuple[DealSignal, object] | None:
         return DealWorkflow.complained, EventRef(event.id)
     if kind in (EmailEventType.open, EmailEventType.click):
         engagement = EngagementEvent(
-            email_log_id=event.email_log_id, url=event.url, is_bot=event.is_bot, event_id=event.id
+            email_log_id=event.email_log_id,
+            url=event.url,
+            is_bot=event.is_bot,
+            event_id=event.id,
+            machine=bool((event.payload or {}).get("machine_open")),
         )
         if kind == EmailEventType.open:
             return DealWorkflow.email_opened, engagement

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from dealpilot.ai.replies import strip_quoted
 from dealpilot.core.errors import Unprocessable
-from dealpilot.intake.bots import looks_automated
+from dealpilot.intake.bots import is_machine_open, looks_automated
 from dealpilot.intake.recording import Inbound, content_key
 from models import Brand, EmailEventType, EmailLog, utcnow
 
@@ -190,6 +190,7 @@ def parse_zeptomail(data: Any, log_for: Callable[[str | None], EmailLog | None])
                     email=recipient.lower() or None,
                     url=url,
                     is_bot=bool(ua) and looks_automated(ua),
+                    machine_open=kind == EmailEventType.open and is_machine_open(ua),
                     text=reason[:1000],
                     subject=_str(info.get("subject")),
                     payload={"event": name, "request_id": request_id, "message": message},

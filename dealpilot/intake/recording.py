@@ -54,6 +54,8 @@ class Inbound:
     email: str | None = None  # the contact's address (a reply's sender, a bounced recipient)
     url: str | None = None
     is_bot: bool = False
+    # An Apple Mail Privacy Protection prefetch (intake.bots): kept per email, not engagement.
+    machine_open: bool = False
     text: str = ""  # reply text (quoted history already stripped) or bounce reason
     subject: str = ""
     payload: dict[str, Any] = field(default_factory=dict)  # the raw event, minus secrets
@@ -187,8 +189,10 @@ def _suppress(
         pass  # a concurrent request suppressed the same address first: same outcome
 
 
-def _flag_log(log: EmailLog, inbound: Inbound, is_bot: bool) -> None:
+def _flag_log(log: EmailLog, inbound: Inbound, is_bot: bool, machine: bool) -> None:
     kind = inbound.event_type
+    if machine and not log.machine_opened:
+        log.machine_opened, log.machine_opened_at = True, inbound.occurred_at
     if kind in (EmailEventType.open, EmailEventType.click) and not is_bot:
         # Bot opens stay out of the flags: engagement counts flagged logs as human opens.
         if not log.opened:
@@ -219,7 +223,8 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
     log = match_log(session, inbound)
     brand_id = log.brand_id if log is not None else inbound.brand_id
     email = (inbound.email or (log.to_email if log else "") or "").strip().lower() or None
-    is_bot = inbound.is_bot or _is_scanner_click(inbound, log)
+    machine = inbound.machine_open and inbound.event_type == EmailEventType.open
+    is_bot = inbound.is_bot or machine or _is_scanner_click(inbound, log)
     deal_ids: list[int | None] = [log.deal_id if log is not None else None]
     if inbound.event_type == EmailEventType.unsubscribe and brand_id is not None and email:
         deal_ids = list(_open_deals(session, brand_id, email)) or deal_ids
@@ -230,6 +235,7 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
             "subject": inbound.subject[:300],
             "message_ids": list(inbound.message_ids)[:20],
             "raw": inbound.payload,
+            "machine_open": True if machine else None,
         }
     )
     events: list[EmailEvent] = []
@@ -258,7 +264,7 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
         return RecordResult(_existing(session, inbound.source, key), created=False)
 
     if log is not None:
-        _flag_log(log, inbound, is_bot)
+        _flag_log(log, inbound, is_bot, machine)
         session.add(log)
     reason = _SUPPRESSES.get(inbound.event_type)
     if reason is not None and brand_id is not None and email:

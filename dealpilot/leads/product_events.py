@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from dealpilot.core.errors import ErrorDetail, NotFound, Unprocessable
+from dealpilot.core.errors import DealpilotError, ErrorDetail, NotFound, Unprocessable
 from dealpilot.deals import service as deal_service
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.temporal.deals import DealWorkflows, require_workflows
@@ -43,6 +43,12 @@ class ProductEvent(StrEnum):
     business_listed = "business_listed"
     agent_profile_created = "agent_profile_created"
     event_posted = "event_posted"
+    # Sign-ups by kind: each enrols its Registered Users pipeline and stops the directory
+    # invitations (the directory deal moves to its signed-up stage).
+    business_registered = "business_registered"
+    agent_registered = "agent_registered"
+    organizer_registered = "organizer_registered"
+    ad_posted = "ad_posted"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,11 @@ class Progress:
 
 
 _AGENTS = "agents_agencies"
+_REG_BUSINESS, _REG_AGENT, _REG_EVENTS = (
+    "registered_business",
+    "registered_real_estate",
+    "registered_events",
+)
 
 # The one place that says which event moves which deal where.
 PROGRESS: dict[ProductEvent, tuple[Progress, ...]] = {
@@ -63,13 +74,33 @@ PROGRESS: dict[ProductEvent, tuple[Progress, ...]] = {
     ProductEvent.profile_completed: (Progress(_AGENTS, "profile_complete"),),
     ProductEvent.agency_created: (Progress(_AGENTS, "agency_created"),),
     ProductEvent.team_invited: (Progress(_AGENTS, "team_invited"),),
-    ProductEvent.first_listing: (Progress(_AGENTS, "first_listing"),),
-    ProductEvent.active_lister: (Progress(_AGENTS, "active_lister"),),
-    ProductEvent.business_listed: (Progress("registered_business", "listed"),),
-    ProductEvent.agent_profile_created: (
-        Progress("registered_real_estate", "agent_profile_created"),
+    ProductEvent.first_listing: (
+        Progress(_AGENTS, "first_listing"),
+        Progress("real_estate", "listing_properties"),
     ),
-    ProductEvent.event_posted: (Progress("registered_events", "event_posted"),),
+    ProductEvent.active_lister: (Progress(_AGENTS, "active_lister"),),
+    ProductEvent.business_listed: (
+        Progress(_REG_BUSINESS, "listed"),
+        Progress("business_listings", "listed"),
+    ),
+    ProductEvent.agent_profile_created: (Progress(_REG_AGENT, "agent_profile_created"),),
+    ProductEvent.event_posted: (
+        Progress(_REG_EVENTS, "event_posted"),
+        Progress("events", "event_listed"),
+    ),
+    ProductEvent.business_registered: (
+        Progress(_REG_BUSINESS, "registered", enrols=True),
+        Progress("business_listings", "signed_up"),
+    ),
+    ProductEvent.agent_registered: (
+        Progress(_REG_AGENT, "registered", enrols=True),
+        Progress("real_estate", "registered"),
+    ),
+    ProductEvent.organizer_registered: (
+        Progress(_REG_EVENTS, "registered", enrols=True),
+        Progress("events", "signed_up"),
+    ),
+    ProductEvent.ad_posted: (Progress("classifieds", "ad_posted"),),
 }
 
 
@@ -235,6 +266,17 @@ def plan(session: Session, req: ProductEventIn) -> Plan:
         else:
             outcome.detail = "the contact has no deal in this pipeline"
         result.done.append(outcome)
+    return _quiet(result)
+
+
+def _quiet(result: Plan) -> Plan:
+    """An event maps to several pipelines (a sign-up enrols one and moves another); that the
+    contact has no deal in some of them is only worth saying when it has none in any."""
+    found = result.moves or result.enrolled or any(d.outcome != "no_deal" for d in result.done)
+    if found:
+        result.done = [d for d in result.done if d.outcome != "no_deal"]
+    else:
+        result.done = result.done[:1]
     return result
 
 
@@ -292,13 +334,28 @@ async def apply_moves(
             view = await running.state(move.deal)
             outcome = decide(move, view.stage_id, view.status)
             if outcome is None:
+                # Forward only, checked by the workflow itself: another replica may have moved
+                # the deal since the state was read.
                 req = MoveStageRequest(
-                    stage_id=move.target.id, reason=reason, actor="product_event"
+                    stage_id=move.target.id, reason=reason, actor="product_event", forward_only=True
                 )
-                await running.move_stage(move.deal, req)
-                outcome = _moved(move, from_stage=view.stage, detail=reason)
+                try:
+                    await running.move_stage(move.deal, req)
+                    outcome = _moved(move, from_stage=view.stage, detail=reason)
+                except DealpilotError as exc:
+                    if exc.code not in _NOT_MOVED:
+                        raise
+                    outcome = _moved(move, from_stage=view.stage, detail=exc.message)
+                    outcome.outcome, outcome.to_stage = _NOT_MOVED[exc.code], None
         results.append(outcome)
     return results
+
+
+_NOT_MOVED: dict[str, Outcome] = {
+    "already_at_stage": "already_at_stage",
+    "stale_event": "stale_event",
+    "deal_closed": "deal_closed",
+}
 
 
 class DealLocks:

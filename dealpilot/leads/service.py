@@ -1,6 +1,8 @@
-"""Inbound leads from a brand's website: a chatbot conversation becomes a contact, a contact
-form inquiry becomes a contact and a deal in the brand's sales pipeline (what the original
-system's `post_save` signals on ChatLead and ContactInquiry did).
+"""Inbound leads from a brand's website: a chatbot conversation or a contact form inquiry
+becomes a contact and a deal (what the original system's `post_save` signals on ChatLead and
+ContactInquiry did). A lead wrote to us first: its deal starts at the stage a person owns
+(the pipeline's reply stage, "Responded"), never in the cold sequence, and what the lead
+asked goes to the deal as a reply, so the AI drafts an answer that waits for a person.
 
 Functions flush, never commit. A new deal is made by `dealpilot.deals.service.create_deal`, the same
 path as `POST /api/crm/deals/`, and its workflow starts after the request's commit.
@@ -11,17 +13,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
+from temporalio.service import RPCError
 
 from dealpilot.core.errors import ErrorDetail, Unprocessable
 from dealpilot.deals import service as deal_service
 from dealpilot.deals.lookup import resolve_brand_id
-from models import Contact, ContactType, Deal, Pipeline, PipelineStage, PipelineType, utcnow
+from dealpilot.temporal.deals import DealWorkflows
+from models import (
+    Contact,
+    ContactType,
+    Deal,
+    Pipeline,
+    PipelineStage,
+    PipelineType,
+    StageKind,
+    utcnow,
+)
 from models.contact import Suppression, normalise_email
 from models.deal import DealCreate
+from workflows.contracts import ReplyEvent
+from workflows.deal import DealWorkflow
+
+log = structlog.get_logger(__name__)
 
 LeadKind = Literal["chatbot", "inquiry"]
 
@@ -35,7 +53,7 @@ class LeadIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     brand: str | int = Field(description="Brand slug or id")
-    kind: LeadKind = Field(description="chatbot: contact only; inquiry: contact and a deal")
+    kind: LeadKind = Field(description="chatbot or inquiry: both get a contact and a deal")
     email: str = Field(max_length=320)
     name: str = Field("", max_length=200)
     company: str = Field("", max_length=200)
@@ -46,7 +64,8 @@ class LeadIn(BaseModel):
     pipeline: str | None = Field(
         None,
         max_length=64,
-        description="Inquiries: pipeline slug of the brand (default: its sales pipeline)",
+        description="Pipeline slug of the brand (default: its sales pipeline; a chatbot lead "
+        "of a brand without one gets a contact only)",
     )
 
     _email = field_validator("email")(normalise_email)
@@ -90,6 +109,7 @@ class Intake:
     deal: Deal | None = None
     deal_created: bool = False
     suppression: str | None = None
+    new_message: bool = False  # a message not seen before: it goes to the deal as a reply
 
     @property
     def created_anything(self) -> bool:
@@ -123,6 +143,28 @@ def _pipeline_for(session: Session, brand_id: int, slug: str | None) -> Pipeline
             details=[ErrorDetail(field="pipeline", problem="required for this brand")],
         )
     return sales
+
+
+def _optional_pipeline(session: Session, brand_id: int, lead: LeadIn) -> Pipeline | None:
+    """An inquiry needs a pipeline; a chatbot chat without one named or a sales pipeline
+    stays a contact."""
+    try:
+        return _pipeline_for(session, brand_id, lead.pipeline)
+    except Unprocessable as exc:
+        if lead.kind == "chatbot" and exc.code == "no_sales_pipeline":
+            return None
+        raise
+
+
+def _warm_stage(session: Session, pipeline_id: int) -> int | None:
+    """Where a lead's deal starts: the reply stage (a person owns it, nothing is sent by
+    itself), else the first manual stage, else the pipeline's first stage (None)."""
+    stages = deal_service.stages_in_order(session, pipeline_id)
+    for kind in (StageKind.reply, StageKind.manual):
+        found = next((s for s in stages if s.kind == kind), None)
+        if found is not None:
+            return found.id
+    return None
 
 
 def _locked_contact(session: Session, brand_id: int, email: str) -> Contact | None:
@@ -209,12 +251,13 @@ def take_lead(session: Session, lead: LeadIn) -> Intake:
     pipeline or a new one. Everything the request refers to is checked before any write."""
     brand_id = resolve_brand_id(session, str(lead.brand))
     assert brand_id is not None
-    pipeline = _pipeline_for(session, brand_id, lead.pipeline) if lead.kind == "inquiry" else None
+    pipeline = _optional_pipeline(session, brand_id, lead)
     contact, created = _get_or_create_contact(session, brand_id, lead)
     filled = _fill(contact, lead, created=created)
+    new_message = bool(lead.message) and (created or "notes" in filled)
     session.add(contact)
     session.flush()
-    intake = Intake(lead.kind, contact, created, filled, pipeline=pipeline)
+    intake = Intake(lead.kind, contact, created, filled, pipeline=pipeline, new_message=new_message)
     intake.suppression = _suppression(session, brand_id, contact.email)
     if pipeline is None or intake.suppression is not None:
         return intake
@@ -222,11 +265,33 @@ def take_lead(session: Session, lead: LeadIn) -> Intake:
     assert pipeline.id is not None
     intake.deal = _open_deal(session, contact.id, pipeline.id)
     if intake.deal is None:
+        stage_id = _warm_stage(session, pipeline.id)
         intake.deal = deal_service.create_deal(
-            session, DealCreate(contact_id=contact.id, pipeline_id=pipeline.id)
+            session, DealCreate(contact_id=contact.id, pipeline_id=pipeline.id, stage_id=stage_id)
         )
         intake.deal_created = True
     return intake
+
+
+async def hand_message_to_deal(
+    workflows: DealWorkflows | None, intake: Intake, lead: LeadIn
+) -> bool:
+    """After the commit (and the new deal's start): the lead's message reaches its deal as a
+    reply, so the workflow classifies it, stops any sequence and drafts an answer for a
+    person. False when it could not be delivered (no Temporal): the contact's notes keep it."""
+    deal = intake.deal
+    if workflows is None or deal is None or deal.id is None or not intake.new_message:
+        return False
+    what = "chat" if lead.kind == "chatbot" else "inquiry"
+    reply = ReplyEvent(
+        text=lead.message, subject=f"Your {what} to {intake.contact.email}", from_email=lead.email
+    )
+    try:
+        await workflows.signal(deal.id, DealWorkflow.reply_received, reply)
+    except RPCError as exc:
+        log.warning("lead.message_not_delivered", deal_id=deal.id, status=exc.status.name)
+        return False
+    return True
 
 
 def _summary(intake: Intake) -> str:
@@ -236,7 +301,7 @@ def _summary(intake: Intake) -> str:
         parts = [f"existing contact (filled: {', '.join(intake.filled)})"]
     else:
         parts = ["existing contact, unchanged"]
-    if intake.kind == "inquiry":
+    if intake.pipeline is not None:
         if intake.suppression is not None:
             parts.append(f"no deal: the address is suppressed ({intake.suppression})")
         elif intake.deal_created:

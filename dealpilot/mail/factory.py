@@ -21,6 +21,11 @@ def _not_configured(provider: str, **values: object) -> PermanentMailError:
     )
 
 
+def zoho_smtp_host(settings: Settings) -> str:
+    """Zoho's SMTP server for mailboxes on a domain, in the account's data centre."""
+    return settings.zoho_smtp_host or f"smtppro.zoho.{settings.zoho_data_centre}"
+
+
 def build_provider(
     name: str, settings: Settings, *, http_client: httpx.AsyncClient | None = None
 ) -> MailProvider:
@@ -34,6 +39,18 @@ def build_provider(
             security=settings.smtp_security,
             username=settings.smtp_username,
             password=settings.smtp_password,
+        )
+    if name == "zoho_smtp":
+        username, password = settings.zoho_smtp_username, settings.zoho_smtp_password
+        if not username or password is None:
+            raise _not_configured(name, ZOHO_SMTP_USERNAME=username, ZOHO_SMTP_PASSWORD=password)
+        return SmtpProvider(
+            host=zoho_smtp_host(settings),
+            port=settings.zoho_smtp_port,
+            security=settings.zoho_smtp_security,
+            username=username,
+            password=password,
+            name=name,
         )
     if name == "zoho":
         client_id, secret = settings.zoho_client_id, settings.zoho_client_secret

@@ -130,7 +130,9 @@ class SmtpProvider:
         password: SecretStr | None = None,
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        name: str = PROVIDER,
     ) -> None:
+        self.name = name  # "zoho_smtp" for Zoho's SMTP servers: the ledger says which
         self.host = host
         self.port = port
         self.security: Security = security
@@ -141,8 +143,8 @@ class SmtpProvider:
 
     def __repr__(self) -> str:
         return (
-            f"SmtpProvider(host={self.host!r}, port={self.port!r}, security={self.security!r}, "
-            f"username={self.username!r})"
+            f"SmtpProvider(name={self.name!r}, host={self.host!r}, port={self.port!r}, "
+            f"security={self.security!r}, username={self.username!r})"
         )
 
     async def send(self, email: OutgoingEmail) -> SendResult:

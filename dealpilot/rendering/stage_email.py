@@ -43,6 +43,8 @@ class StageEmail:
     html: str
     text: str
     template_key: str  # the stage's template, or "ai" for an AI-written body
+    # The A/B subject used: "A" or "B" only where the stage had two subjects, else "" (an
+    # A/B result must compare emails that could differ, not every email of a B deal).
     variant: str
     ai_generated: bool
     # An AI-written email's message text (before the layout): what a review draft stores.
@@ -113,8 +115,9 @@ async def render_stage_email(
     subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
     if stage.template_key and renderer.has_template(stage.template_key):
         rendered = renderer.render_stage(stage.template_key, subject or stage.name, ctx)
+        used = variant if stage.subject and stage.subject_variant_b else ""
         return StageEmail(
-            rendered.subject, rendered.html, rendered.text, stage.template_key, variant, False
+            rendered.subject, rendered.html, rendered.text, stage.template_key, used, False
         )
     brief = ctx.brief
     data = ComposeInput(
@@ -137,8 +140,9 @@ async def render_stage_email(
     composed = await compose(data)
     body = "\n\n".join(composed.body_paragraphs)
     rendered = renderer.render_ai_body(ctx.brand.slug, composed.subject, body, ctx)
+    # The AI wrote the subject: no A/B subject was used.
     return StageEmail(
-        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, variant, True, body
+        rendered.subject, rendered.html, rendered.text, AI_TEMPLATE_KEY, "", True, body
     )
 
 
@@ -162,7 +166,7 @@ def render_draft_email(
     body: str,
     ctx: EmailContext,
     *,
-    variant: str = "A",
+    variant: str = "",
     ai_generated: bool = False,
 ) -> StageEmail:
     """Renders an EmailDraft for one recipient (composer emails, reviewed autopilot emails).

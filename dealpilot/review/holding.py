@@ -112,7 +112,7 @@ class ReviewHolding:
                 contact_id=contact.id,
                 stage_id=req.stage_id,
                 step=req.step,
-                variant=req.variant,
+                variant=rendered.variant,
                 kind=DraftKind.review,
                 email_type=REVIEW_EMAIL_TYPE,
                 recipients=[contact.email],

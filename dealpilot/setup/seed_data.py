@@ -14,6 +14,8 @@ from datetime import time
 
 from models import AutoAction, MailProviderName, PipelineType, StageKind
 
+ENTRY_EMAILS = (AutoAction.send_on_enter, AutoAction.draft_on_enter)
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -39,7 +41,7 @@ class StageSpec:
 
     @property
     def sends_email(self) -> bool:
-        return self.action in (AutoAction.send_email, AutoAction.send_on_enter)
+        return self.action in ENTRY_EMAILS or self.action == AutoAction.send_email
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,10 @@ def _directory(
     )
 
 
-def _registered(slug: str, name: str, won: str, subjects: tuple[str, str, str]) -> PipelineSpec:
-    s1, s1b, s2 = subjects
+def _registered(
+    slug: str, name: str, won: str, subjects: tuple[str, str, str, str]
+) -> PipelineSpec:
+    s1, s1b, s2, won_subject = subjects
     return PipelineSpec(
         slug=slug,
         name=name,
@@ -162,7 +166,7 @@ def _registered(slug: str, name: str, won: str, subjects: tuple[str, str, str]) 
             StageSpec("Nudge 1", S, 5, subject=s1, subject_b=s1b),
             StageSpec("Nudge 2", S, 7, subject=s2),
             StageSpec("Responded", R),
-            StageSpec(won, WON),
+            _on_enter(won, won_subject, WON),
             StageSpec("Not Interested", LOST),
         ),
     )
@@ -176,7 +180,7 @@ CODETEKI = BrandSpec(
     slug="codeteki",
     name="Codeteki",
     domain="codeteki.au",
-    provider=MailProviderName.zoho,
+    provider=MailProviderName.zoho_smtp,  # full headers; the REST API ("zoho") has none
     from_email="outreach@codeteki.au",
     from_name="Codeteki",
     daily_cap=150,
@@ -217,9 +221,15 @@ CODETEKI = BrandSpec(
                 ),
                 StageSpec("Responded", R),
                 StageSpec("Discovery Call", M),
-                StageSpec("Proposal", M),
+                # A ready draft: a person sends it once the proposal has gone out.
+                StageSpec(
+                    "Proposal",
+                    M,
+                    subject="Your proposal from Codeteki: any questions?",
+                    auto_action=AutoAction.draft_on_enter,
+                ),
                 StageSpec("Negotiating", M),
-                StageSpec("Client", WON),
+                _on_enter("Client", "Welcome to Codeteki: what happens next", WON),
                 StageSpec("Lost", LOST),
             ),
         ),
@@ -242,7 +252,7 @@ CODETEKI = BrandSpec(
                 StageSpec("Follow-up 2", S, 5, subject="Should I close the file on this?"),
                 StageSpec("Responded", R),
                 StageSpec("Call Booked", M),
-                StageSpec("Partner", WON),
+                _on_enter("Partner", "Welcome aboard: how we'll work together", WON),
                 StageSpec("Not Interested", LOST),
             ),
         ),
@@ -271,7 +281,10 @@ DESIFIRMS = BrandSpec(
             "Real Estate",
             "Invite real estate agents to list properties for the South Asian community.",
             "Agent Found",
-            (StageSpec("Registered", M), StageSpec("Listing Properties", WON)),
+            (
+                _on_enter("Registered", "Welcome to Desi Firms: your agent profile is next"),
+                _on_enter("Listing Properties", "Your listings are live on Desi Firms", WON),
+            ),
             (
                 (
                     "List your properties free on Desi Firms",
@@ -287,7 +300,12 @@ DESIFIRMS = BrandSpec(
             "Business Listings",
             "Invite South Asian and community-facing businesses to list for free.",
             "Business Found",
-            (StageSpec("Signed Up", M), StageSpec("Listed", WON)),
+            (
+                _on_enter("Signed Up", "Welcome to Desi Firms: add your business next"),
+                _on_enter(
+                    "Listed", "{{ contact.company or 'Your business' }} is live on Desi Firms", WON
+                ),
+            ),
             (
                 (
                     "Add {{ " + _COMPANY + " }} to Desi Firms (free)",
@@ -303,7 +321,10 @@ DESIFIRMS = BrandSpec(
             "Events",
             "Invite event organisers to list community events.",
             "Organizer Found",
-            (StageSpec("Signed Up", M), StageSpec("Event Listed", WON)),
+            (
+                _on_enter("Signed Up", "Welcome to Desi Firms: post your first event"),
+                _on_enter("Event Listed", "Your event is live on Desi Firms", WON),
+            ),
             (
                 (
                     "List your next event free on Desi Firms",
@@ -319,7 +340,7 @@ DESIFIRMS = BrandSpec(
             "Classifieds",
             "Invite people and small sellers to post classified ads.",
             "Lead Found",
-            (StageSpec("Ad Posted", WON),),
+            (_on_enter("Ad Posted", "Your ad is live on Desi Firms", WON),),
             (
                 (
                     "Post your ad free on Desi Firms",
@@ -339,6 +360,7 @@ DESIFIRMS = BrandSpec(
                 "Your Desi Firms account is ready: add your business",
                 "Your business listing is one step away" + _NAME,
                 "Want us to set up your listing for you?",
+                "Your business is live on Desi Firms",
             ),
         ),
         _registered(
@@ -349,6 +371,7 @@ DESIFIRMS = BrandSpec(
                 "Finish your agent profile on Desi Firms",
                 "Buyers can't find you yet" + _NAME,
                 "Need a hand with your agent profile?",
+                "Your agent profile is live on Desi Firms",
             ),
         ),
         _registered(
@@ -359,6 +382,7 @@ DESIFIRMS = BrandSpec(
                 "Post your first event on Desi Firms",
                 "Your event page is waiting" + _NAME,
                 "We can post your event for you",
+                "Your event is live on Desi Firms",
             ),
         ),
         PipelineSpec(
@@ -376,6 +400,8 @@ DESIFIRMS = BrandSpec(
                 _on_enter("Team Invited", "Your team is invited: time for a first listing"),
                 _on_enter("First Listing", "Your first listing is live on Desi Firms"),
                 _on_enter("Active Lister", "You're an Active Lister on Desi Firms", WON),
+                # Unsubscribes, bounces and "not interested" replies close a deal here.
+                StageSpec("Dropped", LOST),
             ),
         ),
     ),

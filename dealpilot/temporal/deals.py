@@ -32,6 +32,8 @@ from workflows.contracts import (
     MoveStageRequest,
     NextActionRequest,
     ReviewDecision,
+    SendNowRequest,
+    SendNowResult,
     TimelineEntry,
 )
 from workflows.deal import DealWorkflow
@@ -184,6 +186,13 @@ class DealWorkflows:
         handle = self.handle(deal)
         async with reaching(deal):
             return await handle.query(DealWorkflow.timeline)
+
+    async def send_now(self, deal: Deal, req: SendNowRequest) -> SendNowResult:
+        """409 `deal_paused`, `review_pending`, `no_next_email` or `deal_closed` when nothing
+        can be sent now."""
+        handle = self.handle(deal)
+        async with reaching(deal):
+            return await handle.execute_update(DealWorkflow.send_now, req)
 
     async def nudge(self, deal: Deal) -> str:
         handle = self.handle(deal)

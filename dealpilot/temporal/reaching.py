@@ -27,9 +27,16 @@ CLOSED = (DealStatus.won, DealStatus.lost)
 # ApplicationError types raised by DealWorkflow's update validators and handlers.
 _UPDATE_ERRORS: dict[str, tuple[int, str]] = {
     "InvalidStage": (422, "invalid_stage"),
+    # move_stage with forward_only (product events): the deal is there already, or past it.
+    "AlreadyAtStage": (409, "already_at_stage"),
+    "NotForward": (409, "stale_event"),
     "InvalidInput": (422, "invalid_input"),
     "DealClosed": (409, "deal_closed"),
     "NotReady": (409, "deal_starting"),
+    # send_now: why the next email cannot go now.
+    "DealPaused": (409, "deal_paused"),
+    "ReviewPending": (409, "review_pending"),
+    "NoNextEmail": (409, "no_next_email"),
     # review_draft: the workflow no longer waits for this draft.
     "NoPendingReview": (409, "draft_not_pending"),
     "NotPendingReview": (409, "draft_not_pending"),

@@ -92,12 +92,13 @@ def test_pipeline_create_with_inline_stages(client: TestClient, session: Session
                 {"name": "Won", "slug": "won", "order": 2, "kind": "won", "is_terminal": True},
                 {"name": "Invited", "slug": "invited", "order": 0, "kind": "entry"},
                 {"name": "Follow-up", "slug": "fu", "order": 1, "kind": "sequence"},
+                {"name": "Lost", "slug": "lost", "order": 3, "kind": "lost", "is_terminal": True},
             ],
         },
     )
     assert r.status_code == 201, r.text
     p = r.json()
-    assert [s["slug"] for s in p["stages"]] == ["invited", "fu", "won"]
+    assert [s["slug"] for s in p["stages"]] == ["invited", "fu", "won", "lost"]
     assert client.get(f"/api/crm/pipelines/{p['id']}/").json() == p
     r = client.post(
         "/api/crm/pipelines/",
@@ -119,6 +120,9 @@ def test_pipeline_create_errors(client: TestClient, session: Session) -> None:
     assert fields_of(assert_error(r, 422)) == {"pipeline_type"}
     r = client.post("/api/crm/pipelines/", json={**base, "brand_id": 999})
     assert_error(r, 422, "invalid_reference")
+    no_lost = [{"name": "A", "slug": "a", "order": 0, "kind": "entry"}]
+    r = client.post("/api/crm/pipelines/", json={**base, "stages": no_lost})
+    assert fields_of(assert_error(r, 422, "validation_error")) == {"stages"}
     bad_stage = [{"name": "A", "slug": "a", "order": -1, "kind": "entry"}]
     r = client.post("/api/crm/pipelines/", json={**base, "stages": bad_stage})
     assert fields_of(assert_error(r, 422)) == {"stages.0.order"}

@@ -20,6 +20,7 @@ def pages(page_server: Pages) -> Pages:
     page_server.html.clear()
     page_server.raw.clear()
     page_server.user_agents.clear()
+    page_server.hosts.clear()
     return page_server
 
 

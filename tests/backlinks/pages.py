@@ -26,6 +26,7 @@ class Pages:
     html: dict[str, str] = field(default_factory=dict)
     raw: dict[str, bytes] = field(default_factory=dict)  # served as bare "text/html"
     user_agents: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each page request
     base_url: str = ""
 
     def url(self, path: str) -> str:
@@ -37,6 +38,7 @@ class Pages:
 
     async def page(self, request: Request) -> Response:
         self.user_agents.append(request.headers.get("user-agent", ""))
+        self.hosts.append(request.headers.get("host", ""))
         body = self.html.get(request.path_params["name"])
         if body is None:
             return HTMLResponse("<h1>Not found</h1>", status_code=404)

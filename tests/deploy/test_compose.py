@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from typer.main import get_command
 
 from dealpilot.cli.main import app as cli_app
+from dealpilot.core.brand_settings import mail_fields, split_key
 from dealpilot.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +144,11 @@ def test_every_interpolated_variable_is_documented_in_env_example() -> None:
 
 def test_env_example_keys_are_settings_or_compose_variables() -> None:
     active, commented = example_entries()
-    unknown = (set(active) | commented) - ALIASES - COMPOSE_KEYS - COMPOSE_OPTIONAL
+    per_brand = {
+        k for k in active.keys() | commented if split_key(k, mail_fields(Settings).values())
+    }
+    assert {"BRAND_CODETEKI_ZOHO_SMTP_PASSWORD", "BRAND_DESIFIRMS_IMAP_HOST"} <= per_brand
+    unknown = (set(active) | commented) - ALIASES - COMPOSE_KEYS - COMPOSE_OPTIONAL - per_brand
     assert not unknown, f"not Settings aliases: {unknown}"
     # Every setting is documented, set or shown commented out with its default.
     undocumented = ALIASES - set(active) - commented
@@ -161,7 +166,10 @@ def test_env_example_placeholders_are_refused_in_production() -> None:
         Settings.model_validate(settings_env)
     with pytest.raises(ValidationError, match="DEALPILOT_API_KEYS"):
         Settings.model_validate(settings_env | {"TRACKING_SECRET": "a-real-secret-4f9c2"})
-    real = settings_env | {"TRACKING_SECRET": "a-real-secret-4f9c2", "DEALPILOT_API_KEYS": "k-81d"}
+    secret = {"TRACKING_SECRET": "a-real-secret-4f9c2", "DEALPILOT_API_KEYS": "k-81d"}
+    with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):  # crm.example.com
+        Settings.model_validate(settings_env | secret)
+    real = settings_env | secret | {"PUBLIC_BASE_URL": "https://crm.codeteki.au"}
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         Settings.model_validate(real | {"METRICS_TOKEN": "changeme"})
     with pytest.raises(ValidationError, match="DEALPILOT_SESSION_SECRET"):

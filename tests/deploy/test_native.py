@@ -114,7 +114,8 @@ def deployment(postgres_admin_url: str, tmp_path: Path) -> Iterator[Deployment]:
                 # What docker-compose.yml's `environment:` and the operator's addresses set.
                 "DATABASE_URL": database_url,
                 "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
-                "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+                # Only written into the emails here: any real, reachable-looking address.
+                "PUBLIC_BASE_URL": "https://crm.codeteki.au",
                 "WORKER_METRICS_PORT": str(worker_metrics),
                 "TEMPORAL_METRICS_PORT": str(temporal_metrics),
             }
@@ -161,19 +162,6 @@ def test_compose_services_natively(deployment: Deployment) -> None:
     out = stack.run("setup-temporal", "--wait", "60")
     assert "DealStage" in out
     stack.run("seed")  # the README's first-run step
-
-    worker = stack.start("worker", str(DEALPILOT), "worker")
-    # A second replica on the same host: its own metrics port, no SDK metrics port.
-    second_port = free_port()
-    second = stack.start(
-        "worker2",
-        str(DEALPILOT),
-        "worker",
-        "--metrics-port",
-        str(second_port),
-        "--temporal-metrics-port",
-        "0",
-    )
     api = stack.start("api", str(DEALPILOT), "api", "--port", str(stack.api_port))
 
     def healthy() -> bool:
@@ -187,6 +175,31 @@ def test_compose_services_natively(deployment: Deployment) -> None:
             return False
 
     wait_until(healthy, timeout=45, what="the API's /healthz")
+    client = httpx.Client(base_url=stack.url, headers=stack.auth, timeout=30)
+
+    # The seeded brands' postal addresses are city names: no worker sends until they are real.
+    refused = stack.start("refused", str(DEALPILOT), "worker")
+    assert refused.wait(timeout=60) == 1
+    assert "not_ready_for_production" in stack.log("refused")
+    for brand in client.get("/api/crm/brands/").json():
+        fixed = client.patch(
+            f"/api/crm/brands/{brand['id']}/",
+            json={"postal_address": "Level 2, 100 Collins Street, Melbourne VIC 3000"},
+        )
+        assert fixed.status_code == 200, fixed.text
+
+    worker = stack.start("worker", str(DEALPILOT), "worker")
+    # A second replica on the same host: its own metrics port, no SDK metrics port.
+    second_port = free_port()
+    second = stack.start(
+        "worker2",
+        str(DEALPILOT),
+        "worker",
+        "--metrics-port",
+        str(second_port),
+        "--temporal-metrics-port",
+        "0",
+    )
     worker_port = int(values["WORKER_METRICS_PORT"])
     wait_until(
         lambda: worker.poll() is None and port_open(worker_port) or None,
@@ -201,7 +214,6 @@ def test_compose_services_natively(deployment: Deployment) -> None:
     )
 
     # An operator sets the brand up to send through the outbox, any time, and enrols a lead.
-    client = httpx.Client(base_url=stack.url, headers=stack.auth, timeout=30)
     assert httpx.get(f"{stack.url}/api/crm/brands/", timeout=5).status_code == 401
     brand = next(b for b in client.get("/api/crm/brands/").json() if b["slug"] == "codeteki")
     patched = client.patch(

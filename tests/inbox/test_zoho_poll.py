@@ -65,7 +65,7 @@ async def test_zoho_inbox_records_a_reply_once(engine: Engine, tmp_path: object)
         settings = zoho_settings(fake, url, ZOHO_INBOX_FOLDER_ID=fake.folder_id)
         async with httpx.AsyncClient() as http:
             provider = zoho_provider(fake, url, http)
-            sources = build_sources(settings, zoho=lambda: provider, http_client=http)
+            sources = build_sources(settings, zoho=lambda _brand: provider, http_client=http)
             poller = InboxPoller(UnitsOfWork(engine), sources)
             first = await poller.poll()
             second = await poller.poll()

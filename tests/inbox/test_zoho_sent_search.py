@@ -12,8 +12,14 @@ import pytest
 from pydantic import SecretStr
 
 from dealpilot.core.settings import Settings
-from dealpilot.inbox import SentAnswer, SentLookup, SentQuery, Verdict, build_sent_lookup
-from dealpilot.inbox import zoho_account as account_of
+from dealpilot.inbox import (
+    SentAnswer,
+    SentLookup,
+    SentQuery,
+    Verdict,
+    build_sent_lookup,
+    zoho_accounts,
+)
 from tests.inbox.fake_zoho_mail import FakeZohoMail, ZohoMessage, zoho_provider, zoho_settings
 from tests.mail.servers import serve_asgi
 
@@ -51,8 +57,8 @@ async def lookup(fake: FakeZohoMail) -> AsyncIterator[SentLookup]:
         settings = zoho_settings(fake, url)
         async with httpx.AsyncClient() as http:
             provider = zoho_provider(fake, url, http)
-            account = account_of(settings, lambda: provider, http_client=http)
-            yield build_sent_lookup(settings, account)
+            accounts = zoho_accounts(settings, lambda _brand: provider, http_client=http)
+            yield build_sent_lookup(settings, accounts)
 
 
 async def test_the_same_email_after_the_claim_is_found(

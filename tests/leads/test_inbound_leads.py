@@ -1,5 +1,7 @@
-"""`POST /api/crm/leads/inbound`: chatbot leads become contacts, inquiries become a contact and
-a deal whose workflow sends the intro email; what a client sees, what the contact receives."""
+"""`POST /api/crm/leads/inbound`: chatbot leads and inquiries become a contact and a warm deal
+(issue 11, item 8): it starts at the stage a person owns, gets no cold email, and the AI's
+draft answer to what the lead asked waits for a person; what a client sees, what the contact
+receives."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from models import Contact, Deal, Suppression, SuppressionReason, session_scope
+from models import (
+    Contact,
+    Deal,
+    DraftKind,
+    EmailDraft,
+    Suppression,
+    SuppressionReason,
+    session_scope,
+)
 from tests.api.helpers import assert_error, fields_of
 from tests.api_workflows.conftest import Api
 
@@ -31,7 +41,18 @@ def _contact(api: Api, contact_id: int) -> Contact:
         return contact
 
 
-async def test_inquiry_gets_a_sales_deal_whose_intro_email_arrives_once(api: Api) -> None:
+def _reply_drafts(api: Api, deal_id: int) -> list[EmailDraft]:
+    with Session(api.stack.engine) as s:
+        return list(
+            s.exec(
+                select(EmailDraft).where(
+                    EmailDraft.deal_id == deal_id, EmailDraft.kind == DraftKind.reply
+                )
+            ).all()
+        )
+
+
+async def test_inquiry_gets_a_warm_deal_and_a_drafted_answer_not_cold_outreach(api: Api) -> None:
     api.stack.open_window("codeteki")
     r = await api.http.post(
         URL,
@@ -47,23 +68,20 @@ async def test_inquiry_gets_a_sales_deal_whose_intro_email_arrives_once(api: Api
     deal = body["deal"]
     assert body["contact"]["created"] is True
     assert body["contact"]["email"] == "owner@chai-corner.com.au"
-    assert (deal["created"], deal["pipeline_slug"], deal["stage"]) == (
-        True,
-        "sales",
-        "Prospect Found",
-    )
+    assert (deal["created"], deal["pipeline_slug"], deal["stage"]) == (True, "sales", "Responded")
     assert deal["workflow_id"] == f"deal-{deal['id']}"
     assert body["suppressed"] is False
     contact = _contact(api, body["contact"]["id"])
     assert contact.source == "codeteki.au contact form"
     assert "online ordering" in contact.notes
 
-    await api.stack.env.sleep(timedelta(hours=1))
-    messages = api.stack.inbox.to("owner@chai-corner.com.au")
-    assert len(messages) == 1
-    plain = messages[0].get_body(("plain",))
-    assert plain is not None
-    assert "Anita" in plain.get_content()
+    await api.stack.env.sleep(timedelta(days=12))  # a cold intro and follow-ups would be out
+    assert api.stack.inbox.to("owner@chai-corner.com.au") == []
+    (draft,) = _reply_drafts(api, deal["id"])  # the AI's answer, waiting for a person
+    assert (draft.status, draft.recipients) == ("pending_review", ["owner@chai-corner.com.au"])
+    assert draft.body
+    state = (await api.http.get(f"/api/crm/deals/{deal['id']}/state/")).json()
+    assert (state["stage"], state["status"], state["replies"]) == ("Responded", "active", 1)
 
     # The website posts the same inquiry again, with more (and different) details.
     again = await api.http.post(
@@ -74,28 +92,32 @@ async def test_inquiry_gets_a_sales_deal_whose_intro_email_arrives_once(api: Api
     second = again.json()
     assert (second["deal"]["id"], second["deal"]["created"]) == (deal["id"], False)
     assert second["deal"]["workflow_id"] == deal["workflow_id"]
-    assert second["deal"]["stage"] == "Intro Sent"
+    assert second["deal"]["stage"] == "Responded"
     assert second["contact"] == {**body["contact"], "created": False, "filled": ["company"]}
     contact = _contact(api, body["contact"]["id"])
     assert (contact.name, contact.company) == ("Anita Rao", "Chai Corner")
     assert len(_deals(api)) == 1
     await api.stack.env.sleep(timedelta(hours=1))
-    assert len(api.stack.inbox.to("owner@chai-corner.com.au")) == 1
+    assert api.stack.inbox.to("owner@chai-corner.com.au") == []
+    assert len(_reply_drafts(api, deal["id"])) == 1  # no new message: no second draft
 
 
-async def test_chatbot_lead_is_a_contact_only_and_never_overwrites_the_operator(api: Api) -> None:
+async def test_chatbot_lead_is_a_contact_and_deal_and_never_overwrites_the_operator(
+    api: Api,
+) -> None:
     lead = {
         "brand": "desifirms",
         "kind": "chatbot",
         "email": "visitor@example.com",
         "name": "Ravi",
         "message": "Do you list Sydney restaurants?",
-        "pipeline": "real_estate",  # ignored for chatbot leads
+        "pipeline": "real_estate",
     }
     r = await api.http.post(URL, json=lead)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert (body["kind"], body["deal"], body["contact"]["created"]) == ("chatbot", None, True)
+    assert (body["kind"], body["contact"]["created"]) == ("chatbot", True)
+    assert (body["deal"]["pipeline_slug"], body["deal"]["stage"]) == ("real_estate", "Responded")
     contact = _contact(api, body["contact"]["id"])
     assert (contact.source, contact.contact_type, contact.name) == ("chatbot", "lead", "Ravi")
     assert contact.brand_id == api.stack.brand("desifirms").id
@@ -117,7 +139,12 @@ async def test_chatbot_lead_is_a_contact_only_and_never_overwrites_the_operator(
     # A redelivery of the same webhook changes nothing.
     same = await api.http.post(URL, json={**lead, "message": "Hello again"})
     assert (same.status_code, same.json()["contact"]["filled"]) == (200, [])
-    assert _deals(api) == []
+    assert len(_deals(api)) == 1
+    await api.stack.env.sleep(timedelta(hours=1))
+    assert api.stack.inbox.to("visitor@example.com") == []  # no cold invitation
+    # Without a sales pipeline (Desi Firms has none) a chat names one, or stays a contact.
+    bare = await api.http.post(URL, json={**lead, "email": "other@example.com", "pipeline": None})
+    assert (bare.status_code, bare.json()["deal"]) == (201, None)
 
 
 async def test_suppressed_inquiry_keeps_the_contact_but_gets_no_deal(api: Api) -> None:
@@ -149,7 +176,7 @@ async def test_suppressed_inquiry_keeps_the_contact_but_gets_no_deal(api: Api) -
     # (Idle before the test ends: an activity in flight at teardown would keep the shared
     # time-skipping server from skipping time in the next test.)
     await api.stack.env.sleep(timedelta(hours=1))
-    assert len(api.stack.inbox.to("gone@example.com")) == 1
+    assert api.stack.inbox.to("gone@example.com") == []  # a warm lead: no cold email
 
 
 async def test_errors_are_clear_and_write_nothing(api: Api) -> None:
@@ -169,8 +196,11 @@ async def test_errors_are_clear_and_write_nothing(api: Api) -> None:
         assert field in fields_of(error), (body, error)
     ok = await api.http.post(URL, json=_lead(brand=str(brand_id), kind="chatbot", email="b@x.io"))
     assert ok.status_code == 201, ok.text
+    assert ok.json()["deal"]["stage"] == "Responded"  # a chatbot lead gets a deal too
     with Session(api.stack.engine) as s:
         assert s.exec(select(func.count()).select_from(Contact)).one() == 1
+    # Idle before the end: its workflow's first activities must not be in flight at teardown.
+    await api.stack.env.sleep(timedelta(hours=1))
     assert_error(
         await api.http.post(URL, json=_lead(email="a@example.com"), headers={"Authorization": ""}),
         401,

@@ -94,6 +94,7 @@ async def test_onboarding_moves_forward_on_events_and_sends_each_stage_email(api
 
 
 async def test_a_won_event_closes_the_registered_users_deal(api: Api) -> None:
+    api.stack.open_window("desifirms")  # its won stage sends a welcome
     owner = "owner@spice-route.com.au"
     contact_id = api.contact(owner, brand="desifirms", name="Sam")
     pipeline_id = api.pipeline_id("desifirms", "registered_business")
@@ -117,6 +118,9 @@ async def test_a_won_event_closes_the_registered_users_deal(api: Api) -> None:
     other = (await api.http.post(URL, json=event("agent_profile_created"))).json()
     assert other["results"][0]["outcome"] == "no_deal"
     assert other["moved"] == 0
+    # The won stage welcomes them (issue 11, item 12); idle before the end meanwhile.
+    await api.stack.env.sleep(timedelta(hours=1))
+    assert _subjects(api, owner)[-1] == "Your business is live on Desi Firms"
 
 
 async def test_event_errors(api: Api) -> None:

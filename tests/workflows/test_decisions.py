@@ -222,8 +222,10 @@ def test_close_lost_uses_the_target_or_the_pipelines_lost_stage() -> None:
     effects = autopilot.close_lost(m, STAGES, NOW, CloseLost("ghost", "ghost", LOST.id))
     assert effects == [Schedule(None, "closed"), Record("ghost", "closed_lost", "ghost"), Sync()]
     assert (m.stage_id, m.status, m.lost_reason) == (LOST.id, DealStatus.lost, "ghost")
-    with pytest.raises(LookupError):
-        autopilot.close_lost(memory(), [NEW, INVITED], NOW, CloseLost("x", "x"))
+    m = memory()  # no lost stage: the deal closes where it is
+    effects = autopilot.close_lost(m, [NEW, INVITED], NOW, CloseLost("x", "x"))
+    assert effects == [Schedule(None, "closed"), Record("x", "closed_lost", "x"), Sync()]
+    assert (m.stage_id, m.status, m.lost_reason) == (INVITED.id, DealStatus.lost, "x")
 
 
 # --- the deal's time came --------------------------------------------------------------
