@@ -251,16 +251,16 @@ class Settings(BaseSettings):
             token = self.metrics_token
             if token is not None and token.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError("METRICS_TOKEN must be a real secret (or unset) in production")
-            if self.session_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(
-                    "DEALPILOT_SESSION_SECRET must be set to a real secret in production"
-                )
             problem = public_url_problem(self.public_base_url)
             if problem is not None:
                 # Every tracking, click and unsubscribe link in every email would be dead.
                 raise ValueError(
                     f"PUBLIC_BASE_URL {problem}: set it to the address recipients reach the "
                     "API at (tracking and unsubscribe links) in production"
+                )
+            if self.session_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "DEALPILOT_SESSION_SECRET must be set to a real secret in production"
                 )
         return self
 

@@ -68,6 +68,7 @@ def test_session_cookie_flags(browser: TestClient, engine: Engine) -> None:
         DEALPILOT_API_KEYS="k-prod-1",
         TRACKING_SECRET="t-prod-secret-1",
         DEALPILOT_SESSION_SECRET="s-prod-secret-1",
+        PUBLIC_BASE_URL="https://crm.codeteki.au",
     )
     app = create_app(engine=engine, api_keys={"k-prod-1"}, settings=production)
     with TestClient(app, base_url="https://console.test") as client:

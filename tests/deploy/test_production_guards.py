@@ -23,6 +23,7 @@ SECRETS = {
     "DEALPILOT_ENV": "production",
     "TRACKING_SECRET": "a-real-secret-4f9c2",
     "DEALPILOT_API_KEYS": "k-81d",
+    "DEALPILOT_SESSION_SECRET": "a-session-secret-77d1",
 }
 REAL = "Level 2, 100 Collins Street, Melbourne VIC 3000"
 
