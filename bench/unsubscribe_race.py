@@ -41,13 +41,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from bench.common import DEV_SERVER, seeded, table, target
+from bench.common import DEV_SERVER, add_contacts, seeded, table, target
 from bench.intake import API_KEY, TRACKING_SECRET, database, free_port, server
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.enums import MailProviderName
 from dealpilot.temporal import search_attributes
 from dealpilot.temporal.deals import DealStart, DealWorkflows
-from models import Brand, Contact, Deal, Suppression, session_scope
+from models import Brand, Deal, Suppression, session_scope
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -115,21 +115,17 @@ def prepare(engine: Engine, deals: int) -> list[DealStart]:
         brand.send_window_start, brand.send_window_end = clock(0, 0), clock(23, 59, 59)
         brand.min_gap_seconds, brand.daily_cap = 0, 100 * deals
         s.add(brand)
-        contacts = [
-            Contact(brand_id=tgt.brand_id, email=f"race{i}@bench.example", name=f"Lead {i}")
-            for i in range(deals)
-        ]
-        s.add_all(contacts)
-        s.flush()
+    contacts = add_contacts(engine, tgt.brand_id, deals, "race")
+    with session_scope(engine) as s:
         rows = [
-            Deal(contact_id=c.id or 0, pipeline_id=tgt.pipeline_id, stage_id=tgt.first_stage_id)
-            for c in contacts
+            Deal(contact_id=c_id, pipeline_id=tgt.pipeline_id, stage_id=tgt.first_stage_id)
+            for c_id, _email, _name in contacts
         ]
         s.add_all(rows)
         s.flush()
         return [
-            DealStart(d.id or 0, tgt.brand_slug, tgt.pipeline_name, tgt.first_stage, c.email)
-            for c, d in zip(contacts, rows, strict=True)
+            DealStart(d.id or 0, tgt.brand_slug, tgt.pipeline_name, tgt.first_stage, email)
+            for (_c_id, email, _name), d in zip(contacts, rows, strict=True)
         ]
 
 

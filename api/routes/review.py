@@ -8,9 +8,10 @@ a reply, unsubscribe or stage move discards the draft), 409 `deal_closed`, 422
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Body, Query
+from fastapi import Body, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import IdPath, IdQuery, PageDep, RendererDep, SessionDep, TemporalDep, UnitOfWorkDep
@@ -26,43 +27,39 @@ from workflows.contracts import ReviewDecision
 router = CRMRouter(prefix="/review", tags=["review queue"])
 
 
-@router.get("/", response_model=Page[ReviewItem])
-def list_review_queue(
+def _waiting(
     session: SessionDep,
     page: PageDep,
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     pipeline: IdQuery = None,
     deal: IdQuery = None,
-) -> Page[ReviewItem]:
+) -> Callable[[DraftKind], Page[ReviewItem]]:
+    """The filters both lists take; the list of drafts of a kind, narrowed by them."""
+    brand_id = resolve_brand_id(session, brand)
+
+    def of_kind(kind: DraftKind) -> Page[ReviewItem]:
+        return service.list_pending(
+            session, page, brand_id=brand_id, pipeline_id=pipeline, deal_id=deal, kind=kind
+        )
+
+    return of_kind
+
+
+Waiting = Annotated[Callable[[DraftKind], Page[ReviewItem]], Depends(_waiting)]
+
+
+@router.get("/", response_model=Page[ReviewItem])
+def list_review_queue(waiting: Waiting) -> Page[ReviewItem]:
     """Emails waiting for a person, the longest-waiting first."""
-    return service.list_pending(
-        session,
-        page,
-        brand_id=resolve_brand_id(session, brand),
-        pipeline_id=pipeline,
-        deal_id=deal,
-    )
+    return waiting(DraftKind.review)
 
 
 @router.get("/replies/", response_model=Page[ReviewItem])
-def list_replies_for_a_person(
-    session: SessionDep,
-    page: PageDep,
-    brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
-    pipeline: IdQuery = None,
-    deal: IdQuery = None,
-) -> Page[ReviewItem]:
+def list_replies_for_a_person(waiting: Waiting) -> Page[ReviewItem]:
     """Replies waiting for a person: suggested answers to interested replies and questions,
     and replies the AI read with too little confidence to act on (their deal is paused; the
     reading is in `review_note`). A person answers, then resumes or moves the deal."""
-    return service.list_pending(
-        session,
-        page,
-        brand_id=resolve_brand_id(session, brand),
-        pipeline_id=pipeline,
-        deal_id=deal,
-        kind=DraftKind.reply,
-    )
+    return waiting(DraftKind.reply)
 
 
 @router.get("/{draft_id}/", response_model=ReviewItem)
