@@ -24,7 +24,7 @@ from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
 from models.deal import Deal
-from models.email import EmailDraft, EmailEvent, EmailLog
+from models.email import EmailDraft, EmailEvent, EmailLog, EmailRollup
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
 from models.types import utcnow
@@ -50,6 +50,7 @@ __all__ = [
     "EmailEvent",
     "EmailEventType",
     "EmailLog",
+    "EmailRollup",
     "EmailSequence",
     "EmailStatus",
     "EngagementTier",

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Column, Numeric, String
+from sqlalchemy import Column, Index, Numeric, String
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DealStatus, EngagementTier
@@ -17,15 +17,25 @@ class DealBase(SQLModel):
 
 
 class Deal(DealBase, table=True):
+    # The lists are newest first: each main filter has an index that also gives that order, so
+    # a page of 100,000 deals reads only its rows (bench/api_scale.py).
+    __table_args__ = (
+        Index("ix_deal_created", "created_at", "id"),
+        Index("ix_deal_pipeline_created", "pipeline_id", "created_at", "id"),
+        Index("ix_deal_stage_created", "stage_id", "created_at", "id"),
+        Index("ix_deal_status_created", "status", "created_at", "id"),
+        Index("ix_deal_tier_created", "engagement_tier", "created_at", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
-    pipeline_id: int = Field(foreign_key="pipeline.id", index=True)
-    stage_id: int = Field(foreign_key="pipelinestage.id", index=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    stage_id: int = Field(foreign_key="pipelinestage.id")
     status: DealStatus = Field(
-        default=DealStatus.active, sa_column=Column(String(20), nullable=False, index=True)
+        default=DealStatus.active, sa_column=Column(String(20), nullable=False)
     )
     engagement_tier: EngagementTier = Field(
-        default=EngagementTier.new, sa_column=Column(String(20), nullable=False, index=True)
+        default=EngagementTier.new, sa_column=Column(String(20), nullable=False)
     )
     next_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     next_action_reason: str = ""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DraftKind, DraftStatus, EmailEventType, EmailStatus
@@ -13,10 +13,19 @@ from models.types import UTCDateTime, utcnow
 class EmailLog(SQLModel, table=True):
     """One outgoing email. `idempotency_key` ("deal-{id}:step-{n}") makes every send once-only."""
 
+    # Newest first, by each main filter of the list (see Deal).
+    __table_args__ = (
+        Index("ix_emaillog_created", "created_at", "id"),
+        Index("ix_emaillog_brand_created", "brand_id", "created_at", "id"),
+        Index("ix_emaillog_deal_created", "deal_id", "created_at", "id"),
+        Index("ix_emaillog_stage_created", "stage_id", "created_at", "id"),
+        Index("ix_emaillog_status_created", "status", "created_at", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
-    brand_id: int = Field(foreign_key="brand.id", index=True)
-    deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    deal_id: int | None = Field(default=None, foreign_key="deal.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     stage_id: int | None = Field(default=None, foreign_key="pipelinestage.id")
     sequence_step_id: int | None = Field(default=None, foreign_key="sequencestep.id")
@@ -30,7 +39,7 @@ class EmailLog(SQLModel, table=True):
     body_text: str = ""
     variant: str = Field(default="A", max_length=1)
     status: EmailStatus = Field(
-        default=EmailStatus.pending, sa_column=Column(String(20), nullable=False, index=True)
+        default=EmailStatus.pending, sa_column=Column(String(20), nullable=False)
     )
     error: str = ""
     ai_generated: bool = False
@@ -52,7 +61,16 @@ class EmailLog(SQLModel, table=True):
 class EmailEvent(SQLModel, table=True):
     """An inbound event as received; `dedupe_key` makes redelivery harmless."""
 
-    __table_args__ = (UniqueConstraint("source", "dedupe_key", name="uq_event_source_dedupe"),)
+    __table_args__ = (
+        UniqueConstraint("source", "dedupe_key", name="uq_event_source_dedupe"),
+        # The relay's sweep and `?pending=true`: the few events not yet delivered.
+        Index(
+            "ix_emailevent_pending",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
@@ -141,3 +159,17 @@ class EmailLogPublic(SQLModel):
     machine_opened: bool
     machine_opened_at: datetime | None
     created_at: datetime
+
+
+class EmailRollup(SQLModel, table=True):
+    """Per pipeline, the sent emails' outcomes (what `GET /api/crm/stats/` shows), kept by
+    database triggers on `emaillog` (migration 0009) so every write path counts, whoever makes
+    it: an email counts while its status is `sent`, in its deal's pipeline. Counting a million
+    email logs per request is what it replaces."""
+
+    pipeline_id: int = Field(foreign_key="pipeline.id", primary_key=True)
+    sent: int = 0
+    opened: int = 0
+    clicked: int = 0
+    replied: int = 0
+    bounced: int = 0

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import Query, Response
-from sqlmodel import col
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -55,25 +55,31 @@ def list_deals(
         Query(description="false: deals whose workflow has not started (retry with .../start/)"),
     ] = None,
 ) -> Page[DealPublic]:
-    stmt = service.deal_rows()
+    # The filters are on the deal (and its pipeline's brand): the count needs none of the
+    # joins that name the contact, pipeline and stage on a page.
+    filters = []
     brand_id = resolve_brand_id(session, brand)
     if brand_id is not None:
-        stmt = stmt.where(col(Pipeline.brand_id) == brand_id)
+        filters.append(col(Pipeline.brand_id) == brand_id)
     if pipeline is not None:
-        stmt = stmt.where(col(Deal.pipeline_id) == pipeline)
+        filters.append(col(Deal.pipeline_id) == pipeline)
     if stage is not None:
-        stmt = stmt.where(col(Deal.stage_id) == stage)
+        filters.append(col(Deal.stage_id) == stage)
     if status is not None:
-        stmt = stmt.where(col(Deal.status) == status)
+        filters.append(col(Deal.status) == status)
     if tier is not None:
-        stmt = stmt.where(col(Deal.engagement_tier) == tier)
+        filters.append(col(Deal.engagement_tier) == tier)
     if contact is not None:
-        stmt = stmt.where(col(Deal.contact_id) == contact)
+        filters.append(col(Deal.contact_id) == contact)
     if has_workflow is not None:
         wid = col(Deal.workflow_id)
-        stmt = stmt.where(wid.is_not(None) if has_workflow else wid.is_(None))
+        filters.append(wid.is_not(None) if has_workflow else wid.is_(None))
+    stmt = service.deal_rows().where(*filters)
     stmt = stmt.order_by(col(Deal.created_at).desc(), col(Deal.id).desc())
-    return paginate(session, stmt, page, service.to_public)
+    counted = select(col(Deal.id)).where(*filters)
+    if brand_id is not None:
+        counted = counted.join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
+    return paginate(session, stmt, page, service.to_public, counted=counted)
 
 
 @router.post("/", response_model=DealPublic, status_code=201)

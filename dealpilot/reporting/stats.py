@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Integer, case, func, select
-from sqlalchemy.orm import Mapped
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from models import (
     Brand,
     Deal,
     DealStatus,
-    EmailLog,
-    EmailStatus,
+    EmailRollup,
     Pipeline,
     PipelineStage,
     PipelineType,
@@ -64,10 +62,6 @@ class Stats(BaseModel):
 
 def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
-
-
-def _flag_sum(column: Mapped[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((column, 1), else_=0)), 0).cast(Integer)
 
 
 def pipeline_stats(
@@ -122,18 +116,16 @@ def pipeline_stats(
     ).all()
     statuses: dict[tuple[int, str], int] = {(pid, st): n for pid, st, n in status_rows}
 
+    # Kept per pipeline by triggers on emaillog (models.EmailRollup): no scan of the logs.
     email_rows = session.execute(
         select(
-            col(Deal.pipeline_id),
-            func.count(col(EmailLog.id)),
-            _flag_sum(col(EmailLog.opened)),
-            _flag_sum(col(EmailLog.clicked)),
-            _flag_sum(col(EmailLog.replied)),
-            _flag_sum(col(EmailLog.bounced)),
-        )
-        .join(Deal, col(Deal.id) == col(EmailLog.deal_id))
-        .where(col(Deal.pipeline_id).in_(ids), col(EmailLog.status) == EmailStatus.sent)
-        .group_by(col(Deal.pipeline_id))
+            col(EmailRollup.pipeline_id),
+            col(EmailRollup.sent),
+            col(EmailRollup.opened),
+            col(EmailRollup.clicked),
+            col(EmailRollup.replied),
+            col(EmailRollup.bounced),
+        ).where(col(EmailRollup.pipeline_id).in_(ids), col(EmailRollup.sent) > 0)
     ).all()
     emails: dict[int, EmailStats] = {}
     for pid, sent, opened, clicked, replied, bounced in email_rows:

@@ -1,0 +1,131 @@
+"""emailrollup: each pipeline's sent-email outcomes, kept by triggers on emaillog
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-30 03:50:00
+
+`GET /api/crm/stats/` counted the outcomes of every sent email per request: about a second at
+1,000,000 email logs. The triggers keep one row per pipeline instead, in the transaction that
+changes an email log, whichever code path changes it (a send, an open, a reply, a bounce): an
+email contributes (1, opened, clicked, replied, bounced) to its deal's pipeline while its
+status is `sent`; an update takes its old contribution away and adds its new one. The
+existing rows are counted once here.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+FLAGS = ("opened", "clicked", "replied", "bounced")
+WATCHED = ("status", "deal_id", *FLAGS)
+
+POSTGRES = [
+    f"""
+    CREATE FUNCTION emaillog_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'sent' AND OLD.deal_id IS NOT NULL THEN
+        UPDATE emailrollup r
+           SET sent = r.sent - 1,
+               {", ".join(f"{f} = r.{f} - OLD.{f}::int" for f in FLAGS)}
+          FROM deal d
+         WHERE d.id = OLD.deal_id AND r.pipeline_id = d.pipeline_id;
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'sent' AND NEW.deal_id IS NOT NULL THEN
+        INSERT INTO emailrollup (pipeline_id, sent, {", ".join(FLAGS)})
+        SELECT d.pipeline_id, 1, {", ".join(f"NEW.{f}::int" for f in FLAGS)}
+          FROM deal d WHERE d.id = NEW.deal_id
+        ON CONFLICT (pipeline_id) DO UPDATE
+           SET sent = emailrollup.sent + 1,
+               {", ".join(f"{f} = emailrollup.{f} + EXCLUDED.{f}" for f in FLAGS)};
+      END IF;
+      RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER emaillog_rollup_insert_delete AFTER INSERT OR DELETE ON emaillog
+    FOR EACH ROW EXECUTE FUNCTION emaillog_rollup()
+    """,
+    f"""
+    CREATE TRIGGER emaillog_rollup_update AFTER UPDATE OF {", ".join(WATCHED)} ON emaillog
+    FOR EACH ROW
+    WHEN ({" OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in WATCHED)})
+    EXECUTE FUNCTION emaillog_rollup()
+    """,
+]
+
+
+def _sqlite_remove(row: str) -> str:
+    return f"""
+        UPDATE emailrollup
+           SET sent = sent - 1, {", ".join(f"{f} = {f} - {row}.{f}" for f in FLAGS)}
+         WHERE {row}.status = 'sent'
+           AND pipeline_id = (SELECT pipeline_id FROM deal WHERE id = {row}.deal_id);
+    """
+
+
+def _sqlite_add(row: str) -> str:
+    return f"""
+        INSERT OR IGNORE INTO emailrollup (pipeline_id, sent, {", ".join(FLAGS)})
+        SELECT pipeline_id, 0, 0, 0, 0, 0 FROM deal
+         WHERE id = {row}.deal_id AND {row}.status = 'sent';
+        UPDATE emailrollup
+           SET sent = sent + 1, {", ".join(f"{f} = {f} + {row}.{f}" for f in FLAGS)}
+         WHERE {row}.status = 'sent'
+           AND pipeline_id = (SELECT pipeline_id FROM deal WHERE id = {row}.deal_id);
+    """
+
+
+SQLITE = [
+    f"""
+    CREATE TRIGGER emaillog_rollup_insert AFTER INSERT ON emaillog
+    BEGIN {_sqlite_add("NEW")} END
+    """,
+    f"""
+    CREATE TRIGGER emaillog_rollup_delete AFTER DELETE ON emaillog
+    BEGIN {_sqlite_remove("OLD")} END
+    """,
+    f"""
+    CREATE TRIGGER emaillog_rollup_update AFTER UPDATE OF {", ".join(WATCHED)} ON emaillog
+    WHEN {" OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in WATCHED)}
+    BEGIN {_sqlite_remove("OLD")} {_sqlite_add("NEW")} END
+    """,
+]
+
+BACKFILL = f"""
+    INSERT INTO emailrollup (pipeline_id, sent, {", ".join(FLAGS)})
+    SELECT d.pipeline_id, count(*), {", ".join(f"sum(CASE WHEN l.{f} THEN 1 ELSE 0 END)" for f in FLAGS)}
+      FROM emaillog l JOIN deal d ON d.id = l.deal_id
+     WHERE l.status = 'sent'
+     GROUP BY d.pipeline_id
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "emailrollup",
+        sa.Column("pipeline_id", sa.Integer(), nullable=False),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in ("sent", *FLAGS)),
+        sa.ForeignKeyConstraint(["pipeline_id"], ["pipeline.id"]),
+        sa.PrimaryKeyConstraint("pipeline_id"),
+    )
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for statement in POSTGRES if postgres else SQLITE:
+        op.execute(statement)
+    op.execute(BACKFILL)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER emaillog_rollup_update ON emaillog")
+        op.execute("DROP TRIGGER emaillog_rollup_insert_delete ON emaillog")
+        op.execute("DROP FUNCTION emaillog_rollup()")
+    else:
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER emaillog_rollup_{name}")
+    op.drop_table("emailrollup")
