@@ -131,6 +131,10 @@ function followImport(box) {
       if (!document.getElementById("import-counts")) window.location.reload();
       return;
     }
+    if (job.stale) {
+      window.location.reload();
+      return;
+    }
     status.textContent = "Reading… " + job.read + " of about " + job.total + " rows";
     setTimeout(poll, 400);
   }
