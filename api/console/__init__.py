@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from api.console import (
     admin,
     auth,
+    backlinks,
     board,
     composer,
     contacts,
@@ -39,6 +40,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         board.router,
         deal.router,
         contacts.router,
+        backlinks.router,
         composer.router,
         imports.router,
         admin.router,
