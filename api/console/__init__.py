@@ -21,6 +21,7 @@ from api.console import (
     errors,
     imports,
     review,
+    stage_settings,
     today,
 )
 from api.console.deps import verify_csrf
@@ -44,6 +45,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         composer.router,
         imports.router,
         admin.router,
+        stage_settings.router,
     ):
         router.include_router(part)
     app.include_router(router)

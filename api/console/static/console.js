@@ -145,3 +145,48 @@ document.addEventListener("DOMContentLoaded", () => {
   const job = document.getElementById("import-job");
   if (job && !document.getElementById("import-counts")) followImport(job);
 });
+
+// A stage's template: the preview follows the text as it is typed (the Preview button does
+// the same without script). Nothing is saved until "Save template".
+function followTemplate(form) {
+  const body = form.querySelector("textarea[name=body]");
+  const to = form.querySelector("input[name=to]");
+  const problem = document.getElementById("preview-problem");
+  let timer = null;
+  let asked = 0;
+  async function refresh() {
+    const mine = ++asked;
+    const data = new URLSearchParams(new FormData(form));
+    let answer;
+    try {
+      const response = await fetch(form.dataset.preview, {
+        method: "POST",
+        body: data,
+        headers: { Accept: "application/json", "X-CSRF-Token": data.get("csrf_token") },
+      });
+      answer = await response.json();
+    } catch (err) {
+      return;
+    }
+    if (mine !== asked) return; // a later keystroke's answer wins
+    problem.hidden = answer.ok;
+    problem.textContent = answer.ok ? "" : answer.problem;
+    body.setAttribute("aria-invalid", answer.ok ? "false" : "true");
+    if (answer.ok) {
+      document.getElementById("preview-subject").textContent = answer.subject;
+      document.getElementById("preview-to").textContent = "to " + answer.to;
+      document.getElementById("preview-text").textContent = answer.text;
+    }
+  }
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 400);
+  }
+  body.addEventListener("input", later);
+  to.addEventListener("change", later);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("stage-template");
+  if (form) followTemplate(form);
+});
