@@ -146,17 +146,17 @@ document.addEventListener("DOMContentLoaded", () => {
   if (job && !document.getElementById("import-counts")) followImport(job);
 });
 
-// A stage's template: the preview follows the text as it is typed (the Preview button does
-// the same without script). Nothing is saved until "Save template".
-function followTemplate(form) {
-  const body = form.querySelector("textarea[name=body]");
-  const to = form.querySelector("input[name=to]");
+// Live previews (a stage's template, a composer draft): the preview follows the text as it
+// is typed; without script the Preview/Save buttons do the same. Nothing is saved here.
+function livePreview(form) {
+  const to = document.getElementById("to");
   const problem = document.getElementById("preview-problem");
   let timer = null;
   let asked = 0;
   async function refresh() {
     const mine = ++asked;
     const data = new URLSearchParams(new FormData(form));
+    if (to && !data.has("to")) data.set("to", to.value);
     let answer;
     try {
       const response = await fetch(form.dataset.preview, {
@@ -171,7 +171,6 @@ function followTemplate(form) {
     if (mine !== asked) return; // a later keystroke's answer wins
     problem.hidden = answer.ok;
     problem.textContent = answer.ok ? "" : answer.problem;
-    body.setAttribute("aria-invalid", answer.ok ? "false" : "true");
     if (answer.ok) {
       document.getElementById("preview-subject").textContent = answer.subject;
       document.getElementById("preview-to").textContent = "to " + answer.to;
@@ -182,11 +181,15 @@ function followTemplate(form) {
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
   }
-  body.addEventListener("input", later);
-  to.addEventListener("change", later);
+  for (const field of form.querySelectorAll("textarea[name=body], input[name=subject]")) {
+    field.addEventListener("input", later);
+  }
+  if (to) to.addEventListener("change", later);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const form = document.getElementById("stage-template");
-  if (form) followTemplate(form);
+  for (const id of ["stage-template", "draft-form"]) {
+    const form = document.getElementById(id);
+    if (form && form.dataset.preview) livePreview(form);
+  }
 });
