@@ -72,7 +72,7 @@ def save_filter(
     try:
         filt = RecipientFilter(
             q=q or None,
-            contact_type=contact_type or None,  # type: ignore[arg-type]
+            contact_type=contact_type or None,
             tags=[t for t in tags.split(",") if t.strip()],
             source=source or None,
         )
