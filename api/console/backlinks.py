@@ -24,6 +24,7 @@ from dealpilot.core.errors import DealpilotError, NotFound
 from dealpilot.desk.backlinks import opportunities, scoped_ids
 from dealpilot.desk.contacts import brands_in_scope
 from dealpilot.imports.csvfile import Result
+from dealpilot.imports.starting import RETRY_HINT
 from dealpilot.temporal.starting import start_after_commit
 from models import BacklinkStatus, Brand
 from models.pagination import PageParams
@@ -183,6 +184,9 @@ async def enrol(
         f"skipped {len(result.skipped)}.",
         "success" if result.enrolled else "error",
     )
+    waiting = len(result.enrolled) - running
+    if waiting:
+        cookie.flash(f"Temporal did not start {waiting} deals' workflows: {RETRY_HINT}.", "error")
     if result.skipped:
         why = [f"{s.opportunity_id}: {s.message}" for s in result.skipped[:5]]
         cookie.flash("Skipped " + "; ".join(why), "error")

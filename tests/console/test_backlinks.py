@@ -68,6 +68,7 @@ def test_pasted_and_exported_opportunities_are_pitched_and_enrolled(
         data={"csrf_token": csrf, "ids": [ids[0]], "contact_email": "editor@realty-news.org"},
     )
     assert "Enrolled 1 (0 workflows started); skipped 0." in enrolled.text  # no Temporal here
+    assert "saved without a workflow" in enrolled.text
     with Session(engine) as s:
         first = s.get(BacklinkOpportunity, ids[0])
         assert first is not None
