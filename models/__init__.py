@@ -28,7 +28,7 @@ from models.email import EmailDraft, EmailEvent, EmailLog, EmailRollup
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
 from models.types import utcnow
-from models.user import User, UserBrand
+from models.user import ImportJob, SavedFilter, User, UserBrand
 
 __all__ = [
     "AIDecisionLog",
@@ -54,12 +54,14 @@ __all__ = [
     "EmailSequence",
     "EmailStatus",
     "EngagementTier",
+    "ImportJob",
     "InboxCursor",
     "MailProviderName",
     "Pipeline",
     "PipelineStage",
     "PipelineType",
     "PromptType",
+    "SavedFilter",
     "SequenceStep",
     "StageKind",
     "Suppression",

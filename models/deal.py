@@ -42,6 +42,9 @@ class Deal(DealBase, table=True):
     stage_entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lost_reason: str = ""
     workflow_id: str | None = Field(default=None, max_length=100, index=True)
+    # The console user who looks after the deal: an operator's annotation, not deal state
+    # (the workflow never reads it), so it is written directly like `value`.
+    owner_id: int | None = Field(default=None, foreign_key="consoleuser.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -96,6 +99,7 @@ class DealPublic(DealBase):
     stage_entered_at: datetime
     lost_reason: str
     workflow_id: str | None
+    owner_id: int | None = None
     created_at: datetime
     updated_at: datetime
     # Joined in for convenience, so a client need not fetch four resources per deal.

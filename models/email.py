@@ -163,7 +163,7 @@ class EmailLogPublic(SQLModel):
 
 class EmailRollup(SQLModel, table=True):
     """Per pipeline, the sent emails' outcomes (what `GET /api/crm/stats/` shows), kept by
-    database triggers on `emaillog` (migration 0009) so every write path counts, whoever makes
+    database triggers on `emaillog` (migration 0010) so every write path counts, whoever makes
     it: an email counts while its status is `sent`, in its deal's pipeline. Counting a million
     email logs per request is what it replaces."""
 

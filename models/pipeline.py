@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import AutoAction, PipelineType, StageKind
@@ -51,6 +51,9 @@ class PipelineStage(PipelineStageBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id", index=True)
+    # The stage's email template as edited in the console (sandboxed Jinja2, may extend the
+    # brand layout): used instead of the file `template_key` names; None: the file.
+    template_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class EmailSequenceBase(SQLModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, String
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import UserRole
@@ -37,3 +38,40 @@ class UserBrand(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="consoleuser.id", primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
+
+
+class SavedFilter(SQLModel, table=True):
+    """A user's named selection of one brand's contacts for the composer (a
+    `dealpilot.composer.rules.RecipientFilter` as JSON), reused on the next email."""
+
+    __tablename__ = "consolefilter"
+    __table_args__ = (UniqueConstraint("user_id", "brand_id", "name", name="uq_filter_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="consoleuser.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    name: str = Field(max_length=100)
+    criteria: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ImportJob(SQLModel, table=True):
+    """A console CSV import: its progress and per-row report, in the database so any API
+    replica serves the page and both outlive a restart of the one that ran it."""
+
+    __tablename__ = "consoleimport"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="consoleuser.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    filename: str = Field(max_length=255)
+    total: int = 0  # lines after the header: what "done" means for the progress bar
+    read: int = 0
+    done: bool = False
+    error: str = Field(default="", max_length=1000)
+    started: int = 0  # workflows started for the enrolled deals
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Every row's outcome: [line, email, result, reason, contact_id].
+    rows: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

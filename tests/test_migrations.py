@@ -36,7 +36,7 @@ def test_migrating_twice_is_a_no_op(any_engine: Engine) -> None:
 def test_models_and_migrations_agree(any_engine: Engine) -> None:
     """What alembic would autogenerate from the models against the migrated schema: nothing.
     An index or column declared on a model but not migrated (or the reverse) shows here.
-    (The contact search's trigram index is PostgreSQL's alone, made by migration 0008.)"""
+    (The contact search's trigram index is PostgreSQL's alone, made by migration 0009.)"""
 
     def declared(obj: object, name: str | None, type_: str, reflected: bool, _: object) -> bool:
         return not (type_ == "index" and name == "ix_contact_search_trgm")

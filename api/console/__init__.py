@@ -13,13 +13,16 @@ from starlette.staticfiles import StaticFiles
 from api.console import (
     admin,
     auth,
+    backlinks,
     board,
     composer,
+    composer_recipients,
     contacts,
     deal,
     errors,
     imports,
     review,
+    stage_settings,
     today,
 )
 from api.console.deps import verify_csrf
@@ -39,9 +42,12 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         board.router,
         deal.router,
         contacts.router,
+        backlinks.router,
+        composer_recipients.router,
         composer.router,
         imports.router,
         admin.router,
+        stage_settings.router,
     ):
         router.include_router(part)
     app.include_router(router)

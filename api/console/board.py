@@ -34,8 +34,13 @@ def board_page(
     tier: str = "",
     q: str = "",
     status: str = "open",
+    owner: str = "",
 ) -> Response:
+    """`owner`: "mine", "none" (unassigned) or a user's id; kept as given in the URL so a
+    bookmarked "mine" board is each user's own."""
+    owner = owner if owner in ("mine", "none") or (owner.isdigit() and len(owner) < 10) else ""
     filters = BoardFilters(
+        owner=str(operator.user_id) if owner == "mine" else owner,
         tier=tier if tier in EngagementTier.__members__ else None,
         search=q[:200],
         status=status if status in ("open", "all", "active", "paused", "won", "lost") else "open",
@@ -44,6 +49,7 @@ def board_page(
     data = board(session, operator.scope, pipeline, filters, offsets)
     base = {"pipeline": data.pipeline_id, "tier": filters.tier or "", "q": filters.search}
     base["status"] = filters.status
+    base["owner"] = owner
 
     def page_url(stage_id: int, offset: int) -> str:
         params = {**base, **{f"o{k}": v for k, v in offsets.items()}, f"o{stage_id}": offset}
@@ -52,6 +58,7 @@ def board_page(
     context = {
         "board": data,
         "filters": filters,
+        "owner": owner,
         "tiers": list(EngagementTier),
         "page_url": page_url,
         "here": request.url.path + ("?" + request.url.query if request.url.query else ""),

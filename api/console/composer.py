@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from api.console.composer_recipients import chosen_filter, filters_for, found_contacts
 from api.console.deps import Operator, OperatorDep, SessionCookieDep, render
 from api.deps import (
     AIDep,
@@ -29,7 +30,8 @@ from dealpilot.composer import recipients, rules, service
 from dealpilot.composer.schemas import DraftCreate, DraftUpdate, PreviewRequest
 from dealpilot.composer.sending import send_now
 from dealpilot.core.errors import DealpilotError, NotFound
-from models import Brand, DraftKind, EmailDraft, Pipeline, utcnow
+from dealpilot.desk.contacts import brands_in_scope
+from models import Brand, ContactType, DraftKind, EmailDraft, Pipeline, utcnow
 
 router = APIRouter(prefix="/composer")
 
@@ -53,7 +55,14 @@ def _draft(session: Session, operator: Operator, draft_id: int) -> EmailDraft:
 
 
 @router.get("/")
-def composer_page(request: Request, operator: OperatorDep, session: SessionDep) -> Response:
+def composer_page(
+    request: Request,
+    operator: OperatorDep,
+    session: SessionDep,
+    target: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """`target` and `q` find the brand's contacts to tick as recipients."""
     drafts = session.exec(
         select(EmailDraft)
         .where(
@@ -68,6 +77,12 @@ def composer_page(request: Request, operator: OperatorDep, session: SessionDep) 
         "types": rules.EMAIL_TYPES,
         "tones": rules.TONES,
         "drafts": drafts,
+        "target": target,
+        "q": q,
+        "found": found_contacts(session, operator, target, q),
+        "filters": filters_for(session, operator),
+        "contact_types": list(ContactType),
+        "brands": brands_in_scope(session, operator.scope),
     }
     return render(request, "composer.html", context)
 
@@ -83,6 +98,8 @@ async def create(
     email_type: Annotated[str, Form(max_length=50)],
     tone: Annotated[str, Form(max_length=50)],
     addresses: Annotated[str, Form(max_length=200_000)] = "",
+    contact_ids: Annotated[list[int] | None, Form()] = None,
+    filter_id: Annotated[int | None, Form(ge=1)] = None,
     instructions: Annotated[str, Form(max_length=2000)] = "",
     by_hand: Annotated[bool, Form()] = False,
     subject: Annotated[str, Form(max_length=300)] = "",
@@ -99,6 +116,8 @@ async def create(
             email_type=email_type,
             tone=tone,
             addresses=addresses,
+            contact_ids=contact_ids or [],
+            filter=chosen_filter(uow.session, operator, filter_id, brand),
             instructions=instructions,
             ai=not by_hand,
             subject=subject,

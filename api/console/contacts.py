@@ -1,4 +1,4 @@
-"""Contacts, the suppression list and backlink opportunities."""
+"""Contacts and the suppression list."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from api.console.deps import OperatorDep, SessionCookieDep, render
 from api.deps import IdPath, SessionDep
 from dealpilot.contacts.suppressions import add_suppression, remove_suppression
 from dealpilot.core.errors import Conflict, DealpilotError, NotFound
-from dealpilot.desk.backlinks import opportunities
 from dealpilot.desk.contacts import (
     brands_in_scope,
     contact_list,
     contact_view,
     suppression_list,
 )
-from models import BacklinkStatus, Suppression, SuppressionReason
+from models import Suppression, SuppressionReason
 from models.contact import SuppressionCreate
 from models.pagination import PageParams
 
@@ -125,21 +124,3 @@ def unsuppress(
     remove_suppression(session, suppression_id)
     cookie.flash(f"{row.email} may be emailed again.", "success")
     return RedirectResponse("/console/suppressions", status_code=303)
-
-
-@router.get("/backlinks")
-def backlinks_page(
-    request: Request,
-    operator: OperatorDep,
-    session: SessionDep,
-    status: Annotated[str, Query(max_length=20)] = "",
-    offset: Offset = 0,
-) -> Response:
-    """Opportunities with their status, link check and deal (imports, pitches and enrolment
-    are in the REST API and the CLI)."""
-    wanted = status if status in BacklinkStatus.__members__ else ""
-    page = opportunities(
-        session, operator.scope, PageParams(limit=PAGE, offset=offset), status=wanted
-    )
-    context = {"page": page, "status": wanted, "statuses": list(BacklinkStatus), "per_page": PAGE}
-    return render(request, "backlinks.html", context)

@@ -108,6 +108,7 @@ async def deal_action(
     reason: Annotated[str, Form(max_length=500)] = "",
     value: Annotated[str, Form(max_length=20)] = "",
     when: Annotated[str, Form(max_length=40)] = "",
+    owner: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     if action not in ACTIONS:
         raise DealpilotError(f"No action {action!r}", code="not_found", status_code=404)
@@ -126,6 +127,7 @@ async def deal_action(
             reason=reason,
             value=value,
             when=when,
+            owner=owner,
         )
     except DealpilotError as exc:
         ok, message = False, f"Not done: {exc.message}"

@@ -2,7 +2,8 @@
 (api/routes/deal_actions.py): stage moves, won/lost and send-now are the workflow's updates
 and signals through `DealWorkflows`; pause/resume wait for the workflow's mirror like
 `PATCH /api/crm/deals/{id}/`; only the value, a field the workflow does not own, is written
-directly. The workflow decides: its refusal comes back as a DealpilotError for the page."""
+directly, and so is the owner (an operator's annotation the workflow never reads). The
+workflow decides: its refusal comes back as a DealpilotError for the page."""
 
 from __future__ import annotations
 
@@ -11,15 +12,27 @@ from decimal import Decimal, InvalidOperation
 
 from starlette.concurrency import run_in_threadpool
 
+from dealpilot.accounts import BrandScope
 from dealpilot.core.errors import Unprocessable
 from dealpilot.deals import actions
 from dealpilot.deals import service as deals
+from dealpilot.desk.owners import set_owner
 from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models import Deal
 from models.uow import Transact, UnitOfWork
 from workflows.contracts import MoveStageRequest, NextActionRequest
 
-ACTIONS = ("pause", "resume", "send-now", "mark-won", "mark-lost", "move", "value", "next-action")
+ACTIONS = (
+    "pause",
+    "resume",
+    "send-now",
+    "mark-won",
+    "mark-lost",
+    "move",
+    "value",
+    "next-action",
+    "owner",
+)
 BULK_ACTIONS = ("pause", "resume", "send-now", "mark-lost")
 
 
@@ -56,6 +69,7 @@ async def apply(
     reason: str = "",
     value: str = "",
     when: str = "",
+    owner: str = "",
 ) -> str:
     """Does `action` and says what happened, in words for the page. Everything but the
     value needs the workflow (503 `temporal_unavailable` without Temporal)."""
@@ -64,6 +78,12 @@ async def apply(
         amount = _value(value)
         await run_in_threadpool(deals.update_fields, uow.session, deal_id, {"value": amount})
         return f"Deal {deal_id}'s value is now {amount if amount is not None else 'unset'}."
+    if action == "owner":
+        # The caller checked the deal is in the user's brands; the owner must be a user of
+        # that brand too (set_owner checks).
+        owner_id = int(owner) if owner.strip().isdigit() else None
+        await run_in_threadpool(set_owner, uow.session, BrandScope.everything(), deal_id, owner_id)
+        return f"Deal {deal_id}'s owner is saved." if owner_id else f"Deal {deal_id} is unassigned."
     temporal = require_workflows(workflows)
     if action == "move":
         if stage_id is None:

@@ -1,6 +1,7 @@
 """Console accounts: users, their passwords (argon2id), roles and brand grants, and login
 throttling. Used by the console (api/console) and the `dealpilot users` commands."""
 
+from dealpilot.accounts.members import Member, brand_members
 from dealpilot.accounts.scope import BrandScope
 from dealpilot.accounts.service import (
     MIN_PASSWORD_LENGTH,
@@ -20,7 +21,9 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "BrandScope",
     "LoginThrottle",
+    "Member",
     "authenticate",
+    "brand_members",
     "brand_scope",
     "change_password",
     "create_user",

@@ -110,7 +110,7 @@ def stages_in_order(session: Session, pipeline_id: int) -> list[PipelineStage]:
     )
 
 
-DB_ONLY_FIELDS = ("value", "ai_notes", "lost_reason")
+DB_ONLY_FIELDS = ("value", "ai_notes", "lost_reason", "owner_id")
 
 
 def update_fields(session: Session, deal_id: int, changes: dict[str, object]) -> Deal:

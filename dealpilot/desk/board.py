@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from dealpilot.accounts import BrandScope
+from dealpilot.accounts import BrandScope, Member, brand_members
 from dealpilot.core.errors import NotFound
 from models import Brand, Contact, Deal, DealStatus, EmailLog, Pipeline, PipelineStage
 
@@ -26,6 +26,8 @@ class BoardFilters:
     search: str = ""
     # "open" (active and paused), or one status.
     status: str = "open"
+    # "" any owner, "none" unassigned, else a console user's id.
+    owner: str = ""
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Card:
     status: str
     next_action_at: datetime | None
     next_action_reason: str
+    owner_id: int | None = None
+    owner: str = ""
     last_email: str = ""
 
 
@@ -62,6 +66,7 @@ class PipelineChoice:
     pipeline_id: int
     name: str
     brand: str
+    brand_id: int = 0
 
 
 @dataclass
@@ -71,6 +76,7 @@ class Board:
     brand_name: str
     choices: list[PipelineChoice]
     columns: list[Column]
+    owners: list[Member] = field(default_factory=list)
 
 
 def pipeline_choices(session: Session, scope: BrandScope) -> list[PipelineChoice]:
@@ -80,7 +86,7 @@ def pipeline_choices(session: Session, scope: BrandScope) -> list[PipelineChoice
         .where(scope.condition(Pipeline.brand_id))
         .order_by(col(Brand.slug), col(Pipeline.name))
     ).all()
-    return [PipelineChoice(p.id or 0, p.name, brand) for p, brand in rows]
+    return [PipelineChoice(p.id or 0, p.name, brand, p.brand_id) for p, brand in rows]
 
 
 def _filtered(query: Any, filters: BoardFilters) -> Any:
@@ -90,6 +96,10 @@ def _filtered(query: Any, filters: BoardFilters) -> Any:
         query = query.where(col(Deal.status) == filters.status)
     if filters.tier:
         query = query.where(col(Deal.engagement_tier) == filters.tier)
+    if filters.owner == "none":
+        query = query.where(col(Deal.owner_id).is_(None))
+    elif filters.owner.isdigit():
+        query = query.where(col(Deal.owner_id) == int(filters.owner))
     if filters.search.strip():
         like = f"%{filters.search.strip().lower()}%"
         query = query.where(
@@ -186,12 +196,17 @@ def board(
                     status=deal.status,
                     next_action_at=deal.next_action_at,
                     next_action_reason=deal.next_action_reason,
+                    owner_id=deal.owner_id,
                 )
                 for deal, contact in rows
             ]
         columns.append(column)
     last = _last_emails(session, [c.deal_id for column in columns for c in column.cards])
+    owners = brand_members(session, chosen.brand_id)
+    names = {o.user_id: o.label for o in owners}
     for column in columns:
         for card in column.cards:
             card.last_email = last.get(card.deal_id, "")
-    return Board(pipeline_id, chosen.name, chosen.brand, choices, columns)
+            if card.owner_id is not None:
+                card.owner = names.get(card.owner_id, f"user {card.owner_id}")
+    return Board(pipeline_id, chosen.name, chosen.brand, choices, columns, owners)

@@ -3,11 +3,11 @@ happened to it, replies, AI decisions and drafts waiting for a person."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from dealpilot.accounts import BrandScope
+from dealpilot.accounts import BrandScope, brand_members
 from dealpilot.core.errors import NotFound
 from dealpilot.deals import service as deals
 from models import (
@@ -37,6 +37,8 @@ class DealView:
     decisions: list[AIDecisionLog]
     drafts: list[EmailDraft]
     suppression: Suppression | None
+    # Who may own the deal (users who may see its brand), for the owner field.
+    owners: list[tuple[int, str]] = field(default_factory=list)
 
 
 def scoped_deal(session: Session, scope: BrandScope, deal_id: int) -> Deal:
@@ -100,4 +102,5 @@ def deal_view(session: Session, scope: BrandScope, deal_id: int) -> DealView:
                 Suppression.brand_id == contact.brand_id, Suppression.email == contact.email
             )
         ).first(),
+        owners=[(m.user_id, m.label) for m in brand_members(session, contact.brand_id)],
     )

@@ -118,6 +118,23 @@ class EmailRenderer:
         )
         return RenderedEmail(subject=rendered_subject, html=html, text=html_to_text(html))
 
+    def render_edited_stage(self, source: str, subject: str, ctx: EmailContext) -> RenderedEmail:
+        """A stage's template as edited in the console (stored on the stage): the same
+        sandbox, variables and layouts as the file it replaces."""
+        variables = ctx.template_vars()
+        rendered_subject = self.render_subject(subject, ctx)
+        html = self._render(
+            lambda: self._html.from_string(source).render(**variables, subject=rendered_subject),
+            "edited stage template",
+        )
+        return RenderedEmail(subject=rendered_subject, html=html, text=html_to_text(html))
+
+    def template_source(self, template_key: str) -> str:
+        """The text of a stage's template file ("" when there is none)."""
+        if not self.has_template(template_key):
+            return ""
+        return (self.templates_dir / f"{template_key}.html").read_text(encoding="utf-8")
+
     def render_ai_body(
         self, brand_slug: str, subject: str, body_html: str, ctx: EmailContext
     ) -> RenderedEmail:

@@ -27,6 +27,7 @@ from models import BacklinkOpportunity, Brand, Contact, EmailLog, EmailStatus, P
 
 AI_TEMPLATE_KEY = "ai"
 DRAFT_TEMPLATE_KEY = "draft"
+EDITED_TEMPLATE_KEY = "edited"  # a stage without a template file whose template was edited
 # A stored (already rendered) document may be wrapped in {% raw %} by as_literal_template.
 _DOCUMENT_RE = re.compile(r"^\s*(\{%-?\s*raw\s*-?%\}\s*)?(<!doctype\b|<html\b)", re.IGNORECASE)
 _BODY_END_RE = re.compile(r"</body\s*>", re.IGNORECASE)
@@ -113,6 +114,11 @@ async def render_stage_email(
     call out is `compose`, which the caller chooses (the send activity logs the AI decision, a
     preview calls the engine directly)."""
     subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
+    if stage.template_body:  # edited in the console: replaces the file
+        rendered = renderer.render_edited_stage(stage.template_body, subject or stage.name, ctx)
+        used = variant if stage.subject and stage.subject_variant_b else ""
+        key = stage.template_key or EDITED_TEMPLATE_KEY
+        return StageEmail(rendered.subject, rendered.html, rendered.text, key, used, False)
     if stage.template_key and renderer.has_template(stage.template_key):
         rendered = renderer.render_stage(stage.template_key, subject or stage.name, ctx)
         used = variant if stage.subject and stage.subject_variant_b else ""

@@ -131,6 +131,10 @@ function followImport(box) {
       if (!document.getElementById("import-counts")) window.location.reload();
       return;
     }
+    if (job.stale) {
+      window.location.reload();
+      return;
+    }
     status.textContent = "Reading… " + job.read + " of about " + job.total + " rows";
     setTimeout(poll, 400);
   }
@@ -140,4 +144,52 @@ function followImport(box) {
 document.addEventListener("DOMContentLoaded", () => {
   const job = document.getElementById("import-job");
   if (job && !document.getElementById("import-counts")) followImport(job);
+});
+
+// Live previews (a stage's template, a composer draft): the preview follows the text as it
+// is typed; without script the Preview/Save buttons do the same. Nothing is saved here.
+function livePreview(form) {
+  const to = document.getElementById("to");
+  const problem = document.getElementById("preview-problem");
+  let timer = null;
+  let asked = 0;
+  async function refresh() {
+    const mine = ++asked;
+    const data = new URLSearchParams(new FormData(form));
+    if (to && !data.has("to")) data.set("to", to.value);
+    let answer;
+    try {
+      const response = await fetch(form.dataset.preview, {
+        method: "POST",
+        body: data,
+        headers: { Accept: "application/json", "X-CSRF-Token": data.get("csrf_token") },
+      });
+      answer = await response.json();
+    } catch (err) {
+      return;
+    }
+    if (mine !== asked) return; // a later keystroke's answer wins
+    problem.hidden = answer.ok;
+    problem.textContent = answer.ok ? "" : answer.problem;
+    if (answer.ok) {
+      document.getElementById("preview-subject").textContent = answer.subject;
+      document.getElementById("preview-to").textContent = "to " + answer.to;
+      document.getElementById("preview-text").textContent = answer.text;
+    }
+  }
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 400);
+  }
+  for (const field of form.querySelectorAll("textarea[name=body], input[name=subject]")) {
+    field.addEventListener("input", later);
+  }
+  if (to) to.addEventListener("change", later);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const id of ["stage-template", "draft-form"]) {
+    const form = document.getElementById(id);
+    if (form && form.dataset.preview) livePreview(form);
+  }
 });

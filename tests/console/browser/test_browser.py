@@ -3,12 +3,13 @@ Each main page is saved as a screenshot (see conftest)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from playwright.async_api import expect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models import Deal, DraftKind, EmailDraft
+from models import Deal, DraftKind, EmailDraft, Pipeline, PipelineStage
 from tests.console.browser.conftest import Live
 from tests.console.helpers import ADMIN, DESI_OPERATOR
 
@@ -118,7 +119,7 @@ async def test_compose_and_send_to_two_contacts(live: Live) -> None:
     page = live.page
     await page.get_by_role("link", name="Composer").click()
     await page.get_by_label("Brand and pipeline").select_option("desifirms/real_estate")
-    await page.get_by_label("Recipients: paste addresses").fill(
+    await page.get_by_label("And pasted addresses").fill(
         "meera@patel-homes.com.au, dev@shah-realty.com.au"
     )
     await page.get_by_label("What the AI should write about").fill("free listings this month")
@@ -149,3 +150,44 @@ async def test_import_a_csv_and_see_progress_reach_the_end(live: Live, tmp_path)
     assert await bar.get_attribute("value") == await bar.get_attribute("max")
     await expect(page.get_by_role("link", name="Download the per-row report")).to_be_visible()
     await live.screenshot("import")
+
+
+async def test_backlinks_enrolled_and_a_stage_template_previewed_live(live: Live) -> None:
+    """Paste an opportunity, enrol it (its deal's workflow starts); then edit a stage's
+    template and watch the preview follow the typing, a mistake shown as it is typed."""
+    live.stack.open_window("desifirms")
+    await live.sign_in(ADMIN)
+    page = live.page
+    await page.get_by_role("link", name="Backlinks").click()
+    await page.get_by_label("Brand of these pages").select_option("desifirms")
+    await page.get_by_label("Page URLs").fill("https://realty-news.example.org/top-agents")
+    await page.get_by_role("button", name="Add these pages").click()
+    await expect(page.locator("#messages")).to_contain_text("1 created")
+    await page.get_by_label("Select realty-news.example.org").check()
+    await page.get_by_label("Site owner's address").fill("editor@realty-news.example.org")
+    await page.get_by_role("button", name="Enrol in the backlink pipeline").click()
+    await expect(page.locator("#messages")).to_contain_text("Enrolled 1 (1 workflows started)")
+    await expect(page.get_by_role("link", name=re.compile(r"^deal \d+$"))).to_be_visible()
+    await live.screenshot("backlinks")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    await page.set_viewport_size({"width": 1400, "height": 1000})
+    with Session(live.stack.engine) as s:
+        stage = s.exec(
+            select(PipelineStage)
+            .join(Pipeline, col(Pipeline.id) == col(PipelineStage.pipeline_id))
+            .where(Pipeline.slug == "real_estate", col(PipelineStage.template_key).is_not(None))
+            .order_by(col(PipelineStage.order))
+        ).first()
+        assert stage is not None
+    await page.goto(f"{live.url}/console/settings/stages/{stage.id}")
+    editor = page.get_by_label("HTML template")
+    await editor.fill(
+        '{% extends "desifirms/_layout.html" %}{% block body %}'
+        "<p>Typed just now for {{ contact.first_name }}</p>{% endblock %}"
+    )
+    await expect(page.locator("#preview-text")).to_contain_text("Typed just now for")
+    await editor.press_sequentially("{{ oops")
+    await expect(page.locator("#preview-problem")).to_contain_text("not a valid template")
+    await live.screenshot("stage-template")

@@ -1,7 +1,7 @@
 """emailrollup: each pipeline's sent-email outcomes, kept by triggers on emaillog
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 03:50:00
 
 `GET /api/crm/stats/` counted the outcomes of every sent email per request: about a second at
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
