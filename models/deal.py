@@ -70,6 +70,8 @@ class DealUpdate(SQLModel):
     status: DealStatus | None = None
     stage_id: Id | None = None
     lost_reason: str | None = None
+    # A console user who may see the deal's brand; null: unassigned.
+    owner_id: Id | None = None
 
     _cents = field_validator("value")(_to_cents)
 

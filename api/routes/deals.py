@@ -22,12 +22,14 @@ from api.deps import (
 )
 from api.routes.deal_actions import load_deal
 from api.routing import CRMRouter
+from dealpilot.accounts import BrandScope
 from dealpilot.core.errors import Conflict, ServiceUnavailable
 from dealpilot.deals import actions, service
 from dealpilot.deals import bulk as bulk_service
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.deals.schemas import BulkCreated, BulkEnrolRequest, BulkEnrolResult
 from dealpilot.deals.updates import sent_fields
+from dealpilot.desk.owners import set_owner
 from dealpilot.temporal.deals import require_workflows
 from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
@@ -151,12 +153,13 @@ async def update_deal(
     temporal: OptionalTemporalDep,
     response: Response,
 ) -> DealPublic:
-    """`value`, `ai_notes` and `lost_reason` are written directly. `stage_id` and `status`
+    """`value`, `ai_notes`, `lost_reason` and `owner_id` (a console user who may see the
+    deal's brand, or null) are written directly. `stage_id` and `status`
     go through the deal's workflow: a stage move (`move_stage`), won (`mark_won`), lost
     (`mark_lost`, with `lost_reason`), paused (`pause` signal), active (`resume` signal).
     202: a pause/resume was delivered but not applied within a few seconds."""
     deal = await load_deal(uow, deal_id)
-    changes = sent_fields(data, nullable={"value"})
+    changes = sent_fields(data, nullable={"value", "owner_id"})
     stage_id: int | None = changes.get("stage_id")
     status: DealStatus | None = changes.get("status")
     closed = deal.status in (DealStatus.won, DealStatus.lost)
@@ -176,6 +179,9 @@ async def update_deal(
             running, transact, deal, pause=status == DealStatus.paused
         ):
             response.status_code = 202
+    if "owner_id" in changes:
+        owner_id = changes.pop("owner_id")
+        await run_in_threadpool(set_owner, session, BrandScope.everything(), deal_id, owner_id)
     own = {k: v for k, v in changes.items() if k in service.DB_ONLY_FIELDS}
     if own:
         await run_in_threadpool(service.update_fields, session, deal_id, own)

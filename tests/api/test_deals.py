@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from models import Deal, DealStatus, EngagementTier, utcnow
+from dealpilot.accounts import create_user
+from models import Deal, DealStatus, EngagementTier, UserRole, utcnow
 from tests.api.helpers import assert_error, fields_of
 from tests.factories import make_brand, make_contact, make_deal, make_pipeline, stages_of
 
@@ -226,6 +227,27 @@ def test_patch_deal_fields(client: TestClient, session: Session, world) -> None:
     body = r.json()
     assert (body["value"], body["ai_notes"], body["status"]) == ("99.00", "warm lead", "active")
     assert client.patch(f"/api/crm/deals/{deal.id}/", json={"value": None}).json()["value"] is None
+
+
+def test_patch_deal_owner(client: TestClient, session: Session, world) -> None:
+    """The owner is a console user who may see the deal's brand; null unassigns."""
+    pw = "a-long-password-1"
+    ct = create_user(
+        session, email="ct@example.com", password=pw, role=UserRole.operator, brands=["codeteki"]
+    )
+    desi = create_user(
+        session, email="desi@example.com", password=pw, role=UserRole.operator, brands=["desifirms"]
+    )
+    session.commit()
+    deal = make_deal(session, contact=world["alice"], pipeline=world["sales"])
+    url = f"/api/crm/deals/{deal.id}/"
+    r = client.patch(url, json={"owner_id": ct.id})
+    assert (r.status_code, r.json()["owner_id"]) == (200, ct.id)
+    error = assert_error(client.patch(url, json={"owner_id": desi.id}), 422, "invalid_owner")
+    assert fields_of(error) == {"owner_id"}
+    assert_error(client.patch(url, json={"owner_id": 999_999}), 422, "invalid_owner")
+    assert client.get(url).json()["owner_id"] == ct.id
+    assert client.patch(url, json={"owner_id": None}).json()["owner_id"] is None
 
 
 def test_patch_stage_or_status_needs_the_workflow(
