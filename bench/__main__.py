@@ -17,6 +17,7 @@ BENCHMARKS = (
     "imports",
     "link_check",
     "console",
+    "api_scale",
 )
 
 

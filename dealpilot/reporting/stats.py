@@ -81,40 +81,40 @@ def pipeline_stats(
     if not ids:
         return Stats(pipelines=[])
 
-    stage_rows = session.execute(
-        select(
-            col(PipelineStage.pipeline_id),
-            col(PipelineStage.id),
-            col(PipelineStage.name),
-            col(PipelineStage.slug),
-            col(PipelineStage.order),
-            col(PipelineStage.kind),
-            func.count(col(Deal.id)),
-        )
-        .outerjoin(Deal, col(Deal.stage_id) == col(PipelineStage.id))
-        .where(col(PipelineStage.pipeline_id).in_(ids))
-        .group_by(
-            col(PipelineStage.pipeline_id),
-            col(PipelineStage.id),
-            col(PipelineStage.name),
-            col(PipelineStage.slug),
-            col(PipelineStage.order),
-            col(PipelineStage.kind),
-        )
-        .order_by(col(PipelineStage.pipeline_id), col(PipelineStage.order))
-    ).all()
-    stages: dict[int, list[StageCount]] = {i: [] for i in ids if i is not None}
-    for pid, sid, name, slug, order, kind, count in stage_rows:
-        stages[pid].append(
-            StageCount(stage_id=sid, name=name, slug=slug, order=order, kind=kind, deals=count)
-        )
-
-    status_rows = session.execute(
-        select(col(Deal.pipeline_id), col(Deal.status), func.count(col(Deal.id)))
+    # One pass over the pipelines' deals: how many per (stage, status); the stages' and the
+    # statuses' counts are both sums of it.
+    deal_counts = session.execute(
+        select(col(Deal.pipeline_id), col(Deal.stage_id), col(Deal.status), func.count())
         .where(col(Deal.pipeline_id).in_(ids))
-        .group_by(col(Deal.pipeline_id), col(Deal.status))
+        .group_by(col(Deal.pipeline_id), col(Deal.stage_id), col(Deal.status))
     ).all()
-    statuses: dict[tuple[int, str], int] = {(pid, st): n for pid, st, n in status_rows}
+    per_stage: dict[int, int] = {}
+    statuses: dict[tuple[int, str], int] = {}
+    for pid, sid, status, n in deal_counts:
+        per_stage[sid] = per_stage.get(sid, 0) + n
+        statuses[(pid, status)] = statuses.get((pid, status), 0) + n
+
+    stage_rows = (
+        session.execute(
+            select(PipelineStage)
+            .where(col(PipelineStage.pipeline_id).in_(ids))
+            .order_by(col(PipelineStage.pipeline_id), col(PipelineStage.order))
+        )
+        .scalars()
+        .all()
+    )
+    stages: dict[int, list[StageCount]] = {i: [] for i in ids if i is not None}
+    for st in stage_rows:
+        stages[st.pipeline_id].append(
+            StageCount(
+                stage_id=st.id or 0,
+                name=st.name,
+                slug=st.slug,
+                order=st.order,
+                kind=st.kind,
+                deals=per_stage.get(st.id or 0, 0),
+            )
+        )
 
     # Kept per pipeline by triggers on emaillog (models.EmailRollup): no scan of the logs.
     email_rows = session.execute(
