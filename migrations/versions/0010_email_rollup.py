@@ -8,8 +8,9 @@ Create Date: 2026-11-30 03:50:00
 1,000,000 email logs. The triggers keep one row per pipeline instead, in the transaction that
 changes an email log, whichever code path changes it (a send, an open, a reply, a bounce): an
 email contributes (1, opened, clicked, replied, bounced) to its deal's pipeline while its
-status is `sent`; an update takes its old contribution away and adds its new one. The
-existing rows are counted once here.
+status is `sent`; an update takes its old contribution away and adds its new one. PostgreSQL
+applies each statement's changes at once (statement triggers over transition tables); SQLite,
+which updates rows in place, row by row. The existing rows are counted once here.
 """
 
 from collections.abc import Sequence
@@ -25,37 +26,61 @@ depends_on: str | Sequence[str] | None = None
 FLAGS = ("opened", "clicked", "replied", "bounced")
 WATCHED = ("status", "deal_id", *FLAGS)
 
+
+def _contributions(rows: str, sign: str) -> str:
+    return f"""
+        SELECT d.pipeline_id, {sign}count(*) AS sent,
+               {", ".join(f"{sign}sum(r.{f}::int) AS {f}" for f in FLAGS)}
+          FROM {rows} r JOIN deal d ON d.id = r.deal_id
+         WHERE r.status = 'sent' GROUP BY d.pipeline_id
+    """
+
+
+def _apply(*parts: str) -> str:
+    union = " UNION ALL ".join(parts)
+    return f"""
+        INSERT INTO emailrollup (pipeline_id, sent, {", ".join(FLAGS)})
+        SELECT pipeline_id, sum(sent), {", ".join(f"sum({f})" for f in FLAGS)}
+          FROM ({union}) AS delta
+         GROUP BY pipeline_id
+        HAVING sum(sent) <> 0 OR {" OR ".join(f"sum({f}) <> 0" for f in FLAGS)}
+        ON CONFLICT (pipeline_id) DO UPDATE
+           SET sent = emailrollup.sent + EXCLUDED.sent,
+               {", ".join(f"{f} = emailrollup.{f} + EXCLUDED.{f}" for f in FLAGS)}
+    """
+
+
+# Statement-level, over the statement's transition tables: one upsert per pipeline per
+# statement, however many rows it changed (a row-level trigger would update the same rollup
+# row once per email log, and PostgreSQL keeps every version of it until the transaction ends).
 POSTGRES = [
     f"""
     CREATE FUNCTION emaillog_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'sent' AND OLD.deal_id IS NOT NULL THEN
-        UPDATE emailrollup r
-           SET sent = r.sent - 1,
-               {", ".join(f"{f} = r.{f} - OLD.{f}::int" for f in FLAGS)}
-          FROM deal d
-         WHERE d.id = OLD.deal_id AND r.pipeline_id = d.pipeline_id;
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'sent' AND NEW.deal_id IS NOT NULL THEN
-        INSERT INTO emailrollup (pipeline_id, sent, {", ".join(FLAGS)})
-        SELECT d.pipeline_id, 1, {", ".join(f"NEW.{f}::int" for f in FLAGS)}
-          FROM deal d WHERE d.id = NEW.deal_id
-        ON CONFLICT (pipeline_id) DO UPDATE
-           SET sent = emailrollup.sent + 1,
-               {", ".join(f"{f} = emailrollup.{f} + EXCLUDED.{f}" for f in FLAGS)};
+      IF TG_OP = 'INSERT' THEN
+        {_apply(_contributions("new_rows", ""))};
+      ELSIF TG_OP = 'DELETE' THEN
+        {_apply(_contributions("old_rows", "-"))};
+      ELSE
+        {_apply(_contributions("new_rows", ""), _contributions("old_rows", "-"))};
       END IF;
       RETURN NULL;
     END $$
     """,
     """
-    CREATE TRIGGER emaillog_rollup_insert_delete AFTER INSERT OR DELETE ON emaillog
-    FOR EACH ROW EXECUTE FUNCTION emaillog_rollup()
+    CREATE TRIGGER emaillog_rollup_insert AFTER INSERT ON emaillog
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION emaillog_rollup()
     """,
-    f"""
-    CREATE TRIGGER emaillog_rollup_update AFTER UPDATE OF {", ".join(WATCHED)} ON emaillog
-    FOR EACH ROW
-    WHEN ({" OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in WATCHED)})
-    EXECUTE FUNCTION emaillog_rollup()
+    """
+    CREATE TRIGGER emaillog_rollup_delete AFTER DELETE ON emaillog
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION emaillog_rollup()
+    """,
+    """
+    CREATE TRIGGER emaillog_rollup_update AFTER UPDATE ON emaillog
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION emaillog_rollup()
     """,
 ]
 
@@ -122,8 +147,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER emaillog_rollup_update ON emaillog")
-        op.execute("DROP TRIGGER emaillog_rollup_insert_delete ON emaillog")
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER emaillog_rollup_{name} ON emaillog")
         op.execute("DROP FUNCTION emaillog_rollup()")
     else:
         for name in ("insert", "delete", "update"):
