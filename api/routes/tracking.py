@@ -2,7 +2,8 @@
 
 A token that is not ours (forged, altered, made for another purpose) gets 404 and records
 nothing. A genuine one always gets its GIF or its redirect, even when the event is a duplicate
-or Temporal is down: the event is stored first and delivered to the deal by the relay."""
+or Temporal is down: the event is stored first (one insert, `intake.receive_and_relay`), then
+matched to its email and deal and delivered to the deal by the relay, after the answer."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from fastapi.responses import RedirectResponse
 
 from dealpilot.core.errors import NotFound
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Inbound, content_key, store_and_relay
+from dealpilot.intake import Inbound, content_key, receive_and_relay
 from dealpilot.intake.bots import is_machine_open, looks_automated
 from dealpilot.tracking.tracker import verify
 from models import EmailEventType, utcnow
-from models.uow import UnitsOfWork
 
 router = APIRouter(prefix="/track", tags=["tracking"])
 
@@ -54,7 +54,7 @@ async def _track(request: Request, kind: EmailEventType, log_id: int, url: str |
         machine_open=kind == EmailEventType.open and is_machine_open(agent),
         payload={"user_agent": agent},
     )
-    await store_and_relay(UnitsOfWork(request.app.state.engine), request.app.state.relay, [inbound])
+    await receive_and_relay(request.app.state.receiver, request.app.state.relay, [inbound])
 
 
 @router.get(
