@@ -32,6 +32,7 @@ from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
 from tests.smtp import smtp_server
+from tests.waiting import wait_until
 
 API_KEY = "metrics-test-key"
 
@@ -311,7 +312,13 @@ def test_webhook_intake_is_counted_by_source_and_outcome(engine: Engine) -> None
         stale = headers | {"X-Dealpilot-Timestamp": "1"}
         forged = client.post("/api/crm/webhooks/reply", content=body, headers=stale)
         page = client.get("/metrics").text
-    assert first.json() == {"received": 1, "new": 1, "matched": 0}
+        # Matched (here: found to match nothing) by the app's relay, after the answer.
+        wait_until(
+            lambda: total("dealpilot_intake_events_total", outcome="unmatched") > unmatched,
+            timeout=30,
+            what="the relay to settle the reply",
+        )
+    assert first.json() == {"received": 1, "new": 1}
     assert again.json()["new"] == 0
     assert forged.status_code == 401
     assert total("dealpilot_intake_events_total", outcome="unmatched") == unmatched + 1

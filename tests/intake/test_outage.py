@@ -87,7 +87,7 @@ async def test_intake_answers_while_temporal_is_down_and_delivers_each_event_onc
         assert intake.pending() == DEALS * (OPENS_PER_DEAL + 1)
 
     assert [r.status_code for r in answers] == [200] * (DEALS * (OPENS_PER_DEAL + 1))
-    assert [r.json()["matched"] for r in answers[-DEALS:]] == [1] * DEALS
+    assert [r.json()["new"] for r in answers[-DEALS:]] == [1] * DEALS
     assert _by_type(intake) == {
         EmailEventType.open.value: DEALS * OPENS_PER_DEAL,
         EmailEventType.reply.value: DEALS,
