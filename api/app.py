@@ -21,6 +21,7 @@ from api.errors import ErrorEnvelope, install_error_handlers
 from api.metrics import install_metrics
 from api.middleware import MetricsMiddleware, RequestIdMiddleware
 from api.routes import CRM_ROUTERS, PUBLIC_ROUTERS
+from api.routes.tracking import TrackingFastPath
 from dealpilot.ai import AIEngine
 from dealpilot.core.errors import ServiceUnavailable
 from dealpilot.core.settings import Settings
@@ -109,6 +110,7 @@ def create_app(
     app.state.receiver = Receiver(engine)  # the hot intake endpoints' group commit
 
     install_error_handlers(app)
+    app.add_middleware(TrackingFastPath, prefix=CRM_PREFIX)  # innermost: see its docstring
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.metrics_enabled:

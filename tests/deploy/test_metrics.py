@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +27,7 @@ from dealpilot.intake.signatures import sign_dealpilot
 from dealpilot.mail.base import OutgoingEmail, PermanentMailError
 from dealpilot.mail.outbox import OutboxProvider
 from dealpilot.mail.smtp import SmtpProvider
+from dealpilot.tracking.tracker import Tracker
 from models import AIDecisionLog, EmailStatus
 from models.uow import UnitsOfWork
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
@@ -236,6 +238,32 @@ def test_requests_are_counted_by_route_template_never_the_raw_path(engine: Engin
     assert not [v for v in label_values if "987654" in v or "/no/such" in v]
     duration = frozenset({"method": "GET", "route": "/api/crm/brands", "le": "+Inf"}.items())
     assert samples[("dealpilot_http_request_duration_seconds_bucket", duration)] >= 1
+
+
+def test_pixels_answered_before_the_router_are_counted_like_any_route(engine: Engine) -> None:
+    secret = "pixel-secret-for-metrics"
+    tracker = Tracker("http://api.test", secret)
+    with api(engine, TRACKING_SECRET=secret) as client:
+        good = client.get(urlsplit(tracker.open_url(424242)).path)  # the fast path
+        forged = client.get(urlsplit(Tracker("http://x", "no").open_url(424242)).path)  # the route
+        click = client.get(
+            urlsplit(tracker.click_url(424242, "https://codeteki.au/")).path,
+            follow_redirects=False,
+        )
+        samples = scrape(client.get("/metrics").text)
+    assert (good.status_code, good.headers["content-type"]) == (200, "image/gif")
+    assert "no-store" in good.headers["cache-control"]
+    assert len(good.headers["X-Request-ID"]) == 32
+    assert_error(forged, 404)
+    assert (click.status_code, click.headers["location"]) == (302, "https://codeteki.au/")
+
+    def count(route: str, status: str) -> float:
+        labels = {"method": "GET", "route": route, "status": status}
+        return samples[("dealpilot_http_requests_total", frozenset(labels.items()))]
+
+    assert count("/api/crm/track/open/{token}.gif", "200") >= 1
+    assert count("/api/crm/track/open/{token}.gif", "404") >= 1
+    assert count("/api/crm/track/click/{token}", "302") >= 1
 
 
 def test_metrics_token_and_switch(engine: Engine) -> None:
