@@ -137,6 +137,28 @@ class Relay:
             for waiting in waits:
                 waiting.cancel()
 
+    async def _back_off(self, seconds: float, *, settle: bool) -> None:
+        """The pause after a failed round. Received events are still settled meanwhile when the
+        database answered (`settle`): only Temporal is away, and their deals, opened flags and
+        the unmatched list need nothing from it. The deals they match wait for the next round."""
+        deadline = time.monotonic() + seconds
+        while settle and not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.clear()
+            await self._sleep(left, wakeable=True)
+            if not self._unsettled:
+                continue
+            self._unsettled = False
+            try:
+                self._woken.update(await self.settle_all())
+            except Exception as exc:  # the database after all: wait out the pause
+                self._unsettled = True
+                log.warning("intake.settle_failed", error_type=type(exc).__name__)
+                break
+        await self._sleep(max(0.0, deadline - time.monotonic()), wakeable=False)
+
     async def _loop(self) -> None:
         next_sweep = time.monotonic() if self._every is not None else None
         while not self._stopping.is_set():
@@ -149,7 +171,7 @@ class Relay:
                 report = await self._round(None if sweep else woken)
                 if report is None or report.unreachable:
                     self._woken.update(woken)  # still owed, after the pause
-                    await self._sleep(self._pause_after_failure(), wakeable=False)
+                    await self._back_off(self._pause_after_failure(), settle=report is not None)
                     continue
                 self._failures = 0
                 if report.delivered >= self._batch:  # more is waiting: go again at once
