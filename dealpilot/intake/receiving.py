@@ -128,9 +128,12 @@ class Receiver:
         rows = [received_row(i) for i in inbounds]
         if not rows:
             return []
-        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[bool]] = loop.create_future()
         self._waiting.append((rows, future))
-        if self._writer is None or self._writer.done():
+        # A writer of another (ended) event loop never runs again: an app served in turn by
+        # several loops (tests) gets a writer in each.
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
             self._writer = asyncio.create_task(self._write(), name="intake-receiver")
         created = await asyncio.shield(future)
         for inbound, new in zip(inbounds, created, strict=True):
