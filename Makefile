@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 MYPY := .venv/bin/mypy dealpilot models api activities workflows worker.py
 
-.PHONY: dev test setup system-deps lint typecheck bench clean
+.PHONY: dev test setup system-deps lint typecheck bench bench-deps clean
 
 $(UV):
 	python3 -m venv .tools
@@ -54,7 +54,17 @@ lint: setup
 typecheck: setup
 	$(MYPY)
 
-bench: setup
+# bench.intake drives the API with wrk (a C load generator, so the client does not cost the
+# server its CPU as a Python one would): installed from Debian where we may (root with apt).
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing wrk for bench.intake"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "note: wrk is not installed (apt-get install wrk); bench.intake will fail"; fi; }
+
+bench: setup bench-deps
 	.venv/bin/python -m bench
 
 clean:

@@ -21,10 +21,11 @@ from api.errors import ErrorEnvelope, install_error_handlers
 from api.metrics import install_metrics
 from api.middleware import MetricsMiddleware, RequestIdMiddleware
 from api.routes import CRM_ROUTERS, PUBLIC_ROUTERS
+from api.routes.tracking import TrackingFastPath
 from dealpilot.ai import AIEngine
 from dealpilot.core.errors import ServiceUnavailable
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Relay
+from dealpilot.intake import Receiver, Relay
 from dealpilot.intake.relay import RELAY_EVERY
 from dealpilot.temporal.deals import DealWorkflows
 from models.uow import UnitsOfWork
@@ -69,29 +70,25 @@ def create_app(
     must reach a workflow answer 503 `temporal_unavailable`. `ai` renders previews of
     AI-written emails (default: the engine the settings choose, built on first use).
 
-    With a Temporal client, the app's lifespan runs the intake relay: the tracking,
-    unsubscribe and webhook endpoints store their events, wake it and answer without waiting
-    on Temporal; it delivers their deals' events, and sweeps everything pending every
-    `relay_every` (None: never), so events stored while Temporal was unreachable reach their
-    deals once it is back."""
+    The app's lifespan runs the intake relay: the tracking, unsubscribe and webhook endpoints
+    store their events, wake it and answer without waiting on Temporal; it matches the events
+    the hot endpoints only inserted (pixel, click, replies) and, with a Temporal client,
+    delivers their deals' events, and sweeps everything pending every `relay_every` (None:
+    never), so events stored while Temporal was unreachable reach their deals once it is
+    back."""
     settings = settings or Settings()
-    relay = None
-    if temporal is not None:
-        relay = Relay(
-            DealWorkflows(temporal, settings.temporal_task_queue),
-            UnitsOfWork(engine),
-            every=relay_every,
-        )
+    # Without Temporal the relay only settles received events (matches them to their deals);
+    # they wait for a relay with Temporal to be delivered.
+    workflows = None if temporal is None else DealWorkflows(temporal, settings.temporal_task_queue)
+    relay = Relay(workflows, UnitsOfWork(engine), every=relay_every)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if relay is not None:
-            relay.start()
+        relay.start()
         try:
             yield
         finally:
-            if relay is not None:
-                await relay.stop()
+            await relay.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -110,8 +107,10 @@ def create_app(
     app.state.temporal = temporal
     app.state.ai = ai
     app.state.relay = relay  # the intake endpoints wake it (dealpilot.intake.store_and_relay)
+    app.state.receiver = Receiver(engine)  # the hot intake endpoints' group commit
 
     install_error_handlers(app)
+    app.add_middleware(TrackingFastPath, prefix=CRM_PREFIX)  # innermost: see its docstring
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.metrics_enabled:
@@ -133,6 +132,11 @@ def create_app(
             ) from exc
         return Health(status="ok", database="ok")
 
+    # The public routes first: their paths (/track, /unsubscribe, /webhooks) overlap none of
+    # the CRM's, and the pixel and the click are the busiest requests the API serves, so they
+    # should not be tried against every CRM route before they match.
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router, prefix=CRM_PREFIX)
     for router in CRM_ROUTERS:
         app.include_router(
             router,
@@ -140,8 +144,6 @@ def create_app(
             dependencies=[Depends(require_api_key), Depends(reject_nul_characters)],
             responses=_ERROR_RESPONSES,
         )
-    for router in PUBLIC_ROUTERS:
-        app.include_router(router, prefix=CRM_PREFIX)
     install_console(app, settings)
     return app
 

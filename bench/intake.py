@@ -38,12 +38,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import Response
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
@@ -59,6 +60,7 @@ API_KEY = "bench"
 EMAILS = 2_000
 REPLIES_PER_LEVEL = 5_000
 LEVELS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+CLICK_URL = "https://codeteki.au/backlinks?utm=bench"
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 
 
@@ -83,7 +85,7 @@ def server_settings(db_url: str) -> Any:
 def _serve(app_kind: str, db_url: str, port: int) -> None:
     """Runs in the server subprocess."""
     import uvicorn
-    from fastapi import FastAPI, Response
+    from fastapi import FastAPI
 
     from api.app import create_app
 
@@ -120,15 +122,17 @@ def server(
     log: Path,
     *,
     module: str = "bench.intake",
-    start_timeout: float = 30,
+    start_timeout: float = 120,
     extra: Sequence[str] = (),
+    cwd: Path | None = None,
 ) -> Iterator[str]:
     """`python -m MODULE --serve APP_KIND` on a free port, until /openapi.json answers; its
-    base URL, and the process stopped afterwards (bench.intake_outage serves through it too)."""
+    base URL, and the process stopped afterwards (bench.intake_outage serves through it too).
+    `cwd`: serve the code of another checkout (`--before`), run from there."""
     port = free_port()
     cmd = [sys.executable, "-m", module, "--serve", app_kind, "--db-url", db_url, *extra]
     with log.open("ab") as err:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err)
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=err, stderr=err, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout
@@ -323,28 +327,29 @@ class Load:
 
 
 def ramp(
-    load: Load, baseline: Load, seconds: int, max_conn: int, work: Path
-) -> tuple[list[Level], list[Level]]:
-    """Rising concurrency, `baseline` then `load` at each level (so that both see the same
-    machine), until two levels in a row add less than 5% to `load`'s best rate."""
-    got: list[Level] = []
+    loads: Sequence[Load], baseline: Load, seconds: int, levels: Sequence[int], work: Path
+) -> tuple[dict[str, list[Level]], list[Level]]:
+    """Rising concurrency, `baseline` then each of `loads` at each level (so that all see the
+    same machine), until two levels in a row add less than 5% to the last load's best rate."""
+    got: dict[str, list[Level]] = {load.name: [] for load in loads}
     bare: list[Level] = []
     best, flat = 0.0, 0
-    for conn in (c for c in LEVELS if c <= max_conn):
-        for one, into in ((baseline, bare), (load, got)):
+    for conn in levels:
+        for one in (baseline, *loads):
             script = work / f"{one.name.replace(' ', '_')}_{conn}.lua"
             script.write_text(one.script())
             level = wrk(one.base, script, conn, seconds)
-            into.append(level)
+            (bare if one is baseline else got[one.name]).append(level)
             print(
-                f"  {one.name:<14} c={conn:<4} {level.rps:>9,.0f} req/s  p50 {level.p50_ms:7.2f} ms"
-                f"  p99 {level.p99_ms:8.2f} ms  errors {level.errors}",
+                f"  {one.name:<24} c={conn:<4} {level.rps:>9,.0f} req/s  p50 {level.p50_ms:7.2f}"
+                f" ms  p99 {level.p99_ms:8.2f} ms  errors {level.errors}",
                 flush=True,
             )
-        if got[-1].rps > best * 1.05:
-            best, flat = got[-1].rps, 0
+        last = got[loads[-1].name][-1].rps
+        if last > best * 1.05:
+            best, flat = last, 0
         else:
-            best, flat = max(best, got[-1].rps), flat + 1
+            best, flat = max(best, last), flat + 1
             if flat >= 2:
                 break
     return got, bare
@@ -367,7 +372,7 @@ def sanity(base: str, sent: list[Sent], brand_address: str) -> None:
     )
     reply = httpx.post(f"{base}{path}", headers=headers, content=body.encode())
     assert reply.status_code < 300, reply.text
-    assert reply.json()["matched"] == 1, reply.text
+    assert reply.json()["new"] == 1, reply.text
 
 
 def stored_events(engine: Engine) -> dict[str, int]:
@@ -388,12 +393,25 @@ def database(kind: str, work: Path) -> Iterator[str]:
             yield url
 
 
+def click_script(sent: list[Sent]) -> str:
+    tokens = [sign({"p": "c", "l": x.log_id, "u": CLICK_URL}, TRACKING_SECRET) for x in sent]
+    return _script(
+        [("GET", f"/api/crm/track/click/{t}", {"User-Agent": BROWSER}, None) for t in tokens]
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
+        raise SystemExit(
+            "wrk is not installed (`make bench` installs it as root: apt-get install wrk)"
+        )
+    levels = [int(c) for c in args.levels.split(",")] if args.levels else LEVELS
+    levels = [c for c in levels if c <= args.max_connections]
+    before = Path(args.before).resolve() if args.before else None
     with (
         tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp,
         database(args.db, Path(tmp)) as url,
+        ExitStack() as servers,
     ):
         work = Path(tmp)
         engine = seeded(url)
@@ -402,29 +420,44 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"intake benchmark: db={args.db} ({engine.dialect.name}), Temporal not configured, "
             f"uvicorn 1 worker, wrk 2 threads, {args.seconds}s per level, "
-            f"nproc={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}",
+            f"nproc={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
+            + (f", before = {before}" if before else ""),
             flush=True,
         )
+        bare_base = servers.enter_context(server("bare", url, log))
+        base = servers.enter_context(server("real", url, log))
+        sanity(base, sent, brand_address)
+        bases = {"": base}
+        if before is not None:
+            bases[" (before)"] = servers.enter_context(server("real", url, log, cwd=before))
+            sanity(bases[" (before)"], sent, brand_address)
+        noop_get = _script([("GET", "/noop", {"User-Agent": BROWSER}, None)])
+        pixels, clicks = pixel_script(sent), click_script(sent)
+
+        def noop_post() -> str:
+            bodies = reply_bodies(sent, brand_address, 200)
+            return _script([signed_post("/noop", b) for b in bodies])
+
+        def replies() -> str:  # fresh timestamps (5-minute window) and Message-IDs
+            bodies = reply_bodies(sent, brand_address, REPLIES_PER_LEVEL)
+            return _script([signed_post("/api/crm/webhooks/reply", b) for b in bodies])
+
+        get_load = Load("bare GET", bare_base, lambda: noop_get)
+        post_load = Load("bare POST", bare_base, noop_post)
+        groups = [
+            (get_load, [Load(f"open pixel{tag}", b, lambda: pixels) for tag, b in bases.items()]),
+            (get_load, [Load(f"click{tag}", b, lambda: clicks) for tag, b in bases.items()]),
+            (post_load, [Load(f"reply webhook{tag}", b, replies) for tag, b in bases.items()]),
+        ]
         pairs: dict[str, tuple[list[Level], list[Level]]] = {}
-        with server("bare", url, log) as bare_base, server("real", url, log) as base:
-            sanity(base, sent, brand_address)
-            noop_get = _script([("GET", "/noop", {"User-Agent": BROWSER}, None)])
-            pixels = pixel_script(sent)
-
-            def noop_post() -> str:
-                bodies = reply_bodies(sent, brand_address, 200)
-                return _script([signed_post("/noop", b) for b in bodies])
-
-            def replies() -> str:  # fresh timestamps (5-minute window) and Message-IDs
-                bodies = reply_bodies(sent, brand_address, REPLIES_PER_LEVEL)
-                return _script([signed_post("/api/crm/webhooks/reply", b) for b in bodies])
-
-            pixel_load = Load("open pixel", base, lambda: pixels)
-            get_load = Load("bare GET", bare_base, lambda: noop_get)
-            reply_load = Load("reply webhook", base, replies)
-            post_load = Load("bare POST", bare_base, noop_post)
-            for load, baseline in ((pixel_load, get_load), (reply_load, post_load)):
-                pairs[load.name] = ramp(load, baseline, args.seconds, args.max_connections, work)
+        for baseline, loads in groups:
+            if args.only and not any(n in loads[0].name for n in args.only.split(",")):
+                continue
+            got, bare = ramp(list(reversed(loads)), baseline, args.seconds, levels, work)
+            for name, levels_got in got.items():
+                pairs[name] = (levels_got, bare)
+        servers.close()
+        settle_stored(engine)
         events = stored_events(engine)
         engine.dispose()
 
@@ -443,7 +476,17 @@ def run(args: argparse.Namespace) -> None:
             rows,
         )
     )  # fmt: skip
-    print(f"\nevents stored by the real app: {events}")
+    print(f"\nevents stored by the real app(s): {events}")
+
+
+def settle_stored(engine: Engine) -> None:
+    """Whatever the servers received and had not matched yet when they stopped (the relay
+    settles on its next start; the count of stored events is the same either way)."""
+    from dealpilot.intake.settling import settle
+
+    with session_scope(engine) as s:
+        while settle(s).events:
+            pass
 
 
 def main() -> None:
@@ -451,6 +494,12 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=3, help="per concurrency level")
     parser.add_argument("--max-connections", type=int, default=256)
+    parser.add_argument("--levels", help="connection levels, e.g. 16 or 8,16 (default: a ramp)")
+    parser.add_argument("--only", help="pixel, click, reply (comma-separated; default: all)")
+    parser.add_argument(
+        "--before",
+        help="a checkout of an earlier revision: its real app is measured too, in the same run",
+    )
     parser.add_argument("--serve", choices=["real", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -1,7 +1,7 @@
 """Intake latency while Temporal is unreachable against while it is up, in the same run.
 
     .venv/bin/python -m bench.intake_outage [--db sqlite|postgres] [--requests 600]
-                                            [--concurrency 8]
+                                            [--concurrency 8] [--before DIR]
 
 The real API app (`api.create_app` with a Temporal client, so its intake relay runs) is served
 by uvicorn in a subprocess (one worker, log level WARNING) twice on the same fresh database:
@@ -140,20 +140,28 @@ async def drive(base: str, requests: list[Request], concurrency: int) -> tuple[l
 
 
 def phase_run(
-    phase: str, base: str, sent: list[Sent], brand_address: str, args: argparse.Namespace
+    phase: str,
+    base: str,
+    sent: list[Sent],
+    brand_address: str,
+    args: argparse.Namespace,
+    tag: str = "",
 ) -> list[Latencies]:
-    warm = pixels(sent, WARM_UP, f"warm-{phase}") + replies(sent, brand_address, WARM_UP)
+    """`tag` names the checkout (`--before`): its opens get User-Agents of their own, so no
+    open is a duplicate of another checkout's."""
+    who = f"{phase}{tag.replace(' ', '')}"
+    warm = pixels(sent, WARM_UP, f"warm-{who}") + replies(sent, brand_address, WARM_UP)
     asyncio.run(drive(base, warm, args.concurrency))
     out = []
     for name, load in (
-        ("open pixel", pixels(sent, args.requests, phase)),
+        ("open pixel", pixels(sent, args.requests, who)),
         ("reply webhook", replies(sent, brand_address, args.requests)),
     ):
         millis, errors = asyncio.run(drive(base, load, args.concurrency))
         lat = Latencies(phase, name, millis, errors)
         out.append(lat)
         print(
-            f"  {phase:<5} {name:<14} n={len(millis)}  p50 {lat.pct(0.5):7.2f} ms"
+            f"  {phase:<5} {name + tag:<25} n={len(millis)}  p50 {lat.pct(0.5):7.2f} ms"
             f"  p99 {lat.pct(0.99):8.2f} ms  max {max(millis):8.2f} ms  errors {errors}",
             flush=True,
         )
@@ -185,18 +193,28 @@ def run(args: argparse.Namespace) -> None:
         )
         results: dict[tuple[str, str], Latencies] = {}
         left: dict[str, int] = {}
-        for phase in PHASES:
-            with server(
-                phase, url, work / "server.log", module="bench.intake_outage", start_timeout=60
-            ) as base:
-                for lat in phase_run(phase, base, sent, brand_address, args):
-                    results[(lat.phase, lat.endpoint)] = lat
-                left[phase] = pending(engine)
+        trees: list[tuple[str, Path | None]] = [("", None)]
+        if args.before:
+            trees.insert(0, (" (before)", Path(args.before).resolve()))
+        for tag, tree in trees:
+            for phase in PHASES:
+                with server(
+                    phase,
+                    url,
+                    work / "server.log",
+                    module="bench.intake_outage",
+                    start_timeout=120,
+                    cwd=tree,
+                ) as base:
+                    for lat in phase_run(phase, base, sent, brand_address, args, tag):
+                        results[(lat.phase, lat.endpoint + tag)] = lat
+                    left[phase + tag] = pending(engine)
         events = stored_events(engine)
         engine.dispose()
 
     rows = []
-    for endpoint in ("open pixel", "reply webhook"):
+    names = [e + tag for tag, _tree in trees for e in ("open pixel", "reply webhook")]
+    for endpoint in names:
         up, down = results[("up", endpoint)], results[("down", endpoint)]
         rows.append([endpoint, up.pct(0.5), up.pct(0.99), max(up.millis), up.errors,
                      down.pct(0.5), down.pct(0.99), max(down.millis), down.errors,
@@ -211,7 +229,8 @@ def run(args: argparse.Namespace) -> None:
         )
     )  # fmt: skip
     print(f"\nevents stored: {events}")
-    print(f"events pending after the up phase: {left['up']}, after the down phase: {left['down']}")
+    for phase, count in left.items():
+        print(f"events pending after the {phase} phase: {count}")
 
 
 def main() -> None:
@@ -219,6 +238,10 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=600, help="per endpoint and phase")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--before",
+        help="a checkout of an earlier revision: its app is measured too, in the same run",
+    )
     parser.add_argument("--serve", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DraftKind, DraftStatus, EmailEventType, EmailStatus
@@ -63,12 +63,27 @@ class EmailEvent(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("source", "dedupe_key", name="uq_event_source_dedupe"),
-        # The relay's sweep and `?pending=true`: the few events not yet delivered.
+        # `?pending=true`: the events not yet delivered, newest first.
         Index(
             "ix_emailevent_pending",
             "id",
             postgresql_where=text("delivered_at IS NULL"),
             sqlite_where=text("delivered_at IS NULL"),
+        ),
+        # The relay's two queues, kept small however many events are stored: events received
+        # but not yet matched (`settled` false), and matched events not yet delivered.
+        Index(
+            "ix_emailevent_unsettled",
+            "id",
+            postgresql_where=text("NOT settled"),
+            sqlite_where=text("NOT settled"),
+        ),
+        Index(
+            "ix_emailevent_undelivered",
+            "deal_id",
+            "id",
+            postgresql_where=text("delivered_at IS NULL AND deal_id IS NOT NULL"),
+            sqlite_where=text("delivered_at IS NULL AND deal_id IS NOT NULL"),
         ),
     )
 
@@ -85,6 +100,11 @@ class EmailEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # False while an event received by a hot endpoint (pixel, click, reply) waits to be matched
+    # to its email and deal (dealpilot.intake.settling); then brand, log and deal are set.
+    settled: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

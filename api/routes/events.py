@@ -48,7 +48,9 @@ def list_events(
     stmt = select(EmailEvent).order_by(col(EmailEvent.id).desc())
     if unmatched is not None:
         deal_col = col(EmailEvent.deal_id)
-        stmt = stmt.where(deal_col.is_(None) if unmatched else deal_col.is_not(None))
+        # An event received a moment ago and not matched yet is not "unmatched" (yet).
+        settled = col(EmailEvent.settled).is_(True)
+        stmt = stmt.where(deal_col.is_(None) & settled if unmatched else deal_col.is_not(None))
     if type is not None:
         stmt = stmt.where(col(EmailEvent.event_type) == type)
     brand_id = resolve_brand_id(session, brand)

@@ -5,7 +5,11 @@ generic reply webhook. Public (no API key): each checks its provider's proof.
 Every request: body at most 1 MB (413); secret not configured → 503 `webhook_not_configured`
 (never accepted unsigned); bad proof → 401; unparseable → 400; wrong shape → 422. In all those
 cases nothing is stored and nothing is signalled. A duplicate delivery answers 200 and is
-processed once (events are unique per source and provider id)."""
+processed once (events are unique per source and provider id).
+
+Replies, opens, clicks and soft bounces are stored with one insert and answered; the relay
+matches them to their deal afterwards (`intake.accept`). Complaints and hard bounces are
+recorded in full, their suppression committed, before the answer."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from dealpilot.core.errors import (
     ServiceUnavailable,
 )
 from dealpilot.core.settings import Settings
-from dealpilot.intake import Inbound, RecordResult, store_and_relay
+from dealpilot.intake import Inbound, accept
 from dealpilot.intake.complaints import (
     mailgun_complaints,
     postmark_complaints,
@@ -63,9 +67,10 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 class Accepted(BaseModel):
+    """Events are matched to their deal after the answer: `GET /api/crm/events/` shows it."""
+
     received: int  # events in the request
     new: int  # events stored for the first time (0 for a duplicate delivery)
-    matched: int  # of those, events matched to a deal
 
 
 def _not_configured(setting: str) -> ServiceUnavailable:
@@ -132,19 +137,18 @@ async def _parse(request: Request, parse: Callable[[Session], Any]) -> Any:
 
 
 async def _accept(request: Request, inbounds: list[Inbound]) -> Accepted:
-    results: list[RecordResult] = await store_and_relay(
-        UnitsOfWork(_engine(request)), request.app.state.relay, inbounds
-    )
-    new = [r for r in results if r.created]
-    return Accepted(
-        received=len(inbounds),
-        new=len(new),
-        matched=sum(1 for r in new if r.deal_ids),
-    )
+    state = request.app.state
+    new = await accept(UnitsOfWork(_engine(request)), state.receiver, state.relay, inbounds)
+    return Accepted(received=len(inbounds), new=new)
 
 
 def _brand_lookup(session: Session) -> Callable[[list[str]], int | None]:
     return partial(brand_for_addresses, session)
+
+
+def _brand_later(_recipients: list[str]) -> int | None:
+    """A reply's brand is found from its recipients when it is settled, after the answer."""
+    return None
 
 
 # ------------------------------------------------------------------------------ ZeptoMail
@@ -196,7 +200,7 @@ async def mailgun(request: Request) -> Accepted:
         settings.mailgun_signing_key.get_secret_value(),
         window=settings.webhook_replay_window,
     )
-    inbound = await _parse(request, lambda s: parse_mailgun(form, _brand_lookup(s)))
+    inbound = parse_mailgun(form, _brand_later)
     _mailgun_guard(request, settings).check(token, inbound.dedupe_key)
     return await _accept(request, [inbound])
 
@@ -208,7 +212,7 @@ async def postmark(request: Request) -> Accepted:
     `POSTMARK_INBOUND_PASSWORD`, given in the webhook URL as `https://user:pass@host/...`)."""
     _postmark_auth(request)
     data = _json(await read_body(request))
-    inbound = await _parse(request, lambda s: parse_postmark(data, _brand_lookup(s)))
+    inbound = parse_postmark(data, _brand_later)
     return await _accept(request, [inbound])
 
 
@@ -237,7 +241,7 @@ async def sendgrid(
     _sendgrid_key(request, key)
     await read_body(request)
     form = await _form(request)
-    inbound = await _parse(request, lambda s: parse_sendgrid(form, _brand_lookup(s)))
+    inbound = parse_sendgrid(form, _brand_later)
     return await _accept(request, [inbound])
 
 
@@ -319,5 +323,5 @@ async def generic_reply(
         window=settings.webhook_replay_window,
     )
     data = _json(body)
-    inbound = await _parse(request, lambda s: parse_generic(data, _brand_lookup(s)))
+    inbound = parse_generic(data, _brand_later)
     return await _accept(request, [inbound])

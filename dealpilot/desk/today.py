@@ -236,9 +236,12 @@ def _sends(session: Session, scope: BrandScope) -> Listing[SendProblem]:
 
 
 def _unmatched(session: Session, scope: BrandScope) -> Listing[UnmatchedEvent]:
-    # An event matched to no brand is only an admin's to see.
+    # An event matched to no brand is only an admin's to see. One not yet settled (matched
+    # by the relay, a moment after it was received) is not unmatched yet.
     base = select(EmailEvent).where(
-        col(EmailEvent.deal_id).is_(None), scope.condition(EmailEvent.brand_id)
+        col(EmailEvent.deal_id).is_(None),
+        col(EmailEvent.settled).is_(True),
+        scope.condition(EmailEvent.brand_id),
     )
     rows = session.exec(base.order_by(col(EmailEvent.created_at).desc()).limit(LIST_LIMIT)).all()
     items = [

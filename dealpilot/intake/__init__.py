@@ -1,5 +1,6 @@
 """Inbound events (tracking, webhooks, polled inboxes): store first, then deliver to the deal.
 
+    await receive_and_relay(receiver, relay, [Inbound(...)])   # the hot endpoints: one insert
     result = record(session, Inbound(...))   # no commit; the caller commits
     ...commit...
     relay.wake(result.deal_ids)   # the endpoints: `store_and_relay`, then answer
@@ -10,6 +11,7 @@ whatever else is pending (Temporal was down), in order.
 """
 
 from dealpilot.intake.delivery import DeliveryReport, count_pending, deliver
+from dealpilot.intake.receiving import Receiver
 from dealpilot.intake.recording import (
     Inbound,
     RecordResult,
@@ -19,11 +21,13 @@ from dealpilot.intake.recording import (
     record,
 )
 from dealpilot.intake.relay import Relay
-from dealpilot.intake.service import store, store_and_relay
+from dealpilot.intake.service import accept, receive_and_relay, store, store_and_relay
 
 __all__ = [
+    "accept",
     "DeliveryReport",
     "Inbound",
+    "Receiver",
     "RecordResult",
     "Relay",
     "content_key",
@@ -31,6 +35,7 @@ __all__ = [
     "deliver",
     "match_log",
     "normalise_message_id",
+    "receive_and_relay",
     "record",
     "store",
     "store_and_relay",

@@ -14,6 +14,7 @@ a bot.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _AUTOMATED = re.compile(
     r"yahoo! slurp|barracuda|mimecast|proofpoint"
@@ -34,6 +35,7 @@ def is_machine_open(user_agent: str | None) -> bool:
     return (user_agent or "").strip() == _APPLE_PREFETCH
 
 
+@lru_cache(maxsize=4096)  # the same few mail clients fetch most pixels
 def looks_automated(user_agent: str | None) -> bool:
     """No person behind it. A missing User-Agent is automated too: every mail client and
     browser sends one. Machine opens are automated; Gmail's and Yahoo's proxies are not."""

@@ -38,6 +38,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.service import RPCError, RPCStatusCode
 
+from dealpilot.intake.settling import count_unsettled
 from dealpilot.temporal.deals import DealSignal, DealWorkflows
 from models import Deal, DealStatus, EmailEvent, EmailEventType, utcnow
 from models.uow import Transact
@@ -139,8 +140,13 @@ def _pending_stmt(deal_ids: list[int] | None) -> Any:
 
 
 def count_pending(session: Session, deal_ids: list[int] | None = None) -> int:
+    """Events still owed to a deal: matched and not delivered, and (all deals) received events
+    not matched yet (`settling`), which may be some deal's."""
     sub = _pending_stmt(deal_ids).subquery()
-    return int(session.exec(select(func.count()).select_from(sub)).one())
+    pending = int(session.exec(select(func.count()).select_from(sub)).one())
+    if deal_ids is None:
+        pending += count_unsettled(session)
+    return pending
 
 
 def _claim(

@@ -134,6 +134,7 @@ def reply(
         occurred_at=occurred_at,
         brand_id=brand_for(recipients),
         message_ids=message_ids(in_reply_to, references),
+        recipients=tuple(a.strip().lower() for a in recipients[:20] if a),
         email=senders[0],
         text=strip_quoted(text)[:20000],
         subject=subject[:300],

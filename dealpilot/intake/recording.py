@@ -51,6 +51,8 @@ class Inbound:
     brand_id: int | None = None
     email_log_id: int | None = None
     message_ids: tuple[str, ...] = ()  # In-Reply-To / References / Message-ID values
+    # The addresses a reply was sent to: its brand, when `brand_id` is not known yet.
+    recipients: tuple[str, ...] = ()
     email: str | None = None  # the contact's address (a reply's sender, a bounced recipient)
     url: str | None = None
     is_bot: bool = False
@@ -81,38 +83,53 @@ def normalise_message_id(value: str) -> str:
     return value.strip().strip("<>").strip().lower()
 
 
-def _clean(value: Any) -> Any:
+def clean_text(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL: drop it everywhere, keys included."""
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {str(_clean(k)): _clean(v) for k, v in value.items()}
+        return {str(clean_text(k)): clean_text(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_text(v) for v in value]
     if value is None or isinstance(value, bool | int | float):
         return value
-    return _clean(str(value))
+    return clean_text(str(value))
 
 
-def _key(dedupe_key: str) -> str:
-    key = _clean(dedupe_key)
+def event_key(dedupe_key: str) -> str:
+    key = clean_text(dedupe_key)
     assert isinstance(key, str)
     if len(key) > MAX_KEY - 20:  # room for the fan-out suffix
         return content_key(key)
     return key
 
 
-def _find_by_message_ids(
-    session: Session, message_ids: Sequence[str], brand_id: int | None
-) -> EmailLog | None:
-    bare = [m.strip().strip("<>").strip() for m in message_ids if m and m.strip("<> \t")]
+def _bare_ids(message_ids: Sequence[str]) -> list[str]:
+    return [m.strip().strip("<>").strip() for m in message_ids if m and m.strip("<> \t")]
+
+
+def logs_by_message_id(session: Session, message_ids: Sequence[str]) -> dict[str, EmailLog]:
+    """Our emails carrying any of `message_ids` (in any case, with or without angle brackets),
+    by normalised Message-ID: one query for all of them."""
+    bare = _bare_ids(message_ids)
     if not bare:
-        return None
-    wanted = [b.lower() for b in bare]
+        return {}
     forms = {f for b in bare for f in (b, f"<{b}>", b.lower(), f"<{b.lower()}>")}
     rows = session.exec(select(EmailLog).where(col(EmailLog.message_id).in_(sorted(forms)))).all()
+    return {normalise_message_id(r.message_id or ""): r for r in rows}
+
+
+def _find_by_message_ids(
+    session: Session,
+    message_ids: Sequence[str],
+    brand_id: int | None,
+    known: dict[str, EmailLog] | None = None,
+) -> EmailLog | None:
+    wanted = [b.lower() for b in _bare_ids(message_ids)]
+    if not wanted:
+        return None
+    by_id = known if known is not None else logs_by_message_id(session, message_ids)
     # Message-ids may differ in case only; `wanted` is in the caller's order of preference.
-    by_id = {normalise_message_id(r.message_id or ""): r for r in rows}
     for w in wanted:
         row = by_id.get(w)
         if row is not None and (brand_id is None or row.brand_id == brand_id):
@@ -137,13 +154,16 @@ def _find_by_address(session: Session, email: str, brand_id: int | None) -> Emai
     return rows[0] if len(brands) == 1 else None
 
 
-def match_log(session: Session, inbound: Inbound) -> EmailLog | None:
-    """email_log_id, else a message id of ours, else the latest mail to (brand, address)."""
+def match_log(
+    session: Session, inbound: Inbound, *, known: dict[str, EmailLog] | None = None
+) -> EmailLog | None:
+    """email_log_id, else a message id of ours, else the latest mail to (brand, address).
+    `known`: the emails of the Message-IDs, already looked up (`logs_by_message_id`)."""
     if inbound.email_log_id is not None:
         row = session.get(EmailLog, inbound.email_log_id)
         if row is not None:
             return row
-    row = _find_by_message_ids(session, inbound.message_ids, inbound.brand_id)
+    row = _find_by_message_ids(session, inbound.message_ids, inbound.brand_id, known)
     if row is not None:
         return row
     if inbound.email:
@@ -165,7 +185,7 @@ def _open_deals(session: Session, brand_id: int, email: str) -> list[int]:
     return [r for r in rows if r is not None]
 
 
-def _is_scanner_click(inbound: Inbound, log: EmailLog | None) -> bool:
+def is_scanner_click(inbound: Inbound, log: EmailLog | None) -> bool:
     if inbound.event_type != EmailEventType.click or log is None or log.sent_at is None:
         return False
     age = inbound.occurred_at - log.sent_at
@@ -189,7 +209,7 @@ def _suppress(
         pass  # a concurrent request suppressed the same address first: same outcome
 
 
-def _flag_log(log: EmailLog, inbound: Inbound, is_bot: bool, machine: bool) -> None:
+def flag_log(log: EmailLog, inbound: Inbound, is_bot: bool, machine: bool) -> None:
     kind = inbound.event_type
     if machine and not log.machine_opened:
         log.machine_opened, log.machine_opened_at = True, inbound.occurred_at
@@ -201,6 +221,22 @@ def _flag_log(log: EmailLog, inbound: Inbound, is_bot: bool, machine: bool) -> N
             log.clicked, log.clicked_at = True, inbound.occurred_at
     elif kind == EmailEventType.bounce:
         log.bounced = True
+
+
+def stored_payload(inbound: Inbound) -> dict[str, Any]:
+    """What an event keeps of its inbound besides its columns (the relay's signals read it)."""
+    machine = inbound.machine_open and inbound.event_type == EmailEventType.open
+    payload = clean_text(
+        {
+            "text": inbound.text[:20000],
+            "subject": inbound.subject[:300],
+            "message_ids": list(inbound.message_ids)[:20],
+            "raw": inbound.payload,
+            "machine_open": True if machine else None,
+        }
+    )
+    assert isinstance(payload, dict)
+    return payload
 
 
 def record(session: Session, inbound: Inbound) -> RecordResult:
@@ -215,7 +251,7 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
       `{key}#deal-{id}`.
     A replay (same source and key) returns `created=False` and changes nothing.
     """
-    key = _key(inbound.dedupe_key)
+    key = event_key(inbound.dedupe_key)
     existing = _existing(session, inbound.source, key)
     if existing:
         return RecordResult(existing, created=False)
@@ -224,20 +260,12 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
     brand_id = log.brand_id if log is not None else inbound.brand_id
     email = (inbound.email or (log.to_email if log else "") or "").strip().lower() or None
     machine = inbound.machine_open and inbound.event_type == EmailEventType.open
-    is_bot = inbound.is_bot or machine or _is_scanner_click(inbound, log)
+    is_bot = inbound.is_bot or machine or is_scanner_click(inbound, log)
     deal_ids: list[int | None] = [log.deal_id if log is not None else None]
     if inbound.event_type == EmailEventType.unsubscribe and brand_id is not None and email:
         deal_ids = list(_open_deals(session, brand_id, email)) or deal_ids
 
-    payload = _clean(
-        {
-            "text": inbound.text[:20000],
-            "subject": inbound.subject[:300],
-            "message_ids": list(inbound.message_ids)[:20],
-            "raw": inbound.payload,
-            "machine_open": True if machine else None,
-        }
-    )
+    payload = stored_payload(inbound)
     events: list[EmailEvent] = []
     for n, deal_id in enumerate(deal_ids):
         events.append(
@@ -248,8 +276,8 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
                 event_type=inbound.event_type,
                 source=inbound.source[:50],
                 dedupe_key=key if n == 0 else f"{key}#deal-{deal_id}",
-                email=_clean(email[:320]) if email else None,
-                url=_clean(inbound.url) if inbound.url else None,
+                email=clean_text(email[:320]) if email else None,
+                url=clean_text(inbound.url) if inbound.url else None,
                 is_bot=is_bot,
                 payload=payload,
                 occurred_at=inbound.occurred_at,
@@ -264,7 +292,7 @@ def record(session: Session, inbound: Inbound) -> RecordResult:
         return RecordResult(_existing(session, inbound.source, key), created=False)
 
     if log is not None:
-        _flag_log(log, inbound, is_bot, machine)
+        flag_log(log, inbound, is_bot, machine)
         session.add(log)
     reason = _SUPPRESSES.get(inbound.event_type)
     if reason is not None and brand_id is not None and email:

@@ -2,9 +2,12 @@
 on Temporal.
 
 An endpoint stores its events, commits, hands the deal ids to `Relay.wake` (which only notes
-them) and answers; the relay then delivers those deals' pending events, oldest first. Besides,
-it sweeps everything pending at start and every `every`, so events stored while Temporal (or a
-worker, or this process) was down reach their deals once it is back.
+them) and answers; the relay then delivers those deals' pending events, oldest first. The hot
+endpoints (pixel, click, replies) store their events unmatched (`receiving`) and call
+`Relay.wake_settle`: the relay first settles every received event (`settling`: matched to its
+email and deal), then delivers the deals they matched. Besides, it sweeps everything at start
+and every `every`, so events stored while Temporal (or a worker, or this process) was down
+reach their deals once it is back. Without Temporal (`workflows` None) it only settles.
 
 When Temporal does not answer, the relay backs off (`backoff`, doubling up to `backoff_max`)
 instead of trying again for every request: during an outage it makes one bounded attempt
@@ -18,10 +21,12 @@ import contextlib
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
 import structlog
 
 from dealpilot.intake.delivery import DeliveryReport, deliver
+from dealpilot.intake.settling import Settled, settle
 from dealpilot.temporal.deals import DealWorkflows
 from models.uow import Transact
 
@@ -41,7 +46,7 @@ class Relay:
 
     def __init__(
         self,
-        workflows: DealWorkflows,
+        workflows: DealWorkflows | None,
         transact: Transact,
         *,
         every: timedelta | None = RELAY_EVERY,
@@ -57,6 +62,7 @@ class Relay:
         self._backoff_max = backoff_max.total_seconds()
         self._failures = 0
         self._woken: set[int] = set()
+        self._unsettled = True  # events received before this process started, perhaps
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -70,25 +76,47 @@ class Relay:
         if len(self._woken) > before:
             self._wake.set()
 
+    def wake_settle(self) -> None:
+        """Asks for the received (unmatched) events to be settled, then delivered, soon."""
+        self._unsettled = True
+        self._wake.set()
+
     @property
     def failures(self) -> int:
         """Rounds in a row that could not reach Temporal (0 when the last one could)."""
         return self._failures
 
     # ------------------------------------------------------------------------ rounds
+    async def settle_all(self) -> set[int]:
+        """Settles every received event, a batch per unit of work; the deals they matched."""
+        deal_ids: set[int] = set()
+        while True:
+            done: Settled = await self._transact(partial(settle, limit=self._batch))
+            deal_ids |= done.deal_ids
+            if done.events < self._batch:
+                return deal_ids
+
     async def run_once(self) -> DeliveryReport:
-        """A sweep: whatever is pending, up to the batch size."""
+        """A sweep: every received event settled, then whatever is pending delivered, up to
+        the batch size."""
+        self._unsettled = False
+        await self.settle_all()
         return await deliver(self._workflows, self._transact, limit=self._batch)
 
     async def _round(self, deal_ids: list[int] | None) -> DeliveryReport | None:
-        """One delivery (a sweep when `deal_ids` is None); None when it failed outright."""
+        """One delivery (a sweep when `deal_ids` is None), after settling what was received;
+        None when it failed outright."""
         try:
             if deal_ids is None:
                 return await self.run_once()
+            if self._unsettled:
+                self._unsettled = False
+                deal_ids = sorted(set(deal_ids) | await self.settle_all())
             return await deliver(
                 self._workflows, self._transact, deal_ids=deal_ids, limit=self._batch
             )
         except Exception as exc:  # the database, most likely: retried after the backoff
+            self._unsettled = True
             log.warning("intake.relay_round_failed", error_type=type(exc).__name__)
             return None
 
@@ -109,6 +137,28 @@ class Relay:
             for waiting in waits:
                 waiting.cancel()
 
+    async def _back_off(self, seconds: float, *, settle: bool) -> None:
+        """The pause after a failed round. Received events are still settled meanwhile when the
+        database answered (`settle`): only Temporal is away, and their deals, opened flags and
+        the unmatched list need nothing from it. The deals they match wait for the next round."""
+        deadline = time.monotonic() + seconds
+        while settle and not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.clear()
+            await self._sleep(left, wakeable=True)
+            if not self._unsettled:
+                continue
+            self._unsettled = False
+            try:
+                self._woken.update(await self.settle_all())
+            except Exception as exc:  # the database after all: wait out the pause
+                self._unsettled = True
+                log.warning("intake.settle_failed", error_type=type(exc).__name__)
+                break
+        await self._sleep(max(0.0, deadline - time.monotonic()), wakeable=False)
+
     async def _loop(self) -> None:
         next_sweep = time.monotonic() if self._every is not None else None
         while not self._stopping.is_set():
@@ -117,11 +167,11 @@ class Relay:
             woken, self._woken = sorted(self._woken), set()
             if sweep and self._every is not None:
                 next_sweep = time.monotonic() + self._every
-            if sweep or woken:
+            if sweep or woken or self._unsettled:
                 report = await self._round(None if sweep else woken)
                 if report is None or report.unreachable:
                     self._woken.update(woken)  # still owed, after the pause
-                    await self._sleep(self._pause_after_failure(), wakeable=False)
+                    await self._back_off(self._pause_after_failure(), settle=report is not None)
                     continue
                 self._failures = 0
                 if report.delivered >= self._batch:  # more is waiting: go again at once

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,12 +27,14 @@ from dealpilot.intake.signatures import sign_dealpilot
 from dealpilot.mail.base import OutgoingEmail, PermanentMailError
 from dealpilot.mail.outbox import OutboxProvider
 from dealpilot.mail.smtp import SmtpProvider
+from dealpilot.tracking.tracker import Tracker
 from models import AIDecisionLog, EmailStatus
 from models.uow import UnitsOfWork
 from tests.ai.fake_openai import FakeOpenAI, completion, serve_openai
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_deal, make_email_log, make_pipeline
 from tests.smtp import smtp_server
+from tests.waiting import wait_until
 
 API_KEY = "metrics-test-key"
 
@@ -237,6 +240,32 @@ def test_requests_are_counted_by_route_template_never_the_raw_path(engine: Engin
     assert samples[("dealpilot_http_request_duration_seconds_bucket", duration)] >= 1
 
 
+def test_pixels_answered_before_the_router_are_counted_like_any_route(engine: Engine) -> None:
+    secret = "pixel-secret-for-metrics"
+    tracker = Tracker("http://api.test", secret)
+    with api(engine, TRACKING_SECRET=secret) as client:
+        good = client.get(urlsplit(tracker.open_url(424242)).path)  # the fast path
+        forged = client.get(urlsplit(Tracker("http://x", "no").open_url(424242)).path)  # the route
+        click = client.get(
+            urlsplit(tracker.click_url(424242, "https://codeteki.au/")).path,
+            follow_redirects=False,
+        )
+        samples = scrape(client.get("/metrics").text)
+    assert (good.status_code, good.headers["content-type"]) == (200, "image/gif")
+    assert "no-store" in good.headers["cache-control"]
+    assert len(good.headers["X-Request-ID"]) == 32
+    assert_error(forged, 404)
+    assert (click.status_code, click.headers["location"]) == (302, "https://codeteki.au/")
+
+    def count(route: str, status: str) -> float:
+        labels = {"method": "GET", "route": route, "status": status}
+        return samples[("dealpilot_http_requests_total", frozenset(labels.items()))]
+
+    assert count("/api/crm/track/open/{token}.gif", "200") >= 1
+    assert count("/api/crm/track/open/{token}.gif", "404") >= 1
+    assert count("/api/crm/track/click/{token}", "302") >= 1
+
+
 def test_metrics_token_and_switch(engine: Engine) -> None:
     with api(engine, METRICS_TOKEN="scrape-me-3c1") as client:
         # The CRM API key is not the metrics token.
@@ -311,7 +340,13 @@ def test_webhook_intake_is_counted_by_source_and_outcome(engine: Engine) -> None
         stale = headers | {"X-Dealpilot-Timestamp": "1"}
         forged = client.post("/api/crm/webhooks/reply", content=body, headers=stale)
         page = client.get("/metrics").text
-    assert first.json() == {"received": 1, "new": 1, "matched": 0}
+        # Matched (here: found to match nothing) by the app's relay, after the answer.
+        wait_until(
+            lambda: total("dealpilot_intake_events_total", outcome="unmatched") > unmatched,
+            timeout=30,
+            what="the relay to settle the reply",
+        )
+    assert first.json() == {"received": 1, "new": 1}
     assert again.json()["new"] == 0
     assert forged.status_code == 401
     assert total("dealpilot_intake_events_total", outcome="unmatched") == unmatched + 1

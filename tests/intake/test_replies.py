@@ -105,9 +105,9 @@ async def test_generic_reply_webhook_refuses_bad_requests_then_moves_the_deal(
 
     first = await intake.http.post(url, content=body, headers=headers)
     assert first.status_code == 200, first.text
-    assert first.json() == {"received": 1, "new": 1, "matched": 1}
+    assert first.json() == {"received": 1, "new": 1}
     again = await intake.http.post(url, content=body, headers=headers)
-    assert again.json() == {"received": 1, "new": 0, "matched": 0}
+    assert again.json() == {"received": 1, "new": 0}
     await intake.delivered()
     await intake.stack.env.sleep(timedelta(days=10))
     state = await handle.query(DealWorkflow.state)
@@ -205,7 +205,7 @@ async def test_provider_inbound_reply_moves_the_deal_and_forgeries_do_nothing(
 
     first = await post(**good)
     assert first.status_code == 200, first.text
-    assert first.json()["matched"] == 1
+    assert first.json()["new"] == 1
     assert (await post(**good)).json()["new"] == 0
     await intake.delivered()
     if replay is not None:
@@ -256,7 +256,7 @@ async def test_the_app_relay_delivers_what_was_stored_while_temporal_was_down(
         body, headers = _generic(log)
         assert (
             await offline.post("/api/crm/webhooks/reply", content=body, headers=headers)
-        ).json()["matched"] == 1
+        ).json()["new"] == 1
     app = create_app(
         engine=intake.stack.engine,
         api_keys={"k"},

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client, Interceptor, OutboundInterceptor, SignalWorkflowInput
 
-from dealpilot.intake import deliver
+from dealpilot.intake import Relay, deliver
 from dealpilot.temporal.deals import DealWorkflows
 from dealpilot.tracking.tracker import Tracker
 from models.uow import UnitsOfWork
@@ -80,6 +80,9 @@ async def test_the_relay_leaves_the_write_lock_free_while_it_signals(
             answer = await http.get(path, headers={"User-Agent": f"{BROWSER} reader/{n}"})
             assert answer.status_code == 200
     assert intake.pending() == OPENS
+    # Received, not matched yet: a relay settles them before it delivers (here, one without
+    # Temporal), so that the delivery under test finds them on the deal.
+    assert await Relay(None, UnitsOfWork(engine)).settle_all() == {deal_id}
 
     assert engine.url.database is not None
     writer = _WriterDuringSignals(Path(engine.url.database))
