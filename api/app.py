@@ -84,11 +84,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        relay.start()
+        started = relay.start()
         try:
             yield
         finally:
-            await relay.stop()
+            if started:
+                await relay.stop()
 
     app = FastAPI(
         lifespan=lifespan,

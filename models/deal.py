@@ -25,6 +25,8 @@ class Deal(DealBase, table=True):
         Index("ix_deal_stage_created", "stage_id", "created_at", "id"),
         Index("ix_deal_status_created", "status", "created_at", "id"),
         Index("ix_deal_tier_created", "engagement_tier", "created_at", "id"),
+        # The stats and the board count a pipeline's deals per stage and status from it alone.
+        Index("ix_deal_pipeline_stage_status", "pipeline_id", "stage_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -114,6 +114,9 @@ class EmailDraft(SQLModel, table=True):
     email held for a person), a suggested reply (the AI's answer to a reply) or a next-email
     draft (a deal's next email rendered on request, never sent)."""
 
+    # The review queue: one kind, waiting for a person, in order.
+    __table_args__ = (Index("ix_emaildraft_queue", "kind", "status", "created_at", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     # No default: a draft whose kind was not given is refused by the database (NOT NULL)
     # instead of turning up in the wrong list.

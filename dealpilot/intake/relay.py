@@ -66,6 +66,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._loop_of_task: asyncio.AbstractEventLoop | None = None
 
     # ---------------------------------------------------------------- for the endpoints
     def wake(self, deal_ids: Iterable[int]) -> None:
@@ -74,12 +75,24 @@ class Relay:
         before = len(self._woken)
         self._woken.update(deal_ids)
         if len(self._woken) > before:
-            self._wake.set()
+            self._set_wake()
 
     def wake_settle(self) -> None:
         """Asks for the received (unmatched) events to be settled, then delivered, soon."""
         self._unsettled = True
-        self._wake.set()
+        self._set_wake()
+
+    def _set_wake(self) -> None:
+        # From the relay's own loop, or (an app served by two loops at once: tests) another.
+        owner = self._loop_of_task
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if owner is None or owner is current or owner.is_closed():
+            self._wake.set()
+        else:
+            owner.call_soon_threadsafe(self._wake.set)
 
     @property
     def failures(self) -> int:
@@ -183,10 +196,19 @@ class Relay:
             wait = None if next_sweep is None else max(0.0, next_sweep - time.monotonic())
             await self._sleep(wait, wakeable=True)
 
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._loop(), name="intake-relay")
+    def start(self) -> bool:
+        """Starts the loop on the running event loop; False if it already runs (the caller
+        then leaves stopping it to whoever started it)."""
+        if self._task is not None and not self._task.done():
+            return False
+        # Fresh events: asyncio's bind to the loop that first waits on them, and an app may be
+        # served by one event loop after another (tests).
+        self._wake, self._stopping = asyncio.Event(), asyncio.Event()
+        if self._woken or self._unsettled:
+            self._wake.set()
+        self._loop_of_task = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._loop(), name="intake-relay")
+        return True
 
     async def stop(self, timeout: float = 10.0) -> None:
         task, self._task = self._task, None

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, not_
 from sqlmodel import Session, col, select
 
 from dealpilot.core import metrics
@@ -96,7 +96,7 @@ def settle(session: Session, limit: int = BATCH) -> Settled:
     never commits."""
     events = session.exec(
         select(EmailEvent)
-        .where(col(EmailEvent.settled).is_(False))
+        .where(not_(col(EmailEvent.settled)))
         .order_by(col(EmailEvent.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -131,6 +131,6 @@ def settle(session: Session, limit: int = BATCH) -> Settled:
 def count_unsettled(session: Session) -> int:
     return int(
         session.exec(
-            select(func.count()).select_from(EmailEvent).where(col(EmailEvent.settled).is_(False))
+            select(func.count()).select_from(EmailEvent).where(not_(col(EmailEvent.settled)))
         ).one()
     )

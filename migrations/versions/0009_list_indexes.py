@@ -41,6 +41,7 @@ INDEXES = [
         "ix_deal_tier_created",
         ["engagement_tier", "created_at", "id"],
     ),
+    ("deal", None, "ix_deal_pipeline_stage_status", ["pipeline_id", "stage_id", "status"]),
     ("emaillog", None, "ix_emaillog_created", ["created_at", "id"]),
     (
         "emaillog",
@@ -61,6 +62,7 @@ INDEXES = [
         "ix_emaillog_status_created",
         ["status", "created_at", "id"],
     ),
+    ("emaildraft", None, "ix_emaildraft_queue", ["kind", "status", "created_at", "id"]),
 ]
 PENDING = sa.text("delivered_at IS NULL")
 SEARCH = (
