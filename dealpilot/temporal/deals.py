@@ -33,6 +33,7 @@ from workflows.contracts import (
     NextActionRequest,
     ReviewDecision,
     SendNowRequest,
+    SendReplyRequest,
     SendNowResult,
     TimelineEntry,
 )
@@ -193,6 +194,12 @@ class DealWorkflows:
         handle = self.handle(deal)
         async with reaching(deal):
             return await handle.execute_update(DealWorkflow.send_now, req)
+
+    async def send_reply(self, deal: Deal, req: SendReplyRequest) -> SendNowResult:
+        """A suggested reply a person approved; 409 `deal_closed` when the deal is closed."""
+        handle = self.handle(deal)
+        async with reaching(deal):
+            return await handle.execute_update(DealWorkflow.send_reply, req)
 
     async def nudge(self, deal: Deal) -> str:
         handle = self.handle(deal)
