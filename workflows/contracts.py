@@ -249,6 +249,13 @@ class SendNowRequest:
 
 
 @dataclass
+class TierRefresh:
+    """The daily engagement scan's tier for a deal (the `tier_refreshed` signal)."""
+
+    tier: str
+
+
+@dataclass
 class SendReplyRequest:
     """A person approved the suggested reply `draft_id` (the `send_reply` update): it goes to
     the contact as an answer in their thread; the deal's stage and sequence stay as they are."""

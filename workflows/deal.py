@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from dealpilot.core.enums import SendStatus
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import autopilot, decisions, person_sends, rules
+    from workflows import autopilot, cadence, decisions, person_sends, rules
     from workflows import deal_activities as acts
     from workflows.contracts import (
         BounceEvent,
@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         SendOutcome,
         SendNowResult,
         SendReplyRequest,
+        TierRefresh,
         TimelineEntry,
     )
     from workflows.deal_memory import (
@@ -77,6 +78,7 @@ class DealWorkflow(DealRuntime):
         else:
             stage = autopilot.stage_of(ctx.stages, ctx.stage_id)
             self._m = autopilot.fresh_memory(ctx, stage, inp.draft_id, workflow.now())
+            self._m.one_off = inp.one_off and inp.draft_id is not None
             text = f"Enrolled in {ctx.pipeline_name} at {self._m.stage_name}"
             note(self._m, workflow.now(), "stage", text)
             await self._sync()
@@ -211,6 +213,17 @@ class DealWorkflow(DealRuntime):
     @workflow.signal
     def nudge(self) -> None:
         self._nudged = True
+
+    @workflow.signal
+    def tier_refreshed(self, refresh: TierRefresh) -> None:
+        """The daily engagement scan's tier. Only the tier and its search attribute change; the
+        sleeping deal keeps its timer unless the new tier changes its follow-up's cadence, and
+        then only the timer is replanned (and the row saved): nothing else runs."""
+        if self._m is None or autopilot.is_closed(self.m) or refresh.tier == self.m.tier:
+            return
+        if cadence.retier(self.m, refresh.tier, workflow.now()):
+            self._inbox.append(_Inbound("retimed"))  # saved by the drain, then re-planned
+        self._publish()
 
     # ------------------------------------------------------------- updates
     @workflow.update

@@ -62,6 +62,7 @@ class DealRuntime:
         match effect:
             case Schedule(at=at, reason=reason):
                 m.next_action_at, m.next_action_reason = at, reason
+                m.follow_up_days = effect.follow_up_days
                 self._dirty = True
             case Sync():
                 await self._sync()
@@ -84,6 +85,7 @@ class DealRuntime:
                         workflow.now(),
                         reason=effect.reason,
                         lost_reason=effect.lost_reason,
+                        by_tier=workflow.patched("tier-cadence"),
                     )
                 )
             case CloseLost():
