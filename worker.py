@@ -47,8 +47,8 @@ from dealpilot.review.holding import ReviewHolding
 from dealpilot.tracking.tracker import Tracker
 from models.uow import UnitsOfWork
 from workflows.deal import DealWorkflow
-from workflows.jobs import JOB_WORKFLOWS
 from workflows.engagement_scan import EngagementScanWorkflow
+from workflows.jobs import JOB_WORKFLOWS
 from workflows.link_checks import LinkCheckWorkflow
 
 log = structlog.get_logger(__name__)

@@ -1,5 +1,6 @@
 """The scheduled jobs' activities: the daily review (`DailyReview`), the scheduled drafts
-(`dealpilot.composer.schedule`) and the engagement scan (`dealpilot.deals.tier_scan`). Thin: one unit of work each where the domain works in one."""
+(`dealpilot.composer.schedule`) and the engagement scan (`dealpilot.deals.tier_scan`). Thin:
+one unit of work each where the domain works in one."""
 
 from __future__ import annotations
 

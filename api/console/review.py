@@ -1,6 +1,7 @@
 """The review queue: every draft that waits for a person, newest first; approve, edit and
 approve, or reject, each delivered to the deal's workflow as `POST /api/crm/review/{id}/...`
-does; each draft shows its kind (held email, suggested reply, stored draft). Keyboard: j/k move between drafts, a approves, e edits, r rejects (console.js)."""
+does; each draft shows its kind (held email, suggested reply, stored draft). Keyboard: j/k
+move between drafts, a approves, e edits, r rejects (console.js)."""
 
 from __future__ import annotations
 

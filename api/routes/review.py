@@ -62,7 +62,9 @@ def list_review_queue(
     waiting: Waiting,
     kind: Annotated[
         DraftKind | None,
-        Query(description="review (held email), reply (suggested reply), next_email (stored draft)"),
+        Query(
+            description="review (held email), reply (suggested reply), next_email (stored draft)"
+        ),
     ] = None,
 ) -> Page[ReviewItem]:
     """Every draft waiting for a person (held emails, suggested replies, stored drafts), the

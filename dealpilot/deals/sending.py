@@ -375,4 +375,3 @@ class Sender:
         )
         held = None if req.draft_id is None else draft_content(session, req, brand)
         return stage, ctx, contact, brand, held
-

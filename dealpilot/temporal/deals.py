@@ -33,8 +33,8 @@ from workflows.contracts import (
     NextActionRequest,
     ReviewDecision,
     SendNowRequest,
-    SendReplyRequest,
     SendNowResult,
+    SendReplyRequest,
     TimelineEntry,
 )
 from workflows.deal import DealWorkflow

@@ -38,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.settings import Settings
 from models import Brand
+from workflows.engagement_scan import EngagementScanInput, EngagementScanWorkflow
 from workflows.jobs import (
     DailyReviewInput,
     DailyReviewWorkflow,
@@ -45,7 +46,6 @@ from workflows.jobs import (
     JobInput,
     ScheduledDraftsWorkflow,
 )
-from workflows.engagement_scan import EngagementScanInput, EngagementScanWorkflow
 from workflows.link_checks import LinkCheckInput, LinkCheckWorkflow
 
 INBOX_POLL = "inbox-poll"

@@ -47,7 +47,8 @@ async def test_the_scan_refreshes_a_stale_tier_and_replans_by_cadence(stack: Sta
     assert (before.stage, before.tier) == ("Follow-up 1", "new")  # tier read before the send
     with Session(stack.engine) as s:
         stage = s.get(PipelineStage, before.stage_id)
-        assert stage is not None and stage.days_until_followup
+        assert stage is not None
+        assert stage.days_until_followup
         wait = timedelta(days=stage.days_until_followup)
     assert before.next_action_at == before.stage_entered_at + wait
 
