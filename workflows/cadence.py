@@ -12,6 +12,9 @@ deal that is already waiting. Pure functions of the deal's memory, as in workflo
 | cold    | extend waits         | x 1.5                                   |
 | ghost   | stop                 | the autopilot's ghost guard closes it   |
 
+The wait after the final follow-up (before the deal closes as not interested) is always the
+stage's own: a keen contact is never closed sooner, nor a cold one kept longer.
+
 A one-off composer email's deal (`memory.one_off`) waits for nothing: no follow-up is planned.
 """
 
@@ -60,7 +63,8 @@ def follow_up(
     wait = stage.days_until_followup or 0
     final = rules.is_final_sequence_stage(stages, stage.id)
     label = "final follow-up expires" if final else "next follow-up"
-    if not by_tier:
+    if final or not by_tier:
+        # The last wait before closing is the stage's own: a keen contact is not closed sooner.
         return Schedule(now + timedelta(days=wait), f"{label} ({wait} days without a reply)")
     scaled = tier_wait(wait, m.tier)
     text = f"{label} ({_days(scaled)} without a reply, {m.tier} tier)"

@@ -8,7 +8,8 @@ thread ("Re:" subject, In-Reply-To and References of their message), a stored dr
 deal's next email. Rejecting sends nothing.
 
 Errors: 404 unknown draft, 409 `draft_not_pending` (already decided, or the deal moved on:
-a reply, unsubscribe or stage move discards a held email), 409 `deal_closed`,
+a reply, unsubscribe or stage move discards a held email), 409 `draft_stale` (a stored draft
+whose deal no longer sends that email next), 409 `deal_closed`,
 `no_next_email`, `review_pending`, `deal_paused` (a stored draft whose deal cannot send its
 next email now), 422 `template_error` for an edit that does not render, 422 `empty_reply` for
 a suggested reply with no answer written, 503 `temporal_unavailable`."""

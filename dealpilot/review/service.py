@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
+from dealpilot.deals.previews import next_email_stage
 from dealpilot.rendering.renderer import EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import load_email_context, render_draft_email
 from dealpilot.temporal.deals import DealWorkflows
@@ -203,11 +204,21 @@ def _pending_draft(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
     assert draft is not None
     if deal is None:
         raise NotFound(f"Deal {item.deal_id} of review draft {draft_id} does not exist")
+    if draft.kind == DraftKind.next_email and draft.stage_id is not None:
+        # A stored draft is the email of one stage: once the deal moved on it is stale.
+        stage = next_email_stage(session, deal)
+        if stage is None or stage.id != draft.stage_id:
+            raise Conflict(
+                f"Deal {deal.id} moved on since draft {draft_id} was stored: it no longer sends "
+                "that email next; store a new draft",
+                code="draft_stale",
+            )
     return draft, deal
 
 
 async def load_pending(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
-    """The draft (404 unknown, 409 `draft_not_pending` once decided) and its deal. The caller
+    """The draft (404 unknown, 409 `draft_not_pending` once decided, `draft_stale` for a stored
+    draft whose deal moved on) and its deal. The caller
     commits before delivering the decision to the workflow."""
     return await anyio.to_thread.run_sync(_pending_draft, session, draft_id)
 

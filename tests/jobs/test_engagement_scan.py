@@ -5,12 +5,13 @@ moves only because the new tier changes the cadence."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session
 
 from models import Deal, PipelineStage
+from tests.waiting import wait_until_async
 from tests.workflows.conftest import Stack
 from workflows import search_attributes as sa
 from workflows.deal import DealWorkflow
@@ -59,10 +60,17 @@ async def test_the_scan_refreshes_a_stale_tier_and_replans_by_cadence(stack: Sta
     assert after.next_action_at == after.stage_entered_at + wait * 1.5  # cold: longer waits
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(sa.ENGAGEMENT_TIER) == "cold"
-    with Session(stack.engine) as s:
-        row = s.get(Deal, deal_id)
-        assert row is not None
-        assert (row.engagement_tier, row.next_action_at) == ("cold", after.next_action_at)
+
+    def row() -> tuple[str, datetime | None]:
+        with Session(stack.engine) as s:
+            deal = s.get(Deal, deal_id)
+            assert deal is not None
+            return str(deal.engagement_tier), deal.next_action_at
+
+    # The tier is written by the scan; the replanned time by the deal's own save, just after.
+    await wait_until_async(
+        lambda: row() == ("cold", after.next_action_at), timeout=30, what="the deal's row"
+    )
 
     again = await _scan(stack)  # nothing changed: no signal, the timer stays as it is
     assert (again.changed, again.signalled) == (0, 0)

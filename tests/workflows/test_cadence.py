@@ -44,6 +44,7 @@ def _stages() -> list[StageInfo]:
         _stage(1, "Prospect", "entry", 0),
         _stage(2, "Invited", "sequence", 4),
         _stage(3, "Follow-up 1", "sequence", 4),
+        _stage(4, "Follow-up 2 (Final)", "sequence", 7),
     ]
 
 
@@ -64,6 +65,9 @@ def test_a_one_off_deal_plans_no_follow_up_and_old_deals_keep_the_stage_wait() -
     assert cadence.follow_up(one_off, stages, stages[1], NOW, by_tier=True).at is None
     old = cadence.follow_up(_memory("cold"), stages, stages[1], NOW, by_tier=False)
     assert old.at == NOW + timedelta(days=4)
+    final = cadence.follow_up(_memory("hot"), stages, stages[3], NOW, by_tier=True)
+    assert final.at == NOW + timedelta(days=7)  # never closed sooner for being keen
+    assert final.follow_up_days is None
 
 
 def test_a_refreshed_tier_moves_the_timer_only_when_the_cadence_changes() -> None:
