@@ -19,7 +19,11 @@ from activities.ai import AIActivities
 from activities.backlinks import LinkCheckActivities
 from activities.deals import DealActivities
 from activities.inbox import InboxActivities
-from activities.jobs import DailyReviewActivities, ScheduledDraftsActivities
+from activities.jobs import (
+    DailyReviewActivities,
+    EngagementScanActivities,
+    ScheduledDraftsActivities,
+)
 from activities.review import ReviewQueueActivities
 from activities.sending import SendActivities
 from dealpilot.ai import AIEngine, build_engine
@@ -43,12 +47,18 @@ from dealpilot.review.holding import ReviewHolding
 from dealpilot.tracking.tracker import Tracker
 from models.uow import UnitsOfWork
 from workflows.deal import DealWorkflow
+from workflows.engagement_scan import EngagementScanWorkflow
 from workflows.jobs import JOB_WORKFLOWS
 from workflows.link_checks import LinkCheckWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (DealWorkflow, *JOB_WORKFLOWS, LinkCheckWorkflow)
+WORKFLOWS: Sequence[type] = (
+    DealWorkflow,
+    *JOB_WORKFLOWS,
+    EngagementScanWorkflow,
+    LinkCheckWorkflow,
+)
 
 
 class ProviderRegistry:
@@ -118,6 +128,7 @@ def build_activities(
     inbox = InboxActivities(transact, poller)
     review = DailyReviewActivities(engine, daily_review)
     drafts = ScheduledDraftsActivities(transact)
+    tier_scan = EngagementScanActivities(transact)
     link_checks = LinkCheckActivities(LinkChecks(transact, limits_from(settings)))
     return [
         store.load_deal_context,
@@ -142,6 +153,7 @@ def build_activities(
         review.drafts_waiting_review,
         review.write_daily_summary,
         drafts.release_due_drafts,
+        tier_scan.refresh_engagement_tiers,
         link_checks.link_check_candidates,
         link_checks.verify_links,
     ]

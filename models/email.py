@@ -136,6 +136,8 @@ class EmailDraft(SQLModel, table=True):
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # The IANA zone the operator scheduled in; scheduled_at itself is UTC.
     timezone: str = Field(default="Australia/Sydney", max_length=64)
+    # Composer: sent once to its recipients, enrolling them into no follow-ups (migration 0008).
+    one_off: bool = False
     # Composer: a saved contact filter resolved into recipients when the draft is sent.
     recipient_filter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Review queue: the deal email this draft holds back (contact, stage, send counter).

@@ -21,7 +21,7 @@ from dealpilot.core.enums import (
     StageKind,
     SuppressionReason,
 )
-from workflows import rules
+from workflows import cadence, rules
 from workflows.contracts import AnalyzeResult, DealContext, Engagement, ReviewHold, SendOutcome
 from workflows.deal_memory import DealMemory, PendingReview, note
 from workflows.effects import (
@@ -117,7 +117,9 @@ def enter_stage(
     *,
     reason: str,
     lost_reason: str | None = None,
+    by_tier: bool = False,
 ) -> list[Effect]:
+    """`by_tier`: the follow-up's wait follows the deal's tier (workflows.cadence)."""
     m.stage_id, m.stage_name, m.stage_entered_at = stage.id, stage.name, now
     note(m, now, "stage", f"Moved to {stage.name} ({reason})")
     m.send_on_enter_pending = False
@@ -132,10 +134,7 @@ def enter_stage(
         m.status = DealStatus.lost
         effects.append(Schedule(None, "closed"))
     elif stage.kind in AUTOMATIC:
-        wait = stage.days_until_followup or 0
-        final = rules.is_final_sequence_stage(stages, stage.id)
-        label = "final follow-up expires" if final else "next follow-up"
-        effects.append(Schedule(now + days(wait), f"{label} ({wait} days without a reply)"))
+        effects.append(cadence.follow_up(m, stages, stage, now, by_tier=by_tier))
     else:
         effects.append(Schedule(None, "waiting for a person"))
         if stage.auto_action in (AutoAction.send_on_enter, AutoAction.draft_on_enter):
@@ -197,6 +196,8 @@ def when_due(
         return [Schedule(None, "waiting for review"), Sync()]
     if stage.kind not in AUTOMATIC:
         return [Schedule(None, "waiting for a person"), Sync()]
+    if m.one_off and m.first_draft_id is None:  # its one email went: nothing follows
+        return [Schedule(None, cadence.ONE_OFF_REASON), Sync()]
 
     guard = rules.autopilot_guard(
         now=now,

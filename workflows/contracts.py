@@ -85,6 +85,10 @@ class SendRequest:
     # for the deal's contact through the sandbox, with the stage email's tracking and
     # unsubscribe handling; the (deal, step) ledger still makes it once-only.
     draft_id: int | None = None
+    # A suggested reply (`draft_id`) sent as an answer in the contact's thread: "Re:" subject,
+    # In-Reply-To/References of the contact's message; once-only per (deal, draft), not per
+    # step, and it moves no stage.
+    reply: bool = False
 
 
 @dataclass
@@ -237,8 +241,26 @@ class DealStateView:
 
 @dataclass
 class SendNowRequest:
-    """A person's "send the next email now" (the `send_now` update)."""
+    """A person's "send the next email now" (the `send_now` update); with `draft_id`, a stored
+    draft of that email (approved in the review queue) goes out instead of a fresh rendering."""
 
+    actor: str = "api"
+    draft_id: int | None = None
+
+
+@dataclass
+class TierRefresh:
+    """The daily engagement scan's tier for a deal (the `tier_refreshed` signal)."""
+
+    tier: str
+
+
+@dataclass
+class SendReplyRequest:
+    """A person approved the suggested reply `draft_id` (the `send_reply` update): it goes to
+    the contact as an answer in their thread; the deal's stage and sequence stay as they are."""
+
+    draft_id: int
     actor: str = "api"
 
 

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from dealpilot.core.enums import SendStatus
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import autopilot, decisions, rules
+    from workflows import autopilot, cadence, decisions, person_sends, rules
     from workflows import deal_activities as acts
     from workflows.contracts import (
         BounceEvent,
@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         SendNowRequest,
         SendNowResult,
+        SendOutcome,
+        SendReplyRequest,
+        TierRefresh,
         TimelineEntry,
     )
     from workflows.deal_memory import (
@@ -75,6 +78,7 @@ class DealWorkflow(DealRuntime):
         else:
             stage = autopilot.stage_of(ctx.stages, ctx.stage_id)
             self._m = autopilot.fresh_memory(ctx, stage, inp.draft_id, workflow.now())
+            self._m.one_off = inp.one_off and inp.draft_id is not None
             text = f"Enrolled in {ctx.pipeline_name} at {self._m.stage_name}"
             note(self._m, workflow.now(), "stage", text)
             await self._sync()
@@ -210,6 +214,17 @@ class DealWorkflow(DealRuntime):
     def nudge(self) -> None:
         self._nudged = True
 
+    @workflow.signal
+    def tier_refreshed(self, refresh: TierRefresh) -> None:
+        """The daily engagement scan's tier. Only the tier and its search attribute change; the
+        sleeping deal keeps its timer unless the new tier changes its follow-up's cadence, and
+        then only the timer is replanned (and the row saved): nothing else runs."""
+        if self._m is None or autopilot.is_closed(self.m) or refresh.tier == self.m.tier:
+            return
+        if cadence.retier(self.m, refresh.tier, workflow.now()):
+            self._inbox.append(_Inbound("retimed"))  # saved by the drain, then re-planned
+        self._publish()
+
     # ------------------------------------------------------------- updates
     @workflow.update
     async def move_stage(self, req: MoveStageRequest) -> DealStateView:
@@ -259,23 +274,48 @@ class DealWorkflow(DealRuntime):
             text = f"Send {stage.name} now (asked by {req.actor})"
             note(self.m, workflow.now(), "decision", text)
             await self._load_context()
-            outcome = await self._send(stage, on_enter=on_enter, by_person=True)
-            await self._carry_out(autopilot.after_send_now(self.m, stage, outcome, on_enter))
-            return SendNowResult(
-                sent=outcome.status == SendStatus.sent,
-                outcome=outcome.status,
-                stage=stage.name,
-                state=self.state(),
-                subject=outcome.subject,
-                email_log_id=outcome.email_log_id,
-                detail=outcome.detail,
-                retry_at=outcome.retry_at,
+            outcome = await self._send(
+                stage, on_enter=on_enter, by_person=True, draft_id=req.draft_id
             )
+            await self._carry_out(autopilot.after_send_now(self.m, stage, outcome, on_enter))
+            return self._send_result(stage.name, outcome)
 
     @send_now.validator
     def _validate_send_now(self, req: SendNowRequest) -> None:
         self._require_started()
         decisions.send_now_target(self.m, self.ctx.stages)
+
+    @workflow.update
+    async def send_reply(self, req: SendReplyRequest) -> SendNowResult:
+        """Sends a suggested reply a person approved, as an answer in the contact's thread;
+        the stage and the sequence stay as they are (workflows.person_sends)."""
+        async with self._lock:
+            person_sends.check_reply(self.m)  # again, under the lock
+            text = f"Send reply draft {req.draft_id} (approved by {req.actor})"
+            note(self.m, workflow.now(), "decision", text)
+            ctx = await self._load_context()
+            stage = autopilot.stage_of(ctx.stages, self.m.stage_id)
+            outcome = await acts.send_reply(self.m, stage, req.draft_id)
+            now = workflow.now()
+            await self._carry_out(person_sends.after_reply(self.m, req.draft_id, outcome, now))
+            return self._send_result(stage.name, outcome)
+
+    @send_reply.validator
+    def _validate_send_reply(self, req: SendReplyRequest) -> None:
+        self._require_started()
+        person_sends.check_reply(self.m)
+
+    def _send_result(self, stage: str, outcome: SendOutcome) -> SendNowResult:
+        return SendNowResult(
+            sent=outcome.status == SendStatus.sent,
+            outcome=outcome.status,
+            stage=stage,
+            state=self.state(),
+            subject=outcome.subject,
+            email_log_id=outcome.email_log_id,
+            detail=outcome.detail,
+            retry_at=outcome.retry_at,
+        )
 
     @workflow.update
     async def set_next_action(self, req: NextActionRequest) -> DealStateView:

@@ -116,6 +116,27 @@ async def send_email(
     return result
 
 
+async def send_reply(m: DealMemory, stage: rules.StageInfo, draft_id: int) -> SendOutcome:
+    """Suggested reply `draft_id`, answered in the contact's thread; once-only per draft."""
+    result: SendOutcome = await workflow.execute_activity(
+        "send_stage_email",
+        SendRequest(
+            deal_id=m.deal_id,
+            stage_id=stage.id,
+            step=m.steps,
+            variant="",
+            draft_id=draft_id,
+            reply=True,
+        ),
+        result_type=SendOutcome,
+        start_to_close_timeout=timedelta(minutes=3),
+        heartbeat_timeout=LIVENESS,
+        retry_policy=SEND_RETRY,
+        summary=f"send a reply to {m.contact_email}",
+    )
+    return result
+
+
 async def hold_for_review(m: DealMemory, stage: rules.StageInfo) -> ReviewHold:
     """Renders the email `send_email` would send at this step and stores it as a draft for a
     person (human review mode); nothing is sent."""

@@ -60,6 +60,10 @@ class DealMemory:
     burnout_waited: bool = False
     # A person-written first email (composer): used by the deal's first send, then cleared.
     first_draft_id: int | None = None
+    # A one-off composer email's deal: it sends that email and schedules no follow-ups.
+    one_off: bool = False
+    # The next action is the follow-up timer, planned from this stage wait (workflows.cadence).
+    follow_up_days: int | None = None
     review: PendingReview | None = None
     seen_events: list[int] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
@@ -76,6 +80,7 @@ class DealInput:
     # Test switch: continue-as-new after this many actions, as if Temporal had suggested it.
     continue_as_new_after: int | None = None
     draft_id: int | None = None
+    one_off: bool = False  # with draft_id: no follow-ups after it (memory.one_off)
 
 
 def note(m: DealMemory, at: datetime, kind: str, text: str) -> None:

@@ -62,6 +62,7 @@ class DealRuntime:
         match effect:
             case Schedule(at=at, reason=reason):
                 m.next_action_at, m.next_action_reason = at, reason
+                m.follow_up_days = effect.follow_up_days
                 self._dirty = True
             case Sync():
                 await self._sync()
@@ -84,6 +85,7 @@ class DealRuntime:
                         workflow.now(),
                         reason=effect.reason,
                         lost_reason=effect.lost_reason,
+                        by_tier=workflow.patched("tier-cadence"),
                     )
                 )
             case CloseLost():
@@ -111,13 +113,23 @@ class DealRuntime:
 
     # ------------------------------------------------------------- sending
     async def _send(
-        self, stage: StageInfo, *, on_enter: bool = False, by_person: bool = False
+        self,
+        stage: StageInfo,
+        *,
+        on_enter: bool = False,
+        by_person: bool = False,
+        draft_id: int | None = None,
     ) -> SendOutcome:
-        outcome = await self._deliver(stage, on_enter=on_enter, by_person=by_person)
+        """`draft_id`: a stored draft of this email that a person approved goes out instead."""
+        outcome = await self._deliver(
+            stage, on_enter=on_enter, by_person=by_person, person_draft=draft_id
+        )
         await self._carry_out(autopilot.on_send_outcome(self.m, stage, outcome, workflow.now()))
         return outcome
 
-    async def _deliver(self, stage: StageInfo, *, on_enter: bool, by_person: bool) -> SendOutcome:
+    async def _deliver(
+        self, stage: StageInfo, *, on_enter: bool, by_person: bool, person_draft: int | None
+    ) -> SendOutcome:
         """Sends `stage`'s email, or in human review mode holds it as a draft for a person
         (outcome `review`). A person's draft (composer first email, approved review) goes
         out as it is and is never held again; nor is an email a person asked to send now."""
@@ -126,7 +138,7 @@ class DealRuntime:
         if held is not None:
             return held
         review = m.review
-        draft_id = m.first_draft_id
+        draft_id = m.first_draft_id if person_draft is None else person_draft
         if draft_id is None and review is not None:
             draft_id = review.draft_id  # approved for this very stage (held_back checked)
         elif draft_id is None and not by_person and stage.auto_action == AutoAction.draft_on_enter:

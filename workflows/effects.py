@@ -22,6 +22,9 @@ class Schedule:
 
     at: datetime | None
     reason: str
+    # The stage's wait (days) when this is the tier-scaled follow-up timer (workflows.cadence):
+    # a refreshed tier may replan it. None for every other wake.
+    follow_up_days: int | None = None
 
 
 @dataclass(frozen=True)

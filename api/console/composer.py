@@ -104,6 +104,7 @@ async def create(
     by_hand: Annotated[bool, Form()] = False,
     subject: Annotated[str, Form(max_length=300)] = "",
     body: Annotated[str, Form(max_length=50_000)] = "",
+    one_off: Annotated[bool, Form()] = False,
 ) -> Response:
     allowed = {value for value, _label in _targets(uow.session, operator)}
     try:
@@ -122,6 +123,7 @@ async def create(
             ai=not by_hand,
             subject=subject,
             body=body,
+            one_off=one_off,
         )
         plan = await run_in_threadpool(service.plan_draft, uow.session, data)
         composed = await service.compose(ai, plan, data) if data.ai else None

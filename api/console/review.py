@@ -1,6 +1,7 @@
 """The review queue: every draft that waits for a person, newest first; approve, edit and
 approve, or reject, each delivered to the deal's workflow as `POST /api/crm/review/{id}/...`
-does. Keyboard: j/k move between drafts, a approves, e edits, r rejects (console.js)."""
+does; each draft shows its kind (held email, suggested reply, stored draft). Keyboard: j/k
+move between drafts, a approves, e edits, r rejects (console.js)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from api.console.deps import OperatorDep, SessionCookieDep, render
 from api.deps import IdPath, OptionalTemporalDep, RendererDep, SessionDep, UnitOfWorkDep
 from dealpilot.core.errors import DealpilotError
 from dealpilot.review import service as review
-from dealpilot.review.service import ReviewEdit
+from dealpilot.review.service import ReviewEdit, ReviewNote
 from dealpilot.temporal.deals import require_workflows
 from models.pagination import PageParams
 from workflows.contracts import ReviewDecision
@@ -70,6 +71,31 @@ async def decide_review(
         raise DealpilotError(f"No action {action!r}", code="not_found", status_code=404)
     draft, deal = await review.load_pending(uow.session, draft_id)
     operator.scope.require(draft.brand_id, what="Draft", row_id=draft_id)
+    if not review.is_held(draft):
+        try:
+            if action == "edit":
+                edit = ReviewEdit(subject=subject, body=body, note=note, reviewer=operator.email)
+                await run_in_threadpool(review.check_edit, uow.session, renderer, draft, edit)
+                await run_in_threadpool(review.store_edit, uow.session, draft_id, edit)
+            if action == "reject":
+                reject = ReviewNote(note=note, reviewer=operator.email)
+                await run_in_threadpool(review.discard, uow.session, draft_id, reject)
+            await uow.commit_now()
+            if action != "reject":
+                workflows = require_workflows(temporal)
+                sent = await review.send_person_draft(workflows, deal, draft, operator.email)
+        except (DealpilotError, ValueError) as exc:
+            problem = exc.message if isinstance(exc, DealpilotError) else "subject and body needed"
+            cookie.flash(f"Draft {draft_id} was not {PAST[action]}: {problem}", "error")
+        else:
+            if action == "reject":
+                cookie.flash(f"Draft {draft_id} rejected: nothing is sent.", "success")
+            elif sent.sent:
+                cookie.flash(f"Draft {draft_id} sent: \u201c{sent.subject}\u201d.", "success")
+            else:
+                text = f"Draft {draft_id} was not sent ({sent.outcome}): {sent.detail}"
+                cookie.flash(text, "error")
+        return RedirectResponse(_back(back), status_code=303)
     decision = ReviewDecision(draft_id=draft_id, action=action, note=note, reviewer=operator.email)
     try:
         if action == "edit":

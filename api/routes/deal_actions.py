@@ -26,6 +26,7 @@ from api.deps import (
 from api.routing import CRMRouter
 from dealpilot.core.errors import DealpilotError
 from dealpilot.deals import actions
+from dealpilot.deals.draft_content import without_preview_links
 from dealpilot.deals.previews import PreviewFacts, preview_facts, render_preview
 from dealpilot.deals.schemas import (
     CloseBody,
@@ -37,7 +38,7 @@ from dealpilot.deals.schemas import (
     PauseBody,
     SendNowOutcome,
 )
-from dealpilot.rendering.stage_email import StageEmail
+from dealpilot.rendering.stage_email import StageEmail, as_literal_template
 from models import Deal, DraftKind, DraftStatus, EmailDraft
 from models.deal import DealMoveStage, DealPublic
 from models.uow import UnitOfWork
@@ -219,8 +220,9 @@ async def create_drafts(
     renderer: RendererDep,
     ai: AIDep,
 ) -> DraftsResult:
-    """Renders each deal's next email into an EmailDraft (status `draft`) for a person to
-    review and send; nothing is sent. A deal that already has such a draft open is skipped."""
+    """Renders each deal's next email into an EmailDraft (status `draft`, kind `next_email`:
+    a "stored draft" in the review queue, `GET /api/crm/review/`, where approving sends it);
+    nothing is sent here. A deal that already has such a draft open is skipped."""
     ids = list(dict.fromkeys(data.deal_ids))
     existing = await run_in_threadpool(_open_drafts, session, ids)
     created: list[DraftCreated] = []
@@ -249,9 +251,11 @@ async def create_drafts(
             deal_id=deal_id,
             kind=DraftKind.next_email,
             email_type=NEXT_EMAIL_DRAFT,
+            stage_id=facts.stage.id,
             recipients=[facts.to_email],
-            subject=rendered.subject[:300],
-            body=rendered.html,
+            subject=as_literal_template(rendered.subject)[:300],
+            # No preview link is stored: the send puts its own signed unsubscribe link in.
+            body=without_preview_links(as_literal_template(rendered.html)),
             status=DraftStatus.draft,
             ai_generated=rendered.ai_generated,
         )

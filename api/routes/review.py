@@ -1,10 +1,18 @@
-"""The review queue (human review mode, per brand or pipeline): the autopilot's emails wait
-here as drafts until a person approves, edits or rejects them; the deal's workflow waits for
-the decision and sends (or not) accordingly.
+"""The review queue: every draft of a deal that waits for a person, with its kind
+(`kind_label`): "held email" (human review mode, per brand or pipeline: the deal's workflow
+waits for the decision), "suggested reply" (the AI's answer to a contact's reply) and "stored
+draft" (a deal's next email stored by `POST /api/crm/deals/drafts/`). Approving (or editing)
+sends it through the deal's workflow, with the guards of every send (suppression, bounces, the
+daily cap and send gap, the once-only ledger): a suggested reply as an answer in the contact's
+thread ("Re:" subject, In-Reply-To and References of their message), a stored draft as the
+deal's next email. Rejecting sends nothing.
 
 Errors: 404 unknown draft, 409 `draft_not_pending` (already decided, or the deal moved on:
-a reply, unsubscribe or stage move discards the draft), 409 `deal_closed`, 422
-`template_error` for an edit that does not render, 503 `temporal_unavailable`."""
+a reply, unsubscribe or stage move discards a held email), 409 `draft_stale` (a stored draft
+whose deal no longer sends that email next), 409 `deal_closed`,
+`no_next_email`, `review_pending`, `deal_paused` (a stored draft whose deal cannot send its
+next email now), 422 `template_error` for an edit that does not render, 422 `empty_reply` for
+a suggested reply with no answer written, 503 `temporal_unavailable`."""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import IdPath, IdQuery, PageDep, RendererDep, SessionDep, TemporalDep, UnitOfWorkDep
 from api.routing import CRMRouter
+from dealpilot.core.errors import BadRequest
 from dealpilot.deals.lookup import resolve_brand_id
 from dealpilot.review import service
 from dealpilot.review.service import ReviewEdit, ReviewItem, ReviewNote, ReviewResult
@@ -33,11 +42,11 @@ def _waiting(
     brand: Annotated[str | None, Query(description="Brand id or slug")] = None,
     pipeline: IdQuery = None,
     deal: IdQuery = None,
-) -> Callable[[DraftKind], Page[ReviewItem]]:
+) -> Callable[[DraftKind | None], Page[ReviewItem]]:
     """The filters both lists take; the list of drafts of a kind, narrowed by them."""
     brand_id = resolve_brand_id(session, brand)
 
-    def of_kind(kind: DraftKind) -> Page[ReviewItem]:
+    def of_kind(kind: DraftKind | None) -> Page[ReviewItem]:
         return service.list_pending(
             session, page, brand_id=brand_id, pipeline_id=pipeline, deal_id=deal, kind=kind
         )
@@ -45,13 +54,25 @@ def _waiting(
     return of_kind
 
 
-Waiting = Annotated[Callable[[DraftKind], Page[ReviewItem]], Depends(_waiting)]
+Waiting = Annotated[Callable[[DraftKind | None], Page[ReviewItem]], Depends(_waiting)]
+QUEUE_KINDS = (DraftKind.review, DraftKind.reply, DraftKind.next_email)
 
 
 @router.get("/", response_model=Page[ReviewItem])
-def list_review_queue(waiting: Waiting) -> Page[ReviewItem]:
-    """Emails waiting for a person, the longest-waiting first."""
-    return waiting(DraftKind.review)
+def list_review_queue(
+    waiting: Waiting,
+    kind: Annotated[
+        DraftKind | None,
+        Query(
+            description="review (held email), reply (suggested reply), next_email (stored draft)"
+        ),
+    ] = None,
+) -> Page[ReviewItem]:
+    """Every draft waiting for a person (held emails, suggested replies, stored drafts), the
+    longest-waiting first; `kind` narrows to one kind."""
+    if kind is not None and kind not in QUEUE_KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(QUEUE_KINDS)}", code="invalid_kind")
+    return waiting(kind)
 
 
 @router.get("/replies/", response_model=Page[ReviewItem])
@@ -84,6 +105,22 @@ async def _decide(
     return ReviewResult(draft=draft, deal=state)
 
 
+async def _send(
+    session: SessionDep, temporal: TemporalDep, deal: Deal, draft: EmailDraft, reviewer: str
+) -> ReviewResult:
+    """A suggested reply or stored draft, sent by the deal's workflow."""
+    result = await service.send_person_draft(temporal, deal, draft, reviewer)
+    item = await run_in_threadpool(service.reread, session, draft.id or 0)
+    return ReviewResult(
+        draft=item,
+        deal=result.state,
+        sent=result.sent,
+        outcome=result.outcome,
+        detail=result.detail,
+        retry_at=result.retry_at,
+    )
+
+
 @router.post("/{draft_id}/approve/", response_model=ReviewResult)
 async def approve(
     draft_id: IdPath,
@@ -92,11 +129,13 @@ async def approve(
     temporal: TemporalDep,
     body: Annotated[ReviewNote | None, Body()] = None,
 ) -> ReviewResult:
-    """Sends the draft as it is, through the normal send path (send window, daily cap, gap,
-    suppression and the once-only ledger still apply: outside the window it goes when the
-    window opens)."""
+    """Sends the draft as it is, through the normal send path (daily cap, gap, suppression and
+    the once-only ledger still apply). A held email waits for the send window; a suggested
+    reply or stored draft goes now (a person sends it), and the answer says what happened."""
     data = body or ReviewNote()
-    _draft, deal = await _pending(uow, draft_id)
+    draft, deal = await _pending(uow, draft_id)
+    if not service.is_held(draft):
+        return await _send(session, temporal, deal, draft, data.reviewer)
     decision = ReviewDecision(
         draft_id=draft_id, action="approve", note=data.note, reviewer=data.reviewer
     )
@@ -118,6 +157,10 @@ async def edit(
     footer)."""
     draft, deal = await _pending(uow, draft_id)
     await run_in_threadpool(service.check_edit, session, renderer, draft, data)
+    if not service.is_held(draft):
+        await run_in_threadpool(service.store_edit, session, draft_id, data)
+        await uow.commit_now()  # the send reads the edited row
+        return await _send(session, temporal, deal, draft, data.reviewer)
     await uow.commit_now()  # the edit's check read the deal: end that read too
     decision = ReviewDecision(
         draft_id=draft_id,
@@ -138,10 +181,16 @@ async def reject(
     temporal: TemporalDep,
     body: Annotated[ReviewNote | None, Body()] = None,
 ) -> ReviewResult:
-    """Sends nothing and pauses the deal; an operator then resumes it (the autopilot drafts
-    again), moves it or marks it lost."""
+    """Sends nothing. A held email: the deal pauses; an operator then resumes it (the autopilot
+    drafts again), moves it or marks it lost. A suggested reply or stored draft is discarded
+    and the deal goes on as it was."""
     data = body or ReviewNote()
-    _draft, deal = await _pending(uow, draft_id)
+    draft, deal = await _pending(uow, draft_id)
+    if not service.is_held(draft):
+        await run_in_threadpool(service.discard, session, draft_id, data)
+        await uow.commit_now()
+        item = await run_in_threadpool(service.reread, session, draft_id)
+        return ReviewResult(draft=item, deal=None)
     decision = ReviewDecision(
         draft_id=draft_id, action="reject", note=data.note, reviewer=data.reviewer
     )

@@ -18,7 +18,8 @@ from models.types import Id
 class DraftCreate(BaseModel):
     """`addresses` is pasted text ("a@b.com, Priya <p@x.com>; ..." or one per line) or a list;
     `contact_ids` are the brand's contacts; `filter` is kept and resolved when sending. With
-    `ai` (default) the AI writes subject and body; with `ai=false` a person writes them."""
+    `ai` (default) the AI writes subject and body; with `ai=false` a person writes them.
+    `one_off`: an announcement or one-off update, sent once with no follow-ups afterwards."""
 
     brand: str = Field(description="Brand id or slug")
     pipeline: str = Field(description="Pipeline id or slug (of that brand)")
@@ -31,6 +32,9 @@ class DraftCreate(BaseModel):
     ai: bool = True
     subject: str = Field(default="", max_length=300)
     body: str = Field(default="", max_length=50_000)
+    one_off: bool = Field(
+        default=False, description="Send once; enrol the recipients into no follow-ups"
+    )
 
     _type = field_validator("email_type")(rules.check_email_type)
     _tone = field_validator("tone")(rules.check_tone)
@@ -52,6 +56,7 @@ class DraftUpdate(BaseModel):
     addresses: str | list[str] | None = None
     contact_ids: list[Id] | None = Field(default=None, max_length=MAX_BULK_CONTACTS)
     filter: RecipientFilter | None = None
+    one_off: bool | None = None
 
     @field_validator("email_type")
     @classmethod
@@ -76,6 +81,7 @@ class DraftPublic(BaseModel):
     body: str
     status: DraftStatus
     ai_generated: bool
+    one_off: bool  # sent once: no follow-ups
     scheduled_at: datetime | None  # UTC
     timezone: str
     scheduled_local: str | None  # scheduled_at on the wall clock of `timezone`

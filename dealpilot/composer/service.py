@@ -66,6 +66,7 @@ def to_public(draft: EmailDraft) -> DraftPublic:
         body=draft.body,
         status=DraftStatus(draft.status),
         ai_generated=draft.ai_generated,
+        one_off=draft.one_off,
         scheduled_at=draft.scheduled_at,
         timezone=draft.timezone,
         scheduled_local=local,
@@ -208,6 +209,7 @@ def store_draft(
         body=body,
         status=DraftStatus.draft,
         ai_generated=composed is not None,
+        one_off=data.one_off,
         timezone=rules.DEFAULT_TIMEZONE,
     )
     session.add(draft)
@@ -253,7 +255,7 @@ def update_draft(
     changes = data.model_dump(exclude_unset=True)
     brand = session.get(Brand, draft.brand_id)
     assert brand is not None
-    for name in ("subject", "body", "tone", "email_type"):
+    for name in ("subject", "body", "tone", "email_type", "one_off"):
         if changes.get(name) is not None:
             setattr(draft, name, changes[name])
     if "subject" in changes or "body" in changes:

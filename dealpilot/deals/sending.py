@@ -27,6 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.draft_content import DraftContent, DraftUnusableError, draft_content
 from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
@@ -53,9 +54,6 @@ from dealpilot.tracking.tracker import Tracker, rewrite_links
 from models import (
     Brand,
     Contact,
-    DraftKind,
-    DraftStatus,
-    EmailDraft,
     EmailLog,
     EmailStatus,
     PipelineStage,
@@ -68,19 +66,6 @@ CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
 
 
-class DraftUnusableError(Exception):
-    """The draft a send names cannot be sent (missing, another brand's or deal's, rejected, or
-    a template mistake): the send fails for a person to look at, it is never retried."""
-
-
-@dataclass(frozen=True)
-class _DraftContent:
-    subject: str
-    body: str
-    ai_generated: bool
-    variant: str  # a review draft's A/B subject; "" for a composer draft
-
-
 @dataclass
 class _Draft:
     log_id: int
@@ -90,6 +75,13 @@ class _Draft:
     ai_generated: bool
     variant: str  # "A"/"B" only where the stage had two subjects (StageEmail.variant)
     brand_slug: str  # whose mail account sends it
+
+
+def ledger_key(req: SendRequest) -> str:
+    """The once-only key: the deal's step, or the suggested reply sent (a reply moves no step)."""
+    if req.reply:
+        return f"deal-{req.deal_id}:reply-{req.draft_id}"
+    return f"deal-{req.deal_id}:step-{req.step}"
 
 
 class Sender:
@@ -113,7 +105,7 @@ class Sender:
 
     async def send(self, req: SendRequest, *, now: datetime) -> SendOutcome:
         """`now` is the attempt's clock (caps, gaps, sent_at, the claim's lease)."""
-        key = f"deal-{req.deal_id}:step-{req.step}"
+        key = ledger_key(req)
         opened = await self._transact(lambda session: self._open_ledger(session, req, key, now))
         if isinstance(opened, SendOutcome):
             return opened
@@ -318,6 +310,8 @@ class Sender:
         keep = {unsubscribe, self._tracker.unsubscribe_url(brand.id or 0, contact.email, None)}
         html = rewrite_links(rendered.html, self._tracker, log_id, keep=keep)
         headers: dict[str, str] = {"X-Dealpilot-Deal": str(req.deal_id)}
+        if held is not None and held.thread is not None:
+            headers.update(held.thread.headers())  # an answer in the contact's thread
         if self._providers(provider, brand.slug).supports_custom_headers:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -334,7 +328,7 @@ class Sender:
             or f"<dp.{req.deal_id}.{req.step}.{secrets.token_hex(6)}@{domain}>",
             reply_to=brand.reply_to,
             headers=headers,
-            client_reference=f"deal-{req.deal_id}:step-{req.step}",
+            client_reference=ledger_key(req),
         )
         ai, variant = rendered.ai_generated, rendered.variant
         return _Draft(log_id, brand.id or 0, provider, email, ai, variant, brand.slug)
@@ -344,7 +338,7 @@ class Sender:
         req: SendRequest,
         stage: PipelineStage,
         ctx: EmailContext,
-        held: _DraftContent | None,
+        held: DraftContent | None,
     ) -> StageEmail:
         if held is None:
             return await render_stage_email(
@@ -369,7 +363,7 @@ class Sender:
 
     def _facts(
         self, session: Session, req: SendRequest, log_id: int
-    ) -> tuple[PipelineStage, EmailContext, Contact, Brand, _DraftContent | None]:
+    ) -> tuple[PipelineStage, EmailContext, Contact, Brand, DraftContent | None]:
         """The stage, the deal's rows and the draft, detached (read here, used after)."""
         stage = session.get(PipelineStage, req.stage_id)
         assert stage is not None
@@ -379,19 +373,5 @@ class Sender:
             unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(b.id or 0, c.email, log_id),
             tracking_pixel=self._tracker.pixel(log_id),
         )
-        held = None if req.draft_id is None else _draft_content(session, req, brand)
+        held = None if req.draft_id is None else draft_content(session, req, brand)
         return stage, ctx, contact, brand, held
-
-
-def _draft_content(session: Session, req: SendRequest, brand: Brand) -> _DraftContent:
-    draft = session.get(EmailDraft, req.draft_id)
-    if draft is None:
-        raise DraftUnusableError(f"draft {req.draft_id} does not exist")
-    if draft.brand_id != brand.id:
-        raise DraftUnusableError(f"draft {req.draft_id} belongs to another brand")
-    if draft.deal_id is not None and draft.deal_id != req.deal_id:
-        raise DraftUnusableError(f"draft {req.draft_id} belongs to another deal")
-    if draft.status == DraftStatus.rejected:
-        raise DraftUnusableError(f"draft {req.draft_id} was rejected")
-    variant = draft.variant if draft.kind == DraftKind.review else ""
-    return _DraftContent(draft.subject, draft.body, draft.ai_generated, variant)

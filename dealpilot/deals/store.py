@@ -193,6 +193,8 @@ class DealStore:
             status=DraftStatus.pending_review,
             ai_generated=req.suggested_reply is not None,
             review_note=req.review_note or "",
+            # The contact's message it answers: its thread headers when a person sends it.
+            outcome={"reply_event_id": req.reply.event_id},
         )
         session.add(draft)
         session.flush()

@@ -97,6 +97,8 @@ def stage_goal(stage_name: str, brief: WritingBrief) -> str:
         goal = "a follow-up that gives one new, concrete reason to reply"
     else:
         goal = "a first introduction that asks one easy question"
+    if brief.engagement_tier == "lurker":  # opened before, quiet since: change the approach
+        goal += "; they read earlier emails but went quiet, so take a different angle"
     return f"{goal}. Pipeline: {brief.pipeline_description}" if brief.pipeline_description else goal
 
 

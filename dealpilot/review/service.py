@@ -1,5 +1,10 @@
-"""The review queue: autopilot emails held as drafts (human review mode) and a person's
-decision on them, delivered to the deal's workflow as its `review_draft` update.
+"""The review queue: every draft of a deal that waits for a person, of three kinds
+(`KIND_LABELS`): emails the autopilot held (human review mode), suggested replies, and stored
+drafts of a deal's next email (`POST /api/crm/deals/drafts/`). A person's decision goes to the
+deal's workflow: a held email through its `review_draft` update, a suggested reply through
+`send_reply` (an answer in the contact's thread), a stored draft through `send_now` with the
+draft. Rejecting a suggested reply or a stored draft discards it; the deal is not waiting for
+it.
 
 The workflow is the authority: it writes the decision onto the draft (its activity), sends an
 approved email through the normal send path, and refuses a decision on a draft that is not
@@ -14,21 +19,44 @@ from typing import Any
 
 import anyio.to_thread
 from pydantic import BaseModel, Field
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
+from dealpilot.deals.previews import next_email_stage
 from dealpilot.rendering.renderer import EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import load_email_context, render_draft_email
 from dealpilot.temporal.deals import DealWorkflows
 from models import Contact, Deal, DraftKind, DraftStatus, EmailDraft, PipelineStage, utcnow
 from models.pagination import Page, PageParams, paginate
-from workflows.contracts import DealStateView, ReviewDecision
+from workflows.contracts import (
+    DealStateView,
+    ReviewDecision,
+    SendNowRequest,
+    SendNowResult,
+    SendReplyRequest,
+)
 
 PREVIEW_UNSUBSCRIBE_URL = "https://unsubscribe.invalid/preview"
+# What each kind of draft is called where a person sees it.
+KIND_LABELS = {
+    DraftKind.review: "held email",
+    DraftKind.reply: "suggested reply",
+    DraftKind.next_email: "stored draft",
+}
+# The status in which each kind waits for a person.
+_WAITING = {
+    DraftKind.review: DraftStatus.pending_review,
+    DraftKind.reply: DraftStatus.pending_review,
+    DraftKind.next_email: DraftStatus.draft,
+}
 
 
 class ReviewItem(BaseModel):
     id: int
+    kind: DraftKind  # review: held email | reply: suggested reply | next_email: stored draft
+    kind_label: str
+    waiting: bool  # still waits for a person
     deal_id: int
     brand_id: int
     pipeline_id: int | None
@@ -61,19 +89,36 @@ class ReviewEdit(ReviewNote):
 
 
 class ReviewResult(BaseModel):
-    """The draft after the decision, and the deal's state as its workflow returned it."""
+    """The draft after the decision, the deal's state as its workflow returned it (None when
+    nothing was asked of the workflow: a suggested reply or stored draft rejected) and, for a
+    suggested reply or stored draft, what the send did (`sent`, else `outcome` and `detail`:
+    suppressed, deferred by the daily cap or the send gap with `retry_at`, failed)."""
 
     draft: ReviewItem
-    deal: DealStateView
+    deal: DealStateView | None
+    sent: bool | None = None
+    outcome: str | None = None
+    detail: str = ""
+    retry_at: datetime | None = None
 
 
-def _query(kind: DraftKind = DraftKind.review) -> Any:  # paginate takes SQLAlchemy's Select
+def _query(kinds: tuple[DraftKind, ...] = tuple(KIND_LABELS)) -> Any:  # paginate takes a Select
+    # A suggested reply or stored draft names its deal, not always its contact: via the deal.
+    contact_id = func.coalesce(col(EmailDraft.contact_id), col(Deal.contact_id))
     return (
         select(EmailDraft, Contact.email, Contact.name, PipelineStage.name)
-        .join(Contact, col(Contact.id) == col(EmailDraft.contact_id), isouter=True)
+        .join(Deal, col(Deal.id) == col(EmailDraft.deal_id), isouter=True)
+        .join(Contact, col(Contact.id) == contact_id, isouter=True)
         .join(PipelineStage, col(PipelineStage.id) == col(EmailDraft.stage_id), isouter=True)
-        .where(
-            col(EmailDraft.kind) == kind,
+        .where(col(EmailDraft.kind).in_(kinds))
+    )
+
+
+def _waiting(kinds: tuple[DraftKind, ...]) -> Any:
+    return or_(
+        *(
+            and_(col(EmailDraft.kind) == kind, col(EmailDraft.status) == _WAITING[kind])
+            for kind in kinds
         )
     )
 
@@ -83,6 +128,9 @@ def _item(row: Any) -> ReviewItem:
     end = draft.sent_at or draft.reviewed_at or utcnow()
     return ReviewItem(
         id=draft.id,
+        kind=draft.kind,
+        kind_label=KIND_LABELS.get(draft.kind, str(draft.kind)),
+        waiting=draft.status == _WAITING.get(draft.kind),
         deal_id=draft.deal_id,
         brand_id=draft.brand_id,
         pipeline_id=draft.pipeline_id,
@@ -114,13 +162,14 @@ def list_pending(
     deal_id: int | None,
     brand_ids: frozenset[int] | None = None,
     newest_first: bool = False,
-    kind: DraftKind = DraftKind.review,
+    kind: DraftKind | None = None,
 ) -> Page[ReviewItem]:
     """Drafts waiting for a person, oldest first (the longest wait comes first), or newest
-    first; `brand_ids` narrows to those brands (the console's operators). `kind` reply:
-    answers to replies, among them replies read with low confidence, whose deal waits paused
-    with the reading in `review_note`."""
-    stmt = _query(kind).where(col(EmailDraft.status) == DraftStatus.pending_review)
+    first; `brand_ids` narrows to those brands (the console's operators). `kind` None: every
+    kind; reply: answers to replies, among them replies read with low confidence, whose deal
+    waits paused with the reading in `review_note`."""
+    kinds = tuple(KIND_LABELS) if kind is None else (kind,)
+    stmt = _query(kinds).where(_waiting(kinds))
     if brand_id is not None:
         stmt = stmt.where(col(EmailDraft.brand_id) == brand_id)
     if brand_ids is not None:
@@ -145,7 +194,7 @@ def get_item(session: Session, draft_id: int) -> ReviewItem:
 
 def _pending_draft(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
     item = get_item(session, draft_id)
-    if item.status != DraftStatus.pending_review:
+    if not item.waiting:
         raise Conflict(
             f"Review draft {draft_id} is no longer waiting for review (it is {item.status})",
             code="draft_not_pending",
@@ -155,11 +204,21 @@ def _pending_draft(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
     assert draft is not None
     if deal is None:
         raise NotFound(f"Deal {item.deal_id} of review draft {draft_id} does not exist")
+    if draft.kind == DraftKind.next_email and draft.stage_id is not None:
+        # A stored draft is the email of one stage: once the deal moved on it is stale.
+        stage = next_email_stage(session, deal)
+        if stage is None or stage.id != draft.stage_id:
+            raise Conflict(
+                f"Deal {deal.id} moved on since draft {draft_id} was stored: it no longer sends "
+                "that email next; store a new draft",
+                code="draft_stale",
+            )
     return draft, deal
 
 
 async def load_pending(session: Session, draft_id: int) -> tuple[EmailDraft, Deal]:
-    """The draft (404 unknown, 409 `draft_not_pending` once decided) and its deal. The caller
+    """The draft (404 unknown, 409 `draft_not_pending` once decided, `draft_stale` for a stored
+    draft whose deal moved on) and its deal. The caller
     commits before delivering the decision to the workflow."""
     return await anyio.to_thread.run_sync(_pending_draft, session, draft_id)
 
@@ -200,3 +259,49 @@ async def decide(workflows: DealWorkflows, deal: Deal, decision: ReviewDecision)
 def reread(session: Session, draft_id: int) -> ReviewItem:
     session.expire_all()  # the workflow's activity changed the row on its own connection
     return get_item(session, draft_id)
+
+
+# ------------------------------------------------- suggested replies and stored drafts
+def is_held(draft: EmailDraft) -> bool:
+    """A held email: its deal waits for the decision (the `review_draft` update)."""
+    return draft.kind == DraftKind.review
+
+
+def store_edit(session: Session, draft_id: int, edit: ReviewEdit) -> None:
+    """A suggested reply's or stored draft's new subject and body, kept before it is sent (the
+    send reads them); a held email's edit travels with the decision instead."""
+    draft = session.get(EmailDraft, draft_id)
+    assert draft is not None
+    draft.subject, draft.body = edit.subject, edit.body
+    draft.review_note, draft.updated_at = edit.note, utcnow()
+    draft.outcome = {**draft.outcome, "reviewer": edit.reviewer, "action": "edit"}
+    session.add(draft)
+    session.flush()
+
+
+def discard(session: Session, draft_id: int, note: ReviewNote) -> None:
+    """Rejects a suggested reply or stored draft: nothing is sent, the deal goes on as it was."""
+    draft = session.get(EmailDraft, draft_id)
+    assert draft is not None
+    now = utcnow()
+    draft.status, draft.review_note = DraftStatus.rejected, note.note
+    draft.reviewed_at = draft.updated_at = now
+    draft.outcome = {**draft.outcome, "reviewer": note.reviewer, "action": "reject"}
+    session.add(draft)
+    session.flush()
+
+
+async def send_person_draft(
+    workflows: DealWorkflows, deal: Deal, draft: EmailDraft, actor: str
+) -> SendNowResult:
+    """Sends an approved suggested reply (an answer in the contact's thread) or stored draft
+    (the deal's next email, as `send_now` sends it) through the deal's workflow."""
+    assert draft.id is not None
+    if draft.kind == DraftKind.reply:
+        if not draft.body.strip():
+            raise Unprocessable(
+                f"Suggested reply {draft.id} has no answer yet: write one (edit) and send that",
+                code="empty_reply",
+            )
+        return await workflows.send_reply(deal, SendReplyRequest(draft_id=draft.id, actor=actor))
+    return await workflows.send_now(deal, SendNowRequest(actor=actor, draft_id=draft.id))

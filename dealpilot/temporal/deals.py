@@ -34,6 +34,7 @@ from workflows.contracts import (
     ReviewDecision,
     SendNowRequest,
     SendNowResult,
+    SendReplyRequest,
     TimelineEntry,
 )
 from workflows.deal import DealWorkflow
@@ -65,7 +66,8 @@ class DealStart:
     ... as in stage templates). A body that is not a whole HTML document is the message text:
     it goes into the brand layout, which adds the greeting, sign-off and unsubscribe footer.
     The draft row is only read (its status is the composer's business, but a `rejected` draft
-    is never sent). Follow-ups afterwards are the pipeline's normal stage emails.
+    is never sent). Follow-ups afterwards are the pipeline's normal stage emails, except
+    with `one_off` (a one-off composer email: an announcement): none follow.
     """
 
     deal_id: int
@@ -75,6 +77,7 @@ class DealStart:
     contact_email: str
     contact_name: str = ""
     draft_id: int | None = None
+    one_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class DealWorkflows:
         who = deal.contact_name or deal.contact_email
         return await self.client.start_workflow(
             DealWorkflow.run,
-            DealInput(deal_id=deal.deal_id, draft_id=deal.draft_id),
+            DealInput(deal_id=deal.deal_id, draft_id=deal.draft_id, one_off=deal.one_off),
             id=workflow_id(deal.deal_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -193,6 +196,12 @@ class DealWorkflows:
         handle = self.handle(deal)
         async with reaching(deal):
             return await handle.execute_update(DealWorkflow.send_now, req)
+
+    async def send_reply(self, deal: Deal, req: SendReplyRequest) -> SendNowResult:
+        """A suggested reply a person approved; 409 `deal_closed` when the deal is closed."""
+        handle = self.handle(deal)
+        async with reaching(deal):
+            return await handle.execute_update(DealWorkflow.send_reply, req)
 
     async def nudge(self, deal: Deal) -> str:
         handle = self.handle(deal)

@@ -3,6 +3,7 @@
 | id                   | spec                                   | workflow                |
 | inbox-poll           | every INBOX_POLL_EVERY (5 min)         | InboxPollWorkflow       |
 | daily-review-{brand} | 09:00 Mon-Fri in the brand's time zone | DailyReviewWorkflow     |
+| engagement-scan-{brand} | 08:30 Mon-Fri in the brand's time zone | EngagementScanWorkflow |
 | scheduled-drafts     | every minute                           | ScheduledDraftsWorkflow |
 | link-check           | every LINK_CHECK_EVERY (1 day)         | LinkCheckWorkflow       |
 
@@ -37,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.settings import Settings
 from models import Brand
+from workflows.engagement_scan import EngagementScanInput, EngagementScanWorkflow
 from workflows.jobs import (
     DailyReviewInput,
     DailyReviewWorkflow,
@@ -50,6 +52,7 @@ INBOX_POLL = "inbox-poll"
 SCHEDULED_DRAFTS = "scheduled-drafts"
 LINK_CHECK = "link-check"
 DAILY_REVIEW_AT = (9, 0)
+ENGAGEMENT_SCAN_AT = (8, 30)  # before the day's sends and the daily review
 WEEKDAYS = ScheduleRange(1, 5)  # Temporal counts days of the week from Sunday = 0
 
 
@@ -69,11 +72,17 @@ def daily_review_id(slug: str) -> str:
     return f"daily-review-{slug}"
 
 
+def engagement_scan_id(slug: str) -> str:
+    return f"engagement-scan-{slug}"
+
+
 def every(period: timedelta) -> ScheduleSpec:
     return ScheduleSpec(intervals=[ScheduleIntervalSpec(every=period)])
 
 
-def weekdays_at(hour: int, minute: int, timezone: str) -> ScheduleSpec:
+def weekdays_at(
+    hour: int, minute: int, timezone: str, comment: str = "daily review: weekdays, brand time zone"
+) -> ScheduleSpec:
     return ScheduleSpec(
         calendars=[
             ScheduleCalendarSpec(
@@ -81,7 +90,7 @@ def weekdays_at(hour: int, minute: int, timezone: str) -> ScheduleSpec:
                 minute=(ScheduleRange(minute),),
                 hour=(ScheduleRange(hour),),
                 day_of_week=(WEEKDAYS,),
-                comment="daily review: weekdays, brand time zone",
+                comment=comment,
             )
         ],
         time_zone_name=timezone,
@@ -139,6 +148,16 @@ def desired_schedules(
             DailyReviewInput(brand=brand.slug),
             sid,
             weekdays_at(*DAILY_REVIEW_AT, brand.timezone),
+            timedelta(hours=6),
+        )
+        sid = engagement_scan_id(brand.slug)
+        wanted[sid] = schedule(
+            EngagementScanWorkflow.run,
+            EngagementScanInput(brand=brand.slug),
+            sid,
+            weekdays_at(
+                *ENGAGEMENT_SCAN_AT, brand.timezone, "engagement scan: weekdays, brand time zone"
+            ),
             timedelta(hours=6),
         )
     return wanted

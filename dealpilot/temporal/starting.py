@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from dealpilot.temporal.deals import DealStart, DealWorkflows
-from models import Brand, Contact, Deal, Pipeline, PipelineStage
+from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage
 from models.uow import Transact, UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -51,6 +51,12 @@ def load_start_infos(session: Session, deal_ids: Iterable[int]) -> list[DealStar
         .order_by(col(Deal.id))
     ).all()
     return [DealStart(*row) for row in rows]
+
+
+def is_one_off(session: Session, draft_id: int) -> bool:
+    """A one-off composer draft: its deals send it and schedule no follow-ups."""
+    draft = session.get(EmailDraft, draft_id)
+    return draft is not None and draft.one_off
 
 
 def record_workflow_ids(session: Session, started: dict[int, str]) -> None:
@@ -82,7 +88,8 @@ async def start_and_record(
         return dict.fromkeys(ids)
     infos = await transact(partial(load_start_infos, deal_ids=ids))
     if draft_id is not None:
-        infos = [replace(info, draft_id=draft_id) for info in infos]
+        one_off = await transact(partial(is_one_off, draft_id=draft_id))
+        infos = [replace(info, draft_id=draft_id, one_off=one_off) for info in infos]
     started = await workflows.start_many(infos)
     ok = {deal_id: wid for deal_id, wid in started.items() if wid is not None}
     if ok:

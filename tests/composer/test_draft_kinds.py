@@ -1,4 +1,4 @@
-"""EmailDraft holds four kinds of draft in one table; each list shows its own kind only.
+"""EmailDraft holds four kinds of draft in one table; each list shows its own kinds only.
 (No Temporal: the rows are written as the workflow's activities and the API would write them.)"""
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def _draft(session: Session, setup: Setup, kind: DraftKind, deal: Deal | None) -
         recipients=["priya@sharma.com.au"],
         subject=f"a {kind.value} draft",
         body="Hello",
-        status=DraftStatus.draft if kind is DraftKind.composer else DraftStatus.pending_review,
+        status=DraftStatus.draft
+        if kind in (DraftKind.composer, DraftKind.next_email)
+        else DraftStatus.pending_review,
     )
     session.add(draft)
     session.commit()
@@ -47,8 +49,16 @@ def test_each_kind_of_draft_is_listed_only_where_it_belongs(
 
     composer = client.get(DRAFTS, params={"brand": "acme"}).json()["items"]
     assert [d["id"] for d in composer] == [drafts[DraftKind.composer].id]
+    # The review queue: every deal draft waiting for a person, with its kind; no composer draft.
     review = client.get(REVIEW, params={"brand": "acme"}).json()["items"]
-    assert [d["id"] for d in review] == [drafts[DraftKind.review].id]
+    assert {d["id"]: d["kind_label"] for d in review} == {
+        drafts[DraftKind.review].id: "held email",
+        drafts[DraftKind.reply].id: "suggested reply",
+        drafts[DraftKind.next_email].id: "stored draft",
+    }
+    held = client.get(REVIEW, params={"brand": "acme", "kind": "review"}).json()["items"]
+    assert [d["id"] for d in held] == [drafts[DraftKind.review].id]
+    assert client.get(REVIEW, params={"kind": "composer"}).status_code == 400
     # A deal's draft is not a composer draft, whatever its id.
     for kind in (DraftKind.review, DraftKind.reply, DraftKind.next_email):
         assert client.get(f"{DRAFTS}{drafts[kind].id}/").status_code == 404

@@ -1,5 +1,5 @@
 """ensure_schedules against the Temporal dev server (the time-skipping server has no
-schedules): the three kinds with the right specs, and a second call changes nothing."""
+schedules): the kinds with the right specs, and a second call changes nothing."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ async def test_ensure_schedules_creates_then_changes_nothing(
         "scheduled-drafts": "created",
         "link-check": "created",
         "daily-review-codeteki": "created",
+        "engagement-scan-codeteki": "created",
     }
 
     poll = (await client.get_schedule_handle("inbox-poll").describe()).schedule
@@ -54,6 +55,16 @@ async def test_ensure_schedules_creates_then_changes_nothing(
     assert review.policy.overlap == ScheduleOverlapPolicy.SKIP
     assert isinstance(review.action, ScheduleActionStartWorkflow)
     assert review.action.workflow == "DailyReviewWorkflow"
+
+    scan = (await client.get_schedule_handle("engagement-scan-codeteki").describe()).schedule
+    assert scan.spec.time_zone_name == "Australia/Sydney"
+    (calendar,) = scan.spec.calendars
+    assert [(r.start, r.end or r.start) for r in calendar.hour] == [(8, 8)]
+    assert [(r.start, r.end or r.start) for r in calendar.minute] == [(30, 30)]
+    assert [(r.start, r.end) for r in calendar.day_of_week] == [(1, 5)]  # Mon-Fri
+    assert isinstance(scan.action, ScheduleActionStartWorkflow)
+    assert (scan.action.workflow, scan.action.task_queue) == ("EngagementScanWorkflow", "jobs-test")
+    assert scan.policy.overlap == ScheduleOverlapPolicy.SKIP
 
     second = await ensure_schedules(client, settings, brands)
     assert set(second.values()) == {"unchanged"}
