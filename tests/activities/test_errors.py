@@ -121,6 +121,7 @@ def test_worker_registers_the_same_activity_names(sqlite_engine: Engine, tmp_pat
             "write_daily_summary",
             "release_due_drafts",
             "link_check_candidates",
+            "refresh_engagement_tiers",
             "verify_links",
         ]
     )

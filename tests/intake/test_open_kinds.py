@@ -71,8 +71,10 @@ async def test_apple_privacy_prefetches_are_machine_opens_not_engagement(intake:
     email = "someone@icloud.com"
     deal_id = await _open_every_email(intake, email, APPLE_MPP, [3, 4, 5])
     handle = intake.stack.client.get_workflow_handle_for(DealWorkflow.run, f"deal-{deal_id}")
-    # Three emails in a row no person opened: a rest (burnout), never a close as ghost.
-    await intake.stack.env.sleep(8 * DAY)
+    # Three emails in a row no person opened: a rest (burnout), never a close as ghost. (No
+    # person's open makes the tier cold: its waits are 1.5 times the stage's, so the rest
+    # starts 7.5 days after the third email and the fourth goes 7 days later.)
+    await intake.stack.env.sleep(11 * DAY)
     r = await intake.http.get(
         "/api/crm/email-logs/", params={"deal": deal_id}, headers={"Authorization": "Bearer k"}
     )
