@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Set as AbstractSet
 from datetime import time
 from typing import Annotated
 
@@ -42,8 +44,15 @@ def settings_page(request: Request, admin: AdminDep, session: SessionDep) -> Res
         "providers": list(MailProviderName),
         "min_length": MIN_PASSWORD_LENGTH,
         "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "api_keys": key_fingerprints(request.app.state.api_keys),
     }
     return render(request, "settings.html", context)
+
+
+def key_fingerprints(keys: AbstractSet[str]) -> list[str]:
+    """What an admin sees of the REST API keys: a short SHA-256 fingerprint of each, to tell
+    which are configured while rotating, never the key (the keys live in the environment)."""
+    return sorted(hashlib.sha256(k.encode()).hexdigest()[:12] for k in keys)
 
 
 @router.post("/users")

@@ -3,6 +3,7 @@ escaping, paging and the number of queries per page."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -187,6 +188,9 @@ def test_an_admin_adds_a_user_and_changes_a_brand(browser: TestClient) -> None:
     login(browser, ADMIN)
     page = browser.get("/console/settings/")
     assert DESI_OPERATOR in page.text
+    # The API keys are shown by fingerprint, never themselves.
+    assert hashlib.sha256(b"k-console").hexdigest()[:12] in page.text
+    assert "k-console" not in page.text
     csrf = token(browser, "/console/settings/")
     made = browser.post(
         "/console/settings/users",
