@@ -7,6 +7,9 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
+# The suite runs on two pytest-xdist workers: most of its time is spent waiting on servers
+# (Temporal, SMTP, subprocesses), not on the CPU. `make test PYTEST_WORKERS=0` runs it in one.
+PYTEST_WORKERS ?= 2
 MYPY := .venv/bin/mypy dealpilot models api activities workflows worker.py
 
 .PHONY: dev test setup system-deps lint typecheck bench bench-deps clean
@@ -42,7 +45,7 @@ system-deps:
 	  else echo "note: chromium is not installed; the browser tests will skip"; fi; }
 
 test: setup system-deps
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .
