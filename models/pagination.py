@@ -43,19 +43,20 @@ def paginate(
     to_public: Callable[[Any], T],
     *,
     counted: Select[*tuple[Any, ...]] | None = None,
+    cap: int = COUNT_CAP,
 ) -> Page[T]:
     """Count the filtered rows in SQL (up to COUNT_CAP), then fetch one page of them (stmt
     carries the order). `counted`: a lighter statement selecting the same rows, to count
     (without the joins that only name things on the page)."""
     to_count = stmt.order_by(None) if counted is None else counted
-    counted_rows = to_count.limit(COUNT_CAP + 1).subquery()
+    counted_rows = to_count.limit(cap + 1).subquery()
     total = session.execute(select(func.count()).select_from(counted_rows)).scalar_one()
     rows: Sequence[Any] = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
     items = [to_public(row[0] if len(row) == 1 else row) for row in rows]
     return Page(
         items=items,
-        total=min(total, COUNT_CAP),
+        total=min(total, cap),
         limit=page.limit,
         offset=page.offset,
-        total_exact=total <= COUNT_CAP,
+        total_exact=total <= cap,
     )
