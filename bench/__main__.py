@@ -1,41 +1,90 @@
-"""`make bench` / `python -m bench [NAME ...]`: every benchmark in turn (or the ones named), each
-in its own process with its defaults, each printing its ratios against a baseline measured in
-the same run. Exits non-zero if any of them failed."""
+"""`make bench` / `python -m bench [--full] [NAME ...]`: every benchmark in turn (or the ones
+named), each in its own process, each printing its ratios against a baseline measured in the
+same run. Quick mode (the default) runs each at a size that takes a minute or so on 2 cores;
+`--full` runs them at the sizes the issues name (100,000 deals, 1,000,000 email logs; most of
+an hour). The figures go into `bench/results/latest.md` with a chart of the ratios
+(`bench/results/ratios.svg`). Exits non-zero if any benchmark failed."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-BENCHMARKS = (
-    "enrolment",
-    "deal_cycle",
-    "intake",
-    "intake_outage",
-    "unsubscribe_race",
-    "imports",
-    "link_check",
-    "console",
-    "api_scale",
-)
+from bench.results import RESULTS_ENV, load, write_report
+
+# name -> arguments in quick mode (full mode: each benchmark's own defaults, or FULL's).
+QUICK: dict[str, list[str]] = {
+    "enrolment": ["--n", "200", "--rounds", "2"],
+    "deal_cycle": ["--deals", "100"],
+    "workers": ["--deals", "150"],
+    "sleeping": ["--deals", "2000", "--wake", "500"],
+    "intake": ["--db", "postgres", "--levels", "16", "--seconds", "3"],
+    "intake_outage": ["--db", "postgres", "--requests", "300"],
+    "unsubscribe_race": ["--deals", "60"],
+    "imports": ["--rows", "3000"],
+    "link_check": ["--pages", "200"],
+    "console": ["--deals", "500", "--requests", "30"],
+    "api_scale": ["--deals", "20000", "--contacts", "5000", "--logs", "200000", "--requests", "15"],
+}
+FULL: dict[str, list[str]] = {
+    "intake": ["--db", "postgres", "--levels", "16"],
+    "intake_outage": ["--db", "postgres"],
+    "sleeping": ["--deals", "100000", "--wake", "10000"],
+    "console": ["--postgres"],
+}
+BENCHMARKS = tuple(QUICK)
 
 
-def main(names: list[str]) -> int:
-    unknown = [n for n in names if n not in BENCHMARKS]
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the issues' sizes (long)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; one of {', '.join(BENCHMARKS)}")
         return 2
     failed = []
-    for name in names or BENCHMARKS:
-        print(f"\n=== bench.{name}", flush=True)
-        started = time.monotonic()
-        code = subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode
-        print(f"=== bench.{name}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
-        if code:
-            failed.append(name)
+    started_at = dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory(prefix="dealpilot-bench-") as tmp:
+        results = Path(tmp) / "figures.jsonl"
+        env = {**os.environ, RESULTS_ENV: str(results)}
+        for name in args.names or BENCHMARKS:
+            extra = FULL.get(name, []) if args.full else QUICK[name]
+            print(f"\n=== bench.{name} {' '.join(extra)}", flush=True)
+            started = time.monotonic()
+            command = [sys.executable, "-m", f"bench.{name}", *extra]
+            code = subprocess.run(command, env=env, check=False).returncode
+            print(
+                f"=== bench.{name}: exit {code} after {time.monotonic() - started:.0f} s",
+                flush=True,
+            )
+            if code:
+                failed.append(name)
+        figures = load(results)
+    header = [
+        "`" + " ".join(["python -m bench", *(["--full"] if args.full else []), *args.names]) + "`",
+        f"commit {_commit()}, started {started_at:%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}.",
+        "Every ratio is against a baseline measured in the same run on the same machine.",
+    ]
+    report = write_report(figures, header=header, failed=failed)
+    print(f"\n{len(figures)} figures written to {report} (chart: {report.parent / 'ratios.svg'})")
     if failed:
-        print(f"\nfailed: {', '.join(failed)}")
+        print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
 
 

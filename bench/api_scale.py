@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from api import create_app
 from bench.common import LOCAL_POSTGRES, fresh_postgres, seeded, table
+from bench.results import record
 from dealpilot.core.settings import Settings
 
 BIG = ("deal", "contact", "emaillog", "emailevent", "aidecisionlog")
@@ -320,6 +321,13 @@ def main() -> None:
             engine.dispose()
     header = ["endpoint", "p50 ms", "p95 ms", "p50 / bare", "p95 < 100"]
     print(table(header + (["scans of big tables"] if args.explain else []), rows))
+    bare = rows[0]
+    for name, p50, p95, ratio, under, *_ in rows[1:]:
+        record(
+            "api_scale", f"{name}, p50 ms", value=float(p50), baseline=float(bare[1]),
+            unit="ms", baseline_name="GET /healthz", ratio=float(ratio),
+            note=f"p95 {p95:.0f} ms, under 100: {under}",
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from api import create_app
 from bench.common import fresh_postgres, seeded, seeded_sqlite, table, target
+from bench.results import record
 from dealpilot.accounts import create_user
 from dealpilot.core.settings import Settings
 from models import (
@@ -161,6 +162,11 @@ def run(engine: Engine, deals: int, requests: int) -> None:
             p50, p95 = timings(lambda path=path: client.get(path).status_code, requests)
             base = base or p50
             rows.append([name, p50, p95, p50 / base])
+            if name != "bare (sign-in page)":
+                record(
+                    "console", f"{name}, p50 ms", value=p50, baseline=base, unit="ms",
+                    baseline_name="bare sign-in page",
+                )  # fmt: skip
     print(table(["page", "p50 ms", "p95 ms", "p50 / bare"], rows))
 
 

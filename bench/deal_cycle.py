@@ -37,6 +37,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.common import TEST_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
+from bench.results import record
 from bench.sleeper import Sleeper
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.logging import configure_logging
@@ -186,6 +187,11 @@ async def main(deals: int, batch: int) -> None:
     ]  # fmt: skip
     print(table(("workflows", "n", "seconds", "per second", "ratio", "peak RSS MB"), rows))
     print(f"peak RSS before the timed runs: {rss_start:.0f} MB")
+    record(
+        "deal_cycle", f"{deals} deals through a full sequence, deals/s", value=deals / deal_s,
+        baseline=deals / base_s, unit="/s", baseline_name="sleeper with the same timers",
+        target=">= 0.5",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

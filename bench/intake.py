@@ -49,6 +49,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from bench.common import fresh_postgres, seeded, table, target
+from bench.results import record
 from dealpilot.intake.signatures import sign_dealpilot
 from dealpilot.tracking.tracker import sign
 from models import Brand, Deal, EmailEvent, EmailLog, EmailStatus, make_engine, session_scope
@@ -477,6 +478,15 @@ def run(args: argparse.Namespace) -> None:
         )
     )  # fmt: skip
     print(f"\nevents stored by the real app(s): {events}")
+    goals = {"open pixel": ">= 0.5", "click": ">= 0.5", "reply webhook": ">= 0.3"}
+    for name, (got, bare) in pairs.items():
+        top = peak(got)
+        same = bare[got.index(top)]
+        record(
+            "intake", f"{name} req/s at {top.connections} connections ({args.db})",
+            value=top.rps, baseline=same.rps, unit="req/s", baseline_name="bare FastAPI",
+            target=goals.get(name), note=f"p99 {top.p99_ms:.0f} ms, errors {top.errors}",
+        )  # fmt: skip
 
 
 def settle_stored(engine: Engine) -> None:

@@ -48,6 +48,7 @@ from bench.intake import (
     signed_post,
     stored_events,
 )
+from bench.results import record
 from dealpilot.intake import count_pending
 from dealpilot.tracking.tracker import sign
 from models import Deal
@@ -228,6 +229,14 @@ def run(args: argparse.Namespace) -> None:
             rows,
         )
     )  # fmt: skip
+    for endpoint in names:
+        up, down = results[("up", endpoint)], results[("down", endpoint)]
+        record(
+            "intake_outage", f"{endpoint} p99 ms, Temporal down ({args.db})",
+            value=down.pct(0.99), baseline=up.pct(0.99), unit="ms",
+            baseline_name="Temporal up", target="<= 1.5",
+            note=f"issue 10's goal: p99 < 100 ms; errors {down.errors}",
+        )  # fmt: skip
     print(f"\nevents stored: {events}")
     for phase, count in left.items():
         print(f"events pending after the {phase} phase: {count}")

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.results import record
 from dealpilot.backlinks import FetchLimits, OurSite, build_client, check_page
 
 OURS = OurSite.of("codeteki.example.com")
@@ -110,6 +111,10 @@ async def main(pages: int, kb: int, concurrency: int) -> None:
     print(f"(a) plain download : {a:8.1f} pages/s")
     print(f"(b) check_page     : {b:8.1f} pages/s")
     print(f"ratio (b)/(a)      : {b / a:8.2f}")
+    record(
+        "link_check", "check_page, pages/s", value=b, baseline=a, unit="pages/s",
+        baseline_name="plain download",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
