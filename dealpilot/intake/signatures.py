@@ -63,12 +63,18 @@ def _number(text: str) -> float:
 
 
 def parse_timestamp(text: str) -> float:
-    """Unix seconds; milliseconds (13 digits) and ISO 8601 are accepted too."""
-    try:
-        return datetime.fromisoformat(text.strip()).timestamp()
-    except ValueError:
-        pass
-    value = _number(text)
+    """Unix seconds; milliseconds (13 digits) and ISO 8601 are accepted too.
+
+    Digits are read as a number, never as a date: ISO 8601's basic format takes many digit
+    strings for dates (`datetime.fromisoformat("1796010110447")`, ZeptoMail's milliseconds on
+    2026-11-30, is a day in 1796), which refused about one genuine signature in thirty."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.replace(".", "", 1).isdigit()):
+        try:
+            return datetime.fromisoformat(stripped).timestamp()
+        except ValueError:
+            pass
+    value = _number(stripped)
     return value / 1000 if value > 1e11 else value
 
 
