@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from tests.api_workflows.conftest import Api
 from tests.workflows.helpers import sent_logs
+from tests.workflows.histories import record
 
 DAY = timedelta(days=1)
 
@@ -77,4 +78,5 @@ async def test_steps_go_with_their_waits_and_running_deals_keep_their_steps(api:
     assert _days(sent_logs(api.stack.engine, second)) == [1.0]
     deal = api.deal(first)
     assert deal.sequence_id == sequence_id
+    await record(api.stack.client.get_workflow_handle(f"deal-{first}"), "email_sequence_steps")
     assert "final follow-up expires" in deal.next_action_reason
