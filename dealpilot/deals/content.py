@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from dealpilot.deals import tier_templates
-from dealpilot.rendering.renderer import EmailContext, EmailRenderer
+from dealpilot.rendering.renderer import EmailContext, EmailRenderer, RenderedEmail
 from dealpilot.rendering.stage_email import (
     Composer,
     StageEmail,
@@ -42,7 +42,7 @@ async def render_deal_email(
 ) -> StageEmail:
     step = req.sequence_step
     if step is not None:
-        email = render_draft_email(renderer, step.subject, step.body, ctx)
+        email = render_step(renderer, step.subject, step.body, ctx)
         key = f"{SEQUENCE_TEMPLATE_KEY}:{step.order}"
         return StageEmail(email.subject, email.html, email.text, key, "", False)
     return await render_stage_email(
@@ -54,3 +54,19 @@ async def render_deal_email(
         compose=compose,
         tier_template=tier_template,
     )
+
+
+def render_step(
+    renderer: EmailRenderer, subject: str, body: str, ctx: EmailContext
+) -> RenderedEmail | StageEmail:
+    """A sequence step's email. Its body is one of: a template file's key under
+    templates/emails/ (what the seeded cadence sequences hold: "codeteki/sales/invited"),
+    rendered like a stage's file; a template extending a brand layout, rendered like a stage's
+    edited template; else a composer draft's body (a whole HTML document, or message text put
+    into the brand layout). Raises TemplateRenderError on a template mistake."""
+    key = body.strip()
+    if renderer.has_template(key):
+        return renderer.render_stage(key, subject, ctx)
+    if "{% extends" in body or "{%- extends" in body:
+        return renderer.render_edited_stage(body, subject, ctx)
+    return render_draft_email(renderer, subject, body, ctx)

@@ -1,6 +1,6 @@
 """Reusable email sequences: an operator's steps (a wait in days, a subject and a body, both
-sandboxed templates rendered like a composer draft's), attached to a pipeline as its default or
-chosen at enrolment. A deal's workflow snapshots the steps when it starts
+sandboxed templates: `dealpilot.deals.content.render_step`), attached to a pipeline as its
+default or chosen at enrolment. A deal's workflow snapshots the steps when it starts
 (`dealpilot.temporal.starting`), so editing or deleting a sequence changes new deals only.
 
 Every write checks each step's subject and body by rendering them for the brand's sample
@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 
 from dealpilot.composer import rules as composer_rules
 from dealpilot.core.errors import ErrorDetail, Unprocessable
+from dealpilot.deals.content import render_step
 from dealpilot.deals.lookup import get_or_404, get_referenced, row_fields
 from dealpilot.rendering.context import BrandInfo
 from dealpilot.rendering.renderer import EmailRenderer, TemplateRenderError
-from dealpilot.rendering.stage_email import render_draft_email
 from models import Brand, EmailSequence, Pipeline, SequenceStep
 from models.pipeline import EmailSequencePublic, SequenceStepPublic
 from models.types import Id
@@ -96,7 +96,7 @@ def _check_steps(
     )
     for n, step in enumerate(steps):
         try:
-            render_draft_email(renderer, step.subject_template, step.body_template, ctx)
+            render_step(renderer, step.subject_template, step.body_template, ctx)
         except TemplateRenderError as exc:
             raise Unprocessable(
                 f"Step {n + 1} is not a valid template: {exc}",

@@ -6,6 +6,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from dealpilot.composer.rules import sample_context
+from dealpilot.deals.content import render_step
+from dealpilot.rendering.context import BrandInfo
+from dealpilot.rendering.renderer import EmailRenderer
 from models import Deal
 from tests.api.helpers import assert_error
 from tests.factories import make_brand, make_contact, make_pipeline, stages_of
@@ -139,3 +143,19 @@ def test_tier_templates_are_validated_listed_and_deleted(
     assert client.delete(f"{url}cold/").status_code == 204
     assert client.get(url).json() == []
     assert_error(client.delete(f"{url}cold/"), 404, "not_found")
+
+
+def test_a_step_body_may_be_a_template_file_a_layout_template_or_message_text() -> None:
+    renderer = EmailRenderer()
+    brand = BrandInfo(slug="desifirms", name="Desi Firms", from_name="Desi Firms")
+    ctx = sample_context(brand, unsubscribe_url="https://x.test/u")
+    from_file = render_step(renderer, "Hi", "desifirms/real_estate/invited", ctx)
+    assert from_file.html == renderer.render_stage("desifirms/real_estate/invited", "Hi", ctx).html
+    layout = (
+        '{% extends "desifirms/_layout.html" %}'
+        "{% block body %}<p>Own {{ brand.name }}</p>{% endblock %}"
+    )
+    assert "Own Desi Firms" in render_step(renderer, "Hi", layout, ctx).text
+    text = render_step(renderer, "Hi", "Plain words for {{ contact.first_name }}.", ctx).text
+    assert "Plain words for" in text
+    assert "https://x.test/u" in render_step(renderer, "Hi", "Plain.", ctx).html
