@@ -26,7 +26,13 @@ from models.db import make_engine, migrate, session_scope
 from models.deal import Deal
 from models.email import EmailDraft, EmailEvent, EmailLog, EmailRollup
 from models.jobs import DailySummary, InboxCursor
-from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
+from models.pipeline import (
+    EmailSequence,
+    Pipeline,
+    PipelineStage,
+    SequenceStep,
+    StageTierTemplate,
+)
 from models.types import utcnow
 from models.user import ImportJob, SavedFilter, User, UserBrand
 
@@ -63,6 +69,7 @@ __all__ = [
     "PromptType",
     "SavedFilter",
     "SequenceStep",
+    "StageTierTemplate",
     "StageKind",
     "Suppression",
     "SuppressionReason",

@@ -47,6 +47,9 @@ class Deal(DealBase, table=True):
     # The console user who looks after the deal: an operator's annotation, not deal state
     # (the workflow never reads it), so it is written directly like `value`.
     owner_id: int | None = Field(default=None, foreign_key="consoleuser.id", index=True)
+    # The EmailSequence the deal was enrolled with (its steps are snapshotted into the
+    # workflow at start; the sequence may since have been edited or deleted): no foreign key.
+    sequence_id: int | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -61,6 +64,8 @@ class DealCreate(DealBase):
     pipeline_id: Id
     # Defaults to the pipeline's first stage.
     stage_id: Id | None = None
+    # An email sequence of the pipeline to follow; None: the pipeline's default, if any.
+    sequence_id: Id | None = None
     value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
     _cents = field_validator("value")(_to_cents)
@@ -104,6 +109,7 @@ class DealPublic(DealBase):
     lost_reason: str
     workflow_id: str | None
     owner_id: int | None = None
+    sequence_id: int | None = None
     created_at: datetime
     updated_at: datetime
     # Joined in for convenience, so a client need not fetch four resources per deal.

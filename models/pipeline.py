@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from dealpilot.core.enums import AutoAction, PipelineType, StageKind
+from dealpilot.core.enums import AutoAction, EngagementTier, PipelineType, StageKind
 from models.types import Id, UTCDateTime, utcnow
 
 
@@ -56,10 +56,42 @@ class PipelineStage(PipelineStageBase, table=True):
     template_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class StageTierTemplate(SQLModel, table=True):
+    """A stage's email for deals of one engagement tier (shorter for cold, more value for
+    lurkers): chosen at send time by the deal's tier; a tier without one gets the stage's own
+    email (`template_body`, else the file). Sandboxed Jinja2 like `template_body`."""
+
+    __table_args__ = (UniqueConstraint("stage_id", "tier", name="uq_stagetier_stage_tier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: int = Field(foreign_key="pipelinestage.id", index=True)
+    tier: EngagementTier = Field(sa_column=Column(String(20), nullable=False))
+    # None: the stage's subject (A/B as usual).
+    subject: str | None = Field(default=None, max_length=300)
+    template_body: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StageTierTemplateWrite(SQLModel):
+    subject: str | None = Field(default=None, max_length=300)
+    template_body: str = Field(min_length=1, max_length=100_000)
+
+
+class StageTierTemplatePublic(SQLModel):
+    id: int
+    stage_id: int
+    tier: EngagementTier
+    subject: str | None
+    template_body: str
+    updated_at: datetime
+
+
 class EmailSequenceBase(SQLModel):
     name: str = Field(max_length=200)
     description: str = ""
     is_active: bool = True
+    # The pipeline's default: deals enrolled without a sequence of their own follow it.
+    is_default: bool = False
 
 
 class EmailSequence(EmailSequenceBase, table=True):

@@ -21,7 +21,7 @@ from dealpilot.core.enums import (
     StageKind,
     SuppressionReason,
 )
-from workflows import cadence, rules
+from workflows import cadence, rules, sequences
 from workflows.contracts import AnalyzeResult, DealContext, Engagement, ReviewHold, SendOutcome
 from workflows.deal_memory import DealMemory, PendingReview, note
 from workflows.effects import (
@@ -209,6 +209,7 @@ def when_due(
         stages=ctx.stages,
         current_stage_id=m.stage_id,
         stats=engagement.stats,
+        final=sequences.is_final(m),
     )
     verdict = guard.verdict
     if verdict == rules.Verdict.BURNOUT and m.burnout_waited:
@@ -229,11 +230,11 @@ def when_due(
             Record("burnout", "wait_7_days", guard.reason),
             Sync(),
         ]
-    nxt = rules.next_sequence_stage(ctx.stages, stage.id)
+    nxt = sequences.next_stage(m, ctx.stages, stage)
     if nxt is None:
         return [Schedule(None, "end of the automatic sequence"), Sync()]
-    if m.first_draft_id is not None:
-        # A person wrote this first email and chose to send it: no AI decision to make.
+    if m.first_draft_id is not None or m.sequence is not None:
+        # A person wrote this email (a composer draft, a sequence step): no AI decision.
         return [SendInto(nxt), Sync()]
     days_in_stage = (now - m.stage_entered_at).days
     return [AskAI(nxt, engagement, days_in_stage), Sync()]

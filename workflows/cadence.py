@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from dealpilot.core.enums import DealStatus, EngagementTier
-from workflows import rules
+from workflows import rules, sequences
 from workflows.deal_memory import DealMemory, note
 from workflows.effects import Schedule
 
@@ -60,6 +60,8 @@ def follow_up(
     the stage's own wait (what deals recorded before tiers set the cadence still do)."""
     if m.one_off:
         return Schedule(None, ONE_OFF_REASON)
+    if m.sequence is not None:  # the operator's waits, as snapshotted
+        return sequences.follow_up(m, stage, now)
     wait = stage.days_until_followup or 0
     final = rules.is_final_sequence_stage(stages, stage.id)
     label = "final follow-up expires" if final else "next follow-up"

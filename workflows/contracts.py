@@ -74,6 +74,28 @@ class AnalyzeResult:
 
 
 @dataclass
+class SequenceStepPlan:
+    """One step of an email sequence as snapshotted into a deal's workflow at its start:
+    `delay_days` after the previous step (after enrolment for the first), then this email
+    (sandboxed template strings, rendered like a composer draft's)."""
+
+    order: int
+    delay_days: int
+    subject: str
+    body: str
+
+
+@dataclass
+class SequencePlan:
+    """The EmailSequence a deal was enrolled with, frozen at the workflow's start: editing the
+    sequence later changes new deals only."""
+
+    sequence_id: int
+    name: str
+    steps: list[SequenceStepPlan] = field(default_factory=list)
+
+
+@dataclass
 class SendRequest:
     deal_id: int
     stage_id: int  # the stage whose email goes out
@@ -89,6 +111,12 @@ class SendRequest:
     # In-Reply-To/References of the contact's message; once-only per (deal, draft), not per
     # step, and it moves no stage.
     reply: bool = False
+    # The deal's engagement tier as the workflow knows it at the send: picks the stage's
+    # tier template (StageTierTemplate). "": the deal row's tier.
+    tier: str = ""
+    # A deal enrolled with an email sequence: this step's subject/body go out instead of the
+    # stage's own email.
+    sequence_step: SequenceStepPlan | None = None
 
 
 @dataclass
@@ -246,6 +274,8 @@ class SendNowRequest:
 
     actor: str = "api"
     draft_id: int | None = None
+    # A change of approach for this email and the deal's later ones (the AI writer is told).
+    approach_note: str | None = None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from dealpilot.core.enums import SendStatus
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import autopilot, cadence, decisions, person_sends, rules
+    from workflows import autopilot, cadence, decisions, person_sends, rules, sequences
     from workflows import deal_activities as acts
     from workflows.contracts import (
         BounceEvent,
@@ -79,6 +79,7 @@ class DealWorkflow(DealRuntime):
             stage = autopilot.stage_of(ctx.stages, ctx.stage_id)
             self._m = autopilot.fresh_memory(ctx, stage, inp.draft_id, workflow.now())
             self._m.one_off = inp.one_off and inp.draft_id is not None
+            sequences.begin(self._m, inp.sequence, workflow.now())
             text = f"Enrolled in {ctx.pipeline_name} at {self._m.stage_name}"
             note(self._m, workflow.now(), "stage", text)
             await self._sync()
@@ -272,6 +273,9 @@ class DealWorkflow(DealRuntime):
         async with self._lock:
             stage, on_enter = decisions.send_now_target(self.m, self.ctx.stages)
             text = f"Send {stage.name} now (asked by {req.actor})"
+            if req.approach_note:  # a change of approach (re-engaging a lurker)
+                self.m.approach_note = req.approach_note
+                text += f", new approach: {req.approach_note}"
             note(self.m, workflow.now(), "decision", text)
             await self._load_context()
             outcome = await self._send(

@@ -24,6 +24,7 @@ from workflows.contracts import (
     ReviewSettlement,
     SendOutcome,
     SendRequest,
+    SequenceStepPlan,
     SuppressRequest,
 )
 from workflows.deal_memory import DealMemory
@@ -93,10 +94,15 @@ async def analyze(m: DealMemory, engagement: Engagement, days_in_stage: int) -> 
 
 
 async def send_email(
-    m: DealMemory, stage: rules.StageInfo, *, draft_id: int | None = None
+    m: DealMemory,
+    stage: rules.StageInfo,
+    *,
+    draft_id: int | None = None,
+    step: SequenceStepPlan | None = None,
 ) -> SendOutcome:
     """The deal's next step (`m.steps + 1`) is the idempotency key: a retry never sends twice.
-    With `draft_id`, the draft's subject/body go out instead of the stage's email."""
+    With `draft_id`, the draft's subject/body go out instead of the stage's email; with `step`,
+    the email sequence's step does."""
     result: SendOutcome = await workflow.execute_activity(
         "send_stage_email",
         SendRequest(
@@ -106,6 +112,8 @@ async def send_email(
             variant=rules.ab_variant(m.deal_id),
             approach_note=m.approach_note,
             draft_id=draft_id,
+            tier=m.tier,
+            sequence_step=step,
         ),
         result_type=SendOutcome,
         start_to_close_timeout=timedelta(minutes=3),
@@ -137,7 +145,9 @@ async def send_reply(m: DealMemory, stage: rules.StageInfo, draft_id: int) -> Se
     return result
 
 
-async def hold_for_review(m: DealMemory, stage: rules.StageInfo) -> ReviewHold:
+async def hold_for_review(
+    m: DealMemory, stage: rules.StageInfo, step: SequenceStepPlan | None = None
+) -> ReviewHold:
     """Renders the email `send_email` would send at this step and stores it as a draft for a
     person (human review mode); nothing is sent."""
     result: ReviewHold = await workflow.execute_activity(
@@ -148,6 +158,8 @@ async def hold_for_review(m: DealMemory, stage: rules.StageInfo) -> ReviewHold:
             step=m.steps + 1,
             variant=rules.ab_variant(m.deal_id),
             approach_note=m.approach_note,
+            tier=m.tier,
+            sequence_step=step,
         ),
         result_type=ReviewHold,
         start_to_close_timeout=timedelta(minutes=3),

@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeUpdate
 
 from dealpilot.core.enums import DealStatus
 from workflows import search_attributes as sa
-from workflows.contracts import DealStateView, TimelineEntry
+from workflows.contracts import DealStateView, SequencePlan, TimelineEntry
 
 TIMELINE_LIMIT = 200
 SEEN_EVENTS_LIMIT = 1000
@@ -65,6 +65,10 @@ class DealMemory:
     # The next action is the follow-up timer, planned from this stage wait (workflows.cadence).
     follow_up_days: int | None = None
     review: PendingReview | None = None
+    # The email sequence the deal was enrolled with (snapshotted at start), and how many of
+    # its steps went (workflows.sequences).
+    sequence: SequencePlan | None = None
+    sequence_sent: int = 0
     seen_events: list[int] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
@@ -81,6 +85,8 @@ class DealInput:
     continue_as_new_after: int | None = None
     draft_id: int | None = None
     one_off: bool = False  # with draft_id: no follow-ups after it (memory.one_off)
+    # The deal's email sequence, snapshotted when it was started (workflows.sequences).
+    sequence: SequencePlan | None = None
 
 
 def note(m: DealMemory, at: datetime, kind: str, text: str) -> None:

@@ -12,9 +12,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from dealpilot.core.enums import AutoAction, ReviewAction, SendStatus
-    from workflows import autopilot
+    from workflows import autopilot, sequences
     from workflows import deal_activities as acts
-    from workflows.contracts import DealContext, Engagement, ReviewSettlement, SendOutcome
+    from workflows.contracts import (
+        DealContext,
+        Engagement,
+        ReviewSettlement,
+        SendOutcome,
+        SequenceStepPlan,
+    )
     from workflows.deal_memory import DealMemory, current_details, note, search_attribute_updates
     from workflows.effects import (
         AskAI,
@@ -139,6 +145,8 @@ class DealRuntime:
             return held
         review = m.review
         draft_id = m.first_draft_id if person_draft is None else person_draft
+        # A sequence deal's k-th email is its step k, whoever wrote what finally goes out.
+        step = None if on_enter else sequences.pending_step(m)
         if draft_id is None and review is not None:
             draft_id = review.draft_id  # approved for this very stage (held_back checked)
         elif draft_id is None and not by_person and stage.auto_action == AutoAction.draft_on_enter:
@@ -149,15 +157,20 @@ class DealRuntime:
             and self.ctx.human_review
             and workflow.patched("human-review")
         ):
-            return await self._hold(stage, on_enter=on_enter)
-        outcome = await acts.send_email(m, stage, draft_id=draft_id)
+            return await self._hold(stage, on_enter=on_enter, step=step)
+        content = step if draft_id is None else None
+        outcome = await acts.send_email(m, stage, draft_id=draft_id, step=content)
+        if step is not None and outcome.status == SendStatus.sent:
+            m.sequence_sent += 1
         if review is not None and outcome.status not in (SendStatus.sent, SendStatus.deferred):
             await self._discard_review(f"send {outcome.status}: {outcome.detail}")
         return outcome
 
-    async def _hold(self, stage: StageInfo, *, on_enter: bool) -> SendOutcome:
+    async def _hold(
+        self, stage: StageInfo, *, on_enter: bool, step: SequenceStepPlan | None = None
+    ) -> SendOutcome:
         try:
-            held = await acts.hold_for_review(self.m, stage)
+            held = await acts.hold_for_review(self.m, stage, step)
         except ActivityError as exc:
             # Retries ran out (the AI, a template): a person looks, the deal stays alive.
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)

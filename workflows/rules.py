@@ -248,11 +248,13 @@ def autopilot_guard(
     stages: Sequence[StageInfo],
     current_stage_id: int,
     stats: EngagementStats,
+    final: bool | None = None,
 ) -> GuardResult:
     """Rules 1–4 of "Autopilot rules", in order; PROCEED hands over to the AI (rule 5).
 
     Call only when the current stage's wait is over: rule 3 reads "the final follow-up is
-    due again" as "its wait ran out with no reply".
+    due again" as "its wait ran out with no reply". `final`: whether this was the last wait
+    (an email sequence's, workflows.sequences); None: the pipeline's final stage decides.
     """
     if not in_send_window(now, window, contact_timezone):
         wake = next_send_time(now, window, deal_id, contact_timezone)
@@ -274,7 +276,9 @@ def autopilot_guard(
             f"Contact is suppressed for this brand ({why}): closing as lost without emailing",
             target_stage_id=lost_id,
         )
-    if stats.replies == 0 and is_final_sequence_stage(stages, current_stage_id):
+    if final is None:
+        final = is_final_sequence_stage(stages, current_stage_id)
+    if stats.replies == 0 and final:
         name = next(s.name for s in stages if s.id == current_stage_id)
         return GuardResult(
             Verdict.FINAL_EXPIRED,

@@ -19,10 +19,13 @@ from api.console import (
     composer_recipients,
     contacts,
     deal,
+    enrolment,
     errors,
     imports,
     review,
+    sequences,
     stage_settings,
+    tiers,
     today,
 )
 from api.console.deps import verify_csrf
@@ -42,12 +45,15 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         board.router,
         deal.router,
         contacts.router,
+        enrolment.router,
         backlinks.router,
         composer_recipients.router,
         composer.router,
         imports.router,
         admin.router,
         stage_settings.router,
+        sequences.router,
+        tiers.router,
     ):
         router.include_router(part)
     app.include_router(router)

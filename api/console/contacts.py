@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
+from sqlmodel import col, select
 from starlette.responses import RedirectResponse, Response
 
 from api.console.deps import OperatorDep, SessionCookieDep, render
@@ -18,7 +19,7 @@ from dealpilot.desk.contacts import (
     contact_view,
     suppression_list,
 )
-from models import Suppression, SuppressionReason
+from models import EmailSequence, Pipeline, Suppression, SuppressionReason
 from models.contact import SuppressionCreate
 from models.pagination import PageParams
 
@@ -54,7 +55,22 @@ def contact_page(
     request: Request, contact_id: IdPath, operator: OperatorDep, session: SessionDep
 ) -> Response:
     view = contact_view(session, operator.scope, contact_id)
-    return render(request, "contact.html", {"view": view})
+    pipelines = session.exec(
+        select(Pipeline)
+        .where(Pipeline.brand_id == view.contact.brand_id, col(Pipeline.is_active).is_(True))
+        .order_by(col(Pipeline.name))
+    ).all()
+    chosen = session.exec(
+        select(EmailSequence)
+        .where(
+            col(EmailSequence.pipeline_id).in_([p.id for p in pipelines]),
+            col(EmailSequence.is_active).is_(True),
+        )
+        .order_by(col(EmailSequence.name))
+    ).all()
+    names = {p.id: p.name for p in pipelines}
+    context = {"view": view, "pipelines": pipelines, "sequences": chosen, "names": names}
+    return render(request, "contact.html", context)
 
 
 @router.get("/suppressions")

@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.console.deps import Forbidden, Operator, OperatorDep, SessionCookieDep, render
 from api.deps import IdPath, RendererDep, SessionDep, SettingsDep
+from dealpilot.core.enums import EngagementTier
 from dealpilot.core.errors import DealpilotError, NotFound
-from dealpilot.deals import stage_templates
+from dealpilot.deals import stage_templates, tier_templates
 from dealpilot.rendering.renderer import EmailRenderer
 from models import Brand, Pipeline, PipelineStage
+from models.pipeline import StageTierTemplateWrite
 
 router = APIRouter(prefix="/settings/stages")
 Template = Annotated[str, Form(max_length=stage_templates.MAX_TEMPLATE)]
@@ -48,6 +51,7 @@ def _page(
     to: str,
     problem: str = "",
     status_code: int = 200,
+    tier: str = "",
 ) -> Response:
     shown: Any = None
     if not problem:
@@ -66,6 +70,9 @@ def _page(
         "preview": shown,
         "problem": problem,
         "edited": stage.template_body is not None,
+        "tier": tier,
+        "tiers": [str(t) for t in tier_templates.TIERS],
+        "tiered": {str(t.tier) for t in tier_templates.list_for_stage(session, stage.id or 0)},
     }
     return render(request, "stage_template.html", context, status_code=status_code)
 
@@ -79,9 +86,16 @@ def stage_page(
     renderer: RendererDep,
     settings: SettingsDep,
     to: Annotated[str, Query(max_length=320)] = "",
+    tier: Annotated[EngagementTier | None, Query()] = None,
 ) -> Response:
+    """The stage's own email, or with `tier` its email for that tier (starting from the
+    stage's own text when the tier has none yet)."""
     stage, brand = _stage(session, operator, stage_id)
     body = stage_templates.template_source(renderer, stage)
+    subject = stage.subject or ""
+    variant = tier_templates.find(session, stage_id, tier) if tier else None
+    if variant is not None:
+        body, subject = variant.template_body, variant.subject or subject
     return _page(
         request,
         session,
@@ -90,8 +104,9 @@ def stage_page(
         stage,
         brand,
         body=body,
-        subject=stage.subject or "",
+        subject=subject,
         to=to,
+        tier=str(tier or ""),
     )
 
 
@@ -171,4 +186,61 @@ def save(
         cookie.flash(f"{stage.name} sends its template file again.", "success")
     else:
         cookie.flash(f"{stage.name}'s template is saved: the next send uses it.", "success")
+    return RedirectResponse(f"/console/settings/stages/{stage_id}", status_code=303)
+
+
+@router.post("/{stage_id}/tier/{tier}")
+def save_tier(
+    request: Request,
+    stage_id: IdPath,
+    tier: EngagementTier,
+    operator: OperatorDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    renderer: RendererDep,
+    settings: SettingsDep,
+    body: Template,
+    subject: Annotated[str, Form(max_length=300)] = "",
+    to: To = "",
+) -> Response:
+    """The stage's email for `tier`, after the same checks as the stage's own."""
+    stage, brand = _stage(session, operator, stage_id)
+    try:
+        data = StageTierTemplateWrite(subject=subject or None, template_body=body)
+        tier_templates.save(
+            session, renderer, stage_id, tier, data, base_url=settings.public_base_url
+        )
+    except (DealpilotError, ValidationError) as exc:
+        session.rollback()
+        stage, brand = _stage(session, operator, stage_id)
+        why = exc.message if isinstance(exc, DealpilotError) else "the template is empty"
+        return _page(
+            request,
+            session,
+            renderer,
+            settings.public_base_url,
+            stage,
+            brand,
+            body=body,
+            subject=subject,
+            to=to,
+            problem=f"Not saved: {why}",
+            status_code=getattr(exc, "status_code", 422),
+            tier=str(tier),
+        )
+    cookie.flash(f"{stage.name}'s {tier} email is saved: {tier} deals get it.", "success")
+    return RedirectResponse(f"/console/settings/stages/{stage_id}?tier={tier}", status_code=303)
+
+
+@router.post("/{stage_id}/tier/{tier}/delete")
+def delete_tier(
+    stage_id: IdPath,
+    tier: EngagementTier,
+    operator: OperatorDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+) -> Response:
+    stage, _brand = _stage(session, operator, stage_id)
+    tier_templates.delete(session, stage_id, tier)
+    cookie.flash(f"{tier} deals get {stage.name}'s own email again.", "success")
     return RedirectResponse(f"/console/settings/stages/{stage_id}", status_code=303)

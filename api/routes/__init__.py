@@ -29,6 +29,7 @@ from api.routes import (
     stages,
     stats,
     suppressions,
+    tier_actions,
     tracking,
     unsubscribe,
     webhooks,
@@ -43,6 +44,7 @@ CRM_ROUTERS: list[APIRouter] = [
     contact_import.router,  # before contacts: /contacts/import/ is not a contact id
     contacts.router,
     sequences.router,
+    tier_actions.router,
     email_logs.router,
     ai_activity.router,
     backlinks.router,

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from fastapi import Response
 from sqlmodel import col, select
 
-from api.deps import IdPath, IdQuery, SessionDep
+from api.deps import IdPath, IdQuery, RendererDep, SessionDep, SettingsDep
 from api.routing import CRMRouter
-from dealpilot.deals import stages
+from dealpilot.core.enums import EngagementTier
+from dealpilot.deals import stages, tier_templates
 from dealpilot.deals.lookup import get_or_404, get_referenced
 from models import Pipeline, PipelineStage
-from models.pipeline import PipelineStageCreate, PipelineStagePublic, PipelineStageUpdate
+from models.pipeline import (
+    PipelineStageCreate,
+    PipelineStagePublic,
+    PipelineStageUpdate,
+    StageTierTemplatePublic,
+    StageTierTemplateWrite,
+)
 
 router = CRMRouter(prefix="/stages", tags=["stages"])
 
@@ -42,3 +50,33 @@ def update_stage(
     stage_id: IdPath, data: PipelineStageUpdate, session: SessionDep
 ) -> PipelineStagePublic:
     return PipelineStagePublic.model_validate(stages.update_stage(session, stage_id, data))
+
+
+@router.get("/{stage_id}/tier-templates/", response_model=list[StageTierTemplatePublic])
+def list_tier_templates(stage_id: IdPath, session: SessionDep) -> list[StageTierTemplatePublic]:
+    """The stage's emails per engagement tier; a tier not listed gets the stage's own."""
+    rows = tier_templates.list_for_stage(session, stage_id)
+    return [StageTierTemplatePublic.model_validate(row) for row in rows]
+
+
+@router.put("/{stage_id}/tier-templates/{tier}/", response_model=StageTierTemplatePublic)
+def put_tier_template(
+    stage_id: IdPath,
+    tier: EngagementTier,
+    data: StageTierTemplateWrite,
+    session: SessionDep,
+    renderer: RendererDep,
+    settings: SettingsDep,
+) -> StageTierTemplatePublic:
+    """Creates or replaces the stage's email for `tier`, once it renders in the sandbox for
+    the brand's sample contact (422 `template_error` otherwise)."""
+    row = tier_templates.save(
+        session, renderer, stage_id, tier, data, base_url=settings.public_base_url
+    )
+    return StageTierTemplatePublic.model_validate(row)
+
+
+@router.delete("/{stage_id}/tier-templates/{tier}/", status_code=204)
+def delete_tier_template(stage_id: IdPath, tier: EngagementTier, session: SessionDep) -> Response:
+    tier_templates.delete(session, stage_id, tier)
+    return Response(status_code=204)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from dealpilot.core.errors import Unprocessable
+from dealpilot.deals import sequences
 from dealpilot.deals.lookup import get_referenced
 from dealpilot.deals.schemas import BulkEnrolRequest, BulkSkipped
 from dealpilot.deals.service import OPEN_STATUSES
@@ -111,6 +112,7 @@ def enrol(
     pipeline = get_referenced(session, Pipeline, req.pipeline_id, field="pipeline_id")
     assert pipeline.id is not None
     stage = _first_stage(session, pipeline.id)
+    sequence_id = sequences.for_enrolment(session, pipeline.id, req.sequence_id)
     picker = _Picker()
     _by_ids(session, picker, req.contact_ids, pipeline)
     _by_emails(session, picker, req.emails, pipeline.brand_id)
@@ -150,6 +152,7 @@ def enrol(
             pipeline_id=pipeline.id,
             stage_id=stage.id,
             status=DealStatus.active,
+            sequence_id=sequence_id,
         )
         for c in picker.chosen
     ]

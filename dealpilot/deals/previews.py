@@ -8,16 +8,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col
 
 from dealpilot.ai import AIEngine, AIError, ComposedEmail, ComposeInput
 from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.core.errors import Conflict, DealpilotError, NotFound
+from dealpilot.deals import tier_templates
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.store import stage_info
 from dealpilot.rendering.renderer import EmailContext, EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import StageEmail, load_email_context, render_stage_email
-from models import AutoAction, Deal, DealStatus, EmailLog, EmailStatus, PipelineStage
+from models import (
+    AutoAction,
+    Deal,
+    DealStatus,
+    EmailLog,
+    EmailStatus,
+    PipelineStage,
+    StageTierTemplate,
+)
 from workflows.rules import ab_variant, next_sequence_stage
 
 PREVIEW_UNSUBSCRIBE_PATH = "/api/crm/unsubscribe/preview"
@@ -34,6 +44,7 @@ class PreviewFacts:
     to_email: str
     approach_note: str | None
     prompts: dict[str, str] = field(default_factory=dict)  # the brand's active prompt rows
+    tier_template: StageTierTemplate | None = None  # the stage's email for the deal's tier
 
 
 class NoNextEmail(Conflict):
@@ -85,7 +96,15 @@ def preview_facts(session: Session, deal_id: int, *, base_url: str) -> PreviewFa
         to_email=contact.email,
         approach_note=deal.ai_notes or None,
         prompts=active_texts(session, brand.id),
+        tier_template=_detached(tier_templates.find(session, stage.id or 0, deal.engagement_tier)),
     )
+
+
+def _detached(row: StageTierTemplate | None) -> StageTierTemplate | None:
+    owner = object_session(row) if row is not None else None
+    if owner is not None:
+        owner.expunge(row)
+    return row
 
 
 async def render_preview(renderer: EmailRenderer, ai: AIEngine, facts: PreviewFacts) -> StageEmail:
@@ -101,6 +120,7 @@ async def render_preview(renderer: EmailRenderer, ai: AIEngine, facts: PreviewFa
             variant=ab_variant(facts.deal_id),
             approach_note=facts.approach_note,
             compose=compose,
+            tier_template=facts.tier_template,
         )
     except TemplateRenderError as exc:
         raise DealpilotError(str(exc), code="render_failed", status_code=422) from exc

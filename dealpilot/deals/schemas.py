@@ -24,6 +24,8 @@ class BulkEnrolRequest(BaseModel):
 
     pipeline_id: Id
     contact_ids: list[Id] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
+    # An email sequence of the pipeline for every deal; None: the pipeline's default, if any.
+    sequence_id: Id | None = None
     emails: list[Email] = Field(default_factory=list, max_length=MAX_BULK_CONTACTS)
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.content import render_deal_email, tier_template_for
 from dealpilot.deals.draft_content import DraftContent, DraftUnusableError, draft_content
 from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
@@ -44,12 +45,7 @@ from dealpilot.rendering.renderer import (
     EmailRenderer,
     TemplateRenderError,
 )
-from dealpilot.rendering.stage_email import (
-    StageEmail,
-    load_email_context,
-    render_draft_email,
-    render_stage_email,
-)
+from dealpilot.rendering.stage_email import StageEmail, load_email_context, render_draft_email
 from dealpilot.tracking.tracker import Tracker, rewrite_links
 from models import (
     Brand,
@@ -57,6 +53,7 @@ from models import (
     EmailLog,
     EmailStatus,
     PipelineStage,
+    StageTierTemplate,
 )
 from models.uow import Transact
 from workflows.contracts import SendOutcome, SendRequest
@@ -299,11 +296,11 @@ class Sender:
 
     # -------------------------------------------------------------- content
     async def _compose(self, req: SendRequest, log_id: int, message_id: str | None) -> _Draft:
-        stage, ctx, contact, brand, held = await self._transact(
+        stage, ctx, contact, brand, held, tiered = await self._transact(
             lambda session: self._facts(session, req, log_id)
         )
         provider = str(brand.provider)
-        rendered = await self._render(req, stage, ctx, held)
+        rendered = await self._render(req, stage, ctx, held, tiered)
         unsubscribe = ctx.unsubscribe_url
         # A reviewed stage email was rendered before its ledger row existed: its unsubscribe
         # link names no email log, and must work all the same.
@@ -339,15 +336,16 @@ class Sender:
         stage: PipelineStage,
         ctx: EmailContext,
         held: DraftContent | None,
+        tiered: StageTierTemplate | None,
     ) -> StageEmail:
         if held is None:
-            return await render_stage_email(
+            return await render_deal_email(
                 self._renderer,
                 stage,
                 ctx,
-                variant=req.variant,
-                approach_note=req.approach_note,
-                compose=lambda data: self._ai.compose_email(data, req.deal_id),
+                req,
+                tiered,
+                lambda data: self._ai.compose_email(data, req.deal_id),
             )
         try:
             return render_draft_email(
@@ -363,8 +361,11 @@ class Sender:
 
     def _facts(
         self, session: Session, req: SendRequest, log_id: int
-    ) -> tuple[PipelineStage, EmailContext, Contact, Brand, DraftContent | None]:
-        """The stage, the deal's rows and the draft, detached (read here, used after)."""
+    ) -> tuple[
+        PipelineStage, EmailContext, Contact, Brand, DraftContent | None, StageTierTemplate | None
+    ]:
+        """The stage, the deal's rows, the draft and the tier's template, detached (read here,
+        used after)."""
         stage = session.get(PipelineStage, req.stage_id)
         assert stage is not None
         ctx, contact, brand = load_email_context(
@@ -374,4 +375,5 @@ class Sender:
             tracking_pixel=self._tracker.pixel(log_id),
         )
         held = None if req.draft_id is None else draft_content(session, req, brand)
-        return stage, ctx, contact, brand, held
+        tiered = None if held is not None else tier_template_for(session, req, ctx)
+        return stage, ctx, contact, brand, held, tiered

@@ -9,6 +9,7 @@ from sqlalchemy import Row, Select, select
 from sqlmodel import Session, col
 
 from dealpilot.core.errors import Conflict, ErrorDetail, NotFound, Unprocessable
+from dealpilot.deals import sequences
 from dealpilot.deals.lookup import get_referenced, row_fields
 from models import Brand, Contact, Deal, DealStatus, Pipeline, PipelineStage, StageKind, utcnow
 from models.deal import DealCreate, DealPublic
@@ -94,6 +95,7 @@ def create_deal(session: Session, data: DealCreate) -> Deal:
         value=data.value,
         ai_notes=data.ai_notes,
         status=_status_for_stage(stage, DealStatus.active),
+        sequence_id=sequences.for_enrolment(session, pipeline.id, data.sequence_id),
     )
     session.add(deal)
     session.flush()

@@ -23,7 +23,15 @@ from dealpilot.rendering.renderer import (
     OpportunityInfo,
     html_to_text,
 )
-from models import BacklinkOpportunity, Brand, Contact, EmailLog, EmailStatus, PipelineStage
+from models import (
+    BacklinkOpportunity,
+    Brand,
+    Contact,
+    EmailLog,
+    EmailStatus,
+    PipelineStage,
+    StageTierTemplate,
+)
 
 AI_TEMPLATE_KEY = "ai"
 DRAFT_TEMPLATE_KEY = "draft"
@@ -110,12 +118,23 @@ async def render_stage_email(
     variant: str,
     approach_note: str | None,
     compose: Composer,
+    tier_template: StageTierTemplate | None = None,
 ) -> StageEmail:
     """Renders `stage`'s email: its template (subject A or B), or an AI-written body in the
     brand layout when the stage has no template. Touches no database and no provider; the only
     call out is `compose`, which the caller chooses (the send activity logs the AI decision, a
-    preview calls the engine directly)."""
+    preview calls the engine directly). `tier_template`: the stage's email for the deal's
+    engagement tier, used instead of the stage's own (with its own subject, if it has one)."""
     subject = (stage.subject_variant_b if variant == "B" else None) or stage.subject
+    if tier_template is not None:
+        own_subject = bool(tier_template.subject)
+        subject = tier_template.subject or subject
+        rendered = renderer.render_edited_stage(
+            tier_template.template_body, subject or stage.name, ctx
+        )
+        used = variant if not own_subject and stage.subject and stage.subject_variant_b else ""
+        key = f"{stage.template_key or EDITED_TEMPLATE_KEY}@{tier_template.tier}"
+        return StageEmail(rendered.subject, rendered.html, rendered.text, key, used, False)
     if stage.template_body:  # edited in the console: replaces the file
         rendered = renderer.render_edited_stage(stage.template_body, subject or stage.name, ctx)
         used = variant if stage.subject and stage.subject_variant_b else ""

@@ -22,16 +22,16 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.content import render_deal_email, tier_template_for
 from dealpilot.deals.store import load_deal_rows
 from dealpilot.rendering.renderer import EmailContext, EmailRenderer
 from dealpilot.rendering.stage_email import (
     StageEmail,
     as_literal_template,
     load_email_context,
-    render_stage_email,
 )
 from dealpilot.tracking.tracker import Tracker
-from models import DraftKind, DraftStatus, EmailDraft, PipelineStage
+from models import DraftKind, DraftStatus, EmailDraft, PipelineStage, StageTierTemplate
 from models.uow import Transact
 from workflows.contracts import ReviewHold, ReviewSettlement, SendRequest
 
@@ -67,14 +67,14 @@ class ReviewHolding:
         found = await self._transact(lambda session: self._find(session, req))
         if found is not None:
             return found
-        stage, ctx = await self._transact(lambda session: self._facts(session, req))
-        rendered = await render_stage_email(
+        stage, ctx, tiered = await self._transact(lambda session: self._facts(session, req))
+        rendered = await render_deal_email(
             self._renderer,
             stage,
             ctx,
-            variant=req.variant,
-            approach_note=req.approach_note,
-            compose=lambda data: self._ai.compose_email(data, req.deal_id),
+            req,
+            tiered,
+            lambda data: self._ai.compose_email(data, req.deal_id),
         )
         return await self._transact(lambda session: self._store(session, req, rendered, now))
 
@@ -85,7 +85,9 @@ class ReviewHolding:
             return None
         return ReviewHold(draft_id=draft.id or 0, subject=draft.subject)
 
-    def _facts(self, session: Session, req: SendRequest) -> tuple[PipelineStage, EmailContext]:
+    def _facts(
+        self, session: Session, req: SendRequest
+    ) -> tuple[PipelineStage, EmailContext, StageTierTemplate | None]:
         stage = session.get(PipelineStage, req.stage_id)
         assert stage is not None
         # No email log exists yet: the unsubscribe link names none (it works all the
@@ -95,7 +97,7 @@ class ReviewHolding:
             req.deal_id,
             unsubscribe_url=lambda b, c: self._tracker.unsubscribe_url(b.id or 0, c.email, None),
         )
-        return stage, ctx
+        return stage, ctx, tier_template_for(session, req, ctx)
 
     @staticmethod
     def _store(

@@ -1,7 +1,8 @@
 """Writes the default brands, pipelines, stages, email sequences and AI prompts.
 
 Idempotent and additive: rows are matched by natural key (brand slug, pipeline slug per
-brand, stage slug per pipeline, sequence name per pipeline, prompt name); missing rows are
+brand, stage slug per pipeline, sequence name per pipeline, prompt name; tier templates come
+with a new pipeline's stages); missing rows are
 created, existing rows are left exactly as the operator last saved them. Never commits:
 the caller owns the transaction.
 """
@@ -10,21 +11,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dealpilot.ai.prompts import default_prompts
 from dealpilot.setup.seed_data import (
     BRANDS,
+    TIER_TEMPLATES,
     BrandSpec,
     PipelineSpec,
     StageSpec,
     full_pipeline_name,
     template_key,
+    tier_template,
 )
 from models import PromptType, StageKind
 from models.ai import AIPromptTemplate, AIPromptVersion
 from models.brand import Brand
-from models.pipeline import EmailSequence, Pipeline, PipelineStage, SequenceStep
+from models.pipeline import (
+    EmailSequence,
+    Pipeline,
+    PipelineStage,
+    SequenceStep,
+    StageTierTemplate,
+)
 
 
 @dataclass
@@ -36,6 +45,7 @@ class SeedReport:
     stages: int = 0
     sequences: int = 0
     sequence_steps: int = 0
+    tier_templates: int = 0
     prompts: int = 0
 
     @property
@@ -50,9 +60,12 @@ def seed(session: Session, *, prompts: bool = True) -> SeedReport:
         brand = _brand(session, spec, report)
         for pipeline_spec in spec.pipelines:
             pipeline = _pipeline(session, brand, spec, pipeline_spec, report)
+            before = report.stages
             stages = _stages(session, pipeline, spec, pipeline_spec, report)
             if pipeline_spec.is_outreach:
                 _sequence(session, pipeline, pipeline_spec, stages, report)
+                if report.stages > before:  # a new pipeline: an operator's deletions stay
+                    _tier_templates(session, spec, stages, report)
     if prompts:
         _prompts(session, report)
     session.flush()
@@ -201,6 +214,28 @@ def _sequence(
         )
         step += 1
         report.sequence_steps += 1
+
+
+def _tier_templates(
+    session: Session, brand: BrandSpec, stages: dict[str, PipelineStage], report: SeedReport
+) -> None:
+    """The cold and lurker versions of the invitation and follow-up emails, seeded with the
+    pipeline's stages (seed_data.TIER_TEMPLATES); a stage that has any is left alone."""
+    ids = [s.id for s in stages.values() if s.kind == StageKind.sequence and s.id is not None]
+    done = set(
+        session.exec(
+            select(StageTierTemplate.stage_id).where(col(StageTierTemplate.stage_id).in_(ids))
+        ).all()
+    )
+    for stage in stages.values():
+        if stage.id not in ids or stage.id in done:
+            continue
+        for tier in TIER_TEMPLATES:
+            subject, body = tier_template(tier, brand.slug)
+            session.add(
+                StageTierTemplate(stage_id=stage.id, tier=tier, subject=subject, template_body=body)
+            )
+            report.tier_templates += 1
 
 
 def _prompts(session: Session, report: SeedReport) -> None:

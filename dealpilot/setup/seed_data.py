@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import time
 
-from models import AutoAction, MailProviderName, PipelineType, StageKind
+from models import AutoAction, EngagementTier, MailProviderName, PipelineType, StageKind
 
 ENTRY_EMAILS = (AutoAction.send_on_enter, AutoAction.draft_on_enter)
 
@@ -412,3 +412,38 @@ BRANDS: tuple[BrandSpec, ...] = (CODETEKI, DESIFIRMS)
 
 def full_pipeline_name(brand: BrandSpec, pipeline: PipelineSpec) -> str:
     return f"{brand.name} {pipeline.name}"
+
+
+# Tier-aware versions of the outreach pipelines' invitation and follow-up emails
+# (StageTierTemplate): a cold deal (emails sent, none opened) gets a shorter one with its own
+# subject; a lurker (opened before, quiet since) gets more value and a different angle, under
+# the stage's subject. Other tiers get the stage's own email. `{layout}` is the brand's.
+TIER_TEMPLATES: dict[EngagementTier, tuple[str | None, str]] = {
+    EngagementTier.cold: (
+        "Quick one" + _NAME,
+        '{{% extends "{layout}" %}}{{% block body %}}'
+        '<p style="margin:0 0 16px;">I\'ll keep this short: {{{{ brand.name }}}} could help '
+        "{{{{ contact.company or 'your business' }}}}, and one reply is all it takes to find "
+        "out how.</p>"
+        '<p style="margin:0 0 16px;">Worth a look? A simple yes or no is fine.</p>'
+        "{{% endblock %}}",
+    ),
+    EngagementTier.lurker: (
+        None,
+        '{{% extends "{layout}" %}}{{% block body %}}'
+        '<p style="margin:0 0 16px;">Rather than another reminder, here is what '
+        "{{{{ brand.name }}}} gives {{{{ contact.company or 'your business' }}}}, with nothing to "
+        "sign up for first:</p>"
+        '<ul style="margin:0 0 16px;padding-left:20px;">'
+        '<li style="margin:0 0 6px;">a free look at where you stand today;</li>'
+        '<li style="margin:0 0 6px;">one clear next step you can take on your own;</li>'
+        '<li style="margin:0 0 6px;">a person to ask whenever you want help.</li></ul>'
+        '<p style="margin:0 0 16px;">Would any of that be useful? Reply and I\'ll send the '
+        "details.</p>{{% endblock %}}",
+    ),
+}
+
+
+def tier_template(tier: EngagementTier, brand_slug: str) -> tuple[str | None, str]:
+    subject, body = TIER_TEMPLATES[tier]
+    return subject, body.format(layout=f"{brand_slug}/_layout.html")

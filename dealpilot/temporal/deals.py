@@ -35,6 +35,7 @@ from workflows.contracts import (
     SendNowRequest,
     SendNowResult,
     SendReplyRequest,
+    SequencePlan,
     TimelineEntry,
 )
 from workflows.deal import DealWorkflow
@@ -78,6 +79,8 @@ class DealStart:
     contact_name: str = ""
     draft_id: int | None = None
     one_off: bool = False
+    # The deal's email sequence, snapshotted now: the workflow keeps these steps for good.
+    sequence: SequencePlan | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,12 @@ class DealWorkflows:
         who = deal.contact_name or deal.contact_email
         return await self.client.start_workflow(
             DealWorkflow.run,
-            DealInput(deal_id=deal.deal_id, draft_id=deal.draft_id, one_off=deal.one_off),
+            DealInput(
+                deal_id=deal.deal_id,
+                draft_id=deal.draft_id,
+                one_off=deal.one_off,
+                sequence=deal.sequence,
+            ),
             id=workflow_id(deal.deal_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

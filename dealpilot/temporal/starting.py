@@ -27,8 +27,18 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from dealpilot.temporal.deals import DealStart, DealWorkflows
-from models import Brand, Contact, Deal, EmailDraft, Pipeline, PipelineStage
+from models import (
+    Brand,
+    Contact,
+    Deal,
+    EmailDraft,
+    EmailSequence,
+    Pipeline,
+    PipelineStage,
+    SequenceStep,
+)
 from models.uow import Transact, UnitOfWork
+from workflows.contracts import SequencePlan, SequenceStepPlan
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +60,48 @@ def load_start_infos(session: Session, deal_ids: Iterable[int]) -> list[DealStar
         .where(col(Deal.id).in_(list(deal_ids)))
         .order_by(col(Deal.id))
     ).all()
-    return [DealStart(*row) for row in rows]
+    plans = sequence_plans(session, [row[0] for row in rows])
+    return [replace(DealStart(*row), sequence=plans.get(row[0])) for row in rows]
+
+
+def sequence_plans(session: Session, deal_ids: list[int]) -> dict[int, SequencePlan]:
+    """Each deal's email sequence as it reads now: the snapshot its workflow keeps."""
+    chosen: dict[int, int] = dict(
+        session.execute(
+            select(col(Deal.id), col(Deal.sequence_id)).where(
+                col(Deal.id).in_(deal_ids), col(Deal.sequence_id).is_not(None)
+            )
+        ).all()
+    )
+    if not chosen:
+        return {}
+    ids = set(chosen.values())
+    names = dict(
+        session.execute(
+            select(col(EmailSequence.id), col(EmailSequence.name)).where(
+                col(EmailSequence.id).in_(ids)
+            )
+        ).all()
+    )
+    steps: dict[int, list[SequenceStepPlan]] = {i: [] for i in names}
+    for step in session.execute(
+        select(SequenceStep)
+        .where(col(SequenceStep.sequence_id).in_(ids))
+        .order_by(col(SequenceStep.order))
+    ).scalars():
+        steps[step.sequence_id].append(
+            SequenceStepPlan(
+                order=step.order,
+                delay_days=step.delay_days,
+                subject=step.subject_template,
+                body=step.body_template,
+            )
+        )
+    return {
+        deal_id: SequencePlan(sequence_id=sid, name=names[sid], steps=steps[sid])
+        for deal_id, sid in chosen.items()
+        if sid in names and steps[sid]
+    }
 
 
 def is_one_off(session: Session, draft_id: int) -> bool:
