@@ -160,8 +160,16 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 def get_page(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size (max 500)")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The `next_after` of the previous page (lists newest first: deals, "
+            "email logs): pages by key, as fast however deep; not with `offset`",
+        ),
+    ] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, offset=offset)
+    return PageParams(limit=limit, offset=offset, after=after)
 
 
 PageDep = Annotated[PageParams, Depends(get_page)]

@@ -37,6 +37,7 @@ from api import create_app
 from bench.common import LOCAL_POSTGRES, fresh_postgres, seeded, table
 from bench.results import record
 from dealpilot.core.settings import Settings
+from models.pagination import encode_cursor
 
 BIG = ("deal", "contact", "emaillog", "emailevent", "aidecisionlog")
 
@@ -176,6 +177,16 @@ def requests(engine: Engine) -> dict[str, list[str]]:
         deal_ids = conn.execute(sa.text("SELECT id FROM deal ORDER BY id LIMIT 40")).scalars()
         deal_list = list(deal_ids)
         contact = conn.execute(sa.text("SELECT min(contact_id) FROM deal")).scalar_one()
+        # Deep pages: 20,000 rows in (half way in a smaller fill), by offset and by the
+        # cursors a client following `next_after` holds at the same depths.
+        total = conn.execute(sa.text("SELECT count(*) FROM deal")).scalar_one()
+        depth = min(20_000, total // 2)
+        cursors = [
+            encode_cursor(*conn.execute(
+                sa.text("SELECT created_at, id FROM deal ORDER BY created_at DESC, id DESC "
+                        "OFFSET :skip LIMIT 1"), {"skip": depth + k * 50 - 1}).one())
+            for k in range(10)
+        ]  # fmt: skip
     pages = [f"limit=50&offset={k * 50}" for k in range(10)]
 
     def paged(path: str) -> list[str]:
@@ -190,8 +201,11 @@ def requests(engine: Engine) -> dict[str, list[str]]:
         "deals ?pipeline&stage": paged(f"{api}/deals/?pipeline={pipeline}&stage={stage}"),
         "deals ?status=paused": paged(f"{api}/deals/?status=paused"),
         "deals ?tier=hot": paged(f"{api}/deals/?tier=hot"),
-        "deals, deep pages (offset 20,000+)": [
-            f"{api}/deals/?limit=50&offset={20_000 + k * 50}" for k in range(10)
+        f"deals, deep pages (offset {depth:,}+)": [
+            f"{api}/deals/?limit=50&offset={depth + k * 50}" for k in range(10)
+        ],
+        f"deals, deep pages by key (?after=, {depth:,}+)": [
+            f"{api}/deals/?limit=50&after={c}" for c in cursors
         ],
         "deals ?contact": [f"{api}/deals/?contact={contact}"],
         "deals ?has_workflow=false": paged(f"{api}/deals/?has_workflow=false"),

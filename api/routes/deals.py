@@ -34,7 +34,7 @@ from dealpilot.temporal.deals import require_workflows
 from dealpilot.temporal.starting import start_after_commit, start_and_record
 from models import Deal, DealStatus, EngagementTier, Pipeline
 from models.deal import DealCreate, DealPublic, DealUpdate
-from models.pagination import Page, paginate
+from models.pagination import Keyset, Page, paginate
 from workflows.contracts import MoveStageRequest
 
 log = structlog.get_logger(__name__)
@@ -81,7 +81,7 @@ def list_deals(
     counted = select(col(Deal.id)).where(*filters)
     if brand_id is not None:
         counted = counted.join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
-    return paginate(session, stmt, page, service.to_public, counted=counted)
+    return paginate(session, stmt, page, service.to_public, counted=counted, keyset=Keyset(Deal))
 
 
 @router.post("/", response_model=DealPublic, status_code=201)

@@ -10,7 +10,7 @@ from api.routing import CRMRouter
 from dealpilot.deals.lookup import get_or_404, resolve_brand_id
 from models import EmailLog, EmailStatus, PipelineStage
 from models.email import EmailLogPublic
-from models.pagination import Page, paginate
+from models.pagination import Keyset, Page, paginate
 from models.types import MAX_ID
 
 router = CRMRouter(prefix="/email-logs", tags=["email logs"])
@@ -50,7 +50,7 @@ def list_email_logs(
         stmt = stmt.where(col(EmailLog.status) == status)
     if variant is not None:
         stmt = stmt.where(col(EmailLog.variant) == variant)
-    return paginate(session, stmt, page, _public)
+    return paginate(session, stmt, page, _public, keyset=Keyset(EmailLog))
 
 
 @router.get("/{log_id}/", response_model=EmailLogPublic)

@@ -319,3 +319,33 @@ def test_deal_actions_on_an_unknown_deal_are_404_even_without_temporal(
         body = {"stage": "won"} if path == "move-stage" else None
         assert_error(client.post(f"/api/crm/deals/424242/{path}/", json=body), 404, "not_found")
     assert_error(client.get("/api/crm/deals/424242/state/"), 404, "not_found")
+
+
+def test_deals_and_email_logs_page_by_key(client: TestClient, session: Session, world) -> None:
+    """`next_after` pages through the newest-first lists by key; a bad cursor is a 422."""
+    now = utcnow()
+    for i in range(5):
+        contact = make_contact(session, brand=world["codeteki"], email=f"k{i}@example.com")
+        make_deal(session, contact=contact, pipeline=world["sales"], created_at=now)  # one tie
+    session.commit()
+    by_offset = client.get("/api/crm/deals/?limit=100").json()
+    ids, after, cursors = [], None, []
+    while True:
+        r = client.get(
+            "/api/crm/deals/", params={"limit": 2, **({"after": after} if after else {})}
+        )
+        assert r.status_code == 200, r.text
+        ids += [d["id"] for d in r.json()["items"]]
+        after = r.json()["next_after"]
+        if after is None:
+            break
+        cursors.append(after)
+    assert ids == [d["id"] for d in by_offset["items"]]
+    assert len(ids) == 5
+    for bad in ("nope", "x" * 201):
+        assert_error(client.get("/api/crm/deals/", params={"after": bad}), 422)
+    assert len(cursors) == 2
+    both = client.get("/api/crm/deals/", params={"after": cursors[0], "offset": 2})
+    assert_error(both, 422)
+    assert "not both" in both.text
+    assert client.get("/api/crm/email-logs/?limit=1").json()["next_after"] is None  # none sent
