@@ -18,6 +18,7 @@ from api.routes import (
     daily,
     deal_actions,
     deals,
+    deliverability,
     email_logs,
     events,
     leads,
@@ -36,6 +37,7 @@ from api.routes import (
 
 CRM_ROUTERS: list[APIRouter] = [
     brands.router,
+    deliverability.router,
     pipelines.router,
     stages.router,
     deals.router,

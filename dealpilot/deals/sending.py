@@ -7,7 +7,8 @@ The EmailLog row is the ledger. Its status walks pending → sending → sent (o
   asks Temporal to try again later; past the lease, the claiming attempt did not finish, the
   outcome is unknown, so its Message-ID is looked up in the Sent folder and the row is marked
   sent, sent once more, or flagged `unknown` for a person (`unknown_sends.py`);
-- suppression, the daily cap and the minimum gap are checked in the same transaction that
+- suppression, a brand paused by the deliverability guard, the daily cap (the warm-up's while
+  the brand warms up) and the minimum gap are checked in the same transaction that
   claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
 
 Hence each ledger step is its own unit of work, run through the caller's `Transact`: `sending`
@@ -27,10 +28,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
+from dealpilot.deals.deliverability import gate
 from dealpilot.deals.draft_content import DraftContent, DraftUnusableError, draft_content
 from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
+from dealpilot.deals.warmup import effective_cap
 from dealpilot.inbox.sent import NoSentLookup, SentLookup
 from dealpilot.mail import (
     MailProvider,
@@ -229,7 +232,10 @@ class Sender:
             row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
             session.add(row)
             return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
-        deferred = self._cap_or_gap(session, brand, req.deal_id, now)
+        # A paused brand defers (dealpilot.deals.deliverability), then the cap and the gap.
+        deferred = gate(session, brand, req.deal_id, now) or self._cap_or_gap(
+            session, brand, req.deal_id, now
+        )
         if deferred is not None:
             return deferred
         row.status = EmailStatus.sending
@@ -257,13 +263,14 @@ class Sender:
                 col(EmailLog.sent_at) >= local_midnight,
             )
         ).one()
-        if sent_today >= brand.daily_cap:
+        cap = effective_cap(brand)  # the warm-up's cap while the brand warms up
+        if sent_today >= cap:
             tomorrow = local_midnight + timedelta(days=1, hours=1)
             retry_at = next_send_time(tomorrow, brand_window(brand), deal_id)
             return SendOutcome(
                 status="deferred",
                 retry_at=retry_at,
-                detail=f"daily cap of {brand.daily_cap} reached for {brand.name}",
+                detail=f"daily cap of {cap} reached for {brand.name}",
             )
         if last is not None:
             last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
