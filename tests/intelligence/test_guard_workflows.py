@@ -19,8 +19,7 @@ from models import (
     session_scope,
     utcnow,
 )
-from tests.api_workflows.conftest import Api, api  # noqa: F401 (fixture)
-from tests.workflows.conftest import smtp, stack, time_env  # noqa: F401 (fixtures)
+from tests.api_workflows.conftest import Api
 
 HISTORY = 24  # earlier sends of the brand, none bounced
 
