@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routes import (
+    ab_tests,
     ai_activity,
     backlink_checks,
     backlink_import,
@@ -40,6 +41,7 @@ CRM_ROUTERS: list[APIRouter] = [
     deliverability.router,
     pipelines.router,
     stages.router,
+    ab_tests.router,
     deals.router,
     deal_actions.router,
     contact_import.router,  # before contacts: /contacts/import/ is not a contact id
