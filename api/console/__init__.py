@@ -22,6 +22,7 @@ from api.console import (
     errors,
     imports,
     review,
+    sending,
     stage_settings,
     today,
 )
@@ -48,6 +49,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         imports.router,
         admin.router,
         stage_settings.router,
+        sending.router,
     ):
         router.include_router(part)
     app.include_router(router)
