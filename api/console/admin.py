@@ -190,7 +190,8 @@ def change_stage(
             days_until_followup=days,
             subject=subject.strip() or None,
             subject_variant_b=subject_variant_b.strip() or None,
-            ab_min_sends=ab_min_sends,
+            # Unchanged unless the form gives a number (None is no value for it).
+            **({"ab_min_sends": ab_min_sends} if ab_min_sends is not None else {}),
         )
         stage = update_stage(session, stage_id, data, renderer=renderer)
         pipeline_id = stage.pipeline_id
