@@ -127,6 +127,9 @@ def check_local_time(value: time | None) -> time | None:
 
 
 class BrandCreate(BrandBase):
+    # A new brand is a new sending domain: it warms up unless told otherwise.
+    warmup_enabled: bool = True
+
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)
     _domain = field_validator("domain")(check_domain)

@@ -85,3 +85,37 @@ def test_a_bounce_rate_over_one_percent_holds_the_step(engine: Engine, client: T
     # A new sending domain: the ramp starts again from its start cap.
     restarted = client.post(f"/api/crm/brands/{brand_id}/warmup/restart/").json()["warmup"]
     assert (restarted["level"], restarted["cap"]) == (0, 10)
+
+
+def test_a_new_brand_warms_up_and_a_new_sending_domain_starts_the_ramp_again(
+    engine: Engine, client: TestClient
+) -> None:
+    made = client.post(
+        "/api/crm/brands/",
+        json={
+            "slug": "fresh-co",
+            "name": "Fresh Co",
+            "domain": "fresh.example.com",
+            "from_email": "hi@fresh.example.com",
+            "from_name": "Fresh",
+            "daily_cap": 100,
+        },
+    )
+    assert made.status_code == 201, made.text
+    brand_id = made.json()["id"]
+    assert made.json()["warmup_enabled"] is True
+    day1 = utcnow().replace(hour=1, minute=0, second=0, microsecond=0)
+    with session_scope(engine) as s:  # days counted in UTC here
+        brand = s.get(Brand, brand_id)
+        assert brand is not None
+        brand.timezone = "UTC"
+        s.add(brand)
+    for n in range(3):
+        _attempt(engine, brand_id, day1 + timedelta(days=n))
+    assert client.get(f"/api/crm/brands/{brand_id}/deliverability/").json()["warmup"]["cap"] == 45
+    # Same domain, another mailbox: the ramp goes on.
+    client.patch(f"/api/crm/brands/{brand_id}/", json={"from_email": "sales@fresh.example.com"})
+    assert client.get(f"/api/crm/brands/{brand_id}/deliverability/").json()["warmup"]["cap"] == 45
+    client.patch(f"/api/crm/brands/{brand_id}/", json={"from_email": "hi@fresh-mail.example.net"})
+    warm = client.get(f"/api/crm/brands/{brand_id}/deliverability/").json()["warmup"]
+    assert (warm["level"], warm["cap"], warm["started_on"]) == (0, 20, None)
