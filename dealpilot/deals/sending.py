@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from dealpilot.ai.calls import AIDecisions
 from dealpilot.deals.deliverability import gate
 from dealpilot.deals.draft_content import DraftContent, DraftUnusableError, draft_content
+from dealpilot.deals.send_limits import cap_retry_at, gap_free_at, gap_retry_at
 from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
@@ -63,7 +64,6 @@ from models import (
 )
 from models.uow import Transact
 from workflows.contracts import SendOutcome, SendRequest
-from workflows.rules import next_send_time
 
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
@@ -265,24 +265,18 @@ class Sender:
         ).one()
         cap = effective_cap(brand)  # the warm-up's cap while the brand warms up
         if sent_today >= cap:
-            tomorrow = local_midnight + timedelta(days=1, hours=1)
-            retry_at = next_send_time(tomorrow, brand_window(brand), deal_id)
             return SendOutcome(
                 status="deferred",
-                retry_at=retry_at,
+                retry_at=cap_retry_at(local_midnight, brand_window(brand), deal_id),
                 detail=f"daily cap of {cap} reached for {brand.name}",
             )
-        if last is not None:
-            last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
-            free_at = last + timedelta(seconds=brand.min_gap_seconds)
-            if free_at > now:
-                # Spread the waiting deals instead of waking them all at the same instant.
-                jitter = timedelta(seconds=deal_id % max(brand.min_gap_seconds, 1))
-                return SendOutcome(
-                    status="deferred",
-                    retry_at=free_at + jitter,
-                    detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
-                )
+        free_at = gap_free_at(last, brand.min_gap_seconds, now)
+        if free_at is not None:
+            return SendOutcome(
+                status="deferred",
+                retry_at=gap_retry_at(free_at, brand.min_gap_seconds, deal_id),
+                detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
+            )
         return None
 
     async def _finish(

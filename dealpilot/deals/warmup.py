@@ -41,6 +41,21 @@ def effective_cap(brand: Brand, level: int | None = None) -> int:
     return warmup_cap(brand.warmup_start_cap, brand.warmup_increase_percent, brand.daily_cap, step)
 
 
+def day_step(
+    level: int, level_on: date, today: date, *, done: bool, bounce_rate: float
+) -> tuple[int, date, str]:
+    """The ramp on a send attempt on local day `today`: (level, day, what happened), what
+    happened being same_day (it moved today already), done (at its target), held (bounce rate
+    over HOLD_BOUNCE_RATE) or step. Used by `advance` and by the campaign forecast."""
+    if level_on >= today:
+        return level, level_on, "same_day"
+    if done:
+        return level, today, "done"
+    if bounce_rate > HOLD_BOUNCE_RATE:
+        return level, today, "held"
+    return level + 1, today, "step"
+
+
 def local_day(brand: Brand, now: datetime) -> date:
     return now.astimezone(ZoneInfo(brand.timezone)).date()
 
@@ -92,12 +107,19 @@ def advance(
         brand.warmup_level_on = today
         session.add(brand)
         return
-    if brand.warmup_level_on >= today:
+    level, _on, move = day_step(
+        brand.warmup_level,
+        brand.warmup_level_on,
+        today,
+        done=effective_cap(brand) >= brand.daily_cap,
+        bounce_rate=bounce_rate,
+    )
+    if move == "same_day":
         return
     before = effective_cap(brand)
     brand.warmup_level_on = today
     session.add(brand)
-    if before >= brand.daily_cap:
+    if move == "done":
         return  # warmed up: nothing left to ramp
     figures = {
         "day": today.isoformat(),
@@ -108,14 +130,14 @@ def advance(
         "sends": sends,
         "hold_over": HOLD_BOUNCE_RATE,
     }
-    if bounce_rate > HOLD_BOUNCE_RATE:
+    if move == "held":
         kind, action = "warmup_hold", f"held:{before}"
         why = (
             f"Warm-up held at {before}/day: bounce rate {bounce_rate:.1%} over {sends} sends "
             f"is over {HOLD_BOUNCE_RATE:.0%}"
         )
     else:
-        brand.warmup_level += 1
+        brand.warmup_level = level
         after = effective_cap(brand)
         figures["new_cap"] = after
         kind, action = "warmup_step", f"cap:{after}"
