@@ -20,6 +20,7 @@ from api.console import (
     contacts,
     deal,
     errors,
+    forecast,
     imports,
     review,
     sending,
@@ -50,6 +51,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         admin.router,
         stage_settings.router,
         sending.router,
+        forecast.router,
     ):
         router.include_router(part)
     app.include_router(router)

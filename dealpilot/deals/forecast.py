@@ -317,3 +317,23 @@ def _finish(replay: _Replay, brand: Brand, start: datetime, until: datetime) -> 
     count = max(RUNNING_DAYS, (last - first).days + 1)
     emails = sorted(replay.emails, key=lambda e: (e.at, e.deal_id))
     return Forecast(brand.slug, start, "", emails, replay.days(first, count))
+
+
+def contacts_by_email(
+    session: Session, brand_id: int, emails: list[str]
+) -> tuple[list[int], list[str]]:
+    """The brand's contacts for pasted addresses, in the order given: (ids, addresses unknown)."""
+    wanted = [e.strip().lower() for e in emails if e.strip()]
+    rows = session.exec(
+        select(Contact.id, Contact.email).where(
+            Contact.brand_id == brand_id, func.lower(Contact.email).in_(wanted)
+        )
+    ).all()
+    found = {email.lower(): cid for cid, email in rows}
+    ids, unknown = [], []
+    for email in dict.fromkeys(wanted):
+        if email in found:
+            ids.append(found[email] or 0)
+        else:
+            unknown.append(email)
+    return ids, unknown

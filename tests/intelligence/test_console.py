@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from models import Brand, EmailLog, EmailStatus, PipelineStage, session_scope, utcnow
 from tests.console.data import pipeline
-from tests.console.helpers import ADMIN, login, token
+from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
+from tests.factories import make_contact
 
 
 def _invited(engine: Engine) -> tuple[int, int, int]:
@@ -94,3 +95,36 @@ def test_an_admin_turns_warm_up_on_and_sees_its_progress(
     assert "Warm-up: 30 a day, 10% of 300" in saved.text
     today = browser.get("/console/").text
     assert "warming up: 10% of 300" in today
+
+
+def test_the_forecast_page_plans_a_pasted_list_and_keeps_to_the_operators_brands(
+    engine: Engine, browser: TestClient
+) -> None:
+    with session_scope(engine) as s:
+        brand, sales = pipeline(s, "codeteki", "sales")
+        make_contact(s, brand=brand, email="plan@acme.example.com")
+        sales_id = sales.id
+    login(browser, ADMIN)
+    page = browser.get(
+        "/console/forecast",
+        params={"pipeline": sales_id, "emails": "plan@acme.example.com\nnobody@x.example.com"},
+    )
+    assert page.status_code == 200
+    assert "Not contacts of this brand: nobody@x.example.com" in page.text
+    plan = page.text.split('class="forecast-emails"')[1].split("</table>")[0]
+    # The sales sequence: Intro Sent, Follow-up 1, Follow-up 2 (a silent contact's three).
+    assert [row.split("<td>")[2].split("</td>")[0] for row in plan.split("<tr>")[2:]] == [
+        "Intro Sent",
+        "Follow-up 1",
+        "Follow-up 2",
+    ]
+    assert "Running campaigns: the next two weeks" in page.text
+    browser.post("/console/logout", data={"csrf_token": token(browser)})
+
+    login(browser, DESI_OPERATOR)  # Codeteki's pipeline is not theirs: no plan, no list
+    page = browser.get(
+        "/console/forecast", params={"pipeline": sales_id, "emails": "plan@acme.example.com"}
+    )
+    assert page.status_code == 200
+    assert "forecast-emails" not in page.text
+    assert "Codeteki" not in page.text.split("Running campaigns")[1]
