@@ -190,9 +190,9 @@ def change_stage(
             days_until_followup=days,
             subject=subject.strip() or None,
             subject_variant_b=subject_variant_b.strip() or None,
-            # Unchanged unless the form gives a number (None is no value for it).
-            **({"ab_min_sends": ab_min_sends} if ab_min_sends is not None else {}),
         )
+        if ab_min_sends is not None:  # unchanged unless the form gives a number
+            data.ab_min_sends = ab_min_sends
         stage = update_stage(session, stage_id, data, renderer=renderer)
         pipeline_id = stage.pipeline_id
     except (ValueError, DealpilotError) as exc:

@@ -65,6 +65,24 @@ def test_the_stage_settings_show_the_test_and_decide_it(
         stage = s.get(PipelineStage, stage_id)
         assert stage is not None
         assert (stage.subject, stage.subject_variant_b) == ("Subject two", None)
+    # A new challenger from the same form, with its own number of sends per variant.
+    browser.post(
+        f"/console/settings/stages/{stage_id}",
+        data={
+            "csrf_token": token(browser, "/console/settings/"),
+            "subject": "Subject two",
+            "subject_variant_b": "Subject three",
+            "ab_min_sends": "50",
+        },
+    )
+    with Session(engine) as s:
+        stage = s.get(PipelineStage, stage_id)
+        assert stage is not None
+        assert (stage.subject_variant_b, stage.ab_min_sends) == ("Subject three", 50)
+        assert stage.ab_started_at is not None
+    page = browser.get(f"/console/settings/pipelines/{pipeline_id}").text
+    assert "A 0/0 (0.0%) · B 0/0 (0.0%)" in page
+    assert "waiting for 50 sends per variant" in page
 
 
 def test_an_admin_turns_warm_up_on_and_sees_its_progress(
