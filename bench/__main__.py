@@ -18,6 +18,7 @@ BENCHMARKS = (
     "link_check",
     "console",
     "api_scale",
+    "intelligence",
 )
 
 
