@@ -62,6 +62,16 @@ class LedgerCollector(Collector):
             "1 when the model has a price, 0 when its cost counts as 0.",
             labels=["model"],
         )
+        paused = GaugeMetricFamily(
+            "dealpilot_brand_sending_paused",
+            "1 while the deliverability guard holds a brand's sending paused (until resumed).",
+            labels=["brand"],
+        )
+        cap = GaugeMetricFamily(
+            "dealpilot_brand_daily_cap",
+            "A brand's daily cap in force (the warm-up's while it warms up).",
+            labels=["brand"],
+        )
         try:
             with session_scope(self._engine) as session:
                 totals = ledger_totals(session)
@@ -80,4 +90,7 @@ class LedgerCollector(Collector):
             usd = self._prices.cost(model, ai.prompt_tokens, ai.completion_tokens)
             cost.add_metric([model], usd or 0.0)
             priced.add_metric([model], 0 if usd is None else 1)
-        return [up, emails, calls, tokens, cost, priced]
+        for brand in totals.sending:
+            paused.add_metric([brand.brand], 1 if brand.paused else 0)
+            cap.add_metric([brand.brand], brand.daily_cap)
+        return [up, emails, calls, tokens, cost, priced, paused, cap]

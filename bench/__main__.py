@@ -31,6 +31,7 @@ QUICK: dict[str, list[str]] = {
     "link_check": ["--pages", "200"],
     "console": ["--deals", "500", "--requests", "30"],
     "api_scale": ["--deals", "20000", "--contacts", "5000", "--logs", "200000", "--requests", "15"],
+    "intelligence": ["--sends", "30000", "--deals", "3000"],
 }
 FULL: dict[str, list[str]] = {
     "intake": ["--db", "postgres", "--levels", "16"],

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -45,9 +45,28 @@ class BrandBase(SQLModel):
     # The brief every AI-written email gets: how the brand sounds and what it offers.
     voice: str = Field(default="", max_length=500)
     description: str = Field(default="", max_length=1000)
+    # Warm-up (dealpilot.deals.warmup): the daily cap ramps from `warmup_start_cap`, growing by
+    # `warmup_increase_percent` per sending day, up to `daily_cap`.
+    warmup_enabled: bool = False
+    warmup_start_cap: int = Field(default=20, ge=1, le=MAX_DAILY_CAP)
+    warmup_increase_percent: int = Field(default=50, ge=1, le=1000)
 
 
-class Brand(BrandBase, table=True):
+class BrandSendingState(SQLModel):
+    """Written by sending itself and by people resuming it, never by a brand's create/update."""
+
+    # The deliverability guard (dealpilot.deals.deliverability): set when sending paused itself.
+    sending_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sending_paused_reason: str = Field(default="", max_length=500)
+    # The last resume by a person: the guard's rolling rates count from here on.
+    sending_resumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Warm-up progress: the step reached (0: the start cap) and the local day it was set on.
+    warmup_started_on: date | None = None
+    warmup_level: int = 0
+    warmup_level_on: date | None = None
+
+
+class Brand(BrandBase, BrandSendingState, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -108,6 +127,9 @@ def check_local_time(value: time | None) -> time | None:
 
 
 class BrandCreate(BrandBase):
+    # A new brand is a new sending domain: it warms up unless told otherwise.
+    warmup_enabled: bool = True
+
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)
     _domain = field_validator("domain")(check_domain)
@@ -141,6 +163,9 @@ class BrandUpdate(SQLModel):
     is_active: bool | None = None
     voice: str | None = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=1000)
+    warmup_enabled: bool | None = None
+    warmup_start_cap: int | None = Field(default=None, ge=1, le=MAX_DAILY_CAP)
+    warmup_increase_percent: int | None = Field(default=None, ge=1, le=1000)
 
     _tz = field_validator("timezone")(check_timezone)
     _days = field_validator("send_days")(check_send_days)
@@ -150,7 +175,7 @@ class BrandUpdate(SQLModel):
     _times = field_validator("send_window_start", "send_window_end")(check_local_time)
 
 
-class BrandPublic(BrandBase):
+class BrandPublic(BrandBase, BrandSendingState):
     id: int
     created_at: datetime
 

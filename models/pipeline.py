@@ -41,6 +41,8 @@ class PipelineStageBase(SQLModel):
     template_key: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
+    # The automatic A/B winner (dealpilot.deals.ab_winner): sends each variant needs first.
+    ab_min_sends: int = Field(default=100, ge=10, le=1_000_000)
 
 
 class PipelineStage(PipelineStageBase, table=True):
@@ -54,6 +56,8 @@ class PipelineStage(PipelineStageBase, table=True):
     # The stage's email template as edited in the console (sandboxed Jinja2, may extend the
     # brand layout): used instead of the file `template_key` names; None: the file.
     template_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # When the current subject B was set: the test counts the sends since then.
+    ab_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StageTierTemplate(SQLModel, table=True):
@@ -130,11 +134,13 @@ class PipelineStageUpdate(SQLModel):
     template_key: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
+    ab_min_sends: int | None = Field(default=None, ge=10, le=1_000_000)
 
 
 class PipelineStagePublic(PipelineStageBase):
     id: int
     pipeline_id: int
+    ab_started_at: datetime | None = None
 
 
 class PipelineCreate(PipelineBase):

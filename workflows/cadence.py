@@ -63,14 +63,25 @@ def follow_up(
     if m.sequence is not None:  # the operator's waits, as snapshotted
         return sequences.follow_up(m, stage, now)
     wait = stage.days_until_followup or 0
-    final = rules.is_final_sequence_stage(stages, stage.id)
+    scaled, final = follow_up_wait(stages, stage, m.tier, by_tier=by_tier)
     label = "final follow-up expires" if final else "next follow-up"
     if final or not by_tier:
-        # The last wait before closing is the stage's own: a keen contact is not closed sooner.
-        return Schedule(now + timedelta(days=wait), f"{label} ({wait} days without a reply)")
-    scaled = tier_wait(wait, m.tier)
+        return Schedule(now + scaled, f"{label} ({wait} days without a reply)")
     text = f"{label} ({_days(scaled)} without a reply, {m.tier} tier)"
     return Schedule(now + scaled, text, follow_up_days=wait)
+
+
+def follow_up_wait(
+    stages: Sequence[rules.StageInfo], stage: rules.StageInfo, tier: str, *, by_tier: bool
+) -> tuple[timedelta, bool]:
+    """How long a deal that entered `stage` waits for a reply, and whether `stage` is the final
+    follow-up (also the campaign forecast's wait, dealpilot.deals.forecast)."""
+    wait = stage.days_until_followup or 0
+    final = rules.is_final_sequence_stage(stages, stage.id)
+    if final or not by_tier:
+        # The last wait before closing is the stage's own: a keen contact is not closed sooner.
+        return timedelta(days=wait), final
+    return tier_wait(wait, tier), final
 
 
 def retier(m: DealMemory, tier: str, now: datetime) -> bool:

@@ -1,7 +1,8 @@
 """The daily engagement scan (a Temporal Schedule per brand, weekdays 08:30 in the brand's time
 zone, see dealpilot/temporal/schedules.py): every open deal's tier is recomputed, its row
 written, and the deal's workflow told with the `tier_refreshed` signal, which changes the tier
-and its search attribute without waking the deal otherwise (workflows.cadence `retier`)."""
+and its search attribute without waking the deal otherwise (workflows.cadence `retier`). The
+same activity then decides the brand's A/B tests whose figures are in (the automatic winner)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class EngagementScanReport:
     changed: int = 0  # deals whose tier changed (row written, workflow signalled)
     signalled: int = 0
     unreachable: list[int] = field(default_factory=list)  # deals whose workflow is gone
+    # Stages whose A/B winner was promoted by this scan (dealpilot.deals.ab_winner).
+    ab_promoted: list[int] = field(default_factory=list)
 
 
 @workflow.defn

@@ -21,8 +21,10 @@ from api.console import (
     deal,
     enrolment,
     errors,
+    forecast,
     imports,
     review,
+    sending,
     sequences,
     stage_settings,
     tiers,
@@ -54,6 +56,8 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         stage_settings.router,
         sequences.router,
         tiers.router,
+        sending.router,
+        forecast.router,
     ):
         router.include_router(part)
     app.include_router(router)

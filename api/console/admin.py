@@ -17,6 +17,7 @@ from api.deps import IdPath, RendererDep, SessionDep
 from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
 from dealpilot.ai.prompt_store import update_prompt
 from dealpilot.core.errors import DealpilotError, NotFound
+from dealpilot.deals import ab_winner, warmup
 from dealpilot.deals.brands import update_brand
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.stages import update_stage
@@ -40,6 +41,7 @@ def settings_page(request: Request, admin: AdminDep, session: SessionDep) -> Res
             session.exec(select(Pipeline).order_by(col(Pipeline.brand_id), col(Pipeline.name)))
         ),
         "brands": _brands(session),
+        "warmups": {b.id: warmup.status(b) for b in _brands(session)},
         "roles": list(UserRole),
         "providers": list(MailProviderName),
         "min_length": MIN_PASSWORD_LENGTH,
@@ -118,6 +120,9 @@ def change_brand(
     postal_address: Annotated[str, Form(max_length=500)] = "",
     send_days: Annotated[list[int] | None, Form()] = None,
     human_review: Annotated[bool, Form()] = False,
+    warmup_enabled: Annotated[bool, Form()] = False,
+    warmup_start_cap: Annotated[int, Form()] = 20,
+    warmup_increase_percent: Annotated[int, Form()] = 50,
 ) -> Response:
     """The same validation and update as `PATCH /api/crm/brands/{id}/`."""
     try:
@@ -131,6 +136,9 @@ def change_brand(
             provider=provider,
             human_review=human_review,
             postal_address=postal_address,
+            warmup_enabled=warmup_enabled,
+            warmup_start_cap=warmup_start_cap,
+            warmup_increase_percent=warmup_increase_percent,
         )
         brand = update_brand(session, brand_id, data)
     except ValidationError as exc:
@@ -151,7 +159,13 @@ def pipeline_page(
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None:
         raise NotFound(f"Pipeline {pipeline_id} not found")
-    context = {"pipeline": pipeline, "stages": stages_in_order(session, pipeline_id)}
+    stages = stages_in_order(session, pipeline_id)
+    context = {
+        "pipeline": pipeline,
+        "stages": stages,
+        "ab_tests": {s.id: ab_winner.current_test(session, s) for s in stages},
+        "ab_history": {s.id: ab_winner.history(session, s) for s in stages},
+    }
     return render(request, "pipeline_settings.html", context)
 
 
@@ -165,6 +179,7 @@ def change_stage(
     days_until_followup: Annotated[str, Form(max_length=6)] = "",
     subject: Annotated[str, Form(max_length=300)] = "",
     subject_variant_b: Annotated[str, Form(max_length=300)] = "",
+    ab_min_sends: Annotated[int | None, Form(ge=10, le=1_000_000)] = None,
 ) -> Response:
     """Cadence and subjects (A and B), checked in the sandbox as sending renders them, by
     the same `update_stage` as `PATCH /api/crm/stages/{id}/`."""
@@ -176,6 +191,8 @@ def change_stage(
             subject=subject.strip() or None,
             subject_variant_b=subject_variant_b.strip() or None,
         )
+        if ab_min_sends is not None:  # unchanged unless the form gives a number
+            data.ab_min_sends = ab_min_sends
         stage = update_stage(session, stage_id, data, renderer=renderer)
         pipeline_id = stage.pipeline_id
     except (ValueError, DealpilotError) as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routes import (
+    ab_tests,
     ai_activity,
     backlink_checks,
     backlink_import,
@@ -18,8 +19,10 @@ from api.routes import (
     daily,
     deal_actions,
     deals,
+    deliverability,
     email_logs,
     events,
+    forecast,
     leads,
     pipelines,
     product_events,
@@ -37,8 +40,10 @@ from api.routes import (
 
 CRM_ROUTERS: list[APIRouter] = [
     brands.router,
+    deliverability.router,
     pipelines.router,
     stages.router,
+    ab_tests.router,
     deals.router,
     deal_actions.router,
     contact_import.router,  # before contacts: /contacts/import/ is not a contact id
@@ -54,6 +59,7 @@ CRM_ROUTERS: list[APIRouter] = [
     suppressions.router,
     daily.router,
     stats.router,
+    forecast.router,
     events.router,
     leads.router,
     product_events.router,

@@ -90,6 +90,12 @@ EMAIL_FAILURES = Counter(
     "Sends that failed in this process, by provider and error code.",
     ["provider", "code"],
 )
+BRAND_PAUSES = Counter(
+    "dealpilot_brand_sending_pauses",
+    "Times the deliverability guard paused a brand's sending in this process, by brand and "
+    "cause (bounces, complaints); whether a brand is paused now is dealpilot_brand_sending_paused.",
+    ["brand", "cause"],
+)
 AI_CALLS = Counter(
     "dealpilot_ai_calls",
     "AI engine calls in this process, by model, decision type and outcome.",
@@ -157,6 +163,10 @@ def record_email_sent(provider: str) -> None:
 
 def record_email_failed(provider: str, code: str) -> None:
     EMAIL_FAILURES.labels(provider, code).inc()
+
+
+def record_brand_paused(brand: str, cause: str) -> None:
+    BRAND_PAUSES.labels(brand, cause).inc()
 
 
 def record_ai_call(model: str, decision: str, prompt_tokens: int, completion_tokens: int) -> None:

@@ -7,7 +7,8 @@ The EmailLog row is the ledger. Its status walks pending → sending → sent (o
   asks Temporal to try again later; past the lease, the claiming attempt did not finish, the
   outcome is unknown, so its Message-ID is looked up in the Sent folder and the row is marked
   sent, sent once more, or flagged `unknown` for a person (`unknown_sends.py`);
-- suppression, the daily cap and the minimum gap are checked in the same transaction that
+- suppression, a brand paused by the deliverability guard, the daily cap (the warm-up's while
+  the brand warms up) and the minimum gap are checked in the same transaction that
   claims the row, under a lock on the brand row, so concurrent workers cannot overshoot.
 
 Hence each ledger step is its own unit of work, run through the caller's `Transact`: `sending`
@@ -19,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -28,10 +29,13 @@ from sqlmodel import Session, col, select
 
 from dealpilot.ai.calls import AIDecisions
 from dealpilot.deals.content import render_deal_email, tier_template_for
+from dealpilot.deals.deliverability import gate
 from dealpilot.deals.draft_content import DraftContent, DraftUnusableError, draft_content
+from dealpilot.deals.send_limits import cap_retry_at, gap_free_at, gap_retry_at
 from dealpilot.deals.send_steps import claim_in_progress, finish_row, lease_expired
 from dealpilot.deals.store import brand_window, load_deal_rows, suppression_for
 from dealpilot.deals.unknown_sends import Resend, Unresolved, resolve, unresolved
+from dealpilot.deals.warmup import effective_cap
 from dealpilot.inbox.sent import NoSentLookup, SentLookup
 from dealpilot.mail import (
     MailProvider,
@@ -57,7 +61,6 @@ from models import (
 )
 from models.uow import Transact
 from workflows.contracts import SendOutcome, SendRequest
-from workflows.rules import next_send_time
 
 CLAIMED = (EmailStatus.sending, EmailStatus.sent, EmailStatus.unknown)
 RECIPIENT_CODES = frozenset({"recipient_refused", "invalid_address"})
@@ -226,7 +229,10 @@ class Sender:
             row.status, row.error = EmailStatus.failed, f"suppressed: {suppression.reason}"
             session.add(row)
             return SendOutcome(status="suppressed", email_log_id=row.id, detail=row.error)
-        deferred = self._cap_or_gap(session, brand, req.deal_id, now)
+        # A paused brand defers (dealpilot.deals.deliverability), then the cap and the gap.
+        deferred = gate(session, brand, req.deal_id, now) or self._cap_or_gap(
+            session, brand, req.deal_id, now
+        )
         if deferred is not None:
             return deferred
         row.status = EmailStatus.sending
@@ -254,25 +260,20 @@ class Sender:
                 col(EmailLog.sent_at) >= local_midnight,
             )
         ).one()
-        if sent_today >= brand.daily_cap:
-            tomorrow = local_midnight + timedelta(days=1, hours=1)
-            retry_at = next_send_time(tomorrow, brand_window(brand), deal_id)
+        cap = effective_cap(brand)  # the warm-up's cap while the brand warms up
+        if sent_today >= cap:
             return SendOutcome(
                 status="deferred",
-                retry_at=retry_at,
-                detail=f"daily cap of {brand.daily_cap} reached for {brand.name}",
+                retry_at=cap_retry_at(local_midnight, brand_window(brand), deal_id),
+                detail=f"daily cap of {cap} reached for {brand.name}",
             )
-        if last is not None:
-            last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
-            free_at = last + timedelta(seconds=brand.min_gap_seconds)
-            if free_at > now:
-                # Spread the waiting deals instead of waking them all at the same instant.
-                jitter = timedelta(seconds=deal_id % max(brand.min_gap_seconds, 1))
-                return SendOutcome(
-                    status="deferred",
-                    retry_at=free_at + jitter,
-                    detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
-                )
+        free_at = gap_free_at(last, brand.min_gap_seconds, now)
+        if free_at is not None:
+            return SendOutcome(
+                status="deferred",
+                retry_at=gap_retry_at(free_at, brand.min_gap_seconds, deal_id),
+                detail=f"minimum gap of {brand.min_gap_seconds}s between sends",
+            )
         return None
 
     async def _finish(

@@ -10,7 +10,7 @@ from dealpilot.deals.lookup import get_or_404
 from dealpilot.deals.updates import apply_update
 from dealpilot.rendering.context import BrandInfo
 from dealpilot.rendering.renderer import EmailRenderer
-from models import Brand, Pipeline, PipelineStage
+from models import Brand, Pipeline, PipelineStage, utcnow
 from models.pipeline import PipelineStageUpdate
 
 
@@ -52,11 +52,15 @@ def update_stage(
         for subject in (data.subject, data.subject_variant_b):
             if subject:
                 check_templates(renderer, BrandInfo.from_row(brand), subject, "")
+    challenger = stage.subject_variant_b
     apply_update(
         stage,
         data,
         nullable={"days_until_followup", "template_key", "subject", "subject_variant_b"},
     )
+    if stage.subject_variant_b != challenger:
+        # A new subject B is a new A/B test (dealpilot.deals.ab_winner): counted from now.
+        stage.ab_started_at = utcnow() if stage.subject_variant_b else None
     session.add(stage)
     session.flush()
     return stage

@@ -18,6 +18,7 @@ from functools import partial
 import structlog
 from sqlmodel import Session, col, select
 
+from dealpilot.deals.ab_winner import decide_brand
 from dealpilot.deals.engagement import engagement_stats
 from models import Brand, Contact, Deal, DealStatus, Pipeline
 from models.uow import Transact
@@ -75,8 +76,12 @@ async def scan_brand(
             report.signalled += 1
         else:
             report.unreachable.append(change.deal_id)
+    # The brand's A/B tests, decided once their figures are in (idempotent: a decided stage has
+    # no test left until a new challenger starts).
+    report.ab_promoted = await transact(partial(decide_brand, brand_slug=brand_slug, now=now))
     log.info(
         "engagement_scan.done",
+        ab_promoted=report.ab_promoted,
         brand=brand_slug,
         scanned=scanned,
         changed=len(changes),

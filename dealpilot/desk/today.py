@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from dealpilot.accounts import BrandScope
+from dealpilot.deals.deliverability import BrandHealth, health
 from models import (
     AIDecisionLog,
     Brand,
@@ -109,6 +110,8 @@ class Today:
     sends: Listing[SendProblem]
     unmatched: Listing[UnmatchedEvent]
     numbers: list[BrandDay]
+    # Each brand's deliverability: paused (and why), the guard's rates, the warm-up.
+    sending: list[BrandHealth] = field(default_factory=list)
 
 
 def _count(session: Session, query: Any) -> int:
@@ -307,4 +310,10 @@ def today(session: Session, scope: BrandScope, *, now: datetime, stuck_after: ti
         sends=_sends(session, scope),
         unmatched=_unmatched(session, scope),
         numbers=_numbers(session, scope, now),
+        sending=[
+            health(session, brand, now, domains=False)
+            for brand in session.exec(
+                select(Brand).where(scope.condition(Brand.id)).order_by(col(Brand.slug))
+            ).all()
+        ],
     )

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from dealpilot.ai import AIEngine, LeadInput
 from dealpilot.ai.prompt_rows import active_texts
+from dealpilot.deals.deliverability import health
 from models import (
     AIDecisionLog,
     Brand,
@@ -285,6 +286,8 @@ class DailyReview:
             "stuck_deals": [vars(s) for s in req.stuck.deals],
             "newly_flagged": req.stuck.newly_flagged,
             "drafts_waiting_review": [vars(d) for d in req.drafts.drafts],
+            # The guard's rolling rates, whether sending is paused and why, the warm-up.
+            "deliverability": health(session, brand, req.at, domains=False).summary(),
         }
         row = session.exec(
             select(DailySummary).where(

@@ -3,11 +3,12 @@ read in the caller's session (the API's `/metrics` turns them into Prometheus se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from dealpilot.deals.warmup import effective_cap
 from models import AIDecisionLog, Brand, EmailLog
 
 
@@ -28,9 +29,17 @@ class AITotal:
 
 
 @dataclass(frozen=True)
+class BrandSending:
+    brand: str
+    paused: bool  # paused by the deliverability guard, until a person resumes it
+    daily_cap: int  # the effective cap (the warm-up's while warming up)
+
+
+@dataclass(frozen=True)
 class LedgerTotals:
     emails: list[EmailTotal]
     ai: list[AITotal]
+    sending: list[BrandSending] = field(default_factory=list)
 
 
 def ledger_totals(session: Session) -> LedgerTotals:
@@ -55,5 +64,9 @@ def ledger_totals(session: Session) -> LedgerTotals:
         ai=[
             AITotal(model, count, int(prompt), int(completion))
             for model, count, prompt, completion in ai_rows
+        ],
+        sending=[
+            BrandSending(b.slug, b.sending_paused_at is not None, effective_cap(b))
+            for b in session.exec(select(Brand).order_by(col(Brand.slug))).all()
         ],
     )
