@@ -37,7 +37,9 @@ async def test_sign_in_see_today_and_sign_out(live: Live) -> None:
     await expect(page.get_by_role("alert")).to_contain_text("not right")
     await live.sign_in(ADMIN)
     await expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
-    await expect(page.get_by_role("rowheader", name="Codeteki")).to_be_visible()
+    for section in ("The day so far", "Sending"):  # each brand's figures, and its sending
+        region = page.get_by_role("region", name=section)
+        await expect(region.get_by_role("rowheader", name="Codeteki")).to_be_visible()
     await live.screenshot("today")
     # A phone-sized screen: nothing wider than the screen on Today and the board.
     await page.set_viewport_size({"width": 390, "height": 844})
