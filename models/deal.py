@@ -51,6 +51,21 @@ class Deal(DealBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class DealStageVisit(SQLModel, table=True):
+    """One stay of a deal in a stage, written by database triggers on `deal` (migration 0013)
+    whoever moves the deal: a row when the deal is created, and on every change of its stage
+    the open stay ends (`left_at`) and a new one starts. The funnel reads it."""
+
+    __table_args__ = (Index("ix_dealstagevisit_deal_stage", "deal_id", "stage_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id")
+    pipeline_id: int = Field(foreign_key="pipeline.id", index=True)
+    stage_id: int = Field(foreign_key="pipelinestage.id", index=True)
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def _to_cents(value: Decimal | None) -> Decimal | None:
     # Stored as NUMERIC(12, 2): answer with the value as it will read back ("99.00").
     return None if value is None else value.quantize(Decimal("0.01"))

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, String, Text, UniqueConstraint
+from pydantic import field_validator
+from sqlalchemy import Column, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import AutoAction, PipelineType, StageKind
@@ -16,6 +18,15 @@ class PipelineBase(SQLModel):
     description: str = ""
     is_active: bool = True
     human_review: bool = False
+    # The value a deal gets when it is created without one (analytics: pipeline value,
+    # forecast); None: such deals have no value.
+    default_deal_value: Decimal | None = Field(
+        default=None, ge=0, max_digits=12, decimal_places=2, sa_column=Column(Numeric(12, 2))
+    )
+
+
+def _to_cents(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal("0.01"))
 
 
 class Pipeline(PipelineBase, table=True):
@@ -41,6 +52,11 @@ class PipelineStageBase(SQLModel):
     template_key: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
+    # The chance (0-1) that a deal in this stage is won: the revenue forecast weighs each
+    # deal's value by it. None: the default for the stage's kind (dealpilot.analytics).
+    probability: Decimal | None = Field(
+        default=None, ge=0, le=1, max_digits=4, decimal_places=3, sa_column=Column(Numeric(4, 3))
+    )
 
 
 class PipelineStage(PipelineStageBase, table=True):
@@ -98,6 +114,7 @@ class PipelineStageUpdate(SQLModel):
     template_key: str | None = Field(default=None, max_length=200)
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
+    probability: Decimal | None = Field(default=None, ge=0, le=1, max_digits=4, decimal_places=3)
 
 
 class PipelineStagePublic(PipelineStageBase):
@@ -107,6 +124,7 @@ class PipelineStagePublic(PipelineStageBase):
 
 class PipelineCreate(PipelineBase):
     brand_id: Id
+    _cents = field_validator("default_deal_value")(_to_cents)
     # Stages created with the pipeline, in the order given unless `order` says otherwise.
     stages: list[PipelineStageBase] = Field(default_factory=list)
 
@@ -117,6 +135,9 @@ class PipelineUpdate(SQLModel):
     description: str | None = None
     is_active: bool | None = None
     human_review: bool | None = None
+    default_deal_value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+    _cents = field_validator("default_deal_value")(_to_cents)
 
 
 class PipelinePublic(PipelineBase):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api.routes import (
     ai_activity,
+    analytics,
     backlink_checks,
     backlink_import,
     backlinks,
@@ -52,6 +53,7 @@ CRM_ROUTERS: list[APIRouter] = [
     suppressions.router,
     daily.router,
     stats.router,
+    analytics.router,
     events.router,
     leads.router,
     product_events.router,

@@ -150,6 +150,7 @@ def enrol(
             pipeline_id=pipeline.id,
             stage_id=stage.id,
             status=DealStatus.active,
+            value=pipeline.default_deal_value,
         )
         for c in picker.chosen
     ]

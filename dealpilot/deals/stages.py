@@ -55,7 +55,13 @@ def update_stage(
     apply_update(
         stage,
         data,
-        nullable={"days_until_followup", "template_key", "subject", "subject_variant_b"},
+        nullable={
+            "days_until_followup",
+            "template_key",
+            "subject",
+            "subject_variant_b",
+            "probability",
+        },
     )
     session.add(stage)
     session.flush()
