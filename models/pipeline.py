@@ -29,6 +29,11 @@ def _to_cents(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.01"))
 
 
+def _to_thousandths(value: Decimal | None) -> Decimal | None:
+    # Stored as NUMERIC(4, 3): answer with the probability as it will read back ("0.250").
+    return None if value is None else value.quantize(Decimal("0.001"))
+
+
 class Pipeline(PipelineBase, table=True):
     __table_args__ = (UniqueConstraint("brand_id", "slug", name="uq_pipeline_brand_slug"),)
 
@@ -102,6 +107,8 @@ class SequenceStep(SequenceStepBase, table=True):
 class PipelineStageCreate(PipelineStageBase):
     pipeline_id: Id
 
+    _thousandths = field_validator("probability")(_to_thousandths)
+
 
 class PipelineStageUpdate(SQLModel):
     name: str | None = Field(default=None, max_length=120)
@@ -115,6 +122,8 @@ class PipelineStageUpdate(SQLModel):
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
     probability: Decimal | None = Field(default=None, ge=0, le=1, max_digits=4, decimal_places=3)
+
+    _thousandths = field_validator("probability")(_to_thousandths)
 
 
 class PipelineStagePublic(PipelineStageBase):

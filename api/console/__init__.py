@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.console import (
     admin,
+    analytics,
     auth,
     backlinks,
     board,
@@ -48,6 +49,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         imports.router,
         admin.router,
         stage_settings.router,
+        analytics.router,
     ):
         router.include_router(part)
     app.include_router(router)

@@ -32,7 +32,7 @@ from models import utcnow
 router = CRMRouter(prefix="/analytics", tags=["analytics"])
 
 From = Annotated[str | None, Query(alias="from", max_length=40, description="First day, YYYY-MM-DD")]
-To = Annotated[str | None, Query(max_length=40, description="Last day (inclusive), YYYY-MM-DD")]
+To = Annotated[str | None, Query(alias="to", max_length=40, description="Last day (inclusive), YYYY-MM-DD")]
 BrandQuery = Annotated[str | None, Query(max_length=100, description="Brand id or slug")]
 Format = Annotated[Literal["json", "csv"], Query()]
 TableQuery = Annotated[str | None, Query(max_length=40, description="CSV: which table")]

@@ -22,6 +22,7 @@ from models import (
     EngagementTier,
     Pipeline,
     PipelineStage,
+    find_brand,
 )
 from tests.factories import make_brand, make_contact, make_pipeline, stages_of
 
@@ -152,10 +153,15 @@ def _decision(
     s.commit()
 
 
+def _brand(s: Session, slug: str) -> Brand:
+    """The seeded brand where the database has one (console tests), else a new one."""
+    return find_brand(s, slug) or make_brand(s, slug=slug)
+
+
 def build(s: Session) -> History:
-    brand = make_brand(s, slug="codeteki")
-    other = make_brand(s, slug="desifirms")
-    sales = make_pipeline(s, brand=brand, slug="sales", name="Sales")
+    brand = _brand(s, "codeteki")
+    other = _brand(s, "desifirms")
+    sales = make_pipeline(s, brand=brand, slug="known-sales", name="Sales")
     st = stages_of(s, sales)  # invited, follow-up-1, responded, won, lost
     st["invited"].template_key = "codeteki/sales/invited"
     st["invited"].subject, st["invited"].subject_variant_b = "Hi {{ contact.first_name }}", "Quick idea"
@@ -216,7 +222,7 @@ def build(s: Session) -> History:
     _decision(s, brand, d5, "ghost", "closed_lost", at(20, month=2))  # before the range
 
     # The other brand: one deal, one opened email, a ghost and a decided test.
-    directory = make_pipeline(s, brand=other, slug="directory", name="Directory")
+    directory = make_pipeline(s, brand=other, slug="known-directory", name="Directory")
     dst = stages_of(s, directory)
     e1 = _deal(s, other, directory, dst["invited"], at(3), value="75", tier=EngagementTier.hot)
     _log(s, e1, dst["invited"], at(3), "A", opened=True)
