@@ -156,7 +156,7 @@ def pipeline_page(
         raise NotFound(f"Pipeline {pipeline_id} not found")
     stages = stages_in_order(session, pipeline_id)
     # The forecast's chance per stage, in percent: the stage's own, or its kind's default.
-    chances = {s.id: f"{probability(s) * 100:g}" for s in stages}
+    chances = {s.id: f"{float(probability(s) * 100):g}" for s in stages}
     context = {"pipeline": pipeline, "stages": stages, "chances": chances}
     return render(request, "pipeline_settings.html", context)
 
