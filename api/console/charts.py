@@ -50,7 +50,7 @@ SERIES = (("open_rate", "opens"), ("click_rate", "clicks"), ("reply_rate", "repl
 
 def rates_chart(days: Sequence[EmailFigures]) -> Markup:
     """Human open, click and reply rates per day (fractions of the day's sends)."""
-    height, left, bottom, top_pad = 220, 40, 24, 10
+    height, left, bottom, top_pad = 236, 40, 24, 26
     plot_w, plot_h = WIDTH - left - 10, height - bottom - top_pad
     peak = max((getattr(d, k) for d in days for k, _ in SERIES), default=0.0) or 1.0
     step = plot_w / max(len(days) - 1, 1)
@@ -84,8 +84,8 @@ def rates_chart(days: Sequence[EmailFigures]) -> Markup:
     legend_x = left
     for _key, name in SERIES:
         body.append(
-            f'<rect x="{legend_x}" y="0" width="10" height="4" class="key line-{name}"/>'
-            f'<text x="{legend_x + 14}" y="6" class="chart-value">{name}</text>'
+            f'<rect x="{legend_x}" y="5" width="10" height="4" class="key line-{name}"/>'
+            f'<text x="{legend_x + 14}" y="12" class="chart-value">{name}</text>'
         )
         legend_x += 80
     return _svg(height, "Open, click and reply rates per day", body)

@@ -89,6 +89,7 @@ def resolve(
         row = session.get(Pipeline, pipeline)
         if row is None or row.brand_id not in brand_ids:
             raise NotFound(f"No pipeline {pipeline}", code="unknown_pipeline")
+        brand_ids = (row.brand_id,)  # a pipeline's figures are its brand's
     return Filters(start=first, end=last, brand_ids=brand_ids, pipeline_id=pipeline)
 
 

@@ -44,7 +44,7 @@ def test_the_page_shows_the_figures_and_charts(browser: TestClient, engine: Engi
     assert "default-src 'self'" in page.headers["content-security-policy"]
     # A/B: the invited stage's test and the decided one.
     assert "On replied: A leads, confidence 29.1% (z -0.3727, p 0.7094)" in html
-    assert "promoted B" in html
+    assert "promoted B" in html and "promoted A" not in html  # a pipeline: its brand only
     # Every table has its CSV link, carrying the filters.
     assert f"/console/analytics/emails.csv?from=2026-03-01&amp;to=2026-03-31&amp;pipeline={h.sales.id}&amp;table=by_variant" in html
 
