@@ -14,7 +14,9 @@ from models.types import UTCDateTime, utcnow
 class AIDecisionLog(SQLModel, table=True):
     # Analytics: one kind of decision (ghost, burnout, change of approach) over a date range.
     __table_args__ = (
-        Index("ix_aidecisionlog_type_action_created", "decision_type", "action_taken", "created_at"),
+        Index(
+            "ix_aidecisionlog_type_action_created", "decision_type", "action_taken", "created_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -205,7 +205,7 @@ def change_stage(
 
 
 def _percent(text: str) -> Decimal | None:
-    """"25" or "12.5" (percent) as a probability (0.25, 0.125); empty: None."""
+    """ "25" or "12.5" (percent) as a probability (0.25, 0.125); empty: None."""
     if not text.strip():
         return None
     try:

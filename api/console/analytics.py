@@ -70,8 +70,10 @@ def analytics_page(
         pipeline=_pipeline(pipeline),
         today=utcnow().date(),
     )
-    flow, emails, tiers = funnel(session, filters), email_performance(session, filters), engagement(
-        session, filters
+    flow, emails, tiers = (
+        funnel(session, filters),
+        email_performance(session, filters),
+        engagement(session, filters),
     )
     results = {
         "funnel": flow,

@@ -116,7 +116,8 @@ def tiers_chart(pipelines: Sequence[PipelineTiers]) -> Markup:
     tiers = pipelines[0].tiers if pipelines else []
     for t in tiers:
         body.append(
-            f'<rect x="{legend_x}" y="2" width="10" height="10" class="tier-bar tier-{escape(t.tier)}"/>'
+            f'<rect x="{legend_x}" y="2" width="10" height="10" '
+            f'class="tier-bar tier-{escape(t.tier)}"/>'
             f'<text x="{legend_x + 14}" y="11" class="chart-value">{escape(t.tier)}</text>'
         )
         legend_x += 80

@@ -31,8 +31,12 @@ from models import utcnow
 
 router = CRMRouter(prefix="/analytics", tags=["analytics"])
 
-From = Annotated[str | None, Query(alias="from", max_length=40, description="First day, YYYY-MM-DD")]
-To = Annotated[str | None, Query(alias="to", max_length=40, description="Last day (inclusive), YYYY-MM-DD")]
+From = Annotated[
+    str | None, Query(alias="from", max_length=40, description="First day, YYYY-MM-DD")
+]
+To = Annotated[
+    str | None, Query(alias="to", max_length=40, description="Last day (inclusive), YYYY-MM-DD")
+]
 BrandQuery = Annotated[str | None, Query(max_length=100, description="Brand id or slug")]
 Format = Annotated[Literal["json", "csv"], Query()]
 TableQuery = Annotated[str | None, Query(max_length=40, description="CSV: which table")]
@@ -96,8 +100,24 @@ def _route(name: str, model: type[BaseModel], summary: str) -> None:
     router.add_api_route(f"/{name}/", endpoint, methods=["GET"], response_model=model)
 
 
-_route("funnel", Funnel, "Per pipeline: deals reaching each stage, conversion, time in stage, won/lost.")
-_route("emails", EmailPerformance, "Email outcomes by brand, pipeline, stage, template, variant, day.")
-_route("ab-tests", ABTests, "Each stage's A/B test: figures per variant, significance, decided tests.")
-_route("engagement", Engagement, "Tier distribution per pipeline; ghost/burnout/change-of-approach per day.")
-_route("revenue", Revenue, "Pipeline value by stage, forecast, won value, AI cost and sends per won deal.")
+_route(
+    "funnel",
+    Funnel,
+    "Per pipeline: deals reaching each stage, conversion, time in stage, won/lost.",
+)
+_route(
+    "emails", EmailPerformance, "Email outcomes by brand, pipeline, stage, template, variant, day."
+)
+_route(
+    "ab-tests", ABTests, "Each stage's A/B test: figures per variant, significance, decided tests."
+)
+_route(
+    "engagement",
+    Engagement,
+    "Tier distribution per pipeline; ghost/burnout/change-of-approach per day.",
+)
+_route(
+    "revenue",
+    Revenue,
+    "Pipeline value by stage, forecast, won value, AI cost and sends per won deal.",
+)

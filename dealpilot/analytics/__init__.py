@@ -9,8 +9,8 @@ from dealpilot.analytics.engagement import Engagement, engagement
 from dealpilot.analytics.exports import Table, pick, tables, to_csv
 from dealpilot.analytics.filters import Filters, resolve
 from dealpilot.analytics.funnel import Funnel, funnel
-from dealpilot.analytics.sections import SECTIONS, compute
 from dealpilot.analytics.revenue import DEFAULT_PROBABILITY, Pricing, Revenue, probability, revenue
+from dealpilot.analytics.sections import SECTIONS, compute
 
 __all__ = [
     "DEFAULT_PROBABILITY",

@@ -69,17 +69,29 @@ def two_proportion(metric: str, x_a: int, n_a: int, x_b: int, n_b: int) -> Signi
     rate_a = round(x_a / n_a, 4) if n_a else 0.0
     rate_b = round(x_b / n_b, 4) if n_b else 0.0
     exact_a, exact_b = (x_a / n_a if n_a else 0.0), (x_b / n_b if n_b else 0.0)
-    leader = None if exact_a == exact_b or not (n_a and n_b) else ("B" if exact_b > exact_a else "A")
+    leader = (
+        None if exact_a == exact_b or not (n_a and n_b) else ("B" if exact_b > exact_a else "A")
+    )
     if not (n_a and n_b):
         return Significance(
-            metric=metric, rate_a=rate_a, rate_b=rate_b, leader=None, z=None, p_value=None,
+            metric=metric,
+            rate_a=rate_a,
+            rate_b=rate_b,
+            leader=None,
+            z=None,
+            p_value=None,
             confidence=0.0,
         )
     pooled = (x_a + x_b) / (n_a + n_b)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
     if se == 0:
         return Significance(
-            metric=metric, rate_a=rate_a, rate_b=rate_b, leader=leader, z=None, p_value=None,
+            metric=metric,
+            rate_a=rate_a,
+            rate_b=rate_b,
+            leader=leader,
+            z=None,
+            p_value=None,
             confidence=0.0,
         )
     z = (exact_b - exact_a) / se

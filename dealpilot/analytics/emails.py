@@ -157,7 +157,11 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         daily = daily.where(col(EmailDaily.stage_id) == stage_id)
     for (row,) in session.execute(daily).all():
         cell = Cell(
-            as_day(row.day), row.brand_id, row.pipeline_id, row.stage_id, row.variant,
+            as_day(row.day),
+            row.brand_id,
+            row.pipeline_id,
+            row.stage_id,
+            row.variant,
             bool(row.ai_generated),
         )
         cells.tallies[cell].add(
@@ -191,7 +195,9 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         where.append(col(EmailLog.stage_id) == stage_id)
 
     events = (
-        select(*keys, col(EmailEvent.event_type), func.count(func.distinct(EmailEvent.email_log_id)))
+        select(
+            *keys, col(EmailEvent.event_type), func.count(func.distinct(EmailEvent.email_log_id))
+        )
         .select_from(EmailEvent)
         .join(EmailLog, col(EmailLog.id) == col(EmailEvent.email_log_id))
         .outerjoin(Deal, col(Deal.id) == col(EmailLog.deal_id))
@@ -238,8 +244,10 @@ def variant_of(cell: Cell) -> str:
 
 def email_performance(session: Session, filters: Filters) -> EmailPerformance:
     cells = collect(session, filters)
-    brands = dict(session.execute(select(Brand.id, Brand.slug)).all())
-    names = dict(session.execute(select(Pipeline.id, Pipeline.name)).all())
+    brands: dict[int, str] = dict(session.execute(select(col(Brand.id), col(Brand.slug))).all())
+    names: dict[int, str] = dict(
+        session.execute(select(col(Pipeline.id), col(Pipeline.name))).all()
+    )
     stage_ids = {c.stage_id for c in cells.tallies}
     stages = {
         s.id: s
@@ -266,7 +274,10 @@ def email_performance(session: Session, filters: Filters) -> EmailPerformance:
     for t in cells.tallies.values():
         total.add(t)
     by_day = cells.grouped(lambda c: c.day)
-    days = [filters.start.fromordinal(d) for d in range(filters.start.toordinal(), filters.end.toordinal() + 1)]
+    days = [
+        filters.start.fromordinal(d)
+        for d in range(filters.start.toordinal(), filters.end.toordinal() + 1)
+    ]
     return EmailPerformance(
         filters=Applied.of(filters),
         total=EmailFigures.of("total", "All emails", total),
@@ -282,12 +293,12 @@ def email_performance(session: Session, filters: Filters) -> EmailPerformance:
             EmailFigures.of(str(s), stage_label(s), t)
             for s, t in sorted(cells.grouped(lambda c: c.stage_id).items())
         ],
-        by_template=[
-            EmailFigures.of(k, k, t) for k, t in sorted(cells.grouped(template).items())
-        ],
+        by_template=[EmailFigures.of(k, k, t) for k, t in sorted(cells.grouped(template).items())],
         by_variant=[
             EmailFigures.of(k, f"Variant {k}", t)
             for k, t in sorted(cells.grouped(variant_of).items())
         ],
-        by_day=[EmailFigures.of(d.isoformat(), d.isoformat(), by_day.get(d, Tally())) for d in days],
+        by_day=[
+            EmailFigures.of(d.isoformat(), d.isoformat(), by_day.get(d, Tally())) for d in days
+        ],
     )

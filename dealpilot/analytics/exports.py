@@ -32,25 +32,61 @@ def _funnel(r: Funnel) -> dict[str, Table]:
     return {
         "stages": Table(
             [
-                *head, "stage_id", "stage", "order", "kind", "reached", "next_stage_id",
-                "converted", "conversion_rate", "stays_ended", "median_hours",
+                *head,
+                "stage_id",
+                "stage",
+                "order",
+                "kind",
+                "reached",
+                "next_stage_id",
+                "converted",
+                "conversion_rate",
+                "stays_ended",
+                "median_hours",
             ],
             [
-                [p.brand_slug, p.pipeline_id, p.pipeline_name, s.stage_id, s.name, s.order,
-                 s.kind, s.reached, s.next_stage_id, s.converted, s.conversion_rate,
-                 s.stays_ended, s.median_hours]
-                for p in r.pipelines for s in p.stages
+                [
+                    p.brand_slug,
+                    p.pipeline_id,
+                    p.pipeline_name,
+                    s.stage_id,
+                    s.name,
+                    s.order,
+                    s.kind,
+                    s.reached,
+                    s.next_stage_id,
+                    s.converted,
+                    s.conversion_rate,
+                    s.stays_ended,
+                    s.median_hours,
+                ]
+                for p in r.pipelines
+                for s in p.stages
             ],
         ),
         "outcomes": Table(
             [*head, "deals", "open", "won", "lost", "win_rate"],
-            [[p.brand_slug, p.pipeline_id, p.pipeline_name, p.deals, p.open, p.won, p.lost,
-              p.win_rate] for p in r.pipelines],
+            [
+                [
+                    p.brand_slug,
+                    p.pipeline_id,
+                    p.pipeline_name,
+                    p.deals,
+                    p.open,
+                    p.won,
+                    p.lost,
+                    p.win_rate,
+                ]
+                for p in r.pipelines
+            ],
         ),
         "lost_reasons": Table(
             [*head, "reason", "deals"],
-            [[p.brand_slug, p.pipeline_id, p.pipeline_name, x.reason, x.deals]
-             for p in r.pipelines for x in p.lost_reasons],
+            [
+                [p.brand_slug, p.pipeline_id, p.pipeline_name, x.reason, x.deals]
+                for p in r.pipelines
+                for x in p.lost_reasons
+            ],
         ),
     }
 
@@ -74,19 +110,34 @@ def _ab(r: ABTests) -> dict[str, Table]:
     per = ["sent", "opened", "machine_opened", "clicked", "replied", "positive_replied"]
     cols = ["pipeline_id", "stage_id", "stage", "subject_a", "subject_b", "running"]
     cols += [f"{v}_{c}" for v in ("a", "b") for c in per]
-    cols += [f"{m}_{c}" for m in ("replies", "clicks") for c in ("leader", "z", "p_value", "confidence")]
+    cols += [
+        f"{m}_{c}" for m in ("replies", "clicks") for c in ("leader", "z", "p_value", "confidence")
+    ]
     rows = []
     for t in r.tests:
-        row: list[Any] = [t.pipeline_id, t.stage_id, t.stage_name, t.subject_a, t.subject_b, t.running]
+        row: list[Any] = [
+            t.pipeline_id,
+            t.stage_id,
+            t.stage_name,
+            t.subject_a,
+            t.subject_b,
+            t.running,
+        ]
         row += [getattr(v, c) for v in (t.a, t.b) for c in per]
-        row += [getattr(s, c) for s in (t.replies, t.clicks) for c in ("leader", "z", "p_value", "confidence")]
+        row += [
+            getattr(s, c)
+            for s in (t.replies, t.clicks)
+            for c in ("leader", "z", "p_value", "confidence")
+        ]
         rows.append(row)
     return {
         "tests": Table(cols, rows),
         "decided": Table(
             ["decided_at", "brand_id", "decision_type", "action_taken", "reasoning"],
-            [[d.decided_at.isoformat(), d.brand_id, d.decision_type, d.action_taken, d.reasoning]
-             for d in r.decided],
+            [
+                [d.decided_at.isoformat(), d.brand_id, d.decision_type, d.action_taken, d.reasoning]
+                for d in r.decided
+            ],
         ),
     }
 
@@ -95,8 +146,11 @@ def _engagement(r: Engagement) -> dict[str, Table]:
     return {
         "tiers": Table(
             ["pipeline_id", "pipeline", "tier", "deals", "share"],
-            [[p.pipeline_id, p.pipeline_name, t.tier, t.deals, t.share]
-             for p in r.pipelines for t in p.tiers],
+            [
+                [p.pipeline_id, p.pipeline_name, t.tier, t.deals, t.share]
+                for p in r.pipelines
+                for t in p.tiers
+            ],
         ),
         "decisions": Table(
             ["day", "ghost", "burnout", "change_approach"],
@@ -106,10 +160,26 @@ def _engagement(r: Engagement) -> dict[str, Table]:
 
 
 PIPELINE_COLUMNS = [
-    "pipeline_id", "pipeline_name", "brand_id", "default_deal_value", "deals",
-    "deals_without_value", "open_deals", "open_value", "forecast", "won_deals", "won_value",
-    "lost_deals", "ai_calls", "ai_prompt_tokens", "ai_completion_tokens", "ai_cost_usd",
-    "emails_sent", "ai_cost_per_won_deal", "emails_per_won_deal", "won_value_per_ai_usd",
+    "pipeline_id",
+    "pipeline_name",
+    "brand_id",
+    "default_deal_value",
+    "deals",
+    "deals_without_value",
+    "open_deals",
+    "open_value",
+    "forecast",
+    "won_deals",
+    "won_value",
+    "lost_deals",
+    "ai_calls",
+    "ai_prompt_tokens",
+    "ai_completion_tokens",
+    "ai_cost_usd",
+    "emails_sent",
+    "ai_cost_per_won_deal",
+    "emails_per_won_deal",
+    "won_value_per_ai_usd",
 ]
 
 
@@ -119,11 +189,34 @@ def _revenue(r: Revenue) -> dict[str, Table]:
             PIPELINE_COLUMNS, [[getattr(p, c) for c in PIPELINE_COLUMNS] for p in r.pipelines]
         ),
         "stages": Table(
-            ["pipeline_id", "pipeline", "stage_id", "stage", "kind", "probability",
-             "probability_set", "open_deals", "open_value", "forecast"],
-            [[p.pipeline_id, p.pipeline_name, s.stage_id, s.name, s.kind, s.probability,
-              s.probability_set, s.open_deals, s.open_value, s.forecast]
-             for p in r.pipelines for s in p.stages],
+            [
+                "pipeline_id",
+                "pipeline",
+                "stage_id",
+                "stage",
+                "kind",
+                "probability",
+                "probability_set",
+                "open_deals",
+                "open_value",
+                "forecast",
+            ],
+            [
+                [
+                    p.pipeline_id,
+                    p.pipeline_name,
+                    s.stage_id,
+                    s.name,
+                    s.kind,
+                    s.probability,
+                    s.probability_set,
+                    s.open_deals,
+                    s.open_value,
+                    s.forecast,
+                ]
+                for p in r.pipelines
+                for s in p.stages
+            ],
         ),
     }
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, extract, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Table, case, extract, func, select
 from sqlmodel import Session, col
 
 from dealpilot.analytics.common import Applied, is_postgres
 from dealpilot.analytics.filters import Filters, pipelines, rate
 from models import Brand, Deal, DealStageVisit, DealStatus, PipelineStage, StageKind
+
+VISITS: Table = DealStageVisit.__table__  # type: ignore[attr-defined]
 
 
 class FunnelStage(BaseModel):
@@ -73,7 +75,7 @@ def funnel(session: Session, filters: Filters) -> Funnel:
     ids = [p.id for p in rows if p.id is not None]
     if not ids:
         return Funnel(filters=Applied.of(filters), pipelines=[])
-    slugs = dict(session.execute(select(Brand.id, Brand.slug)).all())
+    slugs: dict[int, str] = dict(session.execute(select(col(Brand.id), col(Brand.slug))).all())
     stage_rows = session.execute(
         select(PipelineStage)
         .where(col(PipelineStage.pipeline_id).in_(ids))
@@ -102,8 +104,8 @@ def funnel(session: Session, filters: Filters) -> Funnel:
         if status == DealStatus.lost:
             reasons[pid][reason or "(no reason given)"] += n
 
-    visit = aliased(DealStageVisit)
-    reached = dict(
+    visit = VISITS.alias("visit").c
+    reached: dict[int, int] = dict(
         session.execute(
             select(visit.stage_id, func.count(func.distinct(visit.deal_id)))
             .join(Deal, col(Deal.id) == visit.deal_id)
@@ -113,13 +115,14 @@ def funnel(session: Session, filters: Filters) -> Funnel:
     )
     converted: dict[int, int] = {}
     if nxt:
-        later = aliased(DealStageVisit)
+        later_table = VISITS.alias("later")
+        later = later_table.c
         converted = dict(
             session.execute(
                 select(visit.stage_id, func.count(func.distinct(visit.deal_id)))
                 .join(Deal, col(Deal.id) == visit.deal_id)
                 .join(
-                    later,
+                    later_table,
                     (later.deal_id == visit.deal_id)
                     & (later.stage_id == case(nxt, value=visit.stage_id))
                     & (later.entered_at >= visit.entered_at),
@@ -176,11 +179,11 @@ def funnel(session: Session, filters: Filters) -> Funnel:
 
 
 def _median_hours(
-    session: Session, visit: type[DealStageVisit], cohort: tuple[object, ...]
+    session: Session, visit: Any, cohort: tuple[Any, ...]
 ) -> dict[int, tuple[int, float | None]]:
     """Per stage: how many stays ended, and their median length in hours. PostgreSQL computes
     the median itself; SQLite (development, tests) hands the lengths to Python."""
-    ended = col(visit.left_at).is_not(None)
+    ended = visit.left_at.is_not(None)
     if is_postgres(session):
         seconds = extract("epoch", visit.left_at - visit.entered_at)
         rows = session.execute(
@@ -190,7 +193,7 @@ def _median_hours(
                 func.percentile_cont(0.5).within_group(seconds),
             )
             .join(Deal, col(Deal.id) == visit.deal_id)
-            .where(ended, *cohort)  # type: ignore[arg-type]
+            .where(ended, *cohort)
             .group_by(visit.stage_id)
         ).all()
         return {sid: (n, round(float(m) / 3600, 2)) for sid, n, m in rows}
@@ -198,9 +201,7 @@ def _median_hours(
     for sid, entered, left in session.execute(
         select(visit.stage_id, visit.entered_at, visit.left_at)
         .join(Deal, col(Deal.id) == visit.deal_id)
-        .where(ended, *cohort)  # type: ignore[arg-type]
+        .where(ended, *cohort)
     ).all():
         lengths[sid].append((left - entered).total_seconds())
-    return {
-        sid: (len(v), round(statistics.median(v) / 3600, 2)) for sid, v in lengths.items()
-    }
+    return {sid: (len(v), round(statistics.median(v) / 3600, 2)) for sid, v in lengths.items()}

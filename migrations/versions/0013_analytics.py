@@ -212,9 +212,7 @@ VISITS_BACKFILL = """
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     with op.batch_alter_table("pipeline", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("default_deal_value", sa.Numeric(12, 2), nullable=True)
-        )
+        batch_op.add_column(sa.Column("default_deal_value", sa.Numeric(12, 2), nullable=True))
     with op.batch_alter_table("pipelinestage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("probability", sa.Numeric(4, 3), nullable=True))
     op.create_index(
@@ -252,10 +250,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(*KEYS),
     )
 
-    for statement in (POSTGRES_DAILY + POSTGRES_VISITS) if postgres else (SQLITE_DAILY + SQLITE_VISITS):
+    for statement in (
+        (POSTGRES_DAILY + POSTGRES_VISITS) if postgres else (SQLITE_DAILY + SQLITE_VISITS)
+    ):
         op.execute(statement)
-    day = "coalesce(l.sent_at, l.created_at)::date" if postgres else (
-        "date(coalesce(l.sent_at, l.created_at))"
+    day = (
+        "coalesce(l.sent_at, l.created_at)::date"
+        if postgres
+        else ("date(coalesce(l.sent_at, l.created_at))")
     )
     op.execute(DAILY_BACKFILL.format(day=day))
     op.execute(VISITS_BACKFILL)

@@ -164,7 +164,10 @@ def build(s: Session) -> History:
     sales = make_pipeline(s, brand=brand, slug="known-sales", name="Sales")
     st = stages_of(s, sales)  # invited, follow-up-1, responded, won, lost
     st["invited"].template_key = "codeteki/sales/invited"
-    st["invited"].subject, st["invited"].subject_variant_b = "Hi {{ contact.first_name }}", "Quick idea"
+    st["invited"].subject, st["invited"].subject_variant_b = (
+        "Hi {{ contact.first_name }}",
+        "Quick idea",
+    )
     st["responded"].probability = Decimal("0.5")
     s.add_all([st["invited"], st["responded"]])
     s.commit()
@@ -208,14 +211,30 @@ def build(s: Session) -> History:
     _event(s, None, EmailEventType.unsubscribe, brand)  # matched to no email: not counted
 
     # Reply classifications: d1's is positive, d3's a question.
-    _decision(s, brand, d1, "classify_reply", "interested", at(5), model="gpt-4o-mini",
-              tokens=(2000, 1000))
-    _decision(s, brand, d3, "classify_reply", "question", at(2, 22), model="heuristic",
-              tokens=(50, 20))
-    _decision(s, brand, d1, "analyze_deal", "wait", at(3), model="gpt-4o-mini",
-              tokens=(1000, 500))
-    _decision(s, brand, d4, "analyze_deal", "change_approach", at(5), model="mystery-model",
-              tokens=(100, 100))
+    _decision(
+        s,
+        brand,
+        d1,
+        "classify_reply",
+        "interested",
+        at(5),
+        model="gpt-4o-mini",
+        tokens=(2000, 1000),
+    )
+    _decision(
+        s, brand, d3, "classify_reply", "question", at(2, 22), model="heuristic", tokens=(50, 20)
+    )
+    _decision(s, brand, d1, "analyze_deal", "wait", at(3), model="gpt-4o-mini", tokens=(1000, 500))
+    _decision(
+        s,
+        brand,
+        d4,
+        "analyze_deal",
+        "change_approach",
+        at(5),
+        model="mystery-model",
+        tokens=(100, 100),
+    )
     _decision(s, brand, d4, "burnout", "wait_7_days", at(5, 11))
     _decision(s, brand, d2, "ghost", "closed_lost", at(7))
     _decision(s, brand, None, "ab_winner", "promoted B", at(10))

@@ -36,13 +36,18 @@ def test_sections_as_json(api: tuple[TestClient, History]) -> None:
     c, h = api
     funnel = c.get(f"/api/crm/analytics/funnel/?{MARCH}&brand=codeteki").json()
     assert funnel["filters"] == {
-        "date_from": "2026-03-01", "date_to": "2026-03-31", "brand_ids": [h.brand.id],
+        "date_from": "2026-03-01",
+        "date_to": "2026-03-31",
+        "brand_ids": [h.brand.id],
         "pipeline_id": None,
     }
     (sales,) = funnel["pipelines"]
     assert [(s["slug"], s["reached"], s["median_hours"]) for s in sales["stages"]] == [
-        ("invited", 5, 36.0), ("follow-up-1", 2, 60.0), ("responded", 2, 24.0),
-        ("won", 1, None), ("lost", 2, None),
+        ("invited", 5, 36.0),
+        ("follow-up-1", 2, 60.0),
+        ("responded", 2, 24.0),
+        ("won", 1, None),
+        ("lost", 2, None),
     ]
     emails = c.get(f"/api/crm/analytics/emails/?{MARCH}").json()  # every brand
     assert (emails["total"]["sent"], emails["total"]["opened"]) == (8, 4)
@@ -57,7 +62,8 @@ def test_sections_as_json(api: tuple[TestClient, History]) -> None:
     assert (rev["open_value"], rev["forecast"], rev["won_value"]) == ("650.00", "212.50", "1000.00")
     # Without dates: the last 30 days up to today, where the history has nothing.
     recent = c.get("/api/crm/analytics/emails/").json()
-    assert recent["total"]["sent"] == 0 and len(recent["by_day"]) == 30
+    assert recent["total"]["sent"] == 0
+    assert len(recent["by_day"]) == 30
 
 
 def test_tables_as_csv(api: tuple[TestClient, History]) -> None:
@@ -127,17 +133,24 @@ def test_probability_and_default_deal_value_over_rest(any_engine: Engine) -> Non
     app = create_app(engine=any_engine, api_keys={"test-key-1"})
     with TestClient(app, headers=AUTH) as c:
         r = c.patch(f"/api/crm/stages/{stage.id}/", json={"probability": 0.25})
-        assert r.status_code == 200 and r.json()["probability"] == "0.250"
+        assert r.status_code == 200
+        assert r.json()["probability"] == "0.250"
         assert c.get(f"/api/crm/stages/{stage.id}/").json()["probability"] == "0.250"
         assert_error(c.patch(f"/api/crm/stages/{stage.id}/", json={"probability": 1.5}), 422)
         r = c.patch(f"/api/crm/stages/{stage.id}/", json={"probability": None})
         assert r.json()["probability"] is None
 
         r = c.patch(f"/api/crm/pipelines/{pipeline.id}/", json={"default_deal_value": "1500"})
-        assert r.status_code == 200 and r.json()["default_deal_value"] == "1500.00"
-        assert_error(c.patch(f"/api/crm/pipelines/{pipeline.id}/", json={"default_deal_value": -1}), 422)
-        plain = c.post("/api/crm/deals/", json={"contact_id": contacts[0].id, "pipeline_id": pipeline.id})
-        assert plain.status_code == 201 and plain.json()["value"] == "1500.00"
+        assert r.status_code == 200
+        assert r.json()["default_deal_value"] == "1500.00"
+        assert_error(
+            c.patch(f"/api/crm/pipelines/{pipeline.id}/", json={"default_deal_value": -1}), 422
+        )
+        plain = c.post(
+            "/api/crm/deals/", json={"contact_id": contacts[0].id, "pipeline_id": pipeline.id}
+        )
+        assert plain.status_code == 201
+        assert plain.json()["value"] == "1500.00"
         own = c.post(
             "/api/crm/deals/",
             json={"contact_id": contacts[1].id, "pipeline_id": pipeline.id, "value": "20"},

@@ -44,7 +44,11 @@ def test_funnel(known: tuple[Session, History]) -> None:
     result = funnel(s, march(s, h))
     (sales,) = result.pipelines
     assert (sales.pipeline_name, sales.deals, sales.open, sales.won, sales.lost) == (
-        "Sales", 5, 2, 1, 2,
+        "Sales",
+        5,
+        2,
+        1,
+        2,
     )
     assert sales.win_rate == 0.3333
     assert [(r.reason, r.deals) for r in sales.lost_reasons] == [
@@ -64,7 +68,11 @@ def test_funnel(known: tuple[Session, History]) -> None:
     ]
     st = h.stages
     assert [x.next_stage_id for x in sales.stages] == [
-        st["follow-up-1"].id, st["responded"].id, st["won"].id, None, None,
+        st["follow-up-1"].id,
+        st["responded"].id,
+        st["won"].id,
+        None,
+        None,
     ]
     # Without a brand (the API key): the other brand's pipeline too, its one deal at Invited.
     both = funnel(s, march(s, h, brand=None))
@@ -75,8 +83,18 @@ def test_funnel(known: tuple[Session, History]) -> None:
 
 
 def figures(f: object) -> tuple[int, ...]:
-    names = ("sent", "delivered", "opened", "machine_opened", "clicked", "replied",
-             "positive_replied", "bounced", "complained", "unsubscribed")
+    names = (
+        "sent",
+        "delivered",
+        "opened",
+        "machine_opened",
+        "clicked",
+        "replied",
+        "positive_replied",
+        "bounced",
+        "complained",
+        "unsubscribed",
+    )
     return tuple(getattr(f, n) for n in names)
 
 
@@ -86,10 +104,17 @@ def test_email_performance(known: tuple[Session, History]) -> None:
     assert figures(r.total) == (7, 6, 3, 2, 1, 2, 1, 1, 1, 1)
     t = r.total
     assert (t.delivery_rate, t.open_rate, t.machine_open_rate, t.click_rate, t.reply_rate) == (
-        0.8571, 0.4286, 0.2857, 0.1429, 0.2857,
+        0.8571,
+        0.4286,
+        0.2857,
+        0.1429,
+        0.2857,
     )
     assert (t.positive_reply_rate, t.bounce_rate, t.complaint_rate, t.unsubscribe_rate) == (
-        0.1429, 0.1429, 0.1429, 0.1429,
+        0.1429,
+        0.1429,
+        0.1429,
+        0.1429,
     )
     assert [(f.label, figures(f)) for f in r.by_brand] == [
         ("codeteki", (7, 6, 3, 2, 1, 2, 1, 1, 1, 1))
@@ -111,15 +136,32 @@ def test_email_performance(known: tuple[Session, History]) -> None:
         ("Variant B", (4, 4, 1, 1, 0, 1, 0, 0, 1, 1)),
     ]
     days = {f.key: f.sent for f in r.by_day}
-    assert len(days) == 31 and sum(days.values()) == 7
+    assert len(days) == 31
+    assert sum(days.values()) == 7
     assert (days["2026-03-02"], days["2026-03-03"], days["2026-03-04"]) == (3, 2, 2)
     # Every brand (the API key): the other brand's opened email is counted too.
     assert figures(email_performance(s, march(s, h, brand=None)).total) == (
-        8, 7, 4, 2, 1, 2, 1, 1, 1, 1,
+        8,
+        7,
+        4,
+        2,
+        1,
+        2,
+        1,
+        1,
+        1,
+        1,
     )
     # One pipeline, and a range holding only 3 March.
-    one = resolve(s, BrandScope.everything(), start="2026-03-03", end="2026-03-03",
-                  brand=None, pipeline=h.sales.id, today=date(2026, 4, 1))
+    one = resolve(
+        s,
+        BrandScope.everything(),
+        start="2026-03-03",
+        end="2026-03-03",
+        brand=None,
+        pipeline=h.sales.id,
+        today=date(2026, 4, 1),
+    )
     assert figures(email_performance(s, one).total) == (2, 1, 0, 0, 0, 0, 0, 1, 0, 1)
 
 
@@ -129,23 +171,39 @@ def test_ab_tests(known: tuple[Session, History]) -> None:
     assert "two-proportion z-test" in r.method
     invited, fu1 = r.tests
     assert (invited.stage_name, invited.subject_a, invited.subject_b, invited.running) == (
-        "Invited", "Hi {{ contact.first_name }}", "Quick idea", True,
+        "Invited",
+        "Hi {{ contact.first_name }}",
+        "Quick idea",
+        True,
     )
     assert (invited.a.sent, invited.a.replied, invited.a.clicked) == (2, 1, 1)
     assert (invited.b.sent, invited.b.replied, invited.b.clicked, invited.b.unsubscribed) == (
-        3, 1, 0, 1,
+        3,
+        1,
+        0,
+        1,
     )
     rep = invited.replies
     assert (rep.rate_a, rep.rate_b, rep.leader, rep.z, rep.p_value, rep.confidence) == (
-        0.5, 0.3333, "A", -0.3727, 0.7094, 0.2906,
+        0.5,
+        0.3333,
+        "A",
+        -0.3727,
+        0.7094,
+        0.2906,
     )
     clk = invited.clicks
     assert (clk.leader, clk.z, clk.p_value, clk.confidence) == ("A", -1.3693, 0.1709, 0.8291)
     # Follow-up 1 has no subject B, but a B email went out: shown, not running.
     assert (fu1.stage_name, fu1.running, fu1.a.sent, fu1.b.sent, fu1.b.complained) == (
-        "Follow-up 1", False, 1, 1, 1,
+        "Follow-up 1",
+        False,
+        1,
+        1,
+        1,
     )
-    assert fu1.replies.confidence == 0.0 and fu1.replies.z is None
+    assert fu1.replies.confidence == 0.0
+    assert fu1.replies.z is None
     assert [(d.decision_type, d.action_taken) for d in r.decided] == [("ab_winner", "promoted B")]
     everyone = ab_tests(s, march(s, h, brand=None))
     assert sorted(d.action_taken for d in everyone.decided) == ["promoted A", "promoted B"]
@@ -163,8 +221,11 @@ def test_engagement(known: tuple[Session, History]) -> None:
         "new": (1, 0.2),
     }
     assert r.decision_totals == {"ghost": 1, "burnout": 1, "change_approach": 1}
-    busy = {d.day.isoformat(): (d.ghost, d.burnout, d.change_approach) for d in r.decisions
-            if d.ghost or d.burnout or d.change_approach}
+    busy = {
+        d.day.isoformat(): (d.ghost, d.burnout, d.change_approach)
+        for d in r.decisions
+        if d.ghost or d.burnout or d.change_approach
+    }
     assert busy == {"2026-03-05": (0, 1, 1), "2026-03-07": (1, 0, 0)}
     assert len(r.decisions) == 31
     assert engagement(s, march(s, h, brand=None)).decision_totals["ghost"] == 2
@@ -175,13 +236,21 @@ def test_revenue(known: tuple[Session, History]) -> None:
     r = revenue(s, march(s, h), PriceTable().cost)
     (p,) = r.pipelines
     assert (p.deals, p.deals_without_value, p.open_deals, p.won_deals, p.lost_deals) == (
-        5, 1, 2, 1, 2,
+        5,
+        1,
+        2,
+        1,
+        2,
     )
     assert (p.open_value, p.forecast, p.won_value) == (
-        Decimal("650.00"), Decimal("212.50"), Decimal("1000.00"),
+        Decimal("650.00"),
+        Decimal("212.50"),
+        Decimal("1000.00"),
     )
-    stages = [(x.name, x.probability, x.probability_set, x.open_deals, x.open_value, x.forecast)
-              for x in p.stages]
+    stages = [
+        (x.name, x.probability, x.probability_set, x.open_deals, x.open_value, x.forecast)
+        for x in p.stages
+    ]
     assert stages == [
         ("Invited", Decimal("0.050"), False, 1, Decimal("250.00"), Decimal("12.50")),
         ("Follow-up 1", Decimal("0.100"), False, 0, Decimal("0.00"), Decimal("0.00")),
@@ -194,5 +263,8 @@ def test_revenue(known: tuple[Session, History]) -> None:
     assert (p.emails_sent, p.ai_cost_per_won_deal, p.emails_per_won_deal) == (7, 0.00135, 7.0)
     assert p.won_value_per_ai_usd == 740740.74
     assert (r.open_value, r.forecast, r.won_value, r.emails_sent) == (
-        Decimal("650.00"), Decimal("212.50"), Decimal("1000.00"), 7,
+        Decimal("650.00"),
+        Decimal("212.50"),
+        Decimal("1000.00"),
+        7,
     )

@@ -30,7 +30,8 @@ def test_the_page_shows_the_figures_and_charts(browser: TestClient, engine: Engi
     assert page.status_code == 200
     html = page.text
     assert 'id="emails-sent">7<' in html
-    assert 'id="forecast">212.50<' in html and 'id="won-value">1000.00<' in html
+    assert 'id="forecast">212.50<' in html
+    assert 'id="won-value">1000.00<' in html
     # Funnel: the stages' reach and the median stay in Invited.
     funnel = html.split('<table class="funnel"')[1].split("</table>")[0]
     assert re.findall(r'<td class="num">(\d+)</td>', funnel) == ["5", "2", "2", "1", "2"]
@@ -40,19 +41,26 @@ def test_the_page_shows_the_figures_and_charts(browser: TestClient, engine: Engi
     assert 'aria-label="Funnel of Sales"' in html
     assert "Invited: 5 deals reached it, 40% went on" in html
     assert "engaged 2 (40%)" in html
-    assert "style=" not in html and "<script>" not in html
+    assert "style=" not in html
+    assert "<script>" not in html
     assert "default-src 'self'" in page.headers["content-security-policy"]
     # A/B: the invited stage's test and the decided one.
     assert "On replied: A leads, confidence 29.1% (z -0.3727, p 0.7094)" in html
-    assert "promoted B" in html and "promoted A" not in html  # a pipeline: its brand only
+    assert "promoted B" in html
+    assert "promoted A" not in html
     # Every table has its CSV link, carrying the filters.
-    assert f"/console/analytics/emails.csv?from=2026-03-01&amp;to=2026-03-31&amp;pipeline={h.sales.id}&amp;table=by_variant" in html
+    assert (
+        f"/console/analytics/emails.csv?from=2026-03-01&amp;to=2026-03-31&amp;pipeline={h.sales.id}&amp;table=by_variant"
+        in html
+    )
 
 
 def test_csv_download(browser: TestClient, engine: Engine) -> None:
     h = history(engine)
     login(browser, ADMIN)
-    r = browser.get(f"/console/analytics/engagement.csv?{MARCH}&pipeline={h.sales.id}&table=decisions")
+    r = browser.get(
+        f"/console/analytics/engagement.csv?{MARCH}&pipeline={h.sales.id}&table=decisions"
+    )
     assert r.status_code == 200
     assert r.headers["content-disposition"] == (
         'attachment; filename="engagement-decisions-2026-03-01-2026-03-31.csv"'
@@ -60,12 +68,39 @@ def test_csv_download(browser: TestClient, engine: Engine) -> None:
     lines = r.text.splitlines()
     assert lines[0] == "day,ghost,burnout,change_approach"
     assert len(lines) == 32
-    assert "2026-03-05,0,1,1" in lines and "2026-03-07,1,0,0" in lines
+    assert "2026-03-05,0,1,1" in lines
+    assert "2026-03-07,1,0,0" in lines
     by_stage = browser.get(f"/console/analytics/emails.csv?{MARCH}&brand=codeteki&table=by_stage")
     rows = [line.split(",")[:12] for line in by_stage.text.splitlines()[1:]]
     assert rows == [
-        [str(h.stages["invited"].id), "Sales · Invited", "5", "4", "2", "1", "1", "2", "1", "1", "0", "1"],
-        [str(h.stages["follow-up-1"].id), "Sales · Follow-up 1", "2", "2", "1", "1", "0", "0", "0", "0", "1", "0"],
+        [
+            str(h.stages["invited"].id),
+            "Sales · Invited",
+            "5",
+            "4",
+            "2",
+            "1",
+            "1",
+            "2",
+            "1",
+            "1",
+            "0",
+            "1",
+        ],
+        [
+            str(h.stages["follow-up-1"].id),
+            "Sales · Follow-up 1",
+            "2",
+            "2",
+            "1",
+            "1",
+            "0",
+            "0",
+            "0",
+            "0",
+            "1",
+            "0",
+        ],
     ]
     assert browser.get(f"/console/analytics/nothing.csv?{MARCH}").status_code == 404
 
@@ -74,18 +109,24 @@ def test_probabilities_edited_in_stage_settings(browser: TestClient, engine: Eng
     h = history(engine)
     login(browser, ADMIN)
     settings = browser.get(f"/console/settings/pipelines/{h.sales.id}").text
-    assert 'name="probability"' in settings and 'placeholder="5"' in settings
+    assert 'name="probability"' in settings
+    assert 'placeholder="5"' in settings
     invited = h.stages["invited"]
     answer = browser.post(
         f"/console/settings/stages/{invited.id}",
-        data={"csrf_token": token(browser), "probability": "20", "subject": invited.subject,
-              "subject_variant_b": invited.subject_variant_b},
+        data={
+            "csrf_token": token(browser),
+            "probability": "20",
+            "subject": invited.subject,
+            "subject_variant_b": invited.subject_variant_b,
+        },
         follow_redirects=False,
     )
     assert answer.status_code == 303
     with Session(engine) as s:
         row = s.get(PipelineStage, invited.id)
-        assert row is not None and str(row.probability) == "0.200"
+        assert row is not None
+        assert str(row.probability) == "0.200"
     # The forecast follows: Invited's open 250.00 now counts 20% (50.00) + Responded 200.00.
     page = browser.get(f"/console/analytics?{MARCH}&pipeline={h.sales.id}").text
     assert 'id="forecast">250.00<' in page
@@ -98,7 +139,8 @@ def test_probabilities_edited_in_stage_settings(browser: TestClient, engine: Eng
         f"/console/settings/pipelines/{h.sales.id}",
         data={"csrf_token": token(browser), "default_deal_value": "300"},
     )
-    assert "default deal value is saved" in value.text and 'value="300.00"' in value.text
+    assert "default deal value is saved" in value.text
+    assert 'value="300.00"' in value.text
 
 
 def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine) -> None:
@@ -107,7 +149,8 @@ def test_an_operator_sees_only_their_brands(browser: TestClient, engine: Engine)
     html = browser.get(f"/console/analytics?{MARCH}").text
     assert 'id="emails-sent">1<' in html  # Desi Firms' one email, not Codeteki's seven
     assert "Sales" not in html.split('id="h-funnel"')[1]
-    assert "promoted A" in html and "promoted B" not in html
+    assert "promoted A" in html
+    assert "promoted B" not in html
     assert '<option value="codeteki"' not in html
     for path in (
         f"/console/analytics?{MARCH}&brand=codeteki",

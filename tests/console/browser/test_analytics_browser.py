@@ -36,9 +36,12 @@ async def test_filter_the_analytics_and_download_a_csv(live: Live) -> None:
     assert await funnel.locator("rect").count() == 5
     tiers = page.get_by_role("img", name="Deals by engagement tier per pipeline")
     await expect(tiers).to_be_visible()
-    await expect(page.get_by_role("img", name="Open, click and reply rates per day")).to_be_visible()
+    await expect(
+        page.get_by_role("img", name="Open, click and reply rates per day")
+    ).to_be_visible()
     box = await funnel.bounding_box()
-    assert box is not None and box["width"] > 300  # drawn, not collapsed
+    assert box is not None
+    assert box["width"] > 300
     await live.screenshot("analytics")
 
     # Only the second week of March: one deal created (d6), nothing sent.
@@ -49,12 +52,18 @@ async def test_filter_the_analytics_and_download_a_csv(live: Live) -> None:
     await expect(page.locator("#forecast")).to_have_text("12.50")
 
     async with page.expect_download() as waiting:
-        await page.locator('a.csv[href*="/console/analytics/funnel.csv"][href*="table=stages"]').click()
+        await page.locator(
+            'a.csv[href*="/console/analytics/funnel.csv"][href*="table=stages"]'
+        ).click()
     download = await waiting.value
     assert download.suggested_filename == "funnel-stages-2026-03-09-2026-03-15.csv"
     path = await download.path()
     lines = path.read_text().splitlines()
     assert lines[0].startswith("brand,pipeline_id,pipeline,stage_id,stage,")
     assert [line.split(",")[4] + ":" + line.split(",")[7] for line in lines[1:]] == [
-        "Invited:1", "Follow-up 1:0", "Responded:0", "Won:0", "Lost:0",
+        "Invited:1",
+        "Follow-up 1:0",
+        "Responded:0",
+        "Won:0",
+        "Lost:0",
     ]
