@@ -64,8 +64,16 @@ class Tally:
     unsubscribed: int = 0
 
     def add(self, other: Tally) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        # Spelled out: called for every rollup row of every grouping.
+        self.sent += other.sent
+        self.opened += other.opened
+        self.machine_opened += other.machine_opened
+        self.clicked += other.clicked
+        self.replied += other.replied
+        self.positive_replied += other.positive_replied
+        self.bounced += other.bounced
+        self.complained += other.complained
+        self.unsubscribed += other.unsubscribed
 
 
 class EmailFigures(BaseModel):

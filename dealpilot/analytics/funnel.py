@@ -1,7 +1,7 @@
 """The funnel of each pipeline, for the deals created in the date range (a cohort): how many
 reached each stage (a stay recorded in `dealstagevisit`, kept by triggers), how many of them
-went on to the next stage, the median time a stay in the stage lasted, and how the cohort
-ended (won, lost and why, still open)."""
+moved from it straight to the next stage, the median time a stay in the stage lasted, and how
+the cohort ended (won, lost and why, still open)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, case, extract, func, select
+from sqlalchemy import Table, case, extract, func, null, select
 from sqlmodel import Session, col
 
 from dealpilot.analytics.common import Applied, is_postgres
@@ -28,7 +28,7 @@ class FunnelStage(BaseModel):
     kind: StageKind
     reached: int  # deals of the cohort that entered the stage (at any time)
     next_stage_id: int | None  # the next stage by order that is not a lost stage
-    converted: int  # of those, the deals that entered the next stage afterwards
+    converted: int  # of those, the deals that moved from it straight to the next stage
     conversion_rate: float  # converted / reached
     stays_ended: int  # stays in the stage that ended (the deal moved on)
     median_hours: float | None  # median length of those stays, hours (two decimals)
@@ -104,34 +104,38 @@ def funnel(session: Session, filters: Filters) -> Funnel:
         if status == DealStatus.lost:
             reasons[pid][reason or "(no reason given)"] += n
 
-    visit = VISITS.alias("visit").c
-    reached: dict[int, int] = dict(
-        session.execute(
-            select(visit.stage_id, func.count(func.distinct(visit.deal_id)))
-            .join(Deal, col(Deal.id) == visit.deal_id)
-            .where(*cohort)
-            .group_by(visit.stage_id)
-        ).all()
+    # One pass over the cohort's stays (ix_dealstagevisit_cohort): the deals that reached each
+    # stage, those that moved from it straight to its next stage, the stays that ended and
+    # (on PostgreSQL) their median length.
+    visit = VISITS.c
+    nxt_of = case(nxt, value=visit.stage_id) if nxt else null()
+    went_on = case((visit.moved_to_stage_id == nxt_of, visit.deal_id))
+    seconds = extract("epoch", visit.left_at - visit.entered_at)
+    postgres = is_postgres(session)
+    middle_of = func.percentile_cont(0.5).within_group(seconds) if postgres else null()
+    in_cohort = (
+        visit.pipeline_id.in_(ids),
+        visit.deal_created_at >= filters.since,
+        visit.deal_created_at < filters.until,
     )
+    reached: dict[int, int] = {}
     converted: dict[int, int] = {}
-    if nxt:
-        later_table = VISITS.alias("later")
-        later = later_table.c
-        converted = dict(
-            session.execute(
-                select(visit.stage_id, func.count(func.distinct(visit.deal_id)))
-                .join(Deal, col(Deal.id) == visit.deal_id)
-                .join(
-                    later_table,
-                    (later.deal_id == visit.deal_id)
-                    & (later.stage_id == case(nxt, value=visit.stage_id))
-                    & (later.entered_at >= visit.entered_at),
-                )
-                .where(*cohort)
-                .group_by(visit.stage_id)
-            ).all()
+    medians: dict[int, tuple[int, float | None]] = {}
+    for sid, n, moved, ended, middle in session.execute(
+        select(
+            visit.stage_id,
+            func.count(func.distinct(visit.deal_id)),
+            func.count(func.distinct(went_on)),
+            func.count(visit.left_at),
+            middle_of,
         )
-    medians = _median_hours(session, visit, cohort)
+        .where(*in_cohort)
+        .group_by(visit.stage_id)
+    ).all():
+        reached[sid], converted[sid] = n, moved
+        medians[sid] = (ended, round(float(middle) / 3600, 2) if middle is not None else None)
+    if not postgres:
+        medians.update(_median_hours(session, in_cohort))
 
     result: list[PipelineFunnel] = []
     for p in rows:
@@ -179,29 +183,15 @@ def funnel(session: Session, filters: Filters) -> Funnel:
 
 
 def _median_hours(
-    session: Session, visit: Any, cohort: tuple[Any, ...]
+    session: Session, in_cohort: tuple[Any, ...]
 ) -> dict[int, tuple[int, float | None]]:
-    """Per stage: how many stays ended, and their median length in hours. PostgreSQL computes
-    the median itself; SQLite (development, tests) hands the lengths to Python."""
-    ended = visit.left_at.is_not(None)
-    if is_postgres(session):
-        seconds = extract("epoch", visit.left_at - visit.entered_at)
-        rows = session.execute(
-            select(
-                visit.stage_id,
-                func.count(),
-                func.percentile_cont(0.5).within_group(seconds),
-            )
-            .join(Deal, col(Deal.id) == visit.deal_id)
-            .where(ended, *cohort)
-            .group_by(visit.stage_id)
-        ).all()
-        return {sid: (n, round(float(m) / 3600, 2)) for sid, n, m in rows}
+    """SQLite (development, tests) has no median: the lengths of the ended stays, in Python."""
+    visit = VISITS.c
     lengths: dict[int, list[float]] = defaultdict(list)
     for sid, entered, left in session.execute(
-        select(visit.stage_id, visit.entered_at, visit.left_at)
-        .join(Deal, col(Deal.id) == visit.deal_id)
-        .where(ended, *cohort)
+        select(visit.stage_id, visit.entered_at, visit.left_at).where(
+            visit.left_at.is_not(None), *in_cohort
+        )
     ).all():
         lengths[sid].append((left - entered).total_seconds())
     return {sid: (len(v), round(statistics.median(v) / 3600, 2)) for sid, v in lengths.items()}

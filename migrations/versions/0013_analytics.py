@@ -5,7 +5,8 @@ Revises: 0012
 Create Date: 2026-11-30 06:40:00
 
 - `dealstagevisit`: one row per stay of a deal in a stage, written by triggers on `deal` (a
-  row on insert; on a change of `stage_id` the open stay ends and a new one starts), so the
+  row on insert; on a change of `stage_id` the open stay ends, noting where the deal went, and
+  a new one starts; each row carries the deal's creation time for cohorts), so the
   funnel sees every move whoever made it (the workflow's mirror, a REST PATCH, a bulk
   update). Entry time is the deal's `stage_entered_at` (the workflow's clock) when the write
   changed it, else the database's clock. Existing deals get one open stay in their current
@@ -157,14 +158,15 @@ POSTGRES_VISITS = [
     DECLARE at timestamp;
     BEGIN
       IF TG_OP = 'INSERT' THEN
-        INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, entered_at)
-        VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.stage_entered_at);
+        INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, deal_created_at, entered_at)
+        VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.created_at, NEW.stage_entered_at);
       ELSE
         at := CASE WHEN NEW.stage_entered_at IS DISTINCT FROM OLD.stage_entered_at
                    THEN NEW.stage_entered_at ELSE (now() AT TIME ZONE 'UTC') END;
-        UPDATE dealstagevisit SET left_at = at WHERE deal_id = NEW.id AND left_at IS NULL;
-        INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, entered_at)
-        VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, at);
+        UPDATE dealstagevisit SET left_at = at, moved_to_stage_id = NEW.stage_id
+         WHERE deal_id = NEW.id AND left_at IS NULL;
+        INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, deal_created_at, entered_at)
+        VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.created_at, at);
       END IF;
       RETURN NULL;
     END $$
@@ -187,25 +189,25 @@ SQLITE_VISITS = [
     """
     CREATE TRIGGER deal_stage_visit_insert AFTER INSERT ON deal
     BEGIN
-      INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, entered_at)
-      VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.stage_entered_at);
+      INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, deal_created_at, entered_at)
+      VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.created_at, NEW.stage_entered_at);
     END
     """,
     f"""
     CREATE TRIGGER deal_stage_visit_update AFTER UPDATE OF stage_id ON deal
     WHEN OLD.stage_id IS NOT NEW.stage_id
     BEGIN
-      UPDATE dealstagevisit SET left_at = {_SQLITE_AT}
+      UPDATE dealstagevisit SET left_at = {_SQLITE_AT}, moved_to_stage_id = NEW.stage_id
        WHERE deal_id = NEW.id AND left_at IS NULL;
-      INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, entered_at)
-      VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, {_SQLITE_AT});
+      INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, deal_created_at, entered_at)
+      VALUES (NEW.id, NEW.pipeline_id, NEW.stage_id, NEW.created_at, {_SQLITE_AT});
     END
     """,
 ]
 
 VISITS_BACKFILL = """
-    INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, entered_at)
-    SELECT id, pipeline_id, stage_id, stage_entered_at FROM deal
+    INSERT INTO dealstagevisit (deal_id, pipeline_id, stage_id, deal_created_at, entered_at)
+    SELECT id, pipeline_id, stage_id, created_at, stage_entered_at FROM deal
 """
 
 
@@ -227,15 +229,29 @@ def upgrade() -> None:
         sa.Column("deal_id", sa.Integer(), nullable=False),
         sa.Column("pipeline_id", sa.Integer(), nullable=False),
         sa.Column("stage_id", sa.Integer(), nullable=False),
+        sa.Column("deal_created_at", sa.DateTime(), nullable=False),
         sa.Column("entered_at", sa.DateTime(), nullable=False),
         sa.Column("left_at", sa.DateTime(), nullable=True),
+        sa.Column("moved_to_stage_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["deal_id"], ["deal.id"]),
         sa.ForeignKeyConstraint(["pipeline_id"], ["pipeline.id"]),
         sa.ForeignKeyConstraint(["stage_id"], ["pipelinestage.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_dealstagevisit_deal_stage", "dealstagevisit", ["deal_id", "stage_id"])
-    op.create_index("ix_dealstagevisit_pipeline_id", "dealstagevisit", ["pipeline_id"])
+    op.create_index(
+        "ix_dealstagevisit_cohort",
+        "dealstagevisit",
+        [
+            "pipeline_id",
+            "deal_created_at",
+            "stage_id",
+            "deal_id",
+            "moved_to_stage_id",
+            "entered_at",
+            "left_at",
+        ],
+    )
     op.create_index("ix_dealstagevisit_stage_id", "dealstagevisit", ["stage_id"])
 
     op.create_table(
@@ -278,7 +294,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER deal_stage_visit_{name}")
     op.drop_table("emaildaily")
     op.drop_index("ix_dealstagevisit_stage_id", table_name="dealstagevisit")
-    op.drop_index("ix_dealstagevisit_pipeline_id", table_name="dealstagevisit")
+    op.drop_index("ix_dealstagevisit_cohort", table_name="dealstagevisit")
     op.drop_index("ix_dealstagevisit_deal_stage", table_name="dealstagevisit")
     op.drop_table("dealstagevisit")
     op.drop_index("ix_aidecisionlog_type_action_created", table_name="aidecisionlog")
