@@ -27,6 +27,17 @@ class Deal(DealBase, table=True):
         Index("ix_deal_tier_created", "engagement_tier", "created_at", "id"),
         # The stats and the board count a pipeline's deals per stage and status from it alone.
         Index("ix_deal_pipeline_stage_status", "pipeline_id", "stage_id", "status"),
+        # Analytics: a pipeline's deals created in a date range, by stage, status, tier and
+        # value, read from the index alone (dealpilot.analytics: funnel, engagement, revenue).
+        Index(
+            "ix_deal_analytics",
+            "pipeline_id",
+            "created_at",
+            "stage_id",
+            "status",
+            "engagement_tier",
+            "value",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

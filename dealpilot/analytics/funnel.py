@@ -95,14 +95,18 @@ def funnel(session: Session, filters: Filters) -> Funnel:
     )
     outcomes: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     reasons: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for pid, status, reason, n in session.execute(
-        select(col(Deal.pipeline_id), col(Deal.status), col(Deal.lost_reason), func.count())
+    for pid, status, n in session.execute(
+        select(col(Deal.pipeline_id), col(Deal.status), func.count())
         .where(*cohort)
-        .group_by(col(Deal.pipeline_id), col(Deal.status), col(Deal.lost_reason))
+        .group_by(col(Deal.pipeline_id), col(Deal.status))
     ).all():
         outcomes[pid][status] += n
-        if status == DealStatus.lost:
-            reasons[pid][reason or "(no reason given)"] += n
+    for pid, reason, n in session.execute(
+        select(col(Deal.pipeline_id), col(Deal.lost_reason), func.count())
+        .where(*cohort, col(Deal.status) == DealStatus.lost)
+        .group_by(col(Deal.pipeline_id), col(Deal.lost_reason))
+    ).all():
+        reasons[pid][reason or "(no reason given)"] += n
 
     # One pass over the cohort's stays (ix_dealstagevisit_cohort): the deals that reached each
     # stage, those that moved from it straight to its next stage, the stays that ended and

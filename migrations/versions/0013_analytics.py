@@ -14,8 +14,8 @@ Create Date: 2026-11-30 06:40:00
 - `emaildaily`: the sent emails' outcomes per UTC day, brand, pipeline, stage, variant and
   kind of body, kept by triggers on `emaillog` exactly like `emailrollup` (0010): the
   analytics' date ranges read thousands of rollup rows instead of a million logs.
-- `pipelinestage.probability`, `pipeline.default_deal_value`, and an index for the
-  decisions of one kind over time.
+- `pipelinestage.probability`, `pipeline.default_deal_value`, an index for the decisions of
+  one kind over time, and a covering index for a pipeline's deals created in a range.
 """
 
 from collections.abc import Sequence
@@ -218,6 +218,11 @@ def upgrade() -> None:
     with op.batch_alter_table("pipelinestage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("probability", sa.Numeric(4, 3), nullable=True))
     op.create_index(
+        "ix_deal_analytics",
+        "deal",
+        ["pipeline_id", "created_at", "stage_id", "status", "engagement_tier", "value"],
+    )
+    op.create_index(
         "ix_aidecisionlog_type_action_created",
         "aidecisionlog",
         ["decision_type", "action_taken", "created_at"],
@@ -298,6 +303,7 @@ def downgrade() -> None:
     op.drop_index("ix_dealstagevisit_deal_stage", table_name="dealstagevisit")
     op.drop_table("dealstagevisit")
     op.drop_index("ix_aidecisionlog_type_action_created", table_name="aidecisionlog")
+    op.drop_index("ix_deal_analytics", table_name="deal")
     with op.batch_alter_table("pipelinestage", schema=None) as batch_op:
         batch_op.drop_column("probability")
     with op.batch_alter_table("pipeline", schema=None) as batch_op:
