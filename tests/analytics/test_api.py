@@ -5,6 +5,7 @@ pipeline's default deal value over REST."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,8 @@ from sqlmodel import Session
 
 from api import create_app
 from dealpilot.core.settings import Settings
+from dealpilot.deals.bulk import enrol
+from dealpilot.deals.schemas import BulkEnrolRequest
 from tests.analytics.history import History, build
 from tests.api.conftest import AUTH
 from tests.api.helpers import assert_error
@@ -159,3 +162,20 @@ def test_probability_and_default_deal_value_over_rest(any_engine: Engine) -> Non
         # The forecast weighs the new deals by the entry stage's default (5%).
         rev = c.get(f"/api/crm/analytics/revenue/?pipeline={pipeline.id}").json()
         assert (rev["open_value"], rev["forecast"]) == ("1520.00", "76.00")
+
+
+def test_bulk_enrolment_takes_the_default_deal_value(any_engine: Engine) -> None:
+    with Session(any_engine, expire_on_commit=False) as s:
+        brand = make_brand(s, slug="codeteki")
+        pipeline = make_pipeline(s, brand=brand, slug="sales")
+        pipeline.default_deal_value = Decimal("80.00")
+        s.add(pipeline)
+        s.commit()
+        deals, _contacts, skipped = enrol(
+            s,
+            BulkEnrolRequest(
+                pipeline_id=pipeline.id or 0, emails=["a@example.com", "b@example.com"]
+            ),
+        )
+        assert skipped == []
+        assert [d.value for d in deals] == [Decimal("80.00"), Decimal("80.00")]
