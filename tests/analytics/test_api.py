@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import create_app
+from dealpilot.analytics import Table, to_csv
 from dealpilot.core.settings import Settings
 from dealpilot.deals.bulk import enrol
 from dealpilot.deals.schemas import BulkEnrolRequest
@@ -179,3 +180,12 @@ def test_bulk_enrolment_takes_the_default_deal_value(any_engine: Engine) -> None
         )
         assert skipped == []
         assert [d.value for d in deals] == [Decimal("80.00"), Decimal("80.00")]
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    table = Table(["reason", "deals", "open"], [['=HYPERLINK("x")', -1, None], ["@sum", 2, True]])
+    assert to_csv(table).splitlines() == [
+        "reason,deals,open",
+        '"\'=HYPERLINK(""x"")",-1,',
+        "'@sum,2,true",
+    ]
