@@ -131,6 +131,33 @@ FILL = [
            (ARRAY['review','reply'])[1 + d.id % 2]
     FROM deal d JOIN pipeline p ON p.id = d.pipeline_id WHERE d.id % 20 = 0
     """,
+    # analytics: a third of the deals moved on one stage (the triggers record the stays)
+    """
+    UPDATE deal d SET stage_id = s2.id, stage_entered_at = d.created_at + interval '2 hours'
+      FROM pipelinestage s1
+      JOIN pipelinestage s2 ON s2.pipeline_id = s1.pipeline_id AND s2."order" = s1."order" + 1
+     WHERE d.stage_id = s1.id AND d.id % 3 = 0
+    """,
+    "UPDATE deal SET value = (id % 50) * 100 WHERE id % 4 <> 0",
+    # analytics: ghost, burnout and change-of-approach decisions on a tenth of the deals
+    """
+    INSERT INTO aidecisionlog (brand_id, deal_id, decision_type, reasoning, action_taken,
+                               metadata, model, prompt_tokens, completion_tokens, latency_ms,
+                               created_at)
+    SELECT p.brand_id, d.id, (ARRAY['ghost','burnout','analyze_deal'])[1 + d.id % 3],
+           'Bench.', (ARRAY['closed_lost','wait_7_days','change_approach'])[1 + d.id % 3],
+           '{}'::json, 'gpt-4o-mini', 800, 200, 10, now() - (d.id || ' seconds')::interval
+    FROM deal d JOIN pipeline p ON p.id = d.pipeline_id WHERE d.id % 10 = 0
+    """,
+    # analytics: complaints and unsubscribes on one email in 500
+    """
+    INSERT INTO emailevent (brand_id, email_log_id, deal_id, event_type, source, dedupe_key,
+                            email, url, is_bot, payload, occurred_at, delivered_at, created_at)
+    SELECT l.brand_id, l.id, l.deal_id, (ARRAY['complaint','unsubscribe'])[1 + l.id % 2],
+           'bench', 'bench-cu-' || l.id, l.to_email, NULL, false, '{}'::json, l.created_at,
+           l.created_at, l.created_at
+    FROM emaillog l WHERE l.id % 500 = 0
+    """,
 ]
 
 
@@ -140,7 +167,7 @@ def fill(engine: Engine, deals: int, contacts: int, logs: int) -> None:
         for statement in FILL:
             started = time.monotonic()
             count = conn.execute(sa.text(statement), params).rowcount
-            target = re.search(r"INSERT INTO (\w+)", statement)
+            target = re.search(r"(?:INSERT INTO|UPDATE) (\w+)", statement)
             name = target.group(1) if target else "?"
             print(f"  {name}: {count:,} rows in {time.monotonic() - started:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -231,6 +258,19 @@ def requests(engine: Engine) -> dict[str, list[str]]:
         "stats ?brand": [f"{api}/stats/?brand={brand}"],
         "stats ?pipeline": [f"{api}/stats/?pipeline={pipeline}"],
         "stats/daily ?brand": [f"{api}/stats/daily/?brand={brand}"],
+        # Analytics over the default range (the last 30 days: every bench row).
+        **{
+            f"analytics/{section}{label}": [f"{api}/analytics/{section}/{query}"]
+            for section in ("funnel", "emails", "ab-tests", "engagement", "revenue")
+            for label, query in (
+                ("", ""),
+                (" ?brand", f"?brand={brand}"),
+                (" ?pipeline", f"?pipeline={pipeline}"),
+            )
+        },
+        "analytics/emails ?format=csv": [
+            f"{api}/analytics/emails/?format=csv&table=by_stage&brand={brand}"
+        ],
     }
 
 

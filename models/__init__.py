@@ -23,8 +23,8 @@ from models.backlink import BacklinkOpportunity
 from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
-from models.deal import Deal
-from models.email import EmailDraft, EmailEvent, EmailLog, EmailRollup
+from models.deal import Deal, DealStageVisit
+from models.email import EmailDaily, EmailDraft, EmailEvent, EmailLog, EmailRollup
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import (
     EmailSequence,
@@ -49,9 +49,11 @@ __all__ = [
     "ContactType",
     "DailySummary",
     "Deal",
+    "DealStageVisit",
     "DealStatus",
     "DraftKind",
     "DraftStatus",
+    "EmailDaily",
     "EmailDraft",
     "EmailEvent",
     "EmailEventType",

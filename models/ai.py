@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import PromptType
@@ -12,6 +12,13 @@ from models.types import UTCDateTime, utcnow
 
 
 class AIDecisionLog(SQLModel, table=True):
+    # Analytics: one kind of decision (ghost, burnout, change of approach) over a date range.
+    __table_args__ = (
+        Index(
+            "ix_aidecisionlog_type_action_created", "decision_type", "action_taken", "created_at"
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
     deal_id: int | None = Field(default=None, foreign_key="deal.id", index=True)

@@ -27,6 +27,17 @@ class Deal(DealBase, table=True):
         Index("ix_deal_tier_created", "engagement_tier", "created_at", "id"),
         # The stats and the board count a pipeline's deals per stage and status from it alone.
         Index("ix_deal_pipeline_stage_status", "pipeline_id", "stage_id", "status"),
+        # Analytics: a pipeline's deals created in a date range, by stage, status, tier and
+        # value, read from the index alone (dealpilot.analytics: funnel, engagement, revenue).
+        Index(
+            "ix_deal_analytics",
+            "pipeline_id",
+            "created_at",
+            "stage_id",
+            "status",
+            "engagement_tier",
+            "value",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -52,6 +63,38 @@ class Deal(DealBase, table=True):
     sequence_id: int | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DealStageVisit(SQLModel, table=True):
+    """One stay of a deal in a stage, written by database triggers on `deal` (migration 0015)
+    whoever moves the deal: a row when the deal is created, and on every change of its stage
+    the open stay ends (`left_at`, `moved_to_stage_id`) and a new one starts. The funnel reads
+    it; the deal's creation time is copied so a cohort is read from this table alone."""
+
+    __table_args__ = (
+        Index("ix_dealstagevisit_deal_stage", "deal_id", "stage_id"),
+        # The funnel of a cohort (pipeline, created in the range), from the index alone.
+        Index(
+            "ix_dealstagevisit_cohort",
+            "pipeline_id",
+            "deal_created_at",
+            "stage_id",
+            "deal_id",
+            "moved_to_stage_id",
+            "entered_at",
+            "left_at",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id")
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    stage_id: int = Field(foreign_key="pipelinestage.id", index=True)
+    deal_created_at: datetime = Field(sa_type=UTCDateTime)
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The stage the deal moved to when this stay ended.
+    moved_to_stage_id: int | None = None
 
 
 def _to_cents(value: Decimal | None) -> Decimal | None:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Column, Date, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DraftKind, DraftStatus, EmailEventType, EmailStatus
@@ -195,6 +195,26 @@ class EmailRollup(SQLModel, table=True):
     pipeline_id: int = Field(foreign_key="pipeline.id", primary_key=True)
     sent: int = 0
     opened: int = 0
+    clicked: int = 0
+    replied: int = 0
+    bounced: int = 0
+
+
+class EmailDaily(SQLModel, table=True):
+    """Per UTC day of sending, brand, pipeline, stage, A/B variant and kind of body (template
+    or AI-written): the sent emails' outcomes, kept by triggers on `emaillog` (migration 0015)
+    like EmailRollup, for the analytics' date ranges. An email counts while its status is
+    `sent`; `pipeline_id` and `stage_id` are 0 for an email without a deal or a stage."""
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    brand_id: int = Field(primary_key=True)
+    pipeline_id: int = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True)
+    variant: str = Field(max_length=1, primary_key=True)
+    ai_generated: bool = Field(primary_key=True)
+    sent: int = 0
+    opened: int = 0
+    machine_opened: int = 0
     clicked: int = 0
     replied: int = 0
     bounced: int = 0

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, String, Text, UniqueConstraint
+from pydantic import field_validator
+from sqlalchemy import Column, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import AutoAction, EngagementTier, PipelineType, StageKind
@@ -16,6 +18,20 @@ class PipelineBase(SQLModel):
     description: str = ""
     is_active: bool = True
     human_review: bool = False
+    # The value a deal gets when it is created without one (analytics: pipeline value,
+    # forecast); None: such deals have no value.
+    default_deal_value: Decimal | None = Field(
+        default=None, ge=0, max_digits=12, decimal_places=2, sa_column=Column(Numeric(12, 2))
+    )
+
+
+def _to_cents(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal("0.01"))
+
+
+def _to_thousandths(value: Decimal | None) -> Decimal | None:
+    # Stored as NUMERIC(4, 3): answer with the probability as it will read back ("0.250").
+    return None if value is None else value.quantize(Decimal("0.001"))
 
 
 class Pipeline(PipelineBase, table=True):
@@ -43,6 +59,11 @@ class PipelineStageBase(SQLModel):
     subject_variant_b: str | None = Field(default=None, max_length=300)
     # The automatic A/B winner (dealpilot.deals.ab_winner): sends each variant needs first.
     ab_min_sends: int = Field(default=100, ge=10, le=1_000_000)
+    # The chance (0-1) that a deal in this stage is won: the revenue forecast weighs each
+    # deal's value by it. None: the default for the stage's kind (dealpilot.analytics).
+    probability: Decimal | None = Field(
+        default=None, ge=0, le=1, max_digits=4, decimal_places=3, sa_column=Column(Numeric(4, 3))
+    )
 
 
 class PipelineStage(PipelineStageBase, table=True):
@@ -122,6 +143,8 @@ class SequenceStep(SequenceStepBase, table=True):
 class PipelineStageCreate(PipelineStageBase):
     pipeline_id: Id
 
+    _thousandths = field_validator("probability")(_to_thousandths)
+
 
 class PipelineStageUpdate(SQLModel):
     name: str | None = Field(default=None, max_length=120)
@@ -135,6 +158,9 @@ class PipelineStageUpdate(SQLModel):
     subject: str | None = Field(default=None, max_length=300)
     subject_variant_b: str | None = Field(default=None, max_length=300)
     ab_min_sends: int | None = Field(default=None, ge=10, le=1_000_000)
+    probability: Decimal | None = Field(default=None, ge=0, le=1, max_digits=4, decimal_places=3)
+
+    _thousandths = field_validator("probability")(_to_thousandths)
 
 
 class PipelineStagePublic(PipelineStageBase):
@@ -145,6 +171,7 @@ class PipelineStagePublic(PipelineStageBase):
 
 class PipelineCreate(PipelineBase):
     brand_id: Id
+    _cents = field_validator("default_deal_value")(_to_cents)
     # Stages created with the pipeline, in the order given unless `order` says otherwise.
     stages: list[PipelineStageBase] = Field(default_factory=list)
 
@@ -155,6 +182,9 @@ class PipelineUpdate(SQLModel):
     description: str | None = None
     is_active: bool | None = None
     human_review: bool | None = None
+    default_deal_value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+    _cents = field_validator("default_deal_value")(_to_cents)
 
 
 class PipelinePublic(PipelineBase):

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.console import (
     admin,
+    analytics,
     auth,
     backlinks,
     board,
@@ -58,6 +59,7 @@ def install_console(app: FastAPI, settings: Settings) -> None:
         tiers.router,
         sending.router,
         forecast.router,
+        analytics.router,
     ):
         router.include_router(part)
     app.include_router(router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Set as AbstractSet
 from datetime import time
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -16,15 +17,17 @@ from api.console.deps import AdminDep, SessionCookieDep, render
 from api.deps import IdPath, RendererDep, SessionDep
 from dealpilot.accounts import MIN_PASSWORD_LENGTH, create_user, list_users, update_user
 from dealpilot.ai.prompt_store import update_prompt
+from dealpilot.analytics import probability
 from dealpilot.core.errors import DealpilotError, NotFound
 from dealpilot.deals import ab_winner, warmup
 from dealpilot.deals.brands import update_brand
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.stages import update_stage
+from dealpilot.deals.updates import apply_update
 from models import AIPromptTemplate, Brand, MailProviderName, Pipeline, PipelineStage, UserRole
 from models.ai import AIPromptTemplateUpdate
 from models.brand import BrandUpdate
-from models.pipeline import PipelineStageUpdate
+from models.pipeline import PipelineStageUpdate, PipelineUpdate
 
 router = APIRouter(prefix="/settings")
 
@@ -160,9 +163,12 @@ def pipeline_page(
     if pipeline is None:
         raise NotFound(f"Pipeline {pipeline_id} not found")
     stages = stages_in_order(session, pipeline_id)
+    # The forecast's chance per stage, in percent: the stage's own, or its kind's default.
+    chances = {s.id: f"{float(probability(s) * 100):g}" for s in stages}
     context = {
         "pipeline": pipeline,
         "stages": stages,
+        "chances": chances,
         "ab_tests": {s.id: ab_winner.current_test(session, s) for s in stages},
         "ab_history": {s.id: ab_winner.history(session, s) for s in stages},
     }
@@ -180,16 +186,20 @@ def change_stage(
     subject: Annotated[str, Form(max_length=300)] = "",
     subject_variant_b: Annotated[str, Form(max_length=300)] = "",
     ab_min_sends: Annotated[int | None, Form(ge=10, le=1_000_000)] = None,
+    probability: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Cadence and subjects (A and B), checked in the sandbox as sending renders them, by
-    the same `update_stage` as `PATCH /api/crm/stages/{id}/`."""
+    """Cadence, subjects (A and B), checked in the sandbox as sending renders them, and the
+    win probability in percent (empty: the kind's default), by the same `update_stage` as
+    `PATCH /api/crm/stages/{id}/`."""
     pipeline_id = 0
     try:
         days = int(days_until_followup) if days_until_followup.strip() else None
+        chance = _percent(probability)
         data = PipelineStageUpdate(
             days_until_followup=days,
             subject=subject.strip() or None,
             subject_variant_b=subject_variant_b.strip() or None,
+            probability=chance,
         )
         if ab_min_sends is not None:  # unchanged unless the form gives a number
             data.ab_min_sends = ab_min_sends
@@ -197,7 +207,11 @@ def change_stage(
         pipeline_id = stage.pipeline_id
     except (ValueError, DealpilotError) as exc:
         session.rollback()
-        problem = exc.message if isinstance(exc, DealpilotError) else "days must be a number"
+        problem = (
+            exc.message
+            if isinstance(exc, DealpilotError)
+            else "days must be a whole number and the probability a percentage from 0 to 100"
+        )
         cookie.flash(f"Not saved: {problem}", "error")
         row = session.get(PipelineStage, stage_id)
         pipeline_id = row.pipeline_id if row else 0
@@ -205,6 +219,43 @@ def change_stage(
         cookie.flash(f"{stage.name} is saved.", "success")
     target = f"/console/settings/pipelines/{pipeline_id}" if pipeline_id else "/console/settings/"
     return RedirectResponse(target, status_code=303)
+
+
+def _percent(text: str) -> Decimal | None:
+    """ "25" or "12.5" (percent) as a probability (0.25, 0.125); empty: None."""
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip().rstrip("%")) / 100
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not value.is_finite() or not 0 <= value <= 1:
+        raise ValueError("out of range")
+    return value.quantize(Decimal("0.001"))
+
+
+@router.post("/pipelines/{pipeline_id}")
+def change_pipeline(
+    pipeline_id: IdPath,
+    admin: AdminDep,
+    cookie: SessionCookieDep,
+    session: SessionDep,
+    default_deal_value: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The value of a deal created without one, as `PATCH /api/crm/pipelines/{id}/`."""
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise NotFound(f"Pipeline {pipeline_id} not found")
+    try:
+        text = default_deal_value.strip()
+        data = PipelineUpdate(default_deal_value=Decimal(text) if text else None)
+    except (InvalidOperation, ValidationError):
+        cookie.flash("Not saved: the default deal value must be a positive amount", "error")
+    else:
+        apply_update(pipeline, data, nullable={"default_deal_value"})
+        session.add(pipeline)
+        cookie.flash(f"{pipeline.name}'s default deal value is saved.", "success")
+    return RedirectResponse(f"/console/settings/pipelines/{pipeline_id}", status_code=303)
 
 
 @router.get("/prompts")

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.routes import (
     ab_tests,
     ai_activity,
+    analytics,
     backlink_checks,
     backlink_import,
     backlinks,
@@ -60,6 +61,7 @@ CRM_ROUTERS: list[APIRouter] = [
     daily.router,
     stats.router,
     forecast.router,
+    analytics.router,
     events.router,
     leads.router,
     product_events.router,

@@ -102,7 +102,7 @@ def update_pipeline(
     pipeline = get_or_404(session, Pipeline, pipeline_id, what="Pipeline")
     if data.slug is not None and data.slug != pipeline.slug:
         _check_slug_free(session, pipeline.brand_id, data.slug)
-    apply_update(pipeline, data)
+    apply_update(pipeline, data, nullable={"default_deal_value"})
     session.add(pipeline)
     session.flush()
     return _detail(session, pipeline)

@@ -153,6 +153,7 @@ def enrol(
             stage_id=stage.id,
             status=DealStatus.active,
             sequence_id=sequence_id,
+            value=pipeline.default_deal_value,
         )
         for c in picker.chosen
     ]

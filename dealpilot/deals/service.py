@@ -92,7 +92,8 @@ def create_deal(session: Session, data: DealCreate) -> Deal:
         contact_id=contact.id,
         pipeline_id=pipeline.id,
         stage_id=stage.id,
-        value=data.value,
+        # A deal created without a value is worth the pipeline's default (analytics).
+        value=data.value if data.value is not None else pipeline.default_deal_value,
         ai_notes=data.ai_notes,
         status=_status_for_stage(stage, DealStatus.active),
         sequence_id=sequences.for_enrolment(session, pipeline.id, data.sequence_id),

@@ -56,7 +56,13 @@ def update_stage(
     apply_update(
         stage,
         data,
-        nullable={"days_until_followup", "template_key", "subject", "subject_variant_b"},
+        nullable={
+            "days_until_followup",
+            "template_key",
+            "subject",
+            "subject_variant_b",
+            "probability",
+        },
     )
     if stage.subject_variant_b != challenger:
         # A new subject B is a new A/B test (dealpilot.deals.ab_winner): counted from now.

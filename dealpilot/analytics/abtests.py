@@ -1,0 +1,168 @@
+"""A/B tests: each stage's test (subject A against subject B, split per deal), the email
+figures of each variant over the date range, and how sure we can be that one is better.
+
+The test is a two-sided two-proportion z-test (pooled) on replies, and the same on clicks:
+signals machine opens cannot fake. `confidence` is 1 − p: 0.95 means a difference this large
+would show by chance one time in twenty if the variants were equal.
+
+Decided tests are read from the AI decision log: every decision whose type starts with `ab_`
+(the automatic winner writes them), newest first."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from dealpilot.analytics.common import Applied
+from dealpilot.analytics.emails import EmailFigures, Tally, collect, variant_of
+from dealpilot.analytics.filters import Filters, pipelines
+from models import AIDecisionLog, PipelineStage
+
+DECIDED_PREFIX = "ab_"
+
+
+class Significance(BaseModel):
+    metric: str  # "replied" or "clicked"
+    rate_a: float
+    rate_b: float
+    leader: str | None  # "A", "B" or None (equal, or nothing sent)
+    z: float | None
+    p_value: float | None
+    confidence: float  # 1 − p_value, 0.0 when the test cannot be made
+
+
+class StageTest(BaseModel):
+    stage_id: int
+    stage_name: str
+    pipeline_id: int
+    subject_a: str | None
+    subject_b: str | None
+    running: bool  # the stage has a subject B now
+    a: EmailFigures
+    b: EmailFigures
+    replies: Significance
+    clicks: Significance
+
+
+class DecidedTest(BaseModel):
+    decided_at: datetime
+    brand_id: int | None
+    decision_type: str
+    action_taken: str
+    reasoning: str
+    metadata: dict[str, Any]
+
+
+class ABTests(BaseModel):
+    filters: Applied
+    method: str
+    tests: list[StageTest]
+    decided: list[DecidedTest]
+
+
+def two_proportion(metric: str, x_a: int, n_a: int, x_b: int, n_b: int) -> Significance:
+    rate_a = round(x_a / n_a, 4) if n_a else 0.0
+    rate_b = round(x_b / n_b, 4) if n_b else 0.0
+    exact_a, exact_b = (x_a / n_a if n_a else 0.0), (x_b / n_b if n_b else 0.0)
+    leader = (
+        None if exact_a == exact_b or not (n_a and n_b) else ("B" if exact_b > exact_a else "A")
+    )
+    if not (n_a and n_b):
+        return Significance(
+            metric=metric,
+            rate_a=rate_a,
+            rate_b=rate_b,
+            leader=None,
+            z=None,
+            p_value=None,
+            confidence=0.0,
+        )
+    pooled = (x_a + x_b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    if se == 0:
+        return Significance(
+            metric=metric,
+            rate_a=rate_a,
+            rate_b=rate_b,
+            leader=leader,
+            z=None,
+            p_value=None,
+            confidence=0.0,
+        )
+    z = (exact_b - exact_a) / se
+    p = math.erfc(abs(z) / math.sqrt(2))
+    return Significance(
+        metric=metric,
+        rate_a=rate_a,
+        rate_b=rate_b,
+        leader=leader,
+        z=round(z, 4),
+        p_value=round(p, 4),
+        confidence=round(1 - p, 4),
+    )
+
+
+def ab_tests(session: Session, filters: Filters) -> ABTests:
+    ids = [p.id for p in pipelines(session, filters)]
+    cells = collect(session, filters)
+    per = cells.grouped(lambda c: (c.stage_id, variant_of(c)))
+    sent_b = {sid for (sid, v), t in per.items() if v == "B" and t.sent}
+    stages = [
+        s
+        for (s,) in session.execute(
+            select(PipelineStage)
+            .where(col(PipelineStage.pipeline_id).in_(ids))
+            .order_by(col(PipelineStage.pipeline_id), col(PipelineStage.order))
+        ).all()
+        if s.subject_variant_b or s.id in sent_b
+    ]
+    tests = []
+    for s in stages:
+        sid = s.id or 0
+        a, b = per.get((sid, "A"), Tally()), per.get((sid, "B"), Tally())
+        tests.append(
+            StageTest(
+                stage_id=sid,
+                stage_name=s.name,
+                pipeline_id=s.pipeline_id,
+                subject_a=s.subject,
+                subject_b=s.subject_variant_b,
+                running=bool(s.subject_variant_b),
+                a=EmailFigures.of("A", "Variant A", a),
+                b=EmailFigures.of("B", "Variant B", b),
+                replies=two_proportion("replied", a.replied, a.sent, b.replied, b.sent),
+                clicks=two_proportion("clicked", a.clicked, a.sent, b.clicked, b.sent),
+            )
+        )
+    decided = session.execute(
+        select(AIDecisionLog)
+        .where(
+            col(AIDecisionLog.decision_type).startswith(DECIDED_PREFIX, autoescape=True),
+            col(AIDecisionLog.brand_id).in_(filters.brand_ids),
+            col(AIDecisionLog.created_at) >= filters.since,
+            col(AIDecisionLog.created_at) < filters.until,
+        )
+        .order_by(col(AIDecisionLog.created_at).desc(), col(AIDecisionLog.id).desc())
+        .limit(500)
+    ).all()
+    return ABTests(
+        filters=Applied.of(filters),
+        method="two-sided two-proportion z-test (pooled) on replies and on clicks per send",
+        tests=tests,
+        decided=[
+            DecidedTest(
+                decided_at=row.created_at,
+                brand_id=row.brand_id,
+                decision_type=row.decision_type,
+                action_taken=row.action_taken,
+                reasoning=row.reasoning,
+                metadata=row.meta,
+            )
+            for (row,) in decided
+        ],
+    )
