@@ -265,6 +265,9 @@ class DealStateView:
     paused_until: datetime | None = None
     # Human review mode: the draft holding back the deal's next email, until a person decides.
     review_draft_id: int | None = None
+    # A deal enrolled with an email sequence: the step its next automatic email is (from the
+    # snapshot it started with), None when it has no sequence or every step went.
+    sequence_step: SequenceStepPlan | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeUpdate
 
 from dealpilot.core.enums import DealStatus
 from workflows import search_attributes as sa
-from workflows.contracts import DealStateView, SequencePlan, TimelineEntry
+from workflows.contracts import DealStateView, SequencePlan, SequenceStepPlan, TimelineEntry
 
 TIMELINE_LIMIT = 200
 SEEN_EVENTS_LIMIT = 1000
@@ -127,7 +127,17 @@ def state_view(m: DealMemory) -> DealStateView:
         lost_reason=m.lost_reason,
         paused_until=m.paused_until,
         review_draft_id=m.review.draft_id if m.review else None,
+        sequence_step=pending_step(m),
     )
+
+
+def pending_step(m: DealMemory) -> SequenceStepPlan | None:
+    """The step of the deal's email sequence its next automatic email is, or None (no
+    sequence, or every step went)."""
+    plan = m.sequence
+    if plan is None or m.sequence_sent >= len(plan.steps):
+        return None
+    return plan.steps[m.sequence_sent]
 
 
 def wait_summary(m: DealMemory, now: datetime) -> str:

@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from dealpilot.core.enums import AutoAction, ReviewAction, SendStatus
-    from workflows import autopilot, sequences
+    from workflows import autopilot
     from workflows import deal_activities as acts
     from workflows.contracts import (
         DealContext,
@@ -21,7 +21,13 @@ with workflow.unsafe.imports_passed_through():
         SendOutcome,
         SequenceStepPlan,
     )
-    from workflows.deal_memory import DealMemory, current_details, note, search_attribute_updates
+    from workflows.deal_memory import (
+        DealMemory,
+        current_details,
+        note,
+        pending_step,
+        search_attribute_updates,
+    )
     from workflows.effects import (
         AskAI,
         CloseLost,
@@ -146,7 +152,7 @@ class DealRuntime:
         review = m.review
         draft_id = m.first_draft_id if person_draft is None else person_draft
         # A sequence deal's k-th email is its step k, whoever wrote what finally goes out.
-        step = None if on_enter else sequences.pending_step(m)
+        step = None if on_enter else pending_step(m)
         if draft_id is None and review is not None:
             draft_id = review.draft_id  # approved for this very stage (held_back checked)
         elif draft_id is None and not by_person and stage.auto_action == AutoAction.draft_on_enter:

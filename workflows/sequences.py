@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from dealpilot.core.enums import StageKind
 from workflows import rules
 from workflows.contracts import SequencePlan, SequenceStepPlan
-from workflows.deal_memory import DealMemory, note
+from workflows.deal_memory import DealMemory, note, pending_step
 from workflows.effects import Schedule
 
 AUTOMATIC = (StageKind.entry, StageKind.sequence)
@@ -37,14 +37,6 @@ def begin(m: DealMemory, plan: SequencePlan | None, now: datetime) -> None:
         first = plan.steps[0]
         m.next_action_at = now + timedelta(days=first.delay_days)
         m.next_action_reason = _step_reason(m, first)
-
-
-def pending_step(m: DealMemory) -> SequenceStepPlan | None:
-    """The step the deal's next automatic email is, or None (no sequence, or all sent)."""
-    plan = m.sequence
-    if plan is None or m.sequence_sent >= len(plan.steps):
-        return None
-    return plan.steps[m.sequence_sent]
 
 
 def is_final(m: DealMemory) -> bool | None:

@@ -75,6 +75,7 @@ async def next_email_preview(
     settings: SettingsDep,
     renderer: RendererDep,
     ai: AIDep,
+    temporal: OptionalTemporalDep,
 ) -> Response:
     """The email "Send the next email now" would send, rendered, not sent (as
     `GET /api/crm/deals/{id}/preview/`)."""
@@ -83,7 +84,7 @@ async def next_email_preview(
         facts = await run_in_threadpool(
             preview_facts, uow.session, deal_id, base_url=settings.public_base_url
         )
-        email = await render_preview(renderer, ai, facts)
+        email = await render_preview(renderer, ai, facts, temporal)
     except DealpilotError as exc:
         return render(request, "preview.html", {"deal_id": deal_id, "problem": exc.message})
     context = {"deal_id": deal_id, "facts": facts, "email": email, "problem": ""}

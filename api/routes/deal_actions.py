@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import (
     AIDep,
     IdPath,
+    OptionalTemporalDep,
     RendererDep,
     SessionDep,
     SettingsDep,
@@ -190,7 +191,12 @@ def _preview(facts: PreviewFacts, rendered: StageEmail) -> EmailPreview:
 
 @router.get("/{deal_id}/preview/", response_model=EmailPreview)
 async def preview(
-    deal_id: IdPath, session: SessionDep, settings: SettingsDep, renderer: RendererDep, ai: AIDep
+    deal_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    ai: AIDep,
+    temporal: OptionalTemporalDep,
 ) -> EmailPreview:
     """The next email the autopilot would send, rendered but not sent: no EmailLog, no
     provider call. Tracking is left out (no pixel, links not rewritten) and the unsubscribe
@@ -198,7 +204,7 @@ async def preview(
     facts = await run_in_threadpool(
         preview_facts, session, deal_id, base_url=settings.public_base_url
     )
-    return _preview(facts, await render_preview(renderer, ai, facts))
+    return _preview(facts, await render_preview(renderer, ai, facts, temporal))
 
 
 def _open_drafts(session: Session, deal_ids: list[int]) -> set[int]:
@@ -219,6 +225,7 @@ async def create_drafts(
     settings: SettingsDep,
     renderer: RendererDep,
     ai: AIDep,
+    temporal: OptionalTemporalDep,
 ) -> DraftsResult:
     """Renders each deal's next email into an EmailDraft (status `draft`, kind `next_email`:
     a "stored draft" in the review queue, `GET /api/crm/review/`, where approving sends it);
@@ -241,7 +248,7 @@ async def create_drafts(
             facts = await run_in_threadpool(
                 preview_facts, session, deal_id, base_url=settings.public_base_url
             )
-            rendered = await render_preview(renderer, ai, facts)
+            rendered = await render_preview(renderer, ai, facts, temporal)
         except DealpilotError as exc:
             skipped.append(DraftSkipped(deal_id=deal_id, reason=exc.code, message=exc.message))
             continue

@@ -15,7 +15,7 @@ from dealpilot.rendering.stage_email import (
     render_stage_email,
 )
 from models import PipelineStage, StageTierTemplate
-from workflows.contracts import SendRequest
+from workflows.contracts import SendRequest, SequenceStepPlan
 
 SEQUENCE_TEMPLATE_KEY = "sequence"
 
@@ -40,11 +40,8 @@ async def render_deal_email(
     tier_template: StageTierTemplate | None,
     compose: Composer,
 ) -> StageEmail:
-    step = req.sequence_step
-    if step is not None:
-        email = render_step(renderer, step.subject, step.body, ctx)
-        key = f"{SEQUENCE_TEMPLATE_KEY}:{step.order}"
-        return StageEmail(email.subject, email.html, email.text, key, "", False)
+    if req.sequence_step is not None:
+        return step_email(renderer, req.sequence_step, ctx)
     return await render_stage_email(
         renderer,
         stage,
@@ -54,6 +51,13 @@ async def render_deal_email(
         compose=compose,
         tier_template=tier_template,
     )
+
+
+def step_email(renderer: EmailRenderer, step: SequenceStepPlan, ctx: EmailContext) -> StageEmail:
+    """A sequence step's email as the send renders it (template key `sequence:<order>`)."""
+    email = render_step(renderer, step.subject, step.body, ctx)
+    key = f"{SEQUENCE_TEMPLATE_KEY}:{step.order}"
+    return StageEmail(email.subject, email.html, email.text, key, "", False)
 
 
 def render_step(

@@ -15,10 +15,12 @@ from dealpilot.ai import AIEngine, AIError, ComposedEmail, ComposeInput
 from dealpilot.ai.prompt_rows import active_texts
 from dealpilot.core.errors import Conflict, DealpilotError, NotFound
 from dealpilot.deals import tier_templates
+from dealpilot.deals.content import step_email
 from dealpilot.deals.service import stages_in_order
 from dealpilot.deals.store import stage_info
 from dealpilot.rendering.renderer import EmailContext, EmailRenderer, TemplateRenderError
 from dealpilot.rendering.stage_email import StageEmail, load_email_context, render_stage_email
+from dealpilot.temporal.deals import DealWorkflows, require_workflows
 from models import (
     AutoAction,
     Deal,
@@ -45,6 +47,9 @@ class PreviewFacts:
     approach_note: str | None
     prompts: dict[str, str] = field(default_factory=dict)  # the brand's active prompt rows
     tier_template: StageTierTemplate | None = None  # the stage's email for the deal's tier
+    # A deal enrolled with an email sequence (detached): its next email is the pending step of
+    # the snapshot its workflow holds, asked of the workflow (`render_preview`).
+    sequence_deal: Deal | None = None
 
 
 class NoNextEmail(Conflict):
@@ -87,6 +92,8 @@ def preview_facts(session: Session, deal_id: int, *, base_url: str) -> PreviewFa
         session, deal_id, unsubscribe_url=lambda _b, _c: placeholder
     )
     assert brand.id is not None
+    if deal.sequence_id is not None:
+        session.expunge(deal)
     return PreviewFacts(
         deal_id=deal_id,
         stage=stage,
@@ -97,6 +104,7 @@ def preview_facts(session: Session, deal_id: int, *, base_url: str) -> PreviewFa
         approach_note=deal.ai_notes or None,
         prompts=active_texts(session, brand.id),
         tier_template=_detached(tier_templates.find(session, stage.id or 0, deal.engagement_tier)),
+        sequence_deal=deal if deal.sequence_id is not None else None,
     )
 
 
@@ -107,12 +115,29 @@ def _detached(row: StageTierTemplate | None) -> StageTierTemplate | None:
     return row
 
 
-async def render_preview(renderer: EmailRenderer, ai: AIEngine, facts: PreviewFacts) -> StageEmail:
+async def render_preview(
+    renderer: EmailRenderer,
+    ai: AIEngine,
+    facts: PreviewFacts,
+    workflows: DealWorkflows | None,
+) -> StageEmail:
+    """The email the deal's next send renders. For a deal following an email sequence that is
+    the pending step of the snapshot its workflow started with (a state query: 503
+    `temporal_unavailable` without Temporal), as `send_now` sends it; else the stage's email."""
+
     async def compose(data: ComposeInput) -> ComposedEmail:
         # Not logged: nothing was decided or sent.
         return (await ai.with_prompts(facts.prompts).compose_email(data)).value
 
+    step = None
+    if facts.sequence_deal is not None:
+        state = await require_workflows(workflows).state(facts.sequence_deal)
+        step = state.sequence_step
+        if step is None:
+            raise NoNextEmail(f"Deal {facts.deal_id} has sent every step of its email sequence")
     try:
+        if step is not None:
+            return step_email(renderer, step, facts.ctx)
         return await render_stage_email(
             renderer,
             facts.stage,

@@ -63,6 +63,14 @@ async def test_steps_go_with_their_waits_and_running_deals_keep_their_steps(api:
     )
     assert r.status_code == 200, r.text
     second = await _enrol(api, "raj@realty.com.au", "Raj Patel", pipeline_id, sequence_id)
+    # The preview shows what Priya's deal sends next (and `send-now` would): step two of the
+    # steps it started with, asked of its workflow, not the rewritten sequence's.
+    r = await api.http.get(f"/api/crm/deals/{first}/preview/")
+    assert r.status_code == 200, r.text
+    assert r.json()["subject"] == "Step two"
+    assert "A second thought." in r.json()["text"]
+    assert r.json()["template_key"].startswith("sequence:")
+    assert (await api.http.get(f"/api/crm/deals/{second}/preview/")).json()["subject"] == "New one"
 
     await api.stack.env.sleep(8 * DAY)
     priya = api.stack.inbox.to("priya@realty.com.au")
@@ -78,5 +86,7 @@ async def test_steps_go_with_their_waits_and_running_deals_keep_their_steps(api:
     assert _days(sent_logs(api.stack.engine, second)) == [1.0]
     deal = api.deal(first)
     assert deal.sequence_id == sequence_id
+    done = await api.http.get(f"/api/crm/deals/{first}/preview/")  # every step went
+    assert (done.status_code, done.json()["error"]["code"]) == (409, "no_next_email")
     await record(api.stack.client.get_workflow_handle(f"deal-{first}"), "email_sequence_steps")
     assert "final follow-up expires" in deal.next_action_reason
