@@ -3,12 +3,14 @@ pipeline's settings page, "Decide now", and a brand's warm-up settings."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.console.forecast import calendar
+from dealpilot.deals.forecast import DayLoad, Forecast, PlannedEmail
 from models import Brand, EmailLog, EmailStatus, PipelineStage, session_scope, utcnow
 from tests.console.data import pipeline
 from tests.console.helpers import ADMIN, DESI_OPERATOR, login, token
@@ -137,6 +139,10 @@ def test_the_forecast_page_plans_a_pasted_list_and_keeps_to_the_operators_brands
         "Follow-up 2",
     ]
     assert "Running campaigns: the next two weeks" in page.text
+    calendar_html = page.text.split('class="calendar"')[1].split("</table>")[0]
+    for stage in ("Intro Sent", "Follow-up 1", "Follow-up 2"):  # each on its day's cell
+        assert calendar_html.count(f"plan@acme.example.com: {stage}</div>") == 1
+    assert "style=" not in page.text.split("<main")[1]  # the CSP forbids inline styles
     browser.post("/console/logout", data={"csrf_token": token(browser)})
 
     login(browser, DESI_OPERATOR)  # Codeteki's pipeline is not theirs: no plan, no list
@@ -146,3 +152,38 @@ def test_the_forecast_page_plans_a_pasted_list_and_keeps_to_the_operators_brands
     assert page.status_code == 200
     assert "forecast-emails" not in page.text
     assert "Codeteki" not in page.text.split("Running campaigns")[1]
+
+
+def test_the_calendar_puts_each_email_on_the_brands_day_monday_first() -> None:
+    """Weeks run Monday to Sunday; an email goes on the brand's local day (a send at 22:30 UTC
+    on Tuesday is Wednesday morning in Sydney); a day's shade is how full it is of its cap."""
+    days = [
+        DayLoad(date(2026, 12, 2), running=0, new=0, cap=4),  # a Wednesday
+        DayLoad(date(2026, 12, 3), running=1, new=1, cap=4),
+        DayLoad(date(2026, 12, 4), running=3, new=1, cap=4),
+        DayLoad(date(2026, 12, 7), running=0, new=1, cap=0),  # Monday, nothing allowed
+    ]
+    emails = [
+        PlannedEmail(
+            1, "a@x.example", 1, "Intro Sent", datetime(2026, 12, 1, 22, 30, tzinfo=UTC), ""
+        ),
+        PlannedEmail(
+            1, "a@x.example", 2, "Follow-up 1", datetime(2026, 12, 3, 23, 0, tzinfo=UTC), ""
+        ),
+    ]
+    plan = Forecast("codeteki", datetime(2026, 12, 1, tzinfo=UTC), "", emails, days)
+    weeks = calendar(plan, "Australia/Sydney")
+    assert len(weeks) == 2
+    first, second = weeks
+    assert first[:2] == [None, None]  # Monday 30 Nov and Tuesday 1 Dec are not forecast days
+    wednesday, thursday, friday = first[2], first[3], first[4]
+    assert wednesday is not None
+    assert thursday is not None
+    assert friday is not None
+    assert [(t, e.stage_name) for t, e in wednesday.emails] == [("09:30", "Intro Sent")]
+    assert thursday.emails == []
+    assert [(t, e.stage_name) for t, e in friday.emails] == [("10:00", "Follow-up 1")]
+    assert [c.level if c else None for c in first[2:5]] == ["load-0", "load-2", "load-full"]
+    assert second[0] is not None
+    assert second[0].level == "load-full"
+    assert second[1:] == [None] * 6
