@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.results import RESULTS_ENV, load, write_report
+from bench.results import RESULTS_DIR, RESULTS_ENV, load, write_report
 
 # name -> arguments in quick mode (full mode: each benchmark's own defaults, or FULL's).
 QUICK: dict[str, list[str]] = {
@@ -76,13 +76,22 @@ def main(argv: list[str]) -> int:
             if code:
                 failed.append(name)
         figures = load(results)
+    ran = set(args.names or BENCHMARKS)
+    kept = [f for f in load(RESULTS_DIR / "figures.jsonl") if f.bench not in ran]
     header = [
         "`" + " ".join(["python -m bench", *(["--full"] if args.full else []), *args.names]) + "`",
         f"commit {_commit()}, started {started_at:%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}.",
         "Every ratio is against a baseline measured in the same run on the same machine.",
     ]
-    report = write_report(figures, header=header, failed=failed)
+    if kept:
+        others = sorted({f.bench for f in kept})
+        header.append(
+            f"Figures of {', '.join(others)} are from an earlier run (not run this time)."
+        )
+    order = {name: i for i, name in enumerate(BENCHMARKS)}
+    everything = sorted([*kept, *figures], key=lambda f: order.get(f.bench, len(order)))
+    report = write_report(everything, header=header, failed=failed)
     print(f"\n{len(figures)} figures written to {report} (chart: {report.parent / 'ratios.svg'})")
     if failed:
         print(f"failed: {', '.join(failed)}")

@@ -4,8 +4,9 @@ A benchmark calls `record(...)` for each figure it prints that has a baseline me
 same run. When `python -m bench` runs it, `BENCH_RESULTS` names a JSON-lines file and every
 record is appended there; run alone, `record` does nothing (the printed table is the output).
 `python -m bench` then writes the report with `write_report`: a table per benchmark (figure,
-value, baseline, ratio, target and whether it is met) and `ratios.svg`, a bar per ratio with
-its target marked, drawn by hand (no plotting library, no CDN)."""
+value, baseline, ratio, target and whether it is met), `ratios.svg`, a bar per ratio with its
+target marked, drawn by hand (no plotting library, no CDN), and `figures.jsonl`, from which a
+run of some benchmarks only keeps the others' figures."""
 
 from __future__ import annotations
 
@@ -162,6 +163,7 @@ def write_report(
     out: Path = RESULTS_DIR,
 ) -> Path:
     out.mkdir(parents=True, exist_ok=True)
+    (out / "figures.jsonl").write_text("".join(json.dumps(asdict(f)) + "\n" for f in figures))
     (out / "ratios.svg").write_text(chart(figures))
     report = out / "latest.md"
     report.write_text(markdown(figures, header=header, failed=failed))
