@@ -10,7 +10,6 @@ Decided tests are read from the AI decision log: every decision whose type start
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlmodel import Session, col
 from dealpilot.analytics.common import Applied
 from dealpilot.analytics.emails import EmailFigures, Tally, collect, variant_of
 from dealpilot.analytics.filters import Filters, pipelines
+from dealpilot.deals.ab_winner import two_proportion_z
 from models import AIDecisionLog, PipelineStage
 
 DECIDED_PREFIX = "ab_"
@@ -66,44 +66,21 @@ class ABTests(BaseModel):
 
 
 def two_proportion(metric: str, x_a: int, n_a: int, x_b: int, n_b: int) -> Significance:
-    rate_a = round(x_a / n_a, 4) if n_a else 0.0
-    rate_b = round(x_b / n_b, 4) if n_b else 0.0
+    """The automatic winner's test (`ab_winner.two_proportion_z`), reported: no z or p when a
+    side has no sends or nothing varies (no successes, or all)."""
     exact_a, exact_b = (x_a / n_a if n_a else 0.0), (x_b / n_b if n_b else 0.0)
-    leader = (
-        None if exact_a == exact_b or not (n_a and n_b) else ("B" if exact_b > exact_a else "A")
-    )
-    if not (n_a and n_b):
-        return Significance(
-            metric=metric,
-            rate_a=rate_a,
-            rate_b=rate_b,
-            leader=None,
-            z=None,
-            p_value=None,
-            confidence=0.0,
-        )
-    pooled = (x_a + x_b) / (n_a + n_b)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    if se == 0:
-        return Significance(
-            metric=metric,
-            rate_a=rate_a,
-            rate_b=rate_b,
-            leader=leader,
-            z=None,
-            p_value=None,
-            confidence=0.0,
-        )
-    z = (exact_b - exact_a) / se
-    p = math.erfc(abs(z) / math.sqrt(2))
+    measured = n_a > 0 and n_b > 0
+    leader = None if exact_a == exact_b or not measured else ("B" if exact_b > exact_a else "A")
+    tested = measured and 0 < x_a + x_b < n_a + n_b
+    z, p = two_proportion_z(x_a, n_a, x_b, n_b)
     return Significance(
         metric=metric,
-        rate_a=rate_a,
-        rate_b=rate_b,
+        rate_a=round(exact_a, 4),
+        rate_b=round(exact_b, 4),
         leader=leader,
-        z=round(z, 4),
-        p_value=round(p, 4),
-        confidence=round(1 - p, 4),
+        z=round(z, 4) if tested else None,
+        p_value=round(p, 4) if tested else None,
+        confidence=round(1 - p, 4) if tested else 0.0,
     )
 
 
