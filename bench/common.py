@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import select
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from dealpilot.setup.seed import seed
 from models import Brand, Contact, Pipeline, PipelineStage, make_engine, migrate, session_scope
@@ -23,6 +25,16 @@ BIN = Path(sys.executable).parent
 DEV_SERVER = BIN / "temporal"
 TEST_SERVER = BIN / "temporal-test-server"
 LOCAL_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+async def dev_server() -> WorkflowEnvironment:
+    """A Temporal dev server (`temporal` from PyPI, in memory, quiet), its client speaking
+    pydantic; `await env.shutdown()` stops it."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
 
 
 def seeded_sqlite(path: Path) -> Engine:

@@ -23,9 +23,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -36,12 +33,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from bench.common import DEV_SERVER, Clock, add_contacts, fresh_postgres, seeded, table, target
+from bench.common import Clock, add_contacts, dev_server, fresh_postgres, seeded, table, target
 from bench.enrolment import raw_starts
 from bench.results import record
+from bench.workers import workers
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
@@ -71,28 +67,6 @@ def set_window(
         brand.send_window_start, brand.send_window_end = start, end
         brand.daily_cap = 10_000
         s.add(brand)
-
-
-def start_worker(address: str, queue: str, db_url: str, cache: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WORKER_WORKFLOW_CACHE": str(cache)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.workers", "--serve-worker", address, queue, db_url, "25"],
-        stdout=subprocess.PIPE,
-        env=env,
-    )
-    ready = threading.Event()
-
-    def drain() -> None:  # read it all: a full pipe would block the worker
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip() == READY:
-                ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not ready.wait(120):
-        proc.kill()
-        raise SystemExit("the worker did not start")
-    return proc
 
 
 async def enrol(http: httpx.AsyncClient, pipeline_id: int, contact_ids: list[int]) -> int:
@@ -132,11 +106,7 @@ async def wake_times(client: Client, query: str) -> list[dt.datetime]:
 async def run(args: argparse.Namespace) -> None:
     from api.app import create_app
 
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await dev_server()
     try:
         await search_attributes.register(env.client)
         address = env.client.service_client.config.target_host
@@ -164,8 +134,8 @@ async def run(args: argparse.Namespace) -> None:
             settings = Settings(DEALPILOT_ENV="test", TEMPORAL_TASK_QUEUE=queue)
             app = create_app(engine=engine, api_keys={"bench"}, settings=settings,
                              temporal=env.client, relay_every=None)  # fmt: skip
-            worker = start_worker(address, queue, url, args.cache)
-            try:
+            cache = {"WORKER_WORKFLOW_CACHE": str(args.cache)}
+            with workers(1, address, queue, url, 25, env=cache) as [worker]:
                 await asyncio.sleep(2)
                 idle = rss_mb(worker.pid, "VmRSS")
                 raw_s = await raw_starts(env.client, min(args.deals, 2000), 50)
@@ -188,9 +158,6 @@ async def run(args: argparse.Namespace) -> None:
                     await planned(env.client, "desifirms", opening, args.wake)
                 now_rss, peak = rss_mb(worker.pid, "VmRSS"), rss_mb(worker.pid, "VmHWM")
                 wakes = await wake_times(env.client, 'Brand="desifirms"')
-            finally:
-                worker.terminate()
-                worker.wait(timeout=60)
             engine.dispose()
     finally:
         await env.shutdown()

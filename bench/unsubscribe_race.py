@@ -39,9 +39,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
-from bench.common import DEV_SERVER, add_contacts, seeded, table, target
+from bench.common import add_contacts, dev_server, seeded, table, target
 from bench.intake import API_KEY, TRACKING_SECRET, database, free_port, server
 from bench.results import record
 from dealpilot.ai import HeuristicEngine
@@ -167,11 +166,7 @@ async def race(args: argparse.Namespace, url: str, work: Path) -> tuple[Posts, P
     smtp_port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await dev_server()
     sending, idle = Posts(), Posts()
     try:
         await search_attributes.register(env.client)

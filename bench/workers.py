@@ -26,14 +26,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from bench.common import DEV_SERVER, fresh_postgres, seeded, table
+from bench.common import dev_server, fresh_postgres, seeded, table
 from bench.intake import free_port
 from bench.results import record
 from bench.unsubscribe_race import Inbox, _settings, prepare
@@ -44,8 +44,16 @@ READY = b"worker ready"
 
 
 @contextmanager
-def workers(n: int, address: str, queue: str, db_url: str, smtp_port: int) -> Iterator[None]:
-    """`n` worker processes on `queue`, each ready before this yields, stopped afterwards."""
+def workers(
+    n: int,
+    address: str,
+    queue: str,
+    db_url: str,
+    smtp_port: int,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`n` worker processes on `queue` (settings from `env` over this environment), each ready
+    before this yields them, stopped afterwards."""
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for _ in range(n):
@@ -53,6 +61,7 @@ def workers(n: int, address: str, queue: str, db_url: str, smtp_port: int) -> It
                 [sys.executable, "-m", "bench.workers", "--serve-worker"]
                 + [address, queue, db_url, str(smtp_port)],
                 stdout=subprocess.PIPE,
+                env={**os.environ, **(env or {})},
             )
             procs.append(proc)
             ready = threading.Event()
@@ -66,7 +75,7 @@ def workers(n: int, address: str, queue: str, db_url: str, smtp_port: int) -> It
             threading.Thread(target=drain, daemon=True).start()
             if not ready.wait(120):
                 raise SystemExit("a worker process did not start")
-        yield
+        yield procs
     finally:
         for proc in procs:
             proc.terminate()
@@ -109,11 +118,7 @@ async def run(deals: int) -> None:
     smtp_port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
+    env = await dev_server()
     try:
         await search_attributes.register(env.client)
         with fresh_postgres() as url:

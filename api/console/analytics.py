@@ -8,13 +8,14 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from api.console import charts
-from api.console.deps import OperatorDep, render
+from api.console.deps import Operator, OperatorDep, render
 from api.deps import SessionDep, SettingsDep
 from dealpilot.analytics import (
+    Filters,
     ab_tests,
     compute,
     email_performance,
@@ -50,6 +51,20 @@ def _pipeline(value: str) -> int | None:
     return int(value)
 
 
+def _filters(
+    session: Session, operator: Operator, start: str, end: str, brand: str, pipeline: str
+) -> Filters:
+    return resolve(
+        session,
+        operator.scope,
+        start=start or None,
+        end=end or None,
+        brand=brand or None,
+        pipeline=_pipeline(pipeline),
+        today=utcnow().date(),
+    )
+
+
 @router.get("")
 def analytics_page(
     request: Request,
@@ -61,15 +76,8 @@ def analytics_page(
     brand: Ref = "",
     pipeline: Ref = "",
 ) -> Response:
-    filters = resolve(
-        session,
-        operator.scope,
-        start=start or None,
-        end=end or None,
-        brand=brand or None,
-        pipeline=_pipeline(pipeline),
-        today=utcnow().date(),
-    )
+    filters = _filters(session, operator, start, end, brand, pipeline)
+    # Typed here (the charts read them); the CSV route takes any section by name (`compute`).
     flow, emails, tiers = (
         funnel(session, filters),
         email_performance(session, filters),
@@ -123,15 +131,7 @@ def analytics_csv(
     pipeline: Ref = "",
     table: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    filters = resolve(
-        session,
-        operator.scope,
-        start=start or None,
-        end=end or None,
-        brand=brand or None,
-        pipeline=_pipeline(pipeline),
-        today=utcnow().date(),
-    )
+    filters = _filters(session, operator, start, end, brand, pipeline)
     result = compute(session, section, filters, PriceTable(settings.ai_prices).cost)
     chosen, rows = pick(result, table or None)
     filename = f"{section}-{chosen}-{filters.start}-{filters.end}.csv"
