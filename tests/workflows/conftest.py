@@ -19,8 +19,8 @@ from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
 from dealpilot.temporal import search_attributes
-from dealpilot.temporal.deals import DealStart, DealWorkflows
-from models import Brand, session_scope
+from dealpilot.temporal.deals import DealStart, DealWorkflows, workflow_id
+from models import Brand, Deal, session_scope
 from tests.smtp import Inbox, smtp_server
 from tests.temporal import TEST_SERVER
 from tests.workflows.helpers import create_deal, open_window, stack_settings
@@ -100,6 +100,13 @@ async def stack(
         stack = Stack(time_env, engine, settings, inbox, queue, worker, ai)
         yield stack
         # Deal ids restart with each test's empty database: no workflow may outlive its test.
-        for handle in stack.started:
+        # Every deal's, however it was started (the helpers, the API, the console): a running
+        # one left behind wakes on a queue nobody polls, and the time-skipping server then
+        # stops skipping for every later test of the session ("Timeout expired").
+        with Session(engine) as s:
+            deal_ids = s.exec(select(Deal.id)).all()
+        handles = [*stack.started, *(time_env.client.get_workflow_handle(workflow_id(d))
+                                     for d in deal_ids if d is not None)]  # fmt: skip
+        for handle in handles:
             with contextlib.suppress(RPCError):
                 await handle.terminate("test finished")
