@@ -3,6 +3,8 @@ each (sync: they run in the worker's thread pool)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Engine
 from temporalio import activity
 
@@ -33,9 +35,10 @@ class DealActivities:
 
     @activity.defn(name="engagement_profile")
     @maps_errors
-    def engagement_profile(self, deal_id: int) -> Engagement:
+    def engagement_profile(self, deal_id: int, at: datetime | None = None) -> Engagement:
+        """`at`: the workflow's clock (a local activity's attempt clock is the worker's)."""
         with session_scope(self._engine) as session:
-            return self._store.engagement_profile(session, deal_id, activity_now())
+            return self._store.engagement_profile(session, deal_id, at or activity_now())
 
     @activity.defn(name="sync_deal")
     @maps_errors

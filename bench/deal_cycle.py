@@ -23,7 +23,8 @@ import resource
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,7 +37,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.common import TEST_SERVER, Clock, Target, add_contacts, seeded_sqlite, table, target
+from bench.common import (
+    TEST_SERVER,
+    Clock,
+    CpuClock,
+    Target,
+    add_contacts,
+    fresh_postgres,
+    seeded,
+    seeded_sqlite,
+    table,
+    target,
+)
 from bench.results import record
 from bench.sleeper import Sleeper
 from dealpilot.ai import HeuristicEngine
@@ -92,12 +104,21 @@ async def results(env: WorkflowEnvironment, handles: Sequence[WorkflowHandle[Any
 
 
 async def run_deals(
-    env: WorkflowEnvironment, queue: str, starts: list[DealStart], batch: int
+    env: WorkflowEnvironment,
+    queue: str,
+    starts: list[DealStart],
+    batch: int,
+    costs: list[tuple[int, float, float]] | None = None,
 ) -> list[DealStateView]:
+    """Runs the deals batch by batch; `costs` gets (deals, wall s, CPU s) per batch."""
     done: list[DealStateView] = []
     for i in range(0, len(starts), batch):
-        handles = [await DealWorkflows(env.client, queue).start(s) for s in starts[i : i + batch]]
+        wall, cpu = Clock(), CpuClock()
+        chunk = starts[i : i + batch]
+        handles = [await DealWorkflows(env.client, queue).start(s) for s in chunk]
         done += await results(env, handles)
+        if costs is not None:
+            costs.append((len(chunk), wall.seconds, cpu.seconds))
     return done
 
 
@@ -127,9 +148,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-async def main(deals: int, batch: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="dealpilot-bench-") as tmp:
-        engine = seeded_sqlite(Path(tmp) / "dealpilot.db")
+@contextmanager
+def database(db: str, tmp: Path) -> Iterator[Engine]:
+    """A seeded database: a SQLite file in `tmp`, or a fresh database on the local PostgreSQL."""
+    if db == "sqlite":
+        engine = seeded_sqlite(tmp / "dealpilot.db")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with fresh_postgres() as url:
+        engine = seeded(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def per_deal(costs: Sequence[tuple[int, float, float]]) -> tuple[float, float]:
+    """(wall ms, CPU ms) per deal over some batches."""
+    n = sum(c[0] for c in costs)
+    return sum(c[1] for c in costs) / n * 1000, sum(c[2] for c in costs) / n * 1000
+
+
+async def main(deals: int, batch: int, db: str) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="dealpilot-bench-") as tmp,
+        database(db, Path(tmp)) as engine,
+    ):
         open_window(engine, "codeteki")
         tgt = target(engine)
         settings = Settings(
@@ -148,6 +195,7 @@ async def main(deals: int, batch: int) -> None:
         )
         sleep_queue = f"bench-sleep-{uuid.uuid4().hex[:6]}"
         sleep_worker = Worker(env.client, task_queue=sleep_queue, workflows=[Sleeper])
+        costs: list[tuple[int, float, float]] = []
         try:
             async with deal_worker, sleep_worker:
                 # One probe deal (untimed) tells how many timers a deal's life takes.
@@ -157,40 +205,58 @@ async def main(deals: int, batch: int) -> None:
                 timers = counts["EVENT_TYPE_TIMER_STARTED"]
                 rss_start = peak_rss_mb()
 
-                clock = Clock()
+                clock, cpu = Clock(), CpuClock()
                 await run_sleepers(env, sleep_queue, deals, timers, batch)
-                base_s = clock.seconds
+                base_s, base_cpu = clock.seconds, cpu.seconds
                 rss_base = peak_rss_mb()
 
                 starts = create_deals(engine, tgt, deals, prefix="d-")
-                clock = Clock()
-                finished = await run_deals(env, queue, starts, batch)
-                deal_s = clock.seconds
+                clock, cpu = Clock(), CpuClock()
+                finished = await run_deals(env, queue, starts, batch, costs)
+                deal_s, deal_cpu = clock.seconds, cpu.seconds
                 rss_deals = peak_rss_mb()
         finally:
             await env.shutdown()
-            engine.dispose()
         emails = sum(1 for p in (Path(tmp) / "outbox").glob("*.eml") if not p.name.startswith("."))
 
     outcomes = Counter(f"{r.status}/{r.stage}" for r in finished)
-    print(f"time-skipping test server, SQLite, batches of {batch}, worker in this process")
+    print(f"time-skipping test server, {db}, batches of {batch}, worker in this process")
     print(
         f"one deal's life: {probe_result.emails_sent} emails, ends {probe_result.status} at "
         f"'{probe_result.stage}'; history {sum(counts.values())} events, {timers} timers, "
-        f"{counts['EVENT_TYPE_ACTIVITY_TASK_SCHEDULED']} activities"
+        f"{counts['EVENT_TYPE_ACTIVITY_TASK_SCHEDULED']} activities, "
+        f"{counts['EVENT_TYPE_WORKFLOW_TASK_COMPLETED']} workflow tasks"
     )
     print(f"outcomes: {dict(outcomes)}; .eml files written: {emails} (probe included)")
     rows = [
-        ("baseline: sleeper, same timers", deals, base_s, deals / base_s, 1.0, rss_base),
+        ("baseline: sleeper, same timers", deals, base_s, deals / base_s, 1.0,
+         base_cpu / deals * 1000, rss_base),
         ("deals: full sequence, real worker", deals, deal_s, deals / deal_s,
-         (deals / deal_s) / (deals / base_s), rss_deals),
+         (deals / deal_s) / (deals / base_s), deal_cpu / deals * 1000, rss_deals),
     ]  # fmt: skip
-    print(table(("workflows", "n", "seconds", "per second", "ratio", "peak RSS MB"), rows))
+    headers = ("workflows", "n", "seconds", "per second", "ratio", "CPU ms/deal", "peak RSS MB")
+    print(table(headers, rows))
     print(f"peak RSS before the timed runs: {rss_start:.0f} MB")
+    first_wall, first_cpu = per_deal(costs[:1])
+    last_wall, last_cpu = per_deal(costs[-1:])
+    print(
+        f"per deal, first batch vs last batch: wall {first_wall:.0f} -> {last_wall:.0f} ms, "
+        f"CPU {first_cpu:.0f} -> {last_cpu:.0f} ms (worker process + test server)"
+    )
     record(
-        "deal_cycle", f"{deals} deals through a full sequence, deals/s", value=deals / deal_s,
-        baseline=deals / base_s, unit="/s", baseline_name="sleeper with the same timers",
-        target=">= 0.5",
+        "deal_cycle", f"{deals} deals through a full sequence, deals/s ({db})",
+        value=deals / deal_s, baseline=deals / base_s, unit="/s",
+        baseline_name="sleeper with the same timers", target=">= 0.5",
+    )  # fmt: skip
+    record(
+        "deal_cycle", f"CPU per deal, ms ({db}; worker process + test server)",
+        value=deal_cpu / deals * 1000, baseline=base_cpu / deals * 1000, unit="ms",
+        baseline_name="sleeper with the same timers",
+    )  # fmt: skip
+    record(
+        "deal_cycle", f"CPU per deal in the last batch of {deals}, ms ({db})",
+        value=last_cpu, baseline=first_cpu, unit="ms", baseline_name="the first batch",
+        target="<= 1.2",
     )  # fmt: skip
 
 
@@ -198,8 +264,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     configure_logging(Settings(DEALPILOT_LOG_LEVEL="WARNING"))  # no per-email log lines
     if not 1 <= args.batch <= 20:
         parser.error("--batch must be 1..20: the test server stalls near 50 timers at once")
-    asyncio.run(main(args.deals, args.batch))
+    asyncio.run(main(args.deals, args.batch, args.db))

@@ -4,6 +4,7 @@ reads in the Temporal Web UI. Workflow code: no I/O here, only activity invocati
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -49,29 +50,54 @@ AI_RETRY = RetryPolicy(
 )
 DB_TIMEOUT = timedelta(seconds=30)
 
+# The short, idempotent database reads and writes of a wake (load the context, score the
+# engagement, save the row) run as local activities: in the worker, inside the workflow task
+# that needs them, recorded as markers, with no round trip through the server's task queues.
+# A wake then costs three workflow tasks (context + AI, send, save + sleep) instead of six.
+# Deals started before this change replay their recorded activities (no marker: the patch
+# says no for the whole run), so both histories replay.
+LOCAL_DB = "local-db-activities"
+T = TypeVar("T")
 
-async def load_context(deal_id: int) -> DealContext:
-    result: DealContext = await workflow.execute_activity(
-        "load_deal_context",
-        deal_id,
-        result_type=DealContext,
+
+async def _db(name: str, args: list[Any], result_type: type[T] | None, summary: str) -> T:
+    """A database activity of the wake: local where this run took the patch. A local activity
+    runs on the worker's clock, not the server's: what needs the time is given `workflow.now()`."""
+    if workflow.patched(LOCAL_DB):
+        result: T = await workflow.execute_local_activity(
+            name,
+            args=args,
+            result_type=result_type,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=summary,
+        )
+        return result
+    result = await workflow.execute_activity(
+        name,
+        args=args,
+        result_type=result_type,
         start_to_close_timeout=DB_TIMEOUT,
         retry_policy=DB_RETRY,
-        summary="load the deal, contact, brand window and stages",
+        summary=summary,
     )
     return result
+
+
+async def load_context(deal_id: int) -> DealContext:
+    return await _db(
+        "load_deal_context",
+        [deal_id],
+        DealContext,
+        "load the deal, contact, brand window and stages",
+    )
 
 
 async def engagement_profile(deal_id: int) -> Engagement:
-    result: Engagement = await workflow.execute_activity(
-        "engagement_profile",
-        deal_id,
-        result_type=Engagement,
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
-        summary="score engagement",
-    )
-    return result
+    # Before the patch, the activity read the attempt's (server) clock, as it still does for
+    # runs that replay without it: their recorded activities were called with the id alone.
+    args: list[Any] = [deal_id, workflow.now()] if workflow.patched(LOCAL_DB) else [deal_id]
+    return await _db("engagement_profile", args, Engagement, "score engagement")
 
 
 async def analyze(m: DealMemory, engagement: Engagement, days_in_stage: int) -> AnalyzeResult:
@@ -235,20 +261,21 @@ async def record_decision(m: DealMemory, decision_type: str, action: str, reason
 
 async def sync(m: DealMemory) -> None:
     """Mirrors the workflow's state onto the deal row (SQL reports never ask Temporal)."""
-    await workflow.execute_activity(
+    await _db(
         "sync_deal",
-        DealSnapshot(
-            deal_id=m.deal_id,
-            stage_id=m.stage_id,
-            status=m.status,
-            engagement_tier=m.tier,
-            next_action_at=m.next_action_at,
-            next_action_reason=m.next_action_reason,
-            stage_entered_at=m.stage_entered_at,
-            lost_reason=m.lost_reason,
-            ai_notes=m.approach_note,
-        ),
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
-        summary=f"save: {m.stage_name}, {m.status}",
+        [
+            DealSnapshot(
+                deal_id=m.deal_id,
+                stage_id=m.stage_id,
+                status=m.status,
+                engagement_tier=m.tier,
+                next_action_at=m.next_action_at,
+                next_action_reason=m.next_action_reason,
+                stage_entered_at=m.stage_entered_at,
+                lost_reason=m.lost_reason,
+                ai_notes=m.approach_note,
+            )
+        ],
+        None,
+        f"save: {m.stage_name}, {m.status}",
     )

@@ -20,17 +20,27 @@ from worker import build_activities
 
 CALLERS = ("deal_activities.py", "jobs.py", "link_checks.py")
 EXECUTE = {"execute_activity", "execute_local_activity", "start_activity", "start_local_activity"}
+# deal_activities' `_db(name, ...)` runs a database activity, local or not (the patch decides):
+# its callers name the activity; its own two calls pass the name on.
+DISPATCHERS = {"_db"}
 
 
 def called_names(path: Path) -> set[str]:
     """The first argument of every workflow.execute_activity(...)-like call: a string name."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if not isinstance(node, ast.Call):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    inside_dispatcher = {
+        id(node)
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.AsyncFunctionDef) and fn.name in DISPATCHERS
+        for node in ast.walk(fn)
+    }
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or id(node) in inside_dispatcher:
             continue
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if name not in EXECUTE:
+        if name not in EXECUTE | DISPATCHERS:
             continue
         first = node.args[0] if node.args else None
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):

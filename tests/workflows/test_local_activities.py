@@ -1,0 +1,44 @@
+"""A wake's database work runs as local activities (workflows.deal_activities `_db`).
+
+Loading the context, scoring engagement and saving the row happen inside the workflow task that
+needs them, recorded as markers: only the AI call and the send go through the server's task
+queue. Histories recorded before the change keep replaying (tests/workflows/histories/
+activities_*.json, test_replay.py); this checks the shape of a new deal's history and that the
+local path reads the workflow's clock, not the worker's (the burnout test in test_autopilot.py
+depends on it under time skipping).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from temporalio.api.enums.v1 import EventType
+
+from tests.workflows.conftest import Stack
+
+LOCAL = {"load_deal_context", "engagement_profile", "sync_deal"}
+
+
+async def test_a_deal_schedules_only_its_ai_calls_and_sends(stack: Stack) -> None:
+    stack.open_window("desifirms")
+    _deal_id, handle = await stack.enrol(
+        "silent@example.com.au", brand="desifirms", pipeline="business_listings"
+    )
+    result = await handle.result()
+    assert result.status == "lost"
+    history = await handle.fetch_history()
+    scheduled: Counter[str] = Counter()
+    markers: Counter[str] = Counter()
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            markers[event.marker_recorded_event_attributes.marker_name] += 1
+    emails = len(stack.inbox.to("silent@example.com.au"))
+    assert emails == 3
+    assert not LOCAL & set(scheduled), scheduled
+    assert scheduled["send_stage_email"] == emails
+    assert scheduled["analyze_deal"] >= emails
+    # The start (context, save), and per wake: context, engagement, save.
+    assert markers["core_local_activity"] >= 2 + 3 * emails, markers
+    assert markers["core_patch"] >= 1
