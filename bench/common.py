@@ -137,21 +137,31 @@ def _children(pid: int) -> list[int]:
 
 
 class CpuClock:
-    """CPU seconds used by this process and its live child processes (a Temporal server it
-    started) since the clock started: unlike wall time, it does not grow with other work on a
-    shared machine (a database server in another process is not counted)."""
+    """CPU seconds used by this process (`own`) and its live child processes (`children`: a
+    Temporal server it started) since the clock started: unlike wall time, it does not grow
+    with other work on a shared machine (a database server in another process is not
+    counted)."""
 
     def __init__(self) -> None:
-        self.started = self._now()
+        self._own, self._children = self._now()
 
     @staticmethod
-    def _now() -> float:
+    def _now() -> tuple[float, float]:
         me = os.getpid()
-        return _proc_cpu(me) + sum(_proc_cpu(kid) for kid in _children(me))
+        return _proc_cpu(me), sum(_proc_cpu(kid) for kid in _children(me))
+
+    @property
+    def own(self) -> float:
+        return self._now()[0] - self._own
+
+    @property
+    def children(self) -> float:
+        return self._now()[1] - self._children
 
     @property
     def seconds(self) -> float:
-        return self._now() - self.started
+        own, children = self._now()
+        return own - self._own + children - self._children
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
