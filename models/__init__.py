@@ -24,7 +24,14 @@ from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
 from models.deal import Deal, DealStageVisit
-from models.email import EmailDaily, EmailDraft, EmailEvent, EmailLog, EmailRollup
+from models.email import (
+    BrandSendHour,
+    EmailDaily,
+    EmailDraft,
+    EmailEvent,
+    EmailLog,
+    EmailRollup,
+)
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import (
     EmailSequence,
@@ -53,6 +60,7 @@ __all__ = [
     "DealStatus",
     "DraftKind",
     "DraftStatus",
+    "BrandSendHour",
     "EmailDaily",
     "EmailDraft",
     "EmailEvent",
