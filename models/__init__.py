@@ -40,10 +40,14 @@ from models.pipeline import (
     SequenceStep,
     StageTierTemplate,
 )
+from models.rollups import AISpendDaily, DealDaily, StageVisitDaily
 from models.types import utcnow
 from models.user import ImportJob, SavedFilter, User, UserBrand
 
 __all__ = [
+    "AISpendDaily",
+    "DealDaily",
+    "StageVisitDaily",
     "AIDecisionLog",
     "AIPromptTemplate",
     "AIPromptVersion",
