@@ -110,7 +110,7 @@ def brand_rates(session: Session, brand: Brand, now: datetime) -> Rates:
     hour at the window's start from the email logs; a few rows whatever the volume."""
     since = window_start(brand, now)
     hour = first_whole_hour(since)
-    whole_hours = select(
+    whole_hours: Any = select(
         col(BrandSendHour.sent).label("sent"), col(BrandSendHour.bounced).label("bounced")
     ).where(col(BrandSendHour.brand_id) == brand.id, col(BrandSendHour.hour) >= hour)
     part_hour = select(

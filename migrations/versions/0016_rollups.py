@@ -193,7 +193,9 @@ class Part:
             {update}"""
 
 
-def _row_triggers(name: str, source: str, watched: tuple[str, ...], parts: list[Part], pg: bool):
+def _row_triggers(
+    name: str, source: str, watched: tuple[str, ...], parts: list[Part], pg: bool
+) -> list[str]:
     changed = " OR ".join(f"OLD.{c} IS {'DISTINCT FROM' if pg else 'NOT'} NEW.{c}" for c in watched)
     if not pg:
         add = "".join(p.sqlite("NEW", "+") for p in parts)

@@ -5,7 +5,7 @@ from the logs, for windows starting on the hour and in the middle of one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, col, select
@@ -49,7 +49,7 @@ def by_hour(s: Session, brand_id: int) -> dict[int, tuple[int, int]]:
 
 
 def test_first_whole_hour() -> None:
-    on = datetime(2026, 11, 30, 9, tzinfo=deliverability.UTC)
+    on = datetime(2026, 11, 30, 9, tzinfo=UTC)
     assert deliverability.first_whole_hour(on) == 498897
     assert deliverability.first_whole_hour(on + timedelta(microseconds=1)) == 498898
     assert deliverability.first_whole_hour(on - timedelta(microseconds=1)) == 498897
