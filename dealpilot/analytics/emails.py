@@ -243,6 +243,8 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
             col(AIDecisionLog.decision_type) == "classify_reply",
             col(AIDecisionLog.action_taken).in_(POSITIVE),
             col(AIDecisionLog.created_at) >= col(EmailLog.sent_at),
+            # Implied (sent in the range, classified after): bounds the index scan.
+            col(AIDecisionLog.created_at) >= filters.since,
             col(EmailLog.replied).is_(True),
             *where,
         )
