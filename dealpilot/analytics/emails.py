@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -51,7 +51,7 @@ COUNTS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     sent: int = 0
     opened: int = 0
@@ -128,9 +128,8 @@ class EmailPerformance(BaseModel):
     by_day: list[EmailFigures]  # every day of the range, quiet days included
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One rollup key: what a group of emails shares."""
+class Cell(NamedTuple):
+    """One rollup key: what a group of emails shares (a tuple: hashed thousands of times)."""
 
     day: date
     brand_id: int
@@ -191,8 +190,9 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         replied,
         bounced,
     ) in session.execute(daily).all():
-        cells.tallies[Cell(as_day(day), brand, pipeline, stage, variant, bool(ai))].add(
-            Tally(sent, opened, machine, clicked, replied, 0, bounced)
+        # One rollup row per cell (its primary key).
+        cells.tallies[Cell(as_day(day), brand, pipeline, stage, variant, bool(ai))] = Tally(
+            sent, opened, machine, clicked, replied, 0, bounced
         )
 
     keys = (
