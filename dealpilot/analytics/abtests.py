@@ -106,7 +106,7 @@ def decision_types(session: Session) -> list[str]:
 
 def ab_tests(session: Session, filters: Filters) -> ABTests:
     ids = [p.id for p in pipelines(session, filters)]
-    cells = collect(session, filters)
+    cells = collect(session, filters, keep=("stage_id", "variant"))
     per = cells.grouped(lambda c: (c.stage_id, variant_of(c)))
     sent_b = {sid for (sid, v), t in per.items() if v == "B" and t.sent}
     stages = [

@@ -150,23 +150,26 @@ class Cells:
         return out
 
 
-def collect(session: Session, filters: Filters, *, stage_id: int | None = None) -> Cells:
-    """The tallies of the emails sent in the range, per rollup key."""
-    cells = Cells()
-    daily = select(
-        col(EmailDaily.day),
-        col(EmailDaily.brand_id),
-        col(EmailDaily.pipeline_id),
-        col(EmailDaily.stage_id),
-        col(EmailDaily.variant),
-        col(EmailDaily.ai_generated),
-        col(EmailDaily.sent),
-        col(EmailDaily.opened),
-        col(EmailDaily.machine_opened),
-        col(EmailDaily.clicked),
-        col(EmailDaily.replied),
-        col(EmailDaily.bounced),
-    ).where(
+ALL_KEYS = Cell._fields
+NOT_DAY = ALL_KEYS[1:]
+MEASURES = ("sent", "opened", "machine_opened", "clicked", "replied", "bounced")
+
+
+def collect(
+    session: Session,
+    filters: Filters,
+    *,
+    stage_id: int | None = None,
+    keep: tuple[str, ...] = ALL_KEYS,
+    flags: list[tuple[Cell, Tally]] | None = None,
+) -> Cells:
+    """The tallies of the emails sent in the range, per rollup key; only the key fields in
+    `keep` apart (the database sums the others away; they read as the range's first day, 0,
+    '' or False). `flags`: the complaints, unsubscribes and positive replies when already read
+    (`flagged`)."""
+    blank = Cell(filters.start, 0, 0, 0, "", False)
+    kept = [getattr(EmailDaily, k) for k in keep]
+    daily = select(*kept, *(func.sum(getattr(EmailDaily, m)) for m in MEASURES)).where(
         col(EmailDaily.brand_id).in_(filters.brand_ids),
         col(EmailDaily.day) >= filters.start,
         col(EmailDaily.day) <= filters.end,
@@ -175,26 +178,30 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         daily = daily.where(col(EmailDaily.pipeline_id) == filters.pipeline_id)
     if stage_id is not None:
         daily = daily.where(col(EmailDaily.stage_id) == stage_id)
-    # Plain rows, not ORM objects: thousands of rollup rows per request.
-    for (
-        day,
-        brand,
-        pipeline,
-        stage,
-        variant,
-        ai,
-        sent,
-        opened,
-        machine,
-        clicked,
-        replied,
-        bounced,
-    ) in session.execute(daily).all():
-        # One rollup row per cell (its primary key).
-        cells.tallies[Cell(as_day(day), brand, pipeline, stage, variant, bool(ai))] = Tally(
+    cells = Cells()
+    for row in session.execute(daily.group_by(*kept)).all():
+        key = dict(zip(keep, row, strict=False))
+        if "day" in key:
+            key["day"] = as_day(key["day"])
+        if "ai_generated" in key:
+            key["ai_generated"] = bool(key["ai_generated"])
+        sent, opened, machine, clicked, replied, bounced = (int(n) for n in row[len(keep) :])
+        cells.tallies[blank._replace(**key)] = Tally(
             sent, opened, machine, clicked, replied, 0, bounced
         )
+    for cell, tally in flagged(session, filters, stage_id=stage_id) if flags is None else flags:
+        if keep != ALL_KEYS:
+            cell = blank._replace(**{k: getattr(cell, k) for k in keep})
+        cells.tallies[cell].add(tally)
+    return cells
 
+
+def flagged(
+    session: Session, filters: Filters, *, stage_id: int | None = None
+) -> list[tuple[Cell, Tally]]:
+    """Per rollup key, the emails of the range complained about, unsubscribed from and replied
+    to positively: from the events and decisions (a few per thousand emails)."""
+    out: list[tuple[Cell, Tally]] = []
     keys = (
         day_of(session, EmailLog.sent_at),
         col(EmailLog.brand_id),
@@ -228,11 +235,10 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         .group_by(*keys, col(EmailEvent.event_type))
     )
     for *key, kind, n in session.execute(events).all():
-        tally = cells.tallies[_cell(key)]
         if kind == EmailEventType.complaint:
-            tally.complained += n
+            out.append((_cell(key), Tally(complained=n)))
         else:
-            tally.unsubscribed += n
+            out.append((_cell(key), Tally(unsubscribed=n)))
 
     positive = (
         select(*keys, func.count(func.distinct(EmailLog.id)))
@@ -251,8 +257,8 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         .group_by(*keys)
     )
     for *key, n in session.execute(positive).all():
-        cells.tallies[_cell(key)].positive_replied += n
-    return cells
+        out.append((_cell(key), Tally(positive_replied=n)))
+    return out
 
 
 def _cell(key: list[Any]) -> Cell:
@@ -265,7 +271,9 @@ def variant_of(cell: Cell) -> str:
 
 
 def email_performance(session: Session, filters: Filters) -> EmailPerformance:
-    cells = collect(session, filters)
+    flags = flagged(session, filters)
+    cells = collect(session, filters, keep=NOT_DAY, flags=flags)
+    per_day = collect(session, filters, keep=("day",), flags=flags)
     brands: dict[int, str] = dict(session.execute(select(col(Brand.id), col(Brand.slug))).all())
     names: dict[int, str] = dict(
         session.execute(select(col(Pipeline.id), col(Pipeline.name))).all()
@@ -295,16 +303,7 @@ def email_performance(session: Session, filters: Filters) -> EmailPerformance:
     total = Tally()
     for t in cells.tallies.values():
         total.add(t)
-    by_day = cells.grouped(lambda c: c.day)
-    # The other groupings from the cells with the day summed away (a day's cells repeat the
-    # same keys): a few hundred tallies instead of thousands.
-    days_apart = Cells(
-        cells.grouped(
-            lambda c: Cell(
-                filters.start, c.brand_id, c.pipeline_id, c.stage_id, c.variant, c.ai_generated
-            )
-        )
-    )
+    by_day = per_day.grouped(lambda c: c.day)
     days = [
         filters.start.fromordinal(d)
         for d in range(filters.start.toordinal(), filters.end.toordinal() + 1)
@@ -314,22 +313,20 @@ def email_performance(session: Session, filters: Filters) -> EmailPerformance:
         total=EmailFigures.of("total", "All emails", total),
         by_brand=[
             EmailFigures.of(str(b), brands.get(b, str(b)), t)
-            for b, t in sorted(days_apart.grouped(lambda c: c.brand_id).items())
+            for b, t in sorted(cells.grouped(lambda c: c.brand_id).items())
         ],
         by_pipeline=[
             EmailFigures.of(str(p), names.get(p, "(no pipeline)"), t)
-            for p, t in sorted(days_apart.grouped(lambda c: c.pipeline_id).items())
+            for p, t in sorted(cells.grouped(lambda c: c.pipeline_id).items())
         ],
         by_stage=[
             EmailFigures.of(str(s), stage_label(s), t)
-            for s, t in sorted(days_apart.grouped(lambda c: c.stage_id).items())
+            for s, t in sorted(cells.grouped(lambda c: c.stage_id).items())
         ],
-        by_template=[
-            EmailFigures.of(k, k, t) for k, t in sorted(days_apart.grouped(template).items())
-        ],
+        by_template=[EmailFigures.of(k, k, t) for k, t in sorted(cells.grouped(template).items())],
         by_variant=[
             EmailFigures.of(k, f"Variant {k}", t)
-            for k, t in sorted(days_apart.grouped(variant_of).items())
+            for k, t in sorted(cells.grouped(variant_of).items())
         ],
         by_day=[
             EmailFigures.of(d.isoformat(), d.isoformat(), by_day.get(d, Tally())) for d in days
