@@ -175,6 +175,9 @@ class Part:
             SELECT {", ".join(values)} WHERE {self.when.format(r=r)}
             ON CONFLICT ({keys}) DO UPDATE SET {sets};"""
 
+    def row(self, r: str) -> str:
+        return f"ROW({', '.join(e.format(r=r) for e in self.keys.values())})"
+
     def _match(self, r: str) -> str:
         keys = " AND ".join(f"{k} = {e.format(r=r)}" for k, e in self.keys.items())
         return f"{self.when.format(r=r)} AND {keys}"
@@ -207,10 +210,17 @@ def _row_triggers(
                 WHEN {changed} BEGIN {remove} {add} END""",
         ]
     return [
+        # An update moving a row between two keys locks the lesser rollup row first, whichever
+        # way it moves: two transactions moving deals the opposite ways wait, not deadlock.
         f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF TG_OP <> 'INSERT' THEN {"".join(p.pg("OLD", "-") for p in parts)} END IF;
-              IF TG_OP <> 'DELETE' THEN {"".join(p.pg("NEW", "") for p in parts)} END IF;
+              IF TG_OP = 'UPDATE' AND {parts[0].row("NEW")} < {parts[0].row("OLD")} THEN
+                {"".join(p.pg("NEW", "") for p in parts)}
+                {"".join(p.pg("OLD", "-") for p in parts)}
+              ELSE
+                IF TG_OP <> 'INSERT' THEN {"".join(p.pg("OLD", "-") for p in parts)} END IF;
+                IF TG_OP <> 'DELETE' THEN {"".join(p.pg("NEW", "") for p in parts)} END IF;
+              END IF;
               RETURN NULL;
             END $$""",
         f"""CREATE TRIGGER {name}_insert AFTER INSERT ON {source}
