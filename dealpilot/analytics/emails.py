@@ -189,9 +189,10 @@ def collect(
         cells.tallies[blank._replace(**key)] = Tally(
             sent, opened, machine, clicked, replied, 0, bounced
         )
+    mask = [k in keep for k in ALL_KEYS]
     for cell, tally in flagged(session, filters, stage_id=stage_id) if flags is None else flags:
         if keep != ALL_KEYS:
-            cell = blank._replace(**{k: getattr(cell, k) for k in keep})
+            cell = Cell._make([v if m else b for v, m, b in zip(cell, mask, blank, strict=True)])
         cells.tallies[cell].add(tally)
     return cells
 
