@@ -246,9 +246,10 @@ LOST_REASON = "CASE WHEN {r}.status = 'lost' THEN coalesce({r}.lost_reason, '') 
 DEAL_WATCHED = (
     "created_at", "pipeline_id", "stage_id", "status", "engagement_tier", "lost_reason", "value"
 )  # fmt: skip
-VISIT_WATCHED = (
-    "deal_id", "pipeline_id", "stage_id", "deal_created_at", "left_at", "moved_to_stage_id"
-)  # fmt: skip
+# A stay's entry counts by its deal and stage; its move also by where and when it ended (a
+# stay ending fires only the moves' trigger).
+VISIT_WATCHED = ("deal_id", "pipeline_id", "stage_id", "deal_created_at")
+MOVE_WATCHED = (*VISIT_WATCHED, "left_at", "moved_to_stage_id")
 DECISION_WATCHED = (
     "created_at", "brand_id", "deal_id", "model", "prompt_tokens", "completion_tokens"
 )  # fmt: skip
@@ -278,27 +279,35 @@ def _deal_parts(pg: bool) -> list[Part]:
     ]
 
 
-def _visit_parts(pg: bool) -> list[Part]:
-    keys = {
+def _visit_keys(pg: bool) -> dict[str, str]:
+    return {
         "pipeline_id": "{r}.pipeline_id",
         "day": _day("{r}.deal_created_at", pg),
         "stage_id": "{r}.stage_id",
     }
+
+
+def _visit_parts(pg: bool) -> list[Part]:
     first = f"CASE WHEN {OTHER_STAY.format(extra='')} THEN 1 ELSE 0 END"
+    return [
+        Part(
+            "stagevisitdaily",
+            {**_visit_keys(pg), "moved_to_stage_id": "0"},
+            {"deals": first, "stays": "0"},
+        )
+    ]
+
+
+def _move_parts(pg: bool) -> list[Part]:
     same_move = " AND o.moved_to_stage_id = {r}.moved_to_stage_id"
     first_move = f"CASE WHEN {OTHER_STAY.format(extra=same_move)} THEN 1 ELSE 0 END"
     return [
         Part(
             "stagevisitdaily",
-            {**keys, "moved_to_stage_id": "0"},
-            {"deals": first, "stays": "0"},
-        ),
-        Part(
-            "stagevisitdaily",
-            {**keys, "moved_to_stage_id": "{r}.moved_to_stage_id"},
+            {**_visit_keys(pg), "moved_to_stage_id": "{r}.moved_to_stage_id"},
             {"deals": first_move, "stays": "CASE WHEN {r}.left_at IS NOT NULL THEN 1 ELSE 0 END"},
             when="{r}.moved_to_stage_id IS NOT NULL",
-        ),
+        )
     ]
 
 
@@ -416,6 +425,7 @@ def _analytics_upgrade(pg: bool) -> None:
 ANALYTICS_TRIGGERS = [
     ("deal_daily", "deal", DEAL_WATCHED, _deal_parts),
     ("stage_visit_daily", "dealstagevisit", VISIT_WATCHED, _visit_parts),
+    ("stage_move_daily", "dealstagevisit", MOVE_WATCHED, _move_parts),
     ("ai_spend_daily", "aidecisionlog", DECISION_WATCHED, _decision_parts),
 ]
 
