@@ -24,7 +24,14 @@ from models.brand import Brand, find_brand
 from models.contact import Contact, Suppression
 from models.db import make_engine, migrate, session_scope
 from models.deal import Deal, DealStageVisit
-from models.email import EmailDaily, EmailDraft, EmailEvent, EmailLog, EmailRollup
+from models.email import (
+    BrandSendHour,
+    EmailDaily,
+    EmailDraft,
+    EmailEvent,
+    EmailLog,
+    EmailRollup,
+)
 from models.jobs import DailySummary, InboxCursor
 from models.pipeline import (
     EmailSequence,
@@ -33,10 +40,14 @@ from models.pipeline import (
     SequenceStep,
     StageTierTemplate,
 )
+from models.rollups import AISpendDaily, DealDaily, StageVisitDaily
 from models.types import utcnow
 from models.user import ImportJob, SavedFilter, User, UserBrand
 
 __all__ = [
+    "AISpendDaily",
+    "DealDaily",
+    "StageVisitDaily",
     "AIDecisionLog",
     "AIPromptTemplate",
     "AIPromptVersion",
@@ -53,6 +64,7 @@ __all__ = [
     "DealStatus",
     "DraftKind",
     "DraftStatus",
+    "BrandSendHour",
     "EmailDaily",
     "EmailDraft",
     "EmailEvent",

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Column, Index, Numeric, String
+from sqlalchemy import Column, Index, Numeric, String, text
 from sqlmodel import Field, SQLModel
 
 from dealpilot.core.enums import DealStatus, EngagementTier
@@ -83,6 +83,18 @@ class DealStageVisit(SQLModel, table=True):
             "moved_to_stage_id",
             "entered_at",
             "left_at",
+        ),
+        # The median length of a cohort's ended stays (migration 0016; the counts come from
+        # StageVisitDaily).
+        Index(
+            "ix_dealstagevisit_ended",
+            "pipeline_id",
+            "deal_created_at",
+            "stage_id",
+            "entered_at",
+            "left_at",
+            postgresql_where=text("left_at IS NOT NULL"),
+            sqlite_where=text("left_at IS NOT NULL"),
         ),
     )
 

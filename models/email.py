@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 from dealpilot.core.enums import DraftKind, DraftStatus, EmailEventType, EmailStatus
 from models.types import UTCDateTime, utcnow
 
+FLAGGED_EVENTS = "event_type IN ('complaint', 'unsubscribe')"
+
 
 class EmailLog(SQLModel, table=True):
     """One outgoing email. `idempotency_key` ("deal-{id}:step-{n}") makes every send once-only."""
@@ -20,6 +22,15 @@ class EmailLog(SQLModel, table=True):
         Index("ix_emaillog_deal_created", "deal_id", "created_at", "id"),
         Index("ix_emaillog_stage_created", "stage_id", "created_at", "id"),
         Index("ix_emaillog_status_created", "status", "created_at", "id"),
+        # The deliverability guard: a brand's sends since a time (migration 0016).
+        Index(
+            "ix_emaillog_brand_sent",
+            "brand_id",
+            "sent_at",
+            "bounced",
+            postgresql_where=text("status = 'sent'"),
+            sqlite_where=text("status = 'sent'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -84,6 +95,17 @@ class EmailEvent(SQLModel, table=True):
             "id",
             postgresql_where=text("delivered_at IS NULL AND deal_id IS NOT NULL"),
             sqlite_where=text("delivered_at IS NULL AND deal_id IS NOT NULL"),
+        ),
+        # The deliverability guard: a brand's complaints and unsubscribes since a time, a few
+        # rows among its opens and clicks (migration 0016).
+        Index(
+            "ix_emailevent_flagged",
+            "brand_id",
+            "occurred_at",
+            "event_type",
+            "email",
+            postgresql_where=text(FLAGGED_EVENTS),
+            sqlite_where=text(FLAGGED_EVENTS),
         ),
     )
 
@@ -217,4 +239,16 @@ class EmailDaily(SQLModel, table=True):
     machine_opened: int = 0
     clicked: int = 0
     replied: int = 0
+    bounced: int = 0
+
+
+class BrandSendHour(SQLModel, table=True):
+    """Per brand and UTC hour of sending (`hour`: whole hours since 1970-01-01 UTC), the sends
+    and their bounces, kept by triggers on `emaillog` (migration 0016) like EmailDaily: an email
+    counts while its status is `sent` and it has a `sent_at`. The deliverability guard sums a
+    week of these (168 rows) on every send instead of counting the week's email logs."""
+
+    brand_id: int = Field(primary_key=True)
+    hour: int = Field(primary_key=True)
+    sent: int = 0
     bounced: int = 0

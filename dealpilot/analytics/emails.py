@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -51,7 +51,7 @@ COUNTS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     sent: int = 0
     opened: int = 0
@@ -128,9 +128,8 @@ class EmailPerformance(BaseModel):
     by_day: list[EmailFigures]  # every day of the range, quiet days included
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One rollup key: what a group of emails shares."""
+class Cell(NamedTuple):
+    """One rollup key: what a group of emails shares (a tuple: hashed thousands of times)."""
 
     day: date
     brand_id: int
@@ -151,10 +150,26 @@ class Cells:
         return out
 
 
-def collect(session: Session, filters: Filters, *, stage_id: int | None = None) -> Cells:
-    """The tallies of the emails sent in the range, per rollup key."""
-    cells = Cells()
-    daily = select(EmailDaily).where(
+ALL_KEYS = Cell._fields
+NOT_DAY = ALL_KEYS[1:]
+MEASURES = ("sent", "opened", "machine_opened", "clicked", "replied", "bounced")
+
+
+def collect(
+    session: Session,
+    filters: Filters,
+    *,
+    stage_id: int | None = None,
+    keep: tuple[str, ...] = ALL_KEYS,
+    flags: list[tuple[Cell, Tally]] | None = None,
+) -> Cells:
+    """The tallies of the emails sent in the range, per rollup key; only the key fields in
+    `keep` apart (the database sums the others away; they read as the range's first day, 0,
+    '' or False). `flags`: the complaints, unsubscribes and positive replies when already read
+    (`flagged`)."""
+    blank = Cell(filters.start, 0, 0, 0, "", False)
+    kept = [getattr(EmailDaily, k) for k in keep]
+    daily = select(*kept, *(func.sum(getattr(EmailDaily, m)) for m in MEASURES)).where(
         col(EmailDaily.brand_id).in_(filters.brand_ids),
         col(EmailDaily.day) >= filters.start,
         col(EmailDaily.day) <= filters.end,
@@ -163,26 +178,31 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         daily = daily.where(col(EmailDaily.pipeline_id) == filters.pipeline_id)
     if stage_id is not None:
         daily = daily.where(col(EmailDaily.stage_id) == stage_id)
-    for (row,) in session.execute(daily).all():
-        cell = Cell(
-            as_day(row.day),
-            row.brand_id,
-            row.pipeline_id,
-            row.stage_id,
-            row.variant,
-            bool(row.ai_generated),
+    cells = Cells()
+    for row in session.execute(daily.group_by(*kept)).all():
+        key = dict(zip(keep, row, strict=False))
+        if "day" in key:
+            key["day"] = as_day(key["day"])
+        if "ai_generated" in key:
+            key["ai_generated"] = bool(key["ai_generated"])
+        sent, opened, machine, clicked, replied, bounced = (int(n) for n in row[len(keep) :])
+        cells.tallies[blank._replace(**key)] = Tally(
+            sent, opened, machine, clicked, replied, 0, bounced
         )
-        cells.tallies[cell].add(
-            Tally(
-                sent=row.sent,
-                opened=row.opened,
-                machine_opened=row.machine_opened,
-                clicked=row.clicked,
-                replied=row.replied,
-                bounced=row.bounced,
-            )
-        )
+    mask = [k in keep for k in ALL_KEYS]
+    for cell, tally in flagged(session, filters, stage_id=stage_id) if flags is None else flags:
+        if keep != ALL_KEYS:
+            cell = Cell._make([v if m else b for v, m, b in zip(cell, mask, blank, strict=True)])
+        cells.tallies[cell].add(tally)
+    return cells
 
+
+def flagged(
+    session: Session, filters: Filters, *, stage_id: int | None = None
+) -> list[tuple[Cell, Tally]]:
+    """Per rollup key, the emails of the range complained about, unsubscribed from and replied
+    to positively: from the events and decisions (a few per thousand emails)."""
+    out: list[tuple[Cell, Tally]] = []
     keys = (
         day_of(session, EmailLog.sent_at),
         col(EmailLog.brand_id),
@@ -216,11 +236,10 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
         .group_by(*keys, col(EmailEvent.event_type))
     )
     for *key, kind, n in session.execute(events).all():
-        tally = cells.tallies[_cell(key)]
         if kind == EmailEventType.complaint:
-            tally.complained += n
+            out.append((_cell(key), Tally(complained=n)))
         else:
-            tally.unsubscribed += n
+            out.append((_cell(key), Tally(unsubscribed=n)))
 
     positive = (
         select(*keys, func.count(func.distinct(EmailLog.id)))
@@ -231,14 +250,16 @@ def collect(session: Session, filters: Filters, *, stage_id: int | None = None) 
             col(AIDecisionLog.decision_type) == "classify_reply",
             col(AIDecisionLog.action_taken).in_(POSITIVE),
             col(AIDecisionLog.created_at) >= col(EmailLog.sent_at),
+            # Implied (sent in the range, classified after): bounds the index scan.
+            col(AIDecisionLog.created_at) >= filters.since,
             col(EmailLog.replied).is_(True),
             *where,
         )
         .group_by(*keys)
     )
     for *key, n in session.execute(positive).all():
-        cells.tallies[_cell(key)].positive_replied += n
-    return cells
+        out.append((_cell(key), Tally(positive_replied=n)))
+    return out
 
 
 def _cell(key: list[Any]) -> Cell:
@@ -251,7 +272,9 @@ def variant_of(cell: Cell) -> str:
 
 
 def email_performance(session: Session, filters: Filters) -> EmailPerformance:
-    cells = collect(session, filters)
+    flags = flagged(session, filters)
+    cells = collect(session, filters, keep=NOT_DAY, flags=flags)
+    per_day = collect(session, filters, keep=("day",), flags=flags)
     brands: dict[int, str] = dict(session.execute(select(col(Brand.id), col(Brand.slug))).all())
     names: dict[int, str] = dict(
         session.execute(select(col(Pipeline.id), col(Pipeline.name))).all()
@@ -281,7 +304,7 @@ def email_performance(session: Session, filters: Filters) -> EmailPerformance:
     total = Tally()
     for t in cells.tallies.values():
         total.add(t)
-    by_day = cells.grouped(lambda c: c.day)
+    by_day = per_day.grouped(lambda c: c.day)
     days = [
         filters.start.fromordinal(d)
         for d in range(filters.start.toordinal(), filters.end.toordinal() + 1)

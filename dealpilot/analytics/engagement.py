@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from dealpilot.analytics.common import Applied, as_day, day_of
 from dealpilot.analytics.filters import Filters, pipelines, rate
-from models import AIDecisionLog, Deal, EngagementTier
+from models import AIDecisionLog, Deal, DealDaily, EngagementTier
 
 KINDS = ("ghost", "burnout", "change_approach")
 
@@ -53,15 +53,19 @@ def engagement(session: Session, filters: Filters) -> Engagement:
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     if ids:
         for pid, tier, n in session.execute(
-            select(col(Deal.pipeline_id), col(Deal.engagement_tier), func.count())
-            .where(
-                col(Deal.pipeline_id).in_(ids),
-                col(Deal.created_at) >= filters.since,
-                col(Deal.created_at) < filters.until,
+            select(
+                col(DealDaily.pipeline_id),
+                col(DealDaily.engagement_tier),
+                func.sum(col(DealDaily.deals)),
             )
-            .group_by(col(Deal.pipeline_id), col(Deal.engagement_tier))
+            .where(
+                col(DealDaily.pipeline_id).in_(ids),
+                col(DealDaily.day) >= filters.start,
+                col(DealDaily.day) <= filters.end,
+            )
+            .group_by(col(DealDaily.pipeline_id), col(DealDaily.engagement_tier))
         ).all():
-            counts[pid][tier] += n
+            counts[pid][tier] += int(n)
     tiers = []
     for p in rows:
         assert p.id is not None

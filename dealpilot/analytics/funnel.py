@@ -10,12 +10,20 @@ from collections import defaultdict
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, case, extract, func, null, select
+from sqlalchemy import Table, extract, func, select
 from sqlmodel import Session, col
 
 from dealpilot.analytics.common import Applied, is_postgres
 from dealpilot.analytics.filters import Filters, pipelines, rate
-from models import Brand, Deal, DealStageVisit, DealStatus, PipelineStage, StageKind
+from models import (
+    Brand,
+    DealDaily,
+    DealStageVisit,
+    DealStatus,
+    PipelineStage,
+    StageKind,
+    StageVisitDaily,
+)
 
 VISITS: Table = DealStageVisit.__table__  # type: ignore[attr-defined]
 
@@ -88,58 +96,62 @@ def funnel(session: Session, filters: Filters) -> Funnel:
     for pid in ids:
         nxt.update(_next_stages(stages[pid]))
 
-    cohort = (
-        col(Deal.pipeline_id).in_(ids),
-        col(Deal.created_at) >= filters.since,
-        col(Deal.created_at) < filters.until,
-    )
+    # The cohort's deals and stays from the daily rollups (migration 0016: a few rows per
+    # day, whatever the number of deals); only the median stay reads the stays themselves.
     outcomes: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     reasons: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for pid, status, n in session.execute(
-        select(col(Deal.pipeline_id), col(Deal.status), func.count())
-        .where(*cohort)
-        .group_by(col(Deal.pipeline_id), col(Deal.status))
+    for pid, status, reason, n in session.execute(
+        select(
+            col(DealDaily.pipeline_id),
+            col(DealDaily.status),
+            col(DealDaily.lost_reason),
+            func.sum(col(DealDaily.deals)),
+        )
+        .where(
+            col(DealDaily.pipeline_id).in_(ids),
+            col(DealDaily.day) >= filters.start,
+            col(DealDaily.day) <= filters.end,
+        )
+        .group_by(col(DealDaily.pipeline_id), col(DealDaily.status), col(DealDaily.lost_reason))
     ).all():
-        outcomes[pid][status] += n
-    for pid, reason, n in session.execute(
-        select(col(Deal.pipeline_id), col(Deal.lost_reason), func.count())
-        .where(*cohort, col(Deal.status) == DealStatus.lost)
-        .group_by(col(Deal.pipeline_id), col(Deal.lost_reason))
-    ).all():
-        reasons[pid][reason or "(no reason given)"] += n
+        outcomes[pid][status] += int(n)
+        if status == DealStatus.lost and n:
+            reasons[pid][reason or "(no reason given)"] += int(n)
 
-    # One pass over the cohort's stays (ix_dealstagevisit_cohort): the deals that reached each
-    # stage, those that moved from it straight to its next stage, the stays that ended and
-    # (on PostgreSQL) their median length.
+    reached: dict[int, int] = {}
+    converted: dict[int, int] = {}
+    ended_stays: dict[int, int] = defaultdict(int)
+    for sid, moved_to, deals, stays in session.execute(
+        select(
+            col(StageVisitDaily.stage_id),
+            col(StageVisitDaily.moved_to_stage_id),
+            func.sum(col(StageVisitDaily.deals)),
+            func.sum(col(StageVisitDaily.stays)),
+        )
+        .where(
+            col(StageVisitDaily.pipeline_id).in_(ids),
+            col(StageVisitDaily.day) >= filters.start,
+            col(StageVisitDaily.day) <= filters.end,
+        )
+        .group_by(col(StageVisitDaily.stage_id), col(StageVisitDaily.moved_to_stage_id))
+    ).all():
+        if not moved_to:
+            if deals:
+                reached[sid] = int(deals)
+            continue
+        ended_stays[sid] += int(stays)
+        if moved_to == nxt.get(sid) and deals:
+            converted[sid] = int(deals)
+
     visit = VISITS.c
-    nxt_of = case(nxt, value=visit.stage_id) if nxt else null()
-    went_on = case((visit.moved_to_stage_id == nxt_of, visit.deal_id))
-    seconds = extract("epoch", visit.left_at - visit.entered_at)
-    postgres = is_postgres(session)
-    middle_of = func.percentile_cont(0.5).within_group(seconds) if postgres else null()
     in_cohort = (
         visit.pipeline_id.in_(ids),
         visit.deal_created_at >= filters.since,
         visit.deal_created_at < filters.until,
     )
-    reached: dict[int, int] = {}
-    converted: dict[int, int] = {}
-    medians: dict[int, tuple[int, float | None]] = {}
-    for sid, n, moved, ended, middle in session.execute(
-        select(
-            visit.stage_id,
-            func.count(func.distinct(visit.deal_id)),
-            func.count(func.distinct(went_on)),
-            func.count(visit.left_at),
-            middle_of,
-        )
-        .where(*in_cohort)
-        .group_by(visit.stage_id)
-    ).all():
-        reached[sid], converted[sid] = n, moved
-        medians[sid] = (ended, round(float(middle) / 3600, 2) if middle is not None else None)
-    if not postgres:
-        medians.update(_median_hours(session, in_cohort))
+    medians = _median_hours(session, in_cohort)
+    for sid, ended in ended_stays.items():
+        medians.setdefault(sid, (ended, None))
 
     result: list[PipelineFunnel] = []
     for p in rows:
@@ -189,13 +201,27 @@ def funnel(session: Session, filters: Filters) -> Funnel:
 def _median_hours(
     session: Session, in_cohort: tuple[Any, ...]
 ) -> dict[int, tuple[int, float | None]]:
-    """SQLite (development, tests) has no median: the lengths of the ended stays, in Python."""
+    """Per stage, the ended stays of the cohort and their median length in hours
+    (`ix_dealstagevisit_ended`); SQLite (development, tests) has no median: in Python."""
     visit = VISITS.c
+    ended = (visit.left_at.is_not(None), *in_cohort)
+    if is_postgres(session):
+        seconds = extract("epoch", visit.left_at - visit.entered_at)
+        return {
+            sid: (int(n), round(float(middle) / 3600, 2) if middle is not None else None)
+            for sid, n, middle in session.execute(
+                select(
+                    visit.stage_id,
+                    func.count(),
+                    func.percentile_cont(0.5).within_group(seconds),
+                )
+                .where(*ended)
+                .group_by(visit.stage_id)
+            ).all()
+        }
     lengths: dict[int, list[float]] = defaultdict(list)
     for sid, entered, left in session.execute(
-        select(visit.stage_id, visit.entered_at, visit.left_at).where(
-            visit.left_at.is_not(None), *in_cohort
-        )
+        select(visit.stage_id, visit.entered_at, visit.left_at).where(*ended)
     ).all():
         lengths[sid].append((left - entered).total_seconds())
     return {sid: (len(v), round(statistics.median(v) / 3600, 2)) for sid, v in lengths.items()}

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from dealpilot.analytics.common import Applied
 from dealpilot.analytics.filters import Filters, pipelines
-from models import AIDecisionLog, Deal, DealStatus, EmailDaily, PipelineStage, StageKind
+from models import AISpendDaily, DealDaily, DealStatus, EmailDaily, PipelineStage, StageKind
 
 # What a stage's deals are worth when nobody set its probability.
 DEFAULT_PROBABILITY: dict[StageKind, Decimal] = {
@@ -100,40 +100,41 @@ def revenue(session: Session, filters: Filters, price: Pricing) -> Revenue:
             .order_by(col(PipelineStage.pipeline_id), col(PipelineStage.order))
         ).all():
             stage_rows[s.pipeline_id].append(s)
-        for sid, status, n, with_value, total in session.execute(
+        # From the daily rollups (migration 0016), not the deals and decisions themselves.
+        for sid, status, n, with_value, cents in session.execute(
             select(
-                col(Deal.stage_id),
-                col(Deal.status),
-                func.count(),
-                func.count(col(Deal.value)),
-                func.coalesce(func.sum(col(Deal.value)), 0),
+                col(DealDaily.stage_id),
+                col(DealDaily.status),
+                func.sum(col(DealDaily.deals)),
+                func.sum(col(DealDaily.valued)),
+                func.sum(col(DealDaily.value_cents)),
             )
             .where(
-                col(Deal.pipeline_id).in_(ids),
-                col(Deal.created_at) >= filters.since,
-                col(Deal.created_at) < filters.until,
+                col(DealDaily.pipeline_id).in_(ids),
+                col(DealDaily.day) >= filters.start,
+                col(DealDaily.day) <= filters.end,
             )
-            .group_by(col(Deal.stage_id), col(Deal.status))
+            .group_by(col(DealDaily.stage_id), col(DealDaily.status))
         ).all():
-            values[(sid, status)] = (n, with_value, Decimal(str(total)))
+            values[(sid, status)] = (int(n), int(with_value), Decimal(int(cents)) / 100)
         for pid, model, calls, prompt, completion in session.execute(
             select(
-                col(Deal.pipeline_id),
-                col(AIDecisionLog.model),
-                func.count(),
-                func.sum(col(AIDecisionLog.prompt_tokens)),
-                func.sum(col(AIDecisionLog.completion_tokens)),
+                col(AISpendDaily.pipeline_id),
+                col(AISpendDaily.model),
+                func.sum(col(AISpendDaily.calls)),
+                func.sum(col(AISpendDaily.prompt_tokens)),
+                func.sum(col(AISpendDaily.completion_tokens)),
             )
-            .join(Deal, col(Deal.id) == col(AIDecisionLog.deal_id))
             .where(
-                col(Deal.pipeline_id).in_(ids),
-                col(AIDecisionLog.brand_id).in_(filters.brand_ids),
-                col(AIDecisionLog.created_at) >= filters.since,
-                col(AIDecisionLog.created_at) < filters.until,
+                col(AISpendDaily.pipeline_id).in_(ids),
+                col(AISpendDaily.brand_id).in_(filters.brand_ids),
+                col(AISpendDaily.day) >= filters.start,
+                col(AISpendDaily.day) <= filters.end,
             )
-            .group_by(col(Deal.pipeline_id), col(AIDecisionLog.model))
+            .group_by(col(AISpendDaily.pipeline_id), col(AISpendDaily.model))
         ).all():
-            spend[pid].append((model, int(calls), int(prompt or 0), int(completion or 0)))
+            if calls:
+                spend[pid].append((model, int(calls), int(prompt or 0), int(completion or 0)))
         sent = {
             pid: int(n)
             for pid, n in session.execute(

@@ -18,17 +18,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, union_all
 from sqlmodel import Session, col, select
 
 from dealpilot.core.errors import Conflict
 from dealpilot.core.metrics import record_brand_paused
 from dealpilot.deals import warmup
 from dealpilot.deals.store import brand_window
-from models import AIDecisionLog, Brand, EmailEvent, EmailEventType, EmailLog, EmailStatus
+from models import (
+    AIDecisionLog,
+    Brand,
+    BrandSendHour,
+    EmailEvent,
+    EmailEventType,
+    EmailLog,
+    EmailStatus,
+)
 from workflows.contracts import SendOutcome
 from workflows.rules import next_send_time
 
@@ -86,12 +94,32 @@ def _sent_in_window(brand: Brand, since: datetime) -> Any:
     )
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def first_whole_hour(since: datetime) -> int:
+    """The first hour (hours since 1970, as `BrandSendHour.hour`) wholly at or after `since`."""
+    hour = (since - EPOCH) // HOUR
+    return hour if EPOCH + hour * HOUR == since else hour + 1
+
+
 def brand_rates(session: Session, brand: Brand, now: datetime) -> Rates:
+    """The brand's figures of its window: the sends and bounces of its whole hours from the
+    `brandsendhour` rollup (kept by triggers on `emaillog`, migration 0016), those of the part
+    hour at the window's start from the email logs; a few rows whatever the volume."""
     since = window_start(brand, now)
-    sends, bounces = session.exec(
-        select(func.count(), func.count().filter(col(EmailLog.bounced).is_(True))).where(
-            *_sent_in_window(brand, since)
-        )
+    hour = first_whole_hour(since)
+    whole_hours: Any = select(
+        col(BrandSendHour.sent).label("sent"), col(BrandSendHour.bounced).label("bounced")
+    ).where(col(BrandSendHour.brand_id) == brand.id, col(BrandSendHour.hour) >= hour)
+    part_hour = select(
+        func.count().label("sent"),
+        func.count().filter(col(EmailLog.bounced).is_(True)).label("bounced"),
+    ).where(*_sent_in_window(brand, since), col(EmailLog.sent_at) < EPOCH + hour * HOUR)
+    both = union_all(whole_hours, part_hour).subquery()
+    sends, bounces = session.execute(
+        select(func.coalesce(func.sum(both.c.sent), 0), func.coalesce(func.sum(both.c.bounced), 0))
     ).one()
     flagged = dict(
         session.exec(

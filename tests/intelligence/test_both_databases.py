@@ -19,6 +19,7 @@ from models import (
     utcnow,
 )
 from tests.factories import make_brand, make_contact, make_pipeline, stages_of
+from tests.intelligence.test_guard_rollup import counted
 
 
 def test_guard_ab_and_forecast_queries_agree_on_both_databases(any_engine: Engine) -> None:
@@ -61,6 +62,9 @@ def test_guard_ab_and_forecast_queries_agree_on_both_databases(any_engine: Engin
         assert row is not None
         rates = deliverability.brand_rates(s, row, now)
         assert (rates.sends, rates.bounces, rates.complaints, rates.unsubscribes) == (30, 1, 0, 1)
+        # From the hourly rollup (migration 0016): what counting the logs gives.
+        since = deliverability.window_start(row, now)
+        assert (rates.sends, rates.bounces) == counted(s, brand_id, since)
         domains = deliverability.domain_rates(s, row, now)
         assert [(d.scope, d.sends, d.bounces, d.unsubscribes) for d in domains] == [
             ("a.example", 20, 1, 1),
