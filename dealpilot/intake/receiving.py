@@ -153,12 +153,20 @@ class Receiver:
         if self._loop is not loop:
             # An app served in turn by several loops (tests): an ended loop's batches never
             # finish, and its connections belong to it.
-            self._loop, self._busy, self._idle = loop, 0, []
+            self.close()
+            self._loop, self._busy = loop, 0
         if self._waiting and self._busy < self._writers:
             self._busy += 1
             task = loop.create_task(self._write(), name="intake-receiver")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Closes the connections kept for the next batches (the app's lifespan, at the end);
+        a later batch connects again."""
+        idle, self._idle = self._idle, []
+        for inserter in idle:
+            inserter.close()
 
     async def _write(self) -> None:
         # The batch is taken when the task runs, not when it was created: every request that
