@@ -90,6 +90,7 @@ def create_app(
         finally:
             if started:
                 await relay.stop()
+            app.state.receiver.close()  # its kept database connections
 
     app = FastAPI(
         lifespan=lifespan,

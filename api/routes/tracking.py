@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.routes.reply_fast import Route, reply_fast_path
 from dealpilot.core.errors import DealpilotError, NotFound
 from dealpilot.core.settings import Settings
 from dealpilot.intake import Inbound, content_key, receive_and_relay
@@ -114,7 +115,8 @@ class _Template:
 
 
 class TrackingFastPath:
-    """Answers a genuine pixel or click before the router (see the module docstring); the
+    """Answers a genuine pixel or click, and a genuine signed reply webhook
+    (`api.routes.reply_fast`), before the router (see the module docstring); the
     innermost middleware, so request ids and metrics see these requests as they see any other.
     `prefix`: where the tracking router is mounted (`/api/crm`)."""
 
@@ -124,6 +126,9 @@ class TrackingFastPath:
         self.click_prefix = f"{prefix}{router.prefix}/click/"
         self.open_route = _Template(self.open_prefix + "{token}.gif")
         self.click_route = _Template(self.click_prefix + "{token}")
+        # The signed generic reply webhook (`api.routes.reply_fast`).
+        self.reply_path = f"{prefix}/webhooks/reply"
+        self.reply_route = Route(self.reply_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -136,6 +141,12 @@ class TrackingFastPath:
                 token = path[len(self.click_prefix) :]
                 if token and "/" not in token and await self._click(scope, receive, send, token):
                     return
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            if scope["path"] == self.reply_path:
+                rest = await reply_fast_path(scope, receive, send, self.reply_route)
+                if rest is None:
+                    return
+                receive = rest
         await self.app(scope, receive, send)
 
     async def _open(self, scope: Scope, receive: Receive, send: Send, token: str) -> bool:

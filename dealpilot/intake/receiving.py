@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dealpilot.core import metrics
 from dealpilot.core.errors import ServiceUnavailable
+from dealpilot.intake.pg_receiving import PgInserter
 from dealpilot.intake.recording import Inbound, clean_text, event_key, stored_payload
 from models import EmailEvent, EmailEventType, utcnow
 from models.uow import CONTENTION_ATTEMPTS, CONTENTION_PAUSE, is_contention
@@ -109,18 +110,27 @@ def _insert_retrying(engine: Engine, rows: list[dict[str, Any]]) -> set[tuple[st
     raise AssertionError("unreachable")
 
 
+# Batches in flight at once on PostgreSQL, each on its own connection.
+WRITERS = 4
 _Waiting = tuple[list[dict[str, Any]], "asyncio.Future[list[bool]]"]
 
 
 class Receiver:
     """Stores received events for many requests at once (see the module docstring). One per
-    process; needs no task of its own: the first request that finds it idle starts a writer
-    that runs until nothing is waiting."""
+    process; needs no task of its own: a request that finds a writer free starts a batch, which
+    takes every request waiting when it starts. On PostgreSQL up to `WRITERS` batches are in
+    flight at once, each on its own connection (the server flushes their commits together);
+    on SQLite one, in a thread (SQLite has one writer)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writers: int | None = None) -> None:
         self._engine = engine
+        self._pg = engine.dialect.name == "postgresql"
+        self._writers = writers or (WRITERS if self._pg else 1)
+        self._idle: list[PgInserter] = []  # connections not in use (`pg_receiving`)
         self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._busy = 0  # batches started and not finished
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def receive(self, inbounds: Sequence[Inbound]) -> list[bool]:
         """Commits `inbounds` (each new, or a duplicate of one already stored); for each,
@@ -131,43 +141,78 @@ class Receiver:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[bool]] = loop.create_future()
         self._waiting.append((rows, future))
-        # A writer of another (ended) event loop never runs again: an app served in turn by
-        # several loops (tests) gets a writer in each.
-        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
-            self._writer = asyncio.create_task(self._write(), name="intake-receiver")
+        self._start(loop)
         created = await asyncio.shield(future)
         for inbound, new in zip(inbounds, created, strict=True):
             if not new:
                 metrics.record_intake(inbound.source, created=False, matched=False)
         return created
 
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A batch, if a writer is free and requests wait."""
+        if self._loop is not loop:
+            # An app served in turn by several loops (tests): an ended loop's batches never
+            # finish, and its connections belong to it.
+            self.close()
+            self._loop, self._busy = loop, 0
+        if self._waiting and self._busy < self._writers:
+            self._busy += 1
+            task = loop.create_task(self._write(), name="intake-receiver")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Closes the connections kept for the next batches (the app's lifespan, at the end);
+        a later batch connects again."""
+        idle, self._idle = self._idle, []
+        for inserter in idle:
+            inserter.close()
+
     async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            rows: list[dict[str, Any]] = []
-            seen: set[tuple[str, str]] = set()
-            for request_rows, _future in batch:
-                for row in request_rows:
-                    key = (row["source"], row["dedupe_key"])
-                    if key not in seen:  # the same event twice in one statement: once
-                        seen.add(key)
-                        rows.append(row)
-            try:
-                created = await anyio.to_thread.run_sync(_insert_retrying, self._engine, rows)
-            except Exception as exc:
-                log.warning("intake.receive_failed", error_type=type(exc).__name__, rows=len(rows))
-                refused = ServiceUnavailable(
-                    "The event could not be stored; try again", code="database_unavailable"
-                )
-                for _rows, future in batch:
-                    if not future.done():
-                        future.set_exception(refused)
-                continue
-            for request_rows, future in batch:
-                answer = []
-                for row in request_rows:
-                    key = (row["source"], row["dedupe_key"])
-                    answer.append(key in created)
-                    created.discard(key)  # a second copy in the same batch is a duplicate
+        # The batch is taken when the task runs, not when it was created: every request that
+        # arrived in between goes with it.
+        batch, self._waiting = self._waiting, []
+        try:
+            if batch:
+                await self._store(batch)
+        finally:
+            self._busy -= 1
+            self._start(asyncio.get_running_loop())  # whatever arrived while this one wrote
+
+    async def _store(self, batch: list[_Waiting]) -> None:
+        rows: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for request_rows, _future in batch:
+            for row in request_rows:
+                key = (row["source"], row["dedupe_key"])
+                if key not in seen:  # the same event twice in one statement: once
+                    seen.add(key)
+                    rows.append(row)
+        try:
+            created = await self._insert(rows)
+        except Exception as exc:
+            log.warning("intake.receive_failed", error_type=type(exc).__name__, rows=len(rows))
+            refused = ServiceUnavailable(
+                "The event could not be stored; try again", code="database_unavailable"
+            )
+            for _rows, future in batch:
                 if not future.done():
-                    future.set_result(answer)
+                    future.set_exception(refused)
+            return
+        for request_rows, future in batch:
+            answer = []
+            for row in request_rows:
+                key = (row["source"], row["dedupe_key"])
+                answer.append(key in created)
+                created.discard(key)  # a second copy in the same batch is a duplicate
+            if not future.done():
+                future.set_result(answer)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        if not self._pg:
+            return await anyio.to_thread.run_sync(_insert_retrying, self._engine, rows)
+        inserter = self._idle.pop() if self._idle else PgInserter(self._engine)
+        try:
+            return await inserter.insert(rows)
+        finally:
+            self._idle.append(inserter)  # closed after a failure: it connects again when used

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, not_
+from sqlalchemy import func, not_, text
 from sqlmodel import Session, col, select
 
 from dealpilot.core import metrics
@@ -35,6 +36,71 @@ from dealpilot.intake.recording import (
 from models import EmailEvent, EmailEventType, EmailLog
 
 BATCH = 500
+
+# PostgreSQL: a batch written with two statements (rows as arrays), not one UPDATE per event
+# and per email: the batch's transaction stays short, and a duplicate of an event it holds
+# (a pixel fetched again, whose insert-if-new waits on that transaction) waits milliseconds.
+_EVENTS = text(
+    "UPDATE emailevent AS e SET brand_id = v.brand_id, email_log_id = v.email_log_id, "
+    "deal_id = v.deal_id, email = v.email, is_bot = v.is_bot, settled = true "
+    "FROM unnest(CAST(:id AS INTEGER[]), CAST(:brand_id AS INTEGER[]), "
+    "CAST(:email_log_id AS INTEGER[]), CAST(:deal_id AS INTEGER[]), CAST(:email AS TEXT[]), "
+    "CAST(:is_bot AS BOOLEAN[])) AS v(id, brand_id, email_log_id, deal_id, email, is_bot) "
+    "WHERE e.id = v.id"
+)
+# The flags only ever go from false to true, keeping the first time: a concurrent writer's
+# flag is never undone.
+_FLAGS = text(
+    "UPDATE emaillog AS l SET opened = l.opened OR v.opened, "
+    "opened_at = COALESCE(l.opened_at, v.opened_at), clicked = l.clicked OR v.clicked, "
+    "clicked_at = COALESCE(l.clicked_at, v.clicked_at), "
+    "machine_opened = l.machine_opened OR v.machine_opened, "
+    "machine_opened_at = COALESCE(l.machine_opened_at, v.machine_opened_at) "
+    "FROM unnest(CAST(:id AS INTEGER[]), CAST(:opened AS BOOLEAN[]), "
+    "CAST(:opened_at AS TIMESTAMP[]), CAST(:clicked AS BOOLEAN[]), "
+    "CAST(:clicked_at AS TIMESTAMP[]), CAST(:machine_opened AS BOOLEAN[]), "
+    "CAST(:machine_opened_at AS TIMESTAMP[])) "
+    "AS v(id, opened, opened_at, clicked, clicked_at, machine_opened, machine_opened_at) "
+    "WHERE l.id = v.id"
+)
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    """As `models.types.UTCDateTime` stores times: naive UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
+
+
+def write_settled(session: Session, events: list[EmailEvent], logs: list[EmailLog]) -> None:
+    """The settled events and the emails they flagged, written in one statement each
+    (PostgreSQL), instead of the session's flush; they leave the session (nothing else of
+    theirs changed)."""
+    for obj in (*events, *logs):
+        session.expunge(obj)  # before the statements: their autoflush must not write them
+    if events:
+        session.execute(
+            _EVENTS,
+            {
+                "id": [e.id for e in events],
+                "brand_id": [e.brand_id for e in events],
+                "email_log_id": [e.email_log_id for e in events],
+                "deal_id": [e.deal_id for e in events],
+                "email": [e.email for e in events],
+                "is_bot": [e.is_bot for e in events],
+            },
+        )
+    if logs:
+        session.execute(
+            _FLAGS,
+            {
+                "id": [x.id for x in logs],
+                "opened": [x.opened for x in logs],
+                "opened_at": [_naive(x.opened_at) for x in logs],
+                "clicked": [x.clicked for x in logs],
+                "clicked_at": [_naive(x.clicked_at) for x in logs],
+                "machine_opened": [x.machine_opened for x in logs],
+                "machine_opened_at": [_naive(x.machine_opened_at) for x in logs],
+            },
+        )
 
 
 @dataclass
@@ -73,6 +139,7 @@ def _settle_one(
     inbound: Inbound,
     brand_for: Callable[[tuple[str, ...]], int | None],
     known: dict[str, EmailLog],
+    flagged: dict[int, EmailLog],
 ) -> None:
     if inbound.brand_id is None and inbound.recipients:
         inbound = replace(inbound, brand_id=brand_for(inbound.recipients))
@@ -87,7 +154,10 @@ def _settle_one(
     event.is_bot = is_bot
     event.settled = True
     if log is not None:
+        before = (log.opened, log.clicked, log.machine_opened)
         flag_log(log, inbound, is_bot, machine)
+        if (log.opened, log.clicked, log.machine_opened) != before and log.id is not None:
+            flagged[log.id] = log
     metrics.record_intake(event.source, created=True, matched=event.deal_id is not None)
 
 
@@ -109,6 +179,7 @@ def settle(session: Session, limit: int = BATCH) -> Settled:
         return brands[recipients]
 
     done = Settled()
+    flagged: dict[int, EmailLog] = {}
     # Every email the batch names, loaded at once (by id, by Message-ID); nothing is written
     # until all are matched, then the whole batch is flushed together.
     with session.no_autoflush:
@@ -119,11 +190,13 @@ def settle(session: Session, limit: int = BATCH) -> Settled:
         logs = session.exec(select(EmailLog).where(col(EmailLog.id).in_(log_ids))).all()
         known = logs_by_message_id(session, [m for i in inbounds for m in i.message_ids])
         for event, inbound in zip(events, inbounds, strict=True):
-            _settle_one(session, event, inbound, brand_for, known)
+            _settle_one(session, event, inbound, brand_for, known, flagged)
             done.events += 1
             if event.deal_id is not None:
                 done.deal_ids.add(event.deal_id)
         del logs
+        if session.get_bind().dialect.name == "postgresql":
+            write_settled(session, list(events), list(flagged.values()))
     session.flush()
     return done
 

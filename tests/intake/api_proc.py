@@ -12,12 +12,15 @@ from api import create_app
 from dealpilot.core.settings import Settings
 from models import make_engine
 
+WEBHOOK_SECRET = "generic-secret"  # as tests.intake.conftest.SECRETS
+
 
 def main(db_url: str, port: int) -> None:
     settings = Settings(
         DEALPILOT_ENV="test",
         DEALPILOT_LOG_LEVEL="WARNING",
         TRACKING_SECRET="test-tracking-secret",
+        DEALPILOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     app = create_app(engine=make_engine(db_url), api_keys={"k"}, settings=settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

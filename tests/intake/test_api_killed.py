@@ -1,9 +1,11 @@
-"""The API killed (SIGKILL) in the middle of a stream of opens: every open it answered 2xx is
-stored, matched and delivered to its deal exactly once afterwards (issue 15, item 2).
+"""The API killed (SIGKILL) in the middle of a stream of opens, clicks and signed reply webhooks:
+every request it answered 2xx is stored, matched and delivered to its deal exactly once
+afterwards (issue 15, item 2).
 
-The pixel answers once its event is committed (one insert, shared with the requests in flight)
-and leaves the matching and the delivery to the relay: what the killed process answered is in
-the database, whatever it had not matched or delivered yet."""
+Those three endpoints answer once their event is committed (one insert-if-new, shared with the
+requests in flight) and leave the matching and the delivery to the relay: what the killed
+process answered is in the database, whatever it had not matched or delivered yet. Delivery is
+proven on the deals' real workflows: each counts every open, click and reply it heard once."""
 
 from __future__ import annotations
 
@@ -23,17 +25,19 @@ from sqlmodel import Session, select
 from dealpilot.intake import Relay
 from dealpilot.temporal.deals import DealWorkflows
 from dealpilot.tracking.tracker import Tracker
-from models import EmailEvent, EmailEventType
+from models import EmailEvent, EmailEventType, EmailLog
 from models.uow import UnitsOfWork
 from tests.intake.conftest import Intake
+from tests.intake.test_replies import _generic
 from tests.waiting import wait_until_async
 from workflows.deal import DealWorkflow
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(300)]
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0"
-OPENS = 300
-KILL_AFTER = 60  # answered opens before the kill
+REQUESTS = 240  # opens, clicks and replies in turn, over two deals
+KILL_AFTER = 60  # answered requests before the kill
 IN_FLIGHT = 8
+KINDS = (EmailEventType.open, EmailEventType.click, EmailEventType.reply)
 
 
 def _free_port() -> int:
@@ -51,39 +55,59 @@ async def _answers(base: str) -> bool:
         return False
 
 
-async def test_every_open_answered_before_a_kill_is_delivered_once(intake: Intake) -> None:
+def _request(n: int, log: EmailLog, tracker: Tracker) -> tuple[str, str, dict[str, str], bytes]:
+    """(method, path, headers, body) of request `n`; its event is found again by `_key`."""
+    kind = KINDS[n % 3]
+    agent = f"{BROWSER} reader/{n}"
+    if kind == EmailEventType.open:
+        return "GET", urlsplit(tracker.open_url(log.id or 0)).path, {"User-Agent": agent}, b""
+    if kind == EmailEventType.click:
+        url = tracker.click_url(log.id or 0, f"https://codeteki.au/offer?n={n}")
+        return "GET", urlsplit(url).path, {"User-Agent": agent}, b""
+    body, headers = _generic(log, message_id=f"<killed-{n}@example.com>")
+    return "POST", "/api/crm/webhooks/reply", headers, body
+
+
+def _key(event: EmailEvent) -> int:
+    """The request number an event was stored from."""
+    if event.event_type == EmailEventType.reply:
+        return int(event.dedupe_key.removeprefix("<killed-").split("@")[0])
+    return int(str(event.payload["raw"]["user_agent"]).rsplit("/", 1)[1])
+
+
+async def test_every_event_answered_before_a_kill_is_delivered_once(intake: Intake) -> None:
     deals = [await intake.first_email(f"killed{i}@leeplumbing.com.au") for i in range(2)]
     tracker = Tracker("https://crm.example.test", "test-tracking-secret")
-    paths = [urlsplit(tracker.open_url(log.id or 0)).path for _deal, _handle, log in deals]
     db_url = intake.stack.engine.url.render_as_string(hide_password=False)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "tests.intake.api_proc", db_url, str(port)])
-    accepted: list[str] = []  # the User-Agent of each open answered 2xx (unique per open)
+    accepted: list[int] = []  # the requests answered 2xx (302 for a click)
     try:
         await wait_until_async(lambda: _answers(base), timeout=120, what="the API to start")
         gate = asyncio.Semaphore(IN_FLIGHT)
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
 
             async def hit(n: int) -> None:
-                agent = f"{BROWSER} reader/{n}"
+                method, path, headers, body = _request(n, deals[n % 2][2], tracker)
                 async with gate:
                     try:
-                        r = await http.get(paths[n % 2], headers={"User-Agent": agent})
+                        r = await http.request(method, path, headers=headers, content=body)
                     except httpx.TransportError:
                         return  # the API is gone: not answered, not accepted
-                if r.status_code == 200:
-                    accepted.append(agent)
-                    if len(accepted) == KILL_AFTER:
-                        os.kill(proc.pid, signal.SIGKILL)
+                assert r.status_code in (200, 302), r.text
+                accepted.append(n)
+                if len(accepted) == KILL_AFTER:
+                    os.kill(proc.pid, signal.SIGKILL)
 
-            await asyncio.gather(*(hit(n) for n in range(OPENS)))
+            await asyncio.gather(*(hit(n) for n in range(REQUESTS)))
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert KILL_AFTER <= len(accepted) < OPENS  # killed mid-load, with requests in flight
+    assert KILL_AFTER <= len(accepted) < REQUESTS  # killed mid-load, with requests in flight
+    assert {KINDS[n % 3] for n in accepted} == set(KINDS)
 
     # Another process's relay (Temporal up): settles what the dead one received, delivers it.
     relay = Relay(DealWorkflows(intake.stack.client), UnitsOfWork(intake.stack.engine))
@@ -92,21 +116,20 @@ async def test_every_open_answered_before_a_kill_is_delivered_once(intake: Intak
     assert (await relay.run_once()).delivered == 0
 
     with Session(intake.stack.engine) as s:
-        rows = s.exec(select(EmailEvent).where(EmailEvent.event_type == EmailEventType.open))
-        stored = {str(row.payload["raw"]["user_agent"]): row for row in rows}
+        stored = {_key(row): row for row in s.exec(select(EmailEvent))}
     assert set(accepted) <= set(stored)
-    deal_ids = {deal_id for deal_id, _handle, _log in deals}
-    for agent in accepted:
-        row = stored[agent]
-        assert (row.settled, row.deal_id in deal_ids, row.delivered_at is not None) == (
-            True,
-            True,
-            True,
-        ), agent
+    deal_of = {log.id: deal_id for deal_id, _handle, log in deals}
+    for n in accepted:
+        row = stored[n]
+        assert row.event_type == KINDS[n % 3], n
+        assert (row.settled, row.delivered_at is not None) == (True, True), n
+        assert row.deal_id == deal_of[deals[n % 2][2].id], n
 
-    # Each deal heard each stored open once: the accepted ones, and any the API committed but
+    # Each deal heard each stored event once: the accepted ones, and any the API committed but
     # died before answering.
     await intake.stack.env.sleep(timedelta(minutes=5))
     for deal_id, handle, _log in deals:
         state = await handle.query(DealWorkflow.state)
-        assert state.opens == sum(1 for row in stored.values() if row.deal_id == deal_id)
+        mine = [row for row in stored.values() if row.deal_id == deal_id]
+        heard = (state.opens, state.clicks, state.replies)
+        assert heard == tuple(sum(1 for r in mine if r.event_type == k) for k in KINDS)

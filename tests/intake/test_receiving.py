@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from dealpilot.core.errors import ServiceUnavailable
 from dealpilot.intake import Inbound, Receiver, Relay, count_pending
 from dealpilot.intake.receiving import received_row
 from models import EmailEvent, EmailEventType, EmailLog, utcnow
@@ -119,3 +120,45 @@ def test_suppressing_events_are_never_only_received() -> None:
         inbound = Inbound(event_type=kind, source="x", dedupe_key="k", occurred_at=utcnow())
         with pytest.raises(ValueError, match="recorded in full"):
             received_row(inbound)
+
+
+async def test_a_lost_connection_refuses_its_batch_and_the_next_connects_again(
+    engine: Engine,
+) -> None:
+    """PostgreSQL: the receiver's connections are kept open; one the server dropped refuses the
+    batch it was sending (the requests answer 503, nothing is claimed stored) and the next batch
+    connects again. What was answered as stored is stored, once."""
+    _brand, deal_id, log_id, _address = _sent(engine)
+    receiver = Receiver(engine)
+    assert await receiver.receive([_open(log_id, "before")]) == [True]
+    with engine.connect() as conn:  # every connection the receiver holds, dropped
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND query LIKE '%dealpilot_receive%'"
+            )
+        )
+    with pytest.raises(ServiceUnavailable):
+        await receiver.receive([_open(log_id, "lost")])
+    assert await receiver.receive([_open(log_id, "after"), _open(log_id, "before")]) == [
+        True,
+        False,
+    ]
+    await Relay(None, UnitsOfWork(engine)).run_once()
+    rows = _rows(engine)
+    assert [r.dedupe_key for r in rows] == ["before", "after"]
+    assert {(r.settled, r.deal_id) for r in rows} == {(True, deal_id)}
+
+
+async def test_concurrent_batches_store_each_event_once(any_engine: Engine) -> None:
+    """Many requests at once (several batches in flight on PostgreSQL, each its own statement),
+    with every event sent twice: each stored once, and exactly one of its two requests hears it
+    was new."""
+    _brand, _deal, log_id, _address = _sent(any_engine)
+    receiver = Receiver(any_engine)
+    keys = [f"k{n}" for n in range(60)] * 2
+    answers = await asyncio.gather(*(receiver.receive([_open(log_id, k)]) for k in keys))
+    new = [k for k, (created,) in zip(keys, answers, strict=True) if created]
+    assert sorted(new) == sorted(set(keys))
+    assert sorted(r.dedupe_key for r in _rows(any_engine)) == sorted(set(keys))
