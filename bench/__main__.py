@@ -23,7 +23,7 @@ QUICK: dict[str, list[str]] = {
     "enrolment": ["--n", "200", "--rounds", "2"],
     "deal_cycle": ["--deals", "100"],
     "workers": ["--deals", "150"],
-    "sleeping": ["--deals", "2000", "--wake", "500"],
+    "sleeping": [],
     "intake": ["--db", "postgres", "--levels", "16", "--seconds", "3"],
     "intake_outage": ["--db", "postgres", "--requests", "300"],
     "unsubscribe_race": ["--deals", "60"],
@@ -36,7 +36,7 @@ QUICK: dict[str, list[str]] = {
 FULL: dict[str, list[str]] = {
     "intake": ["--db", "postgres", "--levels", "16"],
     "intake_outage": ["--db", "postgres"],
-    "sleeping": ["--deals", "100000", "--wake", "10000"],
+    "sleeping": ["--full"],
     "console": ["--postgres"],
 }
 BENCHMARKS = tuple(QUICK)

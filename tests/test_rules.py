@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from workflows.rules import (
     reply_stage,
     won_stage,
 )
+from workflows.windows import deal_offset_fraction
 
 SYD = ZoneInfo("Australia/Sydney")
 IST = ZoneInfo("Asia/Kolkata")
@@ -139,6 +141,34 @@ def test_offset_is_deterministic_inside_the_window_and_spread() -> None:
     minutes = {w.replace(second=0) for w in wakes}
     assert len(minutes) >= 110  # of 120 possible: no thundering herd at 09:00:00
     assert sum(w == opening for w in wakes) <= 2
+
+
+@pytest.mark.parametrize(
+    ("first", "count", "step"),
+    [(1, 500, 1), (90_001, 10_000, 1), (7, 3_000, 3), (100, 2_000, 7)],
+    ids=["500", "10000", "every-3rd", "every-7th"],
+)
+def test_a_window_opening_for_many_deals_spreads_them_evenly(
+    first: int, count: int, step: int
+) -> None:
+    """Consecutive deal ids (a bulk enrolment's), or every k-th (brands interleaved): no minute
+    of the two-hour spread wakes more than 1.5x its even share, no second more than 2."""
+    now = syd(2026, 3, 7, 10, 0)
+    wakes = [next_send_time(now, WINDOW, d) for d in range(first, first + count * step, step)]
+    per_minute = Counter(int(w.timestamp()) // 60 for w in wakes)
+    per_second = Counter(int(w.timestamp()) for w in wakes)
+    assert len(per_minute) == 120
+    assert max(per_minute.values()) <= 1.5 * count / 120
+    assert max(per_second.values()) <= 2
+
+
+def test_the_earlier_hash_is_kept_for_recorded_wakes() -> None:
+    """Wakes planned before the even spread (no `even-wake-spread` marker in the history) keep
+    the blake2b fraction: these values are what those histories' timers were computed from."""
+    assert deal_offset_fraction(42, even=False) == 0.2816752485790792
+    assert deal_offset_fraction(7, even=False) == 0.5218690370117429
+    assert deal_offset_fraction(1) == pytest.approx(0.6180339887498949)  # 1 / golden ratio
+    assert all(0 <= deal_offset_fraction(d) < 1 for d in (0, 1, 2**40, 2**63 + 5))
 
 
 def test_short_window_offset_never_passes_its_end() -> None:

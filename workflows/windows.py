@@ -2,6 +2,12 @@
 
 Pure functions of their arguments (no clock, no I/O beyond zoneinfo's tz database, no
 randomness), so DealWorkflow can call them during replay. Re-exported by workflows.rules.
+
+A deal's offset into a window is Fibonacci hashing of its id (`deal_offset_fraction`): any
+run of consecutive deal ids (a bulk enrolment's) lands evenly over the spread, so when a
+window opens for 10,000 deals no minute wakes many more than another (bench.sleeping). Deals
+whose recorded history planned their wakes with the earlier blake2b hash keep it: inside a
+workflow the choice is `workflow.patched(EVEN_SPREAD_PATCH)`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from temporalio import workflow
 
 # Wake-ups are spread over the first part of a window (at most this long) so that a
 # weekend's worth of deals does not hit the Temporal cluster at 09:00:00 Monday.
@@ -76,10 +84,32 @@ def in_send_window(now: datetime, window: SendWindow, contact_timezone: str | No
     return local.weekday() in window.days and window.start <= local.time() < window.end
 
 
-def deal_offset_fraction(deal_id: int) -> float:
-    """A stable value in [0, 1) per deal (hash, not id order, so neighbours spread out)."""
+# 2**64 / golden ratio, odd: multiplying by it (mod 2**64) is Fibonacci hashing. By the
+# three-distance theorem the fractions of N consecutive ids cut [0, 1) into gaps of at most
+# three lengths, none longer than about 2.6 / N: an even spread at any N, not a random one.
+_FIBONACCI = 0x9E3779B97F4A7C15
+_WORD = 2**64
+EVEN_SPREAD_PATCH = "even-wake-spread"
+
+
+def deal_offset_fraction(deal_id: int, *, even: bool = True) -> float:
+    """A stable value in [0, 1) per deal. `even` (the default): Fibonacci hashing of the id,
+    so neighbours land far apart and a block of consecutive ids covers [0, 1) evenly; False:
+    the blake2b hash the wakes recorded before `EVEN_SPREAD_PATCH` were planned with (random
+    looking: 500 deals over 120 minutes put 10 in the busiest minute, 4.2 on average)."""
+    if even:
+        return (deal_id * _FIBONACCI) % _WORD / _WORD
     digest = hashlib.blake2b(f"send-window:{deal_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    return int.from_bytes(digest, "big") / _WORD
+
+
+def even_spread() -> bool:
+    """Whether wakes use the even spread: always outside a workflow (the forecast, the send
+    limits' retry times); inside one, unless its history was recorded before the patch (a
+    query or validator cannot patch, and reads the new rule)."""
+    if not workflow.in_workflow() or workflow.unsafe.is_read_only():
+        return True
+    return workflow.patched(EVEN_SPREAD_PATCH)
 
 
 def next_window_opening(
@@ -107,14 +137,15 @@ def next_send_time(
 
     The offset spreads deals over the first quarter of the window, at most MAX_SPREAD,
     measured in real time from the opening, so it never reaches the window's end even on a
-    DST change day.
+    DST change day. Its per-deal fraction: `deal_offset_fraction(deal_id, even=even_spread())`.
     """
     now_utc = _require_aware(now)
     if in_send_window(now_utc, window, contact_timezone):
         return now_utc
     opening, closing = next_window_opening(now_utc, window, contact_timezone)
     spread = min(MAX_SPREAD, (closing - opening) / 4)
-    offset_s = int(deal_offset_fraction(deal_id) * spread.total_seconds())
+    fraction = deal_offset_fraction(deal_id, even=even_spread())
+    offset_s = int(fraction * spread.total_seconds())
     return opening + timedelta(seconds=offset_s)
 
 

@@ -110,7 +110,9 @@ async def bulk_enrol(
 ) -> BulkEnrolResult:
     """Enrols up to 5,000 contacts in one pipeline: all deals in one transaction (contacts
     that cannot be enrolled are skipped with a reason), then their workflows start after the
-    commit, at most 50 at a time. 201 when any deal was created."""
+    commit, at most 50 at a time, a start that timed out tried again (`deal-{id}`: a repeat is
+    harmless); a deal whose workflow did not start has `workflow_id` null (retry it with
+    `POST /api/crm/deals/{id}/start/`). 201 when any deal was created."""
     deals, contacts, skipped = await run_in_threadpool(bulk_service.enrol, session, data)
     started = start_after_commit(uow, temporal, [d.id for d in deals if d.id is not None])
     await uow.commit_now()

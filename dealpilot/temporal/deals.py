@@ -9,6 +9,7 @@ the unit of work."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.errors import ServiceUnavailable
 from dealpilot.temporal.reaching import no_workflow, reaching
@@ -45,6 +47,19 @@ log = structlog.get_logger(__name__)
 
 START_CONCURRENCY = 50
 START_TIMEOUT = timedelta(seconds=10)
+# A start that timed out or met a busy server is tried again (a repeat is harmless: `deal-{id}`
+# with USE_EXISTING), after 0.5 s, then 1 s.
+START_ATTEMPTS = 3
+START_RETRY_AFTER = 0.5
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+}
+# A long run logs `workflows_starting` (done, failed, rate) every this many starts.
+PROGRESS_EVERY = 1000
 
 DealHandle = WorkflowHandle[DealWorkflow, DealStateView]
 # A signal of DealWorkflow taking one argument (reply_received, bounced, email_opened...).
@@ -128,27 +143,58 @@ class DealWorkflows:
         )
 
     async def start_many(
-        self, infos: list[DealStart], *, concurrency: int = START_CONCURRENCY
+        self,
+        infos: list[DealStart],
+        *,
+        concurrency: int = START_CONCURRENCY,
+        attempts: int = START_ATTEMPTS,
+        timeout: timedelta = START_TIMEOUT,
     ) -> dict[int, str | None]:
         """Starts each deal's workflow, at most `concurrency` at once so a bulk enrolment
         does not hit the cluster as one burst. The workflow id per deal, None where the start
-        failed (the deal row stays; `POST /api/crm/deals/{id}/start/` retries it)."""
+        failed (the deal row stays; `POST /api/crm/deals/{id}/start/` retries it).
+
+        A start that times out (`timeout` each) or meets a busy server is tried again, up to
+        `attempts` in all. Once `concurrency` deals in a row have failed with none started in
+        between, Temporal is taken to be down: the deals not yet tried are not (None, logged
+        once as `workflow_start_skipped`), instead of each waiting out its own timeouts. A long
+        run logs its progress (`workflows_starting`) every PROGRESS_EVERY starts."""
         gate = asyncio.Semaphore(concurrency)
+        run = _StartRun(total=len(infos), give_up_after=concurrency)
 
         async def one(info: DealStart) -> tuple[int, str | None]:
             async with gate:
-                try:
-                    await asyncio.wait_for(self.start(info), START_TIMEOUT.total_seconds())
-                except Exception as exc:  # any failure: the committed deal must survive it
+                if run.down:
+                    return info.deal_id, None
+                ok = await self._start_with_retries(info, attempts, timeout)
+                run.done(ok=ok)
+                return info.deal_id, workflow_id(info.deal_id) if ok else None
+
+        started = dict(await asyncio.gather(*(one(info) for info in infos)))
+        if run.down:
+            skipped = run.total - run.finished
+            log.warning("workflow_start_skipped", reason="temporal_unreachable", deals=skipped)
+        return started
+
+    async def _start_with_retries(self, info: DealStart, attempts: int, timeout: timedelta) -> bool:
+        for attempt in range(1, attempts + 1):
+            try:
+                await asyncio.wait_for(self.start(info), timeout.total_seconds())
+                return True
+            except Exception as exc:  # any failure: the committed deal must survive it
+                transient = isinstance(exc, TimeoutError) or (
+                    isinstance(exc, RPCError) and exc.status in _TRANSIENT
+                )
+                if not transient or attempt == attempts:
                     log.warning(
                         "workflow_start_failed",
                         deal_id=info.deal_id,
                         error_type=type(exc).__name__,
+                        attempts=attempt,
                     )
-                    return info.deal_id, None
-                return info.deal_id, workflow_id(info.deal_id)
-
-        return dict(await asyncio.gather(*(one(info) for info in infos)))
+                    return False
+            await asyncio.sleep(START_RETRY_AFTER * 2 ** (attempt - 1))
+        return False
 
     # ---------------------------------------------------------------- reaching a deal
     def handle(self, deal: Deal) -> DealHandle:
@@ -280,6 +326,35 @@ class DealWorkflows:
                 }
             )
         return rows
+
+
+class _StartRun:
+    """The progress of one `start_many`: counts, the periodic log line, and whether Temporal
+    looks down (`give_up_after` failures in a row)."""
+
+    def __init__(self, *, total: int, give_up_after: int) -> None:
+        self.total, self.give_up_after = total, give_up_after
+        self.finished = self.failed = self.failed_in_a_row = 0
+        self.down = False
+        self._began = time.monotonic()
+
+    def done(self, *, ok: bool) -> None:
+        self.finished += 1
+        if ok:
+            self.failed_in_a_row = 0
+        else:
+            self.failed += 1
+            self.failed_in_a_row += 1
+            self.down = self.failed_in_a_row >= self.give_up_after
+        if self.finished % PROGRESS_EVERY == 0 and self.finished < self.total:
+            elapsed = time.monotonic() - self._began
+            log.info(
+                "workflows_starting",
+                done=self.finished,
+                total=self.total,
+                failed=self.failed,
+                per_second=round(self.finished / elapsed, 1) if elapsed > 0 else None,
+            )
 
 
 def visibility_query(
