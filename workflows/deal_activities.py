@@ -63,17 +63,10 @@ T = TypeVar("T")
 async def _db(name: str, args: list[Any], result_type: type[T] | None, summary: str) -> T:
     """A database activity of the wake: local where this run took the patch. A local activity
     runs on the worker's clock, not the server's: what needs the time is given `workflow.now()`."""
-    if workflow.patched(LOCAL_DB):
-        result: T = await workflow.execute_local_activity(
-            name,
-            args=args,
-            result_type=result_type,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=summary,
-        )
-        return result
-    result = await workflow.execute_activity(
+    run = (
+        workflow.execute_local_activity if workflow.patched(LOCAL_DB) else workflow.execute_activity
+    )
+    result: T = await run(
         name,
         args=args,
         result_type=result_type,
