@@ -19,11 +19,12 @@ sleeper's CPU per task.
 What it found (issue 15): the worker's CPU per deal is flat from the first batch to the last
 (400 deals: 395 -> 366 ms; 100: 369 -> 381); the time-skipping test server's own CPU per deal
 grows with the workflows it holds (400 deals: 50 -> 81 ms; it keeps every closed one in
-memory), which is what made 1,000 deals slower per deal than 20. A deal costs ~20x a sleeper's CPU: about a quarter is our code (analysis ~7 ms, a send
-~20 ms with its four short transactions, rendering and MIME; the wake's reads and save
-~13 ms/deal), the rest the SDK's per-activation and per-activity work. Its 11 workflow tasks
-alone cost ~2.8x a sleeper, so the issue's 0.5x target is below the floor of this workflow
-shape. Duration on 2 cores: `--deals 100` about a minute per database; 1,000 about 12 minutes per database.
+memory), which is what made 1,000 deals slower per deal than 20. A deal costs ~20x a
+sleeper's CPU: about a quarter is our code (analysis ~7 ms, a send ~20 ms with its four short
+transactions, rendering and MIME; the wake's reads and save ~13 ms/deal), the rest the SDK's
+per-activation and per-activity work. Its 11 workflow tasks alone cost ~2.8x a sleeper, so the
+issue's 0.5x target is below the floor of this workflow shape. Duration on 2 cores:
+`--deals 100` about a minute per database; 1,000 about 12 minutes per database.
 """
 
 from __future__ import annotations
