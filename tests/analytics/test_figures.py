@@ -21,6 +21,7 @@ from dealpilot.analytics import (
     resolve,
     revenue,
 )
+from dealpilot.analytics.emails import COUNTS
 from dealpilot.core.metrics import PriceTable
 from tests.analytics.history import History, build
 
@@ -83,19 +84,8 @@ def test_funnel(known: tuple[Session, History]) -> None:
 
 
 def figures(f: object) -> tuple[int, ...]:
-    names = (
-        "sent",
-        "delivered",
-        "opened",
-        "machine_opened",
-        "clicked",
-        "replied",
-        "positive_replied",
-        "bounced",
-        "complained",
-        "unsubscribed",
-    )
-    return tuple(getattr(f, n) for n in names)
+    """A row's counts in the order of the CSV's columns (`emails.COUNTS`)."""
+    return tuple(getattr(f, n) for n in COUNTS)
 
 
 def test_email_performance(known: tuple[Session, History]) -> None:
