@@ -5,11 +5,18 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -43,6 +50,25 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         yield server
 
 
+class StartedWorkflows(Interceptor):
+    """Records the id of every workflow started through a client: a test's deals, and any other
+    workflow its API or console starts (scans, jobs), so its teardown can end them all."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        recorder = self
+
+        class Recording(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                handle = await super().start_workflow(input)
+                recorder.ids.append(input.id)
+                return handle
+
+        return Recording(next)
+
+
 @dataclass
 class Stack:
     env: WorkflowEnvironment
@@ -52,11 +78,8 @@ class Stack:
     task_queue: str
     worker: Worker
     worker_ai: HeuristicEngine
+    client: Client
     started: list[WorkflowHandle[object, object]] = field(default_factory=list)
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
 
     def brand(self, slug: str) -> Brand:
         with Session(self.engine) as s:
@@ -96,8 +119,11 @@ async def stack(
     worker = build_worker(
         time_env.client, settings=settings, engine=engine, ai=ai, task_queue=queue
     )
+    recorder = StartedWorkflows()
+    config = time_env.client.config()  # keeps the environment's time-skipping interceptor
+    client = Client(**{**config, "interceptors": [*config["interceptors"], recorder]})
     async with worker:
-        stack = Stack(time_env, engine, settings, inbox, queue, worker, ai)
+        stack = Stack(time_env, engine, settings, inbox, queue, worker, ai, client)
         yield stack
         # Deal ids restart with each test's empty database: no workflow may outlive its test.
         # Every deal's, however it was started (the helpers, the API, the console): a running
@@ -106,7 +132,8 @@ async def stack(
         with Session(engine) as s:
             deal_ids = s.exec(select(Deal.id)).all()
         handles = [*stack.started, *(time_env.client.get_workflow_handle(workflow_id(d))
-                                     for d in deal_ids if d is not None)]  # fmt: skip
+                                     for d in deal_ids if d is not None),
+                   *(time_env.client.get_workflow_handle(i) for i in recorder.ids)]  # fmt: skip
         for handle in handles:
             with contextlib.suppress(RPCError):
                 await handle.terminate("test finished")
