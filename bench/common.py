@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dealpilot.setup.seed import seed
+from dealpilot.temporal.converter import data_converter
 from models import Brand, Contact, Pipeline, PipelineStage, make_engine, migrate, session_scope
 
 BIN = Path(sys.executable).parent
@@ -33,7 +33,7 @@ async def dev_server() -> WorkflowEnvironment:
     pydantic; `await env.shutdown()` stops it."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_log_level="error",
     )
 

@@ -45,7 +45,6 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -67,6 +66,7 @@ from dealpilot.ai import HeuristicEngine
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, Deal, MailProviderName, session_scope
 from worker import build_worker
@@ -205,7 +205,7 @@ async def main(deals: int, batch: int, db: str) -> None:
             PUBLIC_BASE_URL="https://crm.example.test",
         )
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+            test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
         )
         await search_attributes.register(env.client)
         queue = f"bench-{uuid.uuid4().hex[:6]}"

@@ -26,7 +26,6 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -34,6 +33,7 @@ from bench.common import DEV_SERVER, Clock, Target, add_contacts, seeded_sqlite,
 from bench.results import record
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealStart, DealWorkflows, workflow_id
 from workflows import search_attributes
 
@@ -133,7 +133,7 @@ async def main(n: int, concurrency: int, rounds: int) -> None:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(DEV_SERVER),
             search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             dev_server_database_filename=str(Path(tmp) / "temporal.db"),
         )
         try:

@@ -62,15 +62,15 @@ PHASES = ("up", "down")
 async def _serve_async(phase: str, db_url: str, port: int) -> None:
     """Runs in the server subprocess: the Temporal server, the client, then the app."""
     import uvicorn
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
     from api.app import create_app
+    from dealpilot.temporal.converter import data_converter
     from models import make_engine
 
     settings = server_settings(db_url)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
     )
     try:
         if phase == "down":

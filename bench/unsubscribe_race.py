@@ -37,7 +37,6 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from bench.common import add_contacts, dev_server, seeded, table, target
@@ -46,6 +45,7 @@ from bench.results import record
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.enums import MailProviderName
 from dealpilot.temporal import search_attributes
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealStart, DealWorkflows
 from models import Brand, Deal, Suppression, session_scope
 
@@ -79,7 +79,7 @@ async def _serve_async(db_url: str, port: int, address: str, queue: str) -> None
     from api.app import create_app
     from models import make_engine
 
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=data_converter)
     app = create_app(
         engine=make_engine(db_url),
         api_keys={API_KEY},

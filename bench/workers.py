@@ -30,7 +30,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import dev_server, fresh_postgres, seeded, table
@@ -38,6 +37,7 @@ from bench.intake import free_port
 from bench.results import record
 from bench.unsubscribe_race import Inbox, _settings, prepare
 from dealpilot.temporal import search_attributes
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealWorkflows
 
 READY = b"worker ready"
@@ -158,7 +158,7 @@ async def serve_worker(address: str, queue: str, db_url: str, smtp_port: int) ->
     from models import make_engine
     from worker import build_worker
 
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=data_converter)
     settings = _settings(db_url, queue, smtp_port)
     worker = build_worker(
         client,

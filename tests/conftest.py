@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from dealpilot.temporal.converter import data_converter
 from models import make_engine, migrate
 from tests.db import fresh_database, postgres_server
 from tests.temporal import DEV_SERVER
@@ -100,7 +100,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     yield env
     await env.shutdown()

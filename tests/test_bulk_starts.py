@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from structlog.testing import capture_logs
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import PROGRESS_EVERY, DealStart, DealWorkflows
 from dealpilot.temporal.starting import load_start_infos
 from models import Brand, Contact, Deal, Pipeline
@@ -107,7 +107,7 @@ async def test_a_bulk_start_stops_trying_once_temporal_is_down() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     workflows = DealWorkflows(env.client, "nobody")
     infos = [

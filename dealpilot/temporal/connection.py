@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from dealpilot.core.settings import Settings
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.schedules import BrandClock, ensure_schedules
 from dealpilot.temporal.search_attributes import cli_flags, register
 from workflows.search_attributes import ALL
@@ -68,7 +68,7 @@ async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         tls=temporal_tls(settings),
         runtime=runtime,
     )

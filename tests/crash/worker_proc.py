@@ -9,16 +9,16 @@ import asyncio
 import sys
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
+from dealpilot.temporal.converter import data_converter
 from models import make_engine
 from worker import build_worker
 
 
 async def main(target: str, queue: str, db_url: str, smtp_port: int) -> None:
-    client = await Client.connect(target, data_converter=pydantic_data_converter)
+    client = await Client.connect(target, data_converter=data_converter)
     settings = Settings(
         DEALPILOT_ENV="test",
         SMTP_HOST="127.0.0.1",

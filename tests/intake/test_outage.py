@@ -11,11 +11,11 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dealpilot.intake import Relay
 from dealpilot.intake.settling import count_unsettled
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealWorkflows
 from dealpilot.tracking.tracker import Tracker
 from models import EmailEvent, EmailEventType, EmailLog
@@ -34,7 +34,7 @@ OPENS_PER_DEAL = 10
 async def _stopped_temporal() -> Client:
     """A client connected to a Temporal server that has since been stopped."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
     )
     client = env.client
     await env.shutdown()

@@ -17,7 +17,6 @@ from temporalio.client import (
     StartWorkflowInput,
     WorkflowHandle,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,6 +25,7 @@ from dealpilot.ai import HeuristicEngine
 from dealpilot.core.settings import Settings
 from dealpilot.setup.seed import seed
 from dealpilot.temporal import search_attributes
+from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealStart, DealWorkflows, workflow_id
 from models import Brand, Deal, session_scope
 from tests.smtp import Inbox, smtp_server
@@ -37,7 +37,7 @@ from worker import build_worker
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter
     )
     await search_attributes.register(env.client)
     yield env

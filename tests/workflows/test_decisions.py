@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from dealpilot.core.enums import (
@@ -20,6 +19,7 @@ from dealpilot.core.enums import (
     StageKind,
     SuppressionReason,
 )
+from dealpilot.temporal.converter import data_converter
 from workflows import autopilot, decisions
 from workflows.contracts import (
     AnalyzeResult,
@@ -151,7 +151,7 @@ def last_note(m: DealMemory) -> str:
 
 
 def test_enum_values_serialize_as_the_plain_strings_histories_hold() -> None:
-    converter = pydantic_data_converter.payload_converter
+    converter = data_converter.payload_converter
     with_enums = memory(status=DealStatus.paused, tier=EngagementTier.hot)
     with_strings = memory(status="paused", tier="hot")
     [a, b] = converter.to_payloads([with_enums, with_strings])

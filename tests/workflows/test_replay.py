@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from dealpilot.temporal.converter import data_converter
 from tests.workflows.histories import HISTORIES
 from worker import WORKFLOW_RUNNER, WORKFLOWS
 
@@ -22,7 +22,7 @@ async def test_history_replays(path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
         workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=WORKFLOW_RUNNER,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
