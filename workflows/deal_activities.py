@@ -57,6 +57,8 @@ DB_TIMEOUT = timedelta(seconds=30)
 # Deals started before this change replay their recorded activities (no marker: the patch
 # says no for the whole run), so both histories replay.
 LOCAL_DB = "local-db-activities"
+# A wake in the workflow task that loaded the deal's context uses it (workflows.deal `_act`).
+FIRST_WAKE_CONTEXT = "first-wake-context"
 T = TypeVar("T")
 
 

@@ -52,6 +52,7 @@ class DealRuntime:
     def __init__(self) -> None:
         self._m: DealMemory | None = None
         self._ctx: DealContext | None = None
+        self._ctx_task = -1  # the workflow task it was loaded in (the history's length then)
         self._dirty = False  # the next wake-up changed: the sleeping run loop re-plans
         self._deal_id = 0
 
@@ -222,6 +223,7 @@ class DealRuntime:
     # ------------------------------------------------------------ helpers
     async def _load_context(self) -> DealContext:
         self._ctx = await acts.load_context(self._deal_id)
+        self._ctx_task = workflow.info().get_current_history_length()
         return self._ctx
 
     async def _refresh_engagement(self) -> Engagement:

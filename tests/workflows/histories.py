@@ -1,7 +1,10 @@
 """Recorded deal histories, replayed on every run to catch non-determinism in DealWorkflow.
 
 Record new ones after a deliberate change (old ones must keep replaying):
-    DEALPILOT_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows
+    DEALPILOT_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows tests/api_workflows
+Rename the current ones first, so that they stay: `activities_*` were recorded before the
+wake's database steps became local activities, `local_*` before a deal's first wake reused the
+context its first task loaded (`first-wake-context`); the unprefixed ones are today's.
 """
 
 from __future__ import annotations

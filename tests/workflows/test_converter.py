@@ -30,10 +30,10 @@ async def _replay(name: str) -> None:
 
 async def test_a_second_deal_builds_no_type_adapter() -> None:
     type_adapter.cache_clear()
-    await _replay("email_sequence_steps")
+    await _replay("local_email_sequence_steps")
     first = type_adapter.cache_info()
     assert first.misses >= 3  # DealInput, the context, the engagement, ...: built once each
-    await _replay("email_sequence_steps")  # a new workflow instance, a new payload converter
+    await _replay("local_email_sequence_steps")  # a new workflow instance, a new payload converter
     second = type_adapter.cache_info()
     assert second.misses == first.misses
     assert second.hits > first.hits

@@ -10,9 +10,11 @@ depends on it under time skipping).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
 from tests.workflows.conftest import Stack
 
@@ -39,6 +41,24 @@ async def test_a_deal_schedules_only_its_ai_calls_and_sends(stack: Stack) -> Non
     assert not LOCAL & set(scheduled), scheduled
     assert scheduled["send_stage_email"] == emails
     assert scheduled["analyze_deal"] >= emails
-    # The start (context, save), and per wake: context, engagement, save.
-    assert markers["core_local_activity"] >= 2 + 3 * emails, markers
-    assert markers["core_patch"] >= 1
+    # The start (context, save), the first wake (engagement, save: the context it loaded at
+    # the start), and per later wake: context, engagement, save.
+    assert markers["core_local_activity"] >= 4 + 3 * (emails - 1), markers
+    assert markers["core_patch"] >= 2
+    # The first task: the context, the enrolment's save, then the first wake's engagement
+    # (its context the one just loaded) before the AI call ends the task.
+    assert _first_task(history) == ["load_deal_context", "sync_deal", "engagement_profile"]
+
+
+def _first_task(history: WorkflowHistory) -> list[str]:
+    """The local activities of the deal's first workflow task, in order."""
+    names = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED and names:
+            break
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            attrs = event.marker_recorded_event_attributes
+            if attrs.marker_name == "core_local_activity":
+                data = json.loads(attrs.details["data"].payloads[0].data)
+                names.append(data["activity_type"])
+    return names
