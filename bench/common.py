@@ -28,13 +28,14 @@ TEST_SERVER = BIN / "temporal-test-server"
 LOCAL_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
-async def dev_server() -> WorkflowEnvironment:
-    """A Temporal dev server (`temporal` from PyPI, in memory, quiet), its client speaking
-    pydantic; `await env.shutdown()` stops it."""
+async def dev_server(db_file: Path | None = None) -> WorkflowEnvironment:
+    """A Temporal dev server (`temporal` from PyPI, quiet; in memory, or in the SQLite file
+    `db_file`), its client speaking pydantic; `await env.shutdown()` stops it."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         data_converter=data_converter,
         dev_server_log_level="error",
+        dev_server_extra_args=[] if db_file is None else ["--db-filename", str(db_file)],
     )
 
 
