@@ -10,10 +10,12 @@ it). Domain code flushes, never commits; a workflow never sees a row that was ro
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -45,6 +47,36 @@ def is_contention(exc: BaseException) -> bool:
     if isinstance(code, int):
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return getattr(exc.orig, "pgcode", None) in (_PG_SERIALIZATION_FAILURE, _PG_DEADLOCK)
+
+
+async def in_thread(
+    func: Callable[..., T], *args: Any, on_cancel: Callable[[], None] | None = None
+) -> T:
+    """`func(*args)` in anyio's thread pool (Starlette's), awaited to its end even when the
+    caller is cancelled, whose CancelledError is raised once the thread is done.
+
+    A thread cannot be stopped. anyio shields its own cancel scopes' cancellation (a request's),
+    but not asyncio's `Task.cancel()`, which is how Temporal cancels an activity and how a
+    shutdown stops a background task: the await returns at once while the thread goes on. Had
+    it been working on a unit of work's session, the rollback and close that follow would run
+    beside it on a second thread, and its next statement would begin a transaction nobody ends:
+    a connection left idle in transaction, holding its locks, until the garbage collector finds
+    the session. Database work done for a unit of work therefore goes through here.
+
+    `on_cancel` is called, on the event loop, when the first cancellation arrives: a way to tell
+    the thread that nobody will take its result."""
+    work = asyncio.ensure_future(anyio.to_thread.run_sync(func, *args))
+    cancelled = False
+    while not work.done():
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if not cancelled and on_cancel is not None:
+                on_cancel()
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return work.result()
 
 
 class AfterCommit:
@@ -82,7 +114,7 @@ class UnitOfWork:
         """Commits early and runs the after-commit work, for callers whose answer must show
         what that work did (the workflow id of a deal just created). The closing commit then
         has nothing left to do."""
-        await anyio.to_thread.run_sync(self.session.commit)
+        await in_thread(self.session.commit)
         await self.after_commit.run()
 
 
@@ -97,9 +129,9 @@ async def unit_of_work(engine: Engine) -> AsyncIterator[UnitOfWork]:
     try:
         yield uow
     except BaseException:
-        await anyio.to_thread.run_sync(partial(uow.finish, commit=False))
+        await in_thread(partial(uow.finish, commit=False))
         raise
-    await anyio.to_thread.run_sync(partial(uow.finish, commit=True))
+    await in_thread(partial(uow.finish, commit=True))
     await uow.after_commit.run()
 
 
@@ -121,7 +153,7 @@ class Transact(Protocol):
         """One unit of work held open across an async step's awaits, for the rare step whose
         transaction must span I/O outside the database (the intake relay keeps the events it
         claimed locked while it signals their deals). The step runs its blocking database
-        calls in a worker thread itself."""
+        calls in a worker thread itself, through `in_thread`."""
         ...
 
 
@@ -138,9 +170,11 @@ class UnitsOfWork:
     async def __call__(self, step: Callable[[Session], T], /) -> T:
         pause = CONTENTION_PAUSE
         for attempt in range(1, CONTENTION_ATTEMPTS + 1):
+            abandoned = threading.Event()
             try:
-                async with unit_of_work(self._engine) as uow:
-                    return await anyio.to_thread.run_sync(step, uow.session)
+                return await in_thread(
+                    _run_step, self._engine, step, abandoned, on_cancel=abandoned.set
+                )
             except DBAPIError as exc:
                 if attempt == CONTENTION_ATTEMPTS or not is_contention(exc):
                     raise
@@ -152,3 +186,17 @@ class UnitsOfWork:
     async def run_async(self, step: Callable[[Session], Awaitable[T]], /) -> T:
         async with unit_of_work(self._engine) as uow:
             return await step(uow.session)
+
+
+def _run_step(engine: Engine, step: Callable[[Session], T], abandoned: threading.Event) -> T:
+    """A whole unit of work in one thread, so its session never meets another thread; rolled
+    back when it raised or when its caller was cancelled meanwhile (`abandoned`): a cancelled
+    activity leaves nothing behind of the step it was waiting for."""
+    uow = UnitOfWork(engine)
+    try:
+        result = step(uow.session)
+    except BaseException:
+        uow.finish(commit=False)
+        raise
+    uow.finish(commit=not abandoned.is_set())
+    return result

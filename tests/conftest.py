@@ -62,14 +62,49 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+# How long emptying the tables waits for another session's locks. TRUNCATE needs every
+# table to itself: a transaction an earlier test left open (a thread still at work on its
+# session, a session never closed) would make it, and every test after it, wait for ever.
+WIPE_LOCK_TIMEOUT = "20s"
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def _wipe(engine: Engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
             for table in tables:
                 conn.execute(sa.text(f"DELETE FROM {table}"))
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"SET LOCAL lock_timeout = '{WIPE_LOCK_TIMEOUT}'"))
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        left = _end_other_sessions(engine)
+        pytest.fail(
+            "an earlier test left a transaction open on the test database (ended now, so the "
+            f"tests after this one run): {left}"
+        )
+
+
+def _end_other_sessions(engine: Engine) -> list[str]:
+    """Terminates the other sessions on the test database that are inside a transaction and
+    says what each was doing."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT pid, state, left(query, 300) AS query FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND xact_start IS NOT NULL"
+            )
+        ).all()
+        for row in rows:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": row.pid})
+        conn.commit()
+    return [f"{row.state}: {row.query}" for row in rows]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,9 +1,13 @@
 """The unit of work's one retry policy: a step the database refused for contention (another
 writer held the lock past the busy timeout) is rolled back and run again, whole, on a real
-SQLite file with a second connection holding the write lock."""
+SQLite file with a second connection holding the write lock. And a unit of work whose caller is
+cancelled (`Task.cancel()`, as Temporal cancels an activity) while its thread is at work leaves
+no transaction open on PostgreSQL: the caller waits for the thread, then the work is rolled
+back."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from models import Brand, make_engine, migrate
-from models.uow import UnitsOfWork, is_contention
+from models.uow import UnitsOfWork, in_thread, is_contention, unit_of_work
 from tests.factories import make_brand
 from tests.waiting import wait_until
 
@@ -93,3 +97,81 @@ def test_contention_is_told_by_the_drivers_code(sqlite_file: tuple[Path, Engine]
     with pytest.raises(OperationalError) as broken, engine.connect() as conn:
         conn.execute(sa.text("SELECT * FROM no_such_table"))
     assert not is_contention(broken.value)
+
+
+def _open_transactions(engine: Engine) -> list[str]:
+    """The queries of the other sessions on this database left idle inside a transaction."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
+        return [row.query for row in rows]
+
+
+def _brand_name(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(sa.text("SELECT name FROM brand")).scalar_one())
+
+
+async def _cancel_while_blocked(
+    engine: Engine, start: asyncio.Future[Any], inside: threading.Event, gate: threading.Event
+) -> None:
+    """Cancels `start` while its thread waits at `gate`, checks it keeps waiting for the
+    thread, then lets the thread go and expects the CancelledError."""
+    assert await asyncio.to_thread(inside.wait, 10)
+    start.cancel()
+    await asyncio.sleep(0.05)
+    assert not start.done(), "a cancelled caller must wait for its thread"
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    assert _open_transactions(engine) == []
+    assert _brand_name(engine) == "Acme"
+
+
+def _acme(engine: Engine) -> None:
+    with Session(engine) as session:  # closed: no transaction of the test's own stays open
+        make_brand(session, slug="acme", name="Acme")
+
+
+async def test_a_cancelled_step_waits_for_its_thread_and_leaves_nothing_open(
+    engine: Engine,
+) -> None:
+    _acme(engine)
+    inside, gate = threading.Event(), threading.Event()
+
+    def claim_then_count(s: Session) -> int:
+        # The send's claim: a row lock on the brand, then more statements after a pause.
+        brand = s.exec(select(Brand).where(Brand.slug == "acme").with_for_update()).one()
+        brand.name = "Claimed"
+        s.add(brand)
+        s.flush()
+        inside.set()
+        gate.wait(10)
+        return len(s.exec(select(Brand)).all())
+
+    step = asyncio.ensure_future(UnitsOfWork(engine)(claim_then_count))
+    await _cancel_while_blocked(engine, step, inside, gate)
+
+
+async def test_a_cancelled_unit_of_work_rolls_back_after_its_thread(engine: Engine) -> None:
+    _acme(engine)
+    inside, gate = threading.Event(), threading.Event()
+
+    def rename_then_read(s: Session) -> None:
+        brand = s.exec(select(Brand).where(Brand.slug == "acme").with_for_update()).one()
+        brand.name = "Renamed"
+        s.add(brand)
+        s.flush()
+        inside.set()
+        gate.wait(10)
+        s.exec(select(Brand)).all()
+
+    async def block() -> None:
+        async with unit_of_work(engine) as uow:
+            await in_thread(rename_then_read, uow.session)
+
+    await _cancel_while_blocked(engine, asyncio.ensure_future(block()), inside, gate)

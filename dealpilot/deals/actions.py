@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import anyio.to_thread
 from sqlmodel import Session
 
 from dealpilot.core.errors import Conflict
@@ -21,7 +20,7 @@ from dealpilot.deals.lookup import get_or_404
 from dealpilot.temporal.deals import DealWorkflows
 from models import Deal, DealStatus, PipelineStage
 from models.deal import DealPublic
-from models.uow import Transact
+from models.uow import Transact, in_thread
 
 # How long a pause/resume request waits to see the workflow apply its signal.
 SIGNAL_APPLY_TIMEOUT = 5.0
@@ -34,7 +33,7 @@ def _load(session: Session, deal_id: int) -> Deal:
 
 async def load_deal(session: Session, deal_id: int) -> Deal:
     """The deal (404 unknown). The caller commits before calling its workflow."""
-    return await anyio.to_thread.run_sync(_load, session, deal_id)
+    return await in_thread(_load, session, deal_id)
 
 
 def _public(session: Session, deal_id: int) -> DealPublic:
@@ -43,7 +42,7 @@ def _public(session: Session, deal_id: int) -> DealPublic:
 
 
 async def reread(session: Session, deal_id: int) -> DealPublic:
-    return await anyio.to_thread.run_sync(_public, session, deal_id)
+    return await in_thread(_public, session, deal_id)
 
 
 def _status(session: Session, deal_id: int) -> DealStatus | None:

@@ -41,7 +41,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from dealpilot.intake.settling import count_unsettled
 from dealpilot.temporal.deals import DealSignal, DealWorkflows
 from models import Deal, DealStatus, EmailEvent, EmailEventType, utcnow
-from models.uow import Transact
+from models.uow import Transact, in_thread
 from workflows.contracts import BounceEvent, EngagementEvent, EventRef, ReplyEvent
 from workflows.deal import DealWorkflow
 
@@ -264,12 +264,12 @@ async def _deliver_claimed(
 ) -> None:
     """PostgreSQL: one unit of work; the claimed events stay locked while their deals are
     signalled, and each is marked delivered (flushed) once its signal was accepted."""
-    claimed, unstarted = await asyncio.to_thread(_claim, session, wanted, limit)
+    claimed, unstarted = await in_thread(_claim, session, wanted, limit)
     marking = asyncio.Lock()  # deals are signalled side by side; their one session is not
 
     async def mark(event: EmailEvent, note: str | None) -> None:
         async with marking:
-            await asyncio.to_thread(_mark, session, event, note)
+            await in_thread(_mark, session, event, note)
 
     await _deliver_all(workflows, mark, claimed, unstarted, report)
 

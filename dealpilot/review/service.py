@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import anyio.to_thread
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, or_
 from sqlalchemy.orm import aliased
@@ -30,6 +29,7 @@ from dealpilot.rendering.stage_email import load_email_context, render_draft_ema
 from dealpilot.temporal.deals import DealWorkflows
 from models import Contact, Deal, DraftKind, DraftStatus, EmailDraft, PipelineStage, utcnow
 from models.pagination import Page, PageParams, paginate
+from models.uow import in_thread
 from workflows.contracts import (
     DealStateView,
     ReviewDecision,
@@ -230,7 +230,7 @@ async def load_pending(session: Session, draft_id: int) -> tuple[EmailDraft, Dea
     """The draft (404 unknown, 409 `draft_not_pending` once decided, `draft_stale` for a stored
     draft whose deal moved on) and its deal. The caller
     commits before delivering the decision to the workflow."""
-    return await anyio.to_thread.run_sync(_pending_draft, session, draft_id)
+    return await in_thread(_pending_draft, session, draft_id)
 
 
 def check_edit(
