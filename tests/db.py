@@ -64,7 +64,7 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         # No statement of the suite waits a minute for a lock unless something leaked: it
         # fails then, naming the statement, instead of hanging the run.
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET lock_timeout = \'60s\''))
+        conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET lock_timeout = '60s'"))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
