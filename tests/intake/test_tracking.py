@@ -46,8 +46,8 @@ async def test_open_pixel_counts_and_forged_pixel_is_404(intake: Intake) -> None
     await intake.stack.env.sleep(timedelta(minutes=5))
     state = await handle.query(DealWorkflow.state)
     assert state.opens == 1
-    # "hot" in real time; the session's time-skipping server may be days ahead of the wall
-    # clock the pixel stamps the open with, which ages it to "warm" or "lurker".
+    # "hot" in real time; the time-skipping server's clock is an hour ahead of the wall clock
+    # the pixel stamps the open with, which may age it to "warm" or "lurker".
     assert state.tier in ("hot", "warm", "lurker")
 
 
