@@ -204,6 +204,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     from dealpilot.core import metrics
+    from dealpilot.core.heap import freeze_startup_heap
     from dealpilot.setup.database import prepare_database
     from dealpilot.temporal.connection import connect_temporal, schedule_jobs, temporal_runtime
     from dealpilot.temporal.schedules import active_brand_clocks
@@ -223,6 +224,7 @@ async def run_worker(settings: Settings) -> None:
     await schedule_jobs(client, settings, brands)
     worker = build_worker(client, settings=settings, engine=engine)
     metrics.configure_prices(settings.ai_prices)
+    freeze_startup_heap()
     # Served once the worker can run, so the port answering is the container's health check.
     server = (
         metrics.serve(settings.metrics_host, settings.worker_metrics_port)

@@ -91,6 +91,7 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
     from fastapi import FastAPI
 
     from api.app import create_app
+    from dealpilot.core.heap import freeze_startup_heap
 
     settings = server_settings(db_url)
     app: FastAPI
@@ -108,7 +109,9 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
             return Response()
 
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    freeze_startup_heap()  # as `dealpilot api` does (dealpilot.core.heap), for both apps
+    server.run()
 
 
 def free_port() -> int:

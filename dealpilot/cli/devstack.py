@@ -20,6 +20,7 @@ from temporalio.client import Client
 from dealpilot.cli import temporal_server
 from dealpilot.cli.support import entry_point
 from dealpilot.cli.temporal_server import ui_port
+from dealpilot.core.heap import freeze_startup_heap
 from dealpilot.core.settings import Settings
 from dealpilot.setup.database import api_keys, first_admin_login, prepare_database
 from dealpilot.temporal.connection import connect_temporal, schedule_jobs
@@ -96,7 +97,9 @@ async def serve_api(
         if client is None:
             log.warning("api.temporal_unreachable", address=settings.temporal_address)
     app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
-    await _uvicorn(app, host, port).serve()
+    server = _uvicorn(app, host, port)
+    freeze_startup_heap()
+    await server.serve()
 
 
 async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> None:
@@ -119,6 +122,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
 
             await enrol_demo(settings, engine, client)
         _banner(settings, host, port, generated, temporal_proc is not None, admin)
+        freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
