@@ -110,7 +110,8 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
 
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    freeze_startup_heap()  # as `dealpilot api` does (dealpilot.core.heap), for both apps
+    app.openapi()  # as `dealpilot api` does (dealpilot.cli.devstack.serve_api), for both apps
+    freeze_startup_heap()
     server.run()
 
 

@@ -98,6 +98,7 @@ async def serve_api(
             log.warning("api.temporal_unreachable", address=settings.temporal_address)
     app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
     server = _uvicorn(app, host, port)
+    app.openapi()  # built once and kept: built before the freeze, it is frozen with the rest
     freeze_startup_heap()
     await server.serve()
 
@@ -122,6 +123,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
 
             await enrol_demo(settings, engine, client)
         _banner(settings, host, port, generated, temporal_proc is not None, admin)
+        app.openapi()
         freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
