@@ -63,6 +63,7 @@ from bench.common import (
 from bench.results import record
 from bench.sleeper import Sleeper
 from dealpilot.ai import HeuristicEngine
+from dealpilot.core.heap import freeze_startup_heap
 from dealpilot.core.logging import configure_logging
 from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
@@ -214,6 +215,7 @@ async def main(deals: int, batch: int, db: str) -> None:
         )
         sleep_queue = f"bench-sleep-{uuid.uuid4().hex[:6]}"
         sleep_worker = Worker(env.client, task_queue=sleep_queue, workflows=[Sleeper])
+        freeze_startup_heap()  # as worker.run_worker does
         costs: list[tuple[int, float, float, float]] = []
         try:
             async with deal_worker, sleep_worker:
