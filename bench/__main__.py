@@ -24,7 +24,7 @@ QUICK: dict[str, list[str]] = {
     "deal_cycle": ["--deals", "100"],
     "workers": ["--deals", "150"],
     "sleeping": [],
-    "intake": ["--db", "postgres", "--levels", "16", "--seconds", "3"],
+    "intake": ["--db", "postgres", "--levels", "16", "--seconds", "5"],
     "intake_outage": ["--db", "postgres", "--requests", "300"],
     "unsubscribe_race": ["--deals", "60"],
     "imports": ["--rows", "3000"],

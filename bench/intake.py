@@ -9,7 +9,8 @@ no per-request log lines), on a fresh database: a SQLite file, or a fresh databa
 the PostgreSQL server at 127.0.0.1:5432 (`test`) and dropped afterwards.
 
 `wrk` (a separate process, 2 threads) drives each endpoint at rising concurrency (connections
-1, 2, 4, ... each for `--seconds`; at each level the bare endpoint, then the real one) until the
+1, 2, 4, ... each for `--seconds`; at each level the bare endpoint, the real one, and the bare
+one again, whose two runs' mean is the baseline) until the
 real endpoint's throughput stops rising (two levels in a row under +5%), then the next one:
   - open pixel      GET  /api/crm/track/open/{token}.gif, tokens signed with
                     `dealpilot.tracking.tracker.sign` for real EmailLog rows (2,000 of them,
@@ -336,22 +337,26 @@ class Load:
 def ramp(
     loads: Sequence[Load], baseline: Load, seconds: int, levels: Sequence[int], work: Path
 ) -> tuple[dict[str, list[Level]], list[Level]]:
-    """Rising concurrency, `baseline` then each of `loads` at each level (so that all see the
-    same machine), until two levels in a row add less than 5% to the last load's best rate."""
+    """Rising concurrency, at each level `baseline`, each of `loads`, and `baseline` again (so
+    that all see the same machine: its baseline is the mean of the two, as a shared machine's
+    speed drifts by a third within minutes), until two levels in a row add less than 5% to the
+    last load's best rate."""
     got: dict[str, list[Level]] = {load.name: [] for load in loads}
     bare: list[Level] = []
     best, flat = 0.0, 0
     for conn in levels:
-        for one in (baseline, *loads):
+        around: list[Level] = []
+        for one in (baseline, *loads, baseline):
             script = work / f"{one.name.replace(' ', '_')}_{conn}.lua"
             script.write_text(one.script())
             level = wrk(one.base, script, conn, seconds)
-            (bare if one is baseline else got[one.name]).append(level)
+            (around if one is baseline else got[one.name]).append(level)
             print(
                 f"  {one.name:<24} c={conn:<4} {level.rps:>9,.0f} req/s  p50 {level.p50_ms:7.2f}"
                 f" ms  p99 {level.p99_ms:8.2f} ms  errors {level.errors}",
                 flush=True,
             )
+        bare.append(mean_level(around))
         last = got[loads[-1].name][-1].rps
         if last > best * 1.05:
             best, flat = last, 0
@@ -360,6 +365,18 @@ def ramp(
             if flat >= 2:
                 break
     return got, bare
+
+
+def mean_level(levels: Sequence[Level]) -> Level:
+    """One level's runs as one: mean rate and latencies, errors added up."""
+    n = len(levels)
+    return Level(
+        connections=levels[0].connections,
+        rps=sum(lv.rps for lv in levels) / n,
+        p50_ms=sum(lv.p50_ms for lv in levels) / n,
+        p99_ms=sum(lv.p99_ms for lv in levels) / n,
+        errors=sum(lv.errors for lv in levels),
+    )
 
 
 def peak(levels: list[Level]) -> Level:

@@ -47,3 +47,13 @@ def test_figures_are_recorded_only_under_the_runner_and_reported(
 def test_a_target_is_a_bound_on_the_ratio() -> None:
     with pytest.raises(ValueError, match="target"):
         record("x", "y", value=1, baseline=1, baseline_name="b", unit="", target="0.5")
+
+
+def test_the_intake_baseline_is_the_mean_of_its_runs_before_and_after_the_endpoint() -> None:
+    from bench.intake import Level, mean_level
+
+    before = Level(connections=16, rps=3000, p50_ms=4, p99_ms=6, errors=0)
+    after = Level(connections=16, rps=4000, p50_ms=3, p99_ms=5, errors=1)
+    assert mean_level([before, after]) == Level(
+        connections=16, rps=3500, p50_ms=3.5, p99_ms=5.5, errors=1
+    )
