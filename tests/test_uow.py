@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,14 +137,11 @@ def _acme(engine: Engine) -> None:
         make_brand(session, slug="acme", name="Acme")
 
 
-async def test_a_cancelled_step_waits_for_its_thread_and_leaves_nothing_open(
-    engine: Engine,
-) -> None:
-    _acme(engine)
-    inside, gate = threading.Event(), threading.Event()
+def _claim_like_a_send(inside: threading.Event, gate: threading.Event) -> Callable[[Session], int]:
+    """A step like the send's claim: a row lock on the brand and a change, then, once `gate`
+    lets it go, one more statement."""
 
-    def claim_then_count(s: Session) -> int:
-        # The send's claim: a row lock on the brand, then more statements after a pause.
+    def step(s: Session) -> int:
         brand = s.exec(select(Brand).where(Brand.slug == "acme").with_for_update()).one()
         brand.name = "Claimed"
         s.add(brand)
@@ -153,7 +150,15 @@ async def test_a_cancelled_step_waits_for_its_thread_and_leaves_nothing_open(
         gate.wait(10)
         return len(s.exec(select(Brand)).all())
 
-    step = asyncio.ensure_future(UnitsOfWork(engine)(claim_then_count))
+    return step
+
+
+async def test_a_cancelled_step_waits_for_its_thread_and_leaves_nothing_open(
+    engine: Engine,
+) -> None:
+    _acme(engine)
+    inside, gate = threading.Event(), threading.Event()
+    step = asyncio.ensure_future(UnitsOfWork(engine)(_claim_like_a_send(inside, gate)))
     await _cancel_while_blocked(engine, step, inside, gate)
 
 
@@ -161,17 +166,8 @@ async def test_a_cancelled_unit_of_work_rolls_back_after_its_thread(engine: Engi
     _acme(engine)
     inside, gate = threading.Event(), threading.Event()
 
-    def rename_then_read(s: Session) -> None:
-        brand = s.exec(select(Brand).where(Brand.slug == "acme").with_for_update()).one()
-        brand.name = "Renamed"
-        s.add(brand)
-        s.flush()
-        inside.set()
-        gate.wait(10)
-        s.exec(select(Brand)).all()
-
     async def block() -> None:
         async with unit_of_work(engine) as uow:
-            await in_thread(rename_then_read, uow.session)
+            await in_thread(_claim_like_a_send(inside, gate), uow.session)
 
     await _cancel_while_blocked(engine, asyncio.ensure_future(block()), inside, gate)
