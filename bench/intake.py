@@ -92,7 +92,7 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
     from fastapi import FastAPI
 
     from api.app import create_app
-    from dealpilot.core.heap import freeze_startup_heap
+    from dealpilot.cli.devstack import freeze_before_serving
 
     settings = server_settings(db_url)
     app: FastAPI
@@ -111,8 +111,7 @@ def _serve(app_kind: str, db_url: str, port: int) -> None:
 
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    app.openapi()  # as `dealpilot api` does (dealpilot.cli.devstack.serve_api), for both apps
-    freeze_startup_heap()
+    freeze_before_serving(app)  # as `dealpilot api` does, for both apps
     server.run()
 
 

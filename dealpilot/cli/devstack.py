@@ -12,6 +12,7 @@ import asyncio
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
@@ -83,6 +84,14 @@ def _uvicorn(app: object, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def freeze_before_serving(app: Any) -> None:
+    """The API's OpenAPI schema, built once and kept, then the heap frozen
+    (dealpilot.core.heap): left to the first /openapi.json, the schema would stay outside the
+    frozen heap and be walked by every full collection."""
+    app.openapi()
+    freeze_startup_heap()
+
+
 async def serve_api(
     settings: Settings, *, host: str, port: int, client: Client | None = None
 ) -> None:
@@ -98,8 +107,7 @@ async def serve_api(
             log.warning("api.temporal_unreachable", address=settings.temporal_address)
     app = create_app(engine=engine, api_keys=keys, settings=settings, temporal=client)
     server = _uvicorn(app, host, port)
-    app.openapi()  # built once and kept: built before the freeze, it is frozen with the rest
-    freeze_startup_heap()
+    freeze_before_serving(app)
     await server.serve()
 
 
@@ -123,8 +131,7 @@ async def run_dev(settings: Settings, *, demo: bool, host: str, port: int) -> No
 
             await enrol_demo(settings, engine, client)
         _banner(settings, host, port, generated, temporal_proc is not None, admin)
-        app.openapi()
-        freeze_startup_heap()
+        freeze_before_serving(app)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,15 +4,13 @@ tests/workflows, reused unchanged), and the app called in-process on the same ev
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import Session, col, select
-from temporalio.service import RPCError
+from sqlmodel import Session, select
 
 from api import create_app
 from models import Brand, Contact, Deal, Pipeline, session_scope
@@ -71,9 +69,3 @@ async def api(stack: Stack) -> AsyncIterator[Api]:  # noqa: F811
     app = api_app(stack)
     async with client_for(app) as http:
         yield Api(stack, app, http)
-    # Workflows started through the API: none may outlive the test (deal ids restart).
-    with Session(stack.engine) as s:
-        ids = s.exec(select(Deal.workflow_id).where(col(Deal.workflow_id).is_not(None))).all()
-    for wid in ids:
-        with contextlib.suppress(RPCError):
-            await stack.client.get_workflow_handle(wid or "").terminate("test finished")

@@ -4,36 +4,20 @@ next-email draft with the real unsubscribe link, never the preview's."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from sqlmodel import Session, col, select
-from temporalio.service import RPCError
+from sqlmodel import col, select
 
 from dealpilot.intake.signatures import sign_dealpilot
-from models import Brand, Contact, Deal, Pipeline, PipelineStage, session_scope
+from models import Brand, Contact, Pipeline, PipelineStage, session_scope
 from tests.api.helpers import assert_error
 from tests.intake.conftest import SECRETS, Intake, intake  # noqa: F401 (fixture)
 from tests.workflows.helpers import sent_logs
 
 AUTH = {"Authorization": "Bearer k"}
 PREVIEW = "/api/crm/unsubscribe/preview"
-
-
-@pytest.fixture
-async def app(intake: Intake) -> AsyncIterator[Intake]:  # noqa: F811
-    """The intake app; the deals' workflows started through it end with the test (deal ids
-    restart with the next test's database, and `deal-1` must not be this test's)."""
-    yield intake
-    with Session(intake.stack.engine) as s:
-        ids = s.exec(select(Deal.workflow_id).where(col(Deal.workflow_id).is_not(None))).all()
-    for wid in ids:
-        with contextlib.suppress(RPCError):
-            await intake.stack.client.get_workflow_handle(wid or "").terminate("test finished")
 
 
 async def _deal(intake: Intake, email: str) -> int:  # noqa: F811
@@ -76,27 +60,29 @@ async def _reply(intake: Intake, to_email: str, in_reply_to: str, message_id: st
     await intake.delivered()
 
 
-async def test_an_approved_suggested_reply_goes_out_in_the_contacts_thread(app: Intake) -> None:
+async def test_an_approved_suggested_reply_goes_out_in_the_contacts_thread(
+    intake: Intake,  # noqa: F811
+) -> None:
     email = "sam@leeplumbing.com.au"
-    app.stack.open_window("codeteki")
-    deal_id = await _deal(app, email)
-    await app.stack.env.sleep(timedelta(hours=1))
-    (log,) = sent_logs(app.stack.engine, deal_id)
+    intake.stack.open_window("codeteki")
+    deal_id = await _deal(intake, email)
+    await intake.stack.env.sleep(timedelta(hours=1))
+    (log,) = sent_logs(intake.stack.engine, deal_id)
     assert log.message_id
-    await _reply(app, email, log.message_id, "<answer-1@leeplumbing.com.au>")
-    await app.stack.env.sleep(timedelta(minutes=5))
+    await _reply(intake, email, log.message_id, "<answer-1@leeplumbing.com.au>")
+    await intake.stack.env.sleep(timedelta(minutes=5))
 
-    r = await app.http.get("/api/crm/review/", params={"deal": deal_id}, headers=AUTH)
+    r = await intake.http.get("/api/crm/review/", params={"deal": deal_id}, headers=AUTH)
     assert r.status_code == 200, r.text
     (item,) = r.json()["items"]
     assert (item["kind"], item["kind_label"]) == ("reply", "suggested reply")
     assert item["contact_email"] == email
 
-    r = await app.http.post(f"/api/crm/review/{item['id']}/approve/", headers=AUTH)
+    r = await intake.http.post(f"/api/crm/review/{item['id']}/approve/", headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["sent"] is True
     assert r.json()["draft"]["status"] == "sent"
-    sent = app.stack.inbox.to(email)
+    sent = intake.stack.inbox.to(email)
     assert len(sent) == 2
     answer = sent[-1]
     assert answer["In-Reply-To"] == "<answer-1@leeplumbing.com.au>"
@@ -104,15 +90,15 @@ async def test_an_approved_suggested_reply_goes_out_in_the_contacts_thread(app: 
     assert str(answer["Subject"]).startswith("Re: ")
     assert r.json()["deal"]["stage"] == "Responded"  # the answer moves no stage
 
-    again = await app.http.post(f"/api/crm/review/{item['id']}/approve/", headers=AUTH)
+    again = await intake.http.post(f"/api/crm/review/{item['id']}/approve/", headers=AUTH)
     assert_error(again, 409, "draft_not_pending")
-    assert len(app.stack.inbox.to(email)) == 2
+    assert len(intake.stack.inbox.to(email)) == 2
 
 
 async def test_a_stored_draft_is_sent_with_the_real_unsubscribe_link_or_discarded(
-    app: Intake,
+    intake: Intake,  # noqa: F811
 ) -> None:
-    stack = app.stack
+    stack = intake.stack
     stack.open_window("codeteki")
     with session_scope(stack.engine) as s:  # the deals' first email waits three days
         brand = s.exec(select(Brand).where(Brand.slug == "codeteki")).one()
@@ -127,22 +113,22 @@ async def test_a_stored_draft_is_sent_with_the_real_unsubscribe_link_or_discarde
         assert first is not None
         first.days_until_followup = 3
         s.add(first)
-    kept = await _deal(app, "mia@coastal-dental.com.au")
-    dropped = await _deal(app, "tom@ridgeway-builds.com.au")
+    kept = await _deal(intake, "mia@coastal-dental.com.au")
+    dropped = await _deal(intake, "tom@ridgeway-builds.com.au")
     await stack.env.sleep(timedelta(minutes=1))
-    r = await app.http.post(
+    r = await intake.http.post(
         "/api/crm/deals/drafts/", json={"deal_ids": [kept, dropped]}, headers=AUTH
     )
     assert r.status_code == 201, r.text
-    r = await app.http.get("/api/crm/review/", params={"kind": "next_email"}, headers=AUTH)
+    r = await intake.http.get("/api/crm/review/", params={"kind": "next_email"}, headers=AUTH)
     items = {i["deal_id"]: i for i in r.json()["items"]}
     assert {i["kind_label"] for i in items.values()} == {"stored draft"}
     assert PREVIEW not in items[kept]["body"]  # stored without the preview's placeholder
 
-    r = await app.http.post(f"/api/crm/review/{items[dropped]['id']}/reject/", headers=AUTH)
+    r = await intake.http.post(f"/api/crm/review/{items[dropped]['id']}/reject/", headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["draft"]["status"] == "rejected"
-    r = await app.http.post(f"/api/crm/review/{items[kept]['id']}/approve/", headers=AUTH)
+    r = await intake.http.post(f"/api/crm/review/{items[kept]['id']}/approve/", headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["sent"] is True
     (mail,) = stack.inbox.messages  # the rejected draft sent nothing
@@ -156,10 +142,10 @@ async def test_a_stored_draft_is_sent_with_the_real_unsubscribe_link_or_discarde
     assert "/api/crm/unsubscribe/" in str(mail["List-Unsubscribe"])
 
     # A stored draft whose deal has moved on since is refused, not sent as a later email.
-    r = await app.http.post("/api/crm/deals/drafts/", json={"deal_ids": [dropped]}, headers=AUTH)
+    r = await intake.http.post("/api/crm/deals/drafts/", json={"deal_ids": [dropped]}, headers=AUTH)
     (stale,) = r.json()["created"]
-    r = await app.http.post(f"/api/crm/deals/{dropped}/send-now/", headers=AUTH)
+    r = await intake.http.post(f"/api/crm/deals/{dropped}/send-now/", headers=AUTH)
     assert r.json()["sent"] is True, r.text
-    r = await app.http.post(f"/api/crm/review/{stale['draft_id']}/approve/", headers=AUTH)
+    r = await intake.http.post(f"/api/crm/review/{stale['draft_id']}/approve/", headers=AUTH)
     assert_error(r, 409, "draft_stale")
     assert len(stack.inbox.messages) == 2

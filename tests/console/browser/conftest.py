@@ -11,7 +11,6 @@ browser fails them: CI must run them. Screenshots go to $TEST_ARTIFACTS_DIR/cons
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -23,10 +22,9 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
-from sqlmodel import Session, col, select
-from temporalio.service import RPCError
+from sqlmodel import select
 
-from models import Brand, Contact, Deal, Pipeline, session_scope
+from models import Brand, Contact, Pipeline, session_scope
 from tests.api_workflows.conftest import API_KEY, api_app
 from tests.console.helpers import PASSWORD, make_users
 from tests.workflows.conftest import Stack, smtp, stack, time_env  # noqa: F401 (fixtures)
@@ -126,9 +124,3 @@ async def live(stack: Stack, chromium: Browser) -> AsyncIterator[Live]:  # noqa:
         await context.close()
         server.should_exit = True
         await serving
-        # Workflows started through the API: none may outlive the test (deal ids restart).
-        with Session(stack.engine) as s:
-            ids = s.exec(select(Deal.workflow_id).where(col(Deal.workflow_id).is_not(None))).all()
-        for wid in ids:
-            with contextlib.suppress(RPCError):
-                await stack.client.get_workflow_handle(wid or "").terminate("test finished")
