@@ -16,14 +16,24 @@ machine), split by process for the first and the last batch (does a deal cost mo
 thousands ran before it?), and the floor the deal's shape sets: its workflow tasks alone at the
 sleeper's CPU per task.
 
+It also runs one deal's activities without Temporal: the worker records every activity attempt
+of the probe deal (function, arguments, info: `ActivityRecorder`), and after the timed runs the
+same calls run again, in order, for fresh deals through `temporalio.testing.ActivityEnvironment`
+(no workflow, server or worker; the clock moved past the brand's last send). The bench checks
+that they sent as many emails as the probe did. Their CPU is the work any workflow doing what a
+deal does must pay on top of a sleeper's cost (a deal sleeps the same timers), so
+sleeper / (sleeper + work) is the most a deal's rate can be of the sleeper's: the ceiling row.
+
 What it found (issue 15): the worker's CPU per deal is flat from the first batch to the last
 (400 deals: 395 -> 366 ms; 100: 369 -> 381); the time-skipping test server's own CPU per deal
 grows with the workflows it holds (400 deals: 50 -> 81 ms; it keeps every closed one in
 memory), which is what made 1,000 deals slower per deal than 20. A deal costs ~20x a
 sleeper's CPU: about a quarter is our code (analysis ~7 ms, a send ~20 ms with its four short
 transactions, rendering and MIME; the wake's reads and save ~13 ms/deal), the rest the SDK's
-per-activation and per-activity work. Its 11 workflow tasks alone cost ~2.8x a sleeper, so the
-issue's 0.5x target is below the floor of this workflow shape. Duration on 2 cores:
+per-activation and per-activity work. Its 11 workflow tasks alone cost ~2.8x a sleeper, and
+the activities' own work, run outside Temporal, ~6.7x a whole sleeper (65 ms against 9.8 ms,
+2026-11-30): the ceiling is ~0.13x, so the issue's 0.5x target is out of reach for any workflow
+that sends a deal's three emails. Duration on 2 cores:
 `--deals 100` about a minute per database; 1,000 about 12 minutes per database.
 """
 
@@ -31,22 +41,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import resource
 import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import select
+from temporalio import activity
+from temporalio import client as temporal_client
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
+)
 
 from bench.common import (
     TEST_SERVER,
@@ -69,7 +87,7 @@ from dealpilot.core.settings import Settings
 from dealpilot.temporal import search_attributes
 from dealpilot.temporal.converter import data_converter
 from dealpilot.temporal.deals import DealStart, DealWorkflows
-from models import Brand, Deal, MailProviderName, session_scope
+from models import Brand, Deal, EmailLog, MailProviderName, session_scope
 from worker import build_worker
 from workflows.contracts import DealStateView
 
@@ -160,6 +178,88 @@ async def history_counts(client: Client, workflow_id: str) -> Counter[str]:
     return counts
 
 
+@dataclasses.dataclass(frozen=True)
+class ActivityCall:
+    """One activity attempt as the worker ran it: the function, its arguments and its info."""
+
+    fn: Any
+    args: tuple[Any, ...]
+    info: activity.Info
+
+
+class ActivityRecorder(temporal_client.Interceptor, Interceptor):
+    """Records every activity attempt (local ones included) the worker runs, per workflow id, so
+    that a deal's activities can be run again outside Temporal (`activity_work`). A client
+    interceptor that is also a worker interceptor is used by the workers of that client."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[ActivityCall]] = {}
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        recorder = self
+
+        class Recording(ActivityInboundInterceptor):
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                info = activity.info()
+                call = ActivityCall(input.fn, tuple(input.args), info)
+                recorder.calls.setdefault(info.workflow_id or "", []).append(call)
+                return await super().execute_activity(input)
+
+        return Recording(next)
+
+
+def for_deal(value: Any, probe_id: int, deal_id: int) -> Any:
+    """An activity argument of the probe deal, made for deal `deal_id`: its deal id swapped."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == probe_id:
+        return deal_id
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if getattr(value, "deal_id", None) == probe_id:
+            return dataclasses.replace(value, deal_id=deal_id)  # type: ignore[type-var]
+    return value
+
+
+def shifted(value: Any, by: timedelta) -> Any:
+    return value + by if isinstance(value, datetime) else value
+
+
+async def activity_work(
+    calls: Sequence[ActivityCall], probe_id: int, deal_ids: Sequence[int], after: datetime
+) -> float:
+    """CPU seconds of this process to run the probe deal's activities, in their order and with
+    its arguments, for each of `deal_ids` (fresh deals), outside Temporal: no workflow, no
+    server, no worker; `temporalio.testing.ActivityEnvironment` gives them their context. The
+    probe's clock is moved past `after` (the brand's last send: an earlier clock would see its
+    send-gap rule broken and defer), a little further for each deal, as if each came later."""
+    times = [c.info.current_attempt_scheduled_time for c in calls]
+    span = max(times) - min(times) + timedelta(days=1)
+    base = after - min(times) + timedelta(days=1)
+    env = ActivityEnvironment()
+    cpu = CpuClock()
+    for k, deal_id in enumerate(deal_ids):
+        by = base + k * span
+        for call in calls:
+            env.info = dataclasses.replace(
+                call.info,
+                workflow_id=f"deal-{deal_id}",
+                current_attempt_scheduled_time=call.info.current_attempt_scheduled_time + by,
+                scheduled_time=call.info.scheduled_time + by,
+                started_time=call.info.started_time + by,
+            )
+            args = [shifted(for_deal(a, probe_id, deal_id), by) for a in call.args]
+            result = env.run(call.fn, *args)
+            if asyncio.iscoroutine(result):
+                await result
+    return cpu.own
+
+
+def last_send(engine: Engine) -> datetime:
+    with session_scope(engine) as s:
+        latest = s.exec(select(func.max(EmailLog.sent_at))).one()
+    if latest is None:
+        raise RuntimeError("no email was sent: nothing to measure")
+    return latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -180,6 +280,15 @@ def database(db: str, tmp: Path) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def eml_count(outbox: Path) -> int:
+    return sum(1 for p in outbox.glob("*.eml") if not p.name.startswith("."))
+
+
+def work_deals(deals: int) -> int:
+    """How many fresh deals run the activities outside Temporal: enough for a steady figure."""
+    return max(20, min(deals // 2, 200))
 
 
 def per_deal(costs: Sequence[tuple[int, float, float, float]]) -> tuple[float, float, float]:
@@ -210,8 +319,10 @@ async def main(deals: int, batch: int, db: str) -> None:
         )
         await search_attributes.register(env.client)
         queue = f"bench-{uuid.uuid4().hex[:6]}"
+        recorder = ActivityRecorder()
+        recording = Client(**{**env.client.config(), "interceptors": [recorder]})
         deal_worker = build_worker(
-            env.client, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
+            recording, settings=settings, engine=engine, ai=HeuristicEngine(), task_queue=queue
         )
         sleep_queue = f"bench-sleep-{uuid.uuid4().hex[:6]}"
         sleep_worker = Worker(env.client, task_queue=sleep_queue, workflows=[Sleeper])
@@ -241,7 +352,20 @@ async def main(deals: int, batch: int, db: str) -> None:
                 rss_deals = peak_rss_mb()
         finally:
             await env.shutdown()
-        emails = sum(1 for p in (Path(tmp) / "outbox").glob("*.eml") if not p.name.startswith("."))
+        outbox = Path(tmp) / "outbox"
+        emails = eml_count(outbox)
+        # The same deal's activities again, outside Temporal, for fresh deals: what the
+        # activities' own work costs, whatever workflow calls them.
+        probe_id = probe[0].deal_id
+        probe_calls = recorder.calls[f"deal-{probe_id}"]
+        fresh = [s.deal_id for s in create_deals(engine, tgt, work_deals(deals), prefix="w-")]
+        work_cpu = await activity_work(probe_calls, probe_id, fresh, last_send(engine))
+        work_emails = eml_count(outbox) - emails
+        if work_emails != probe_result.emails_sent * len(fresh):
+            raise RuntimeError(
+                f"the activities outside Temporal sent {work_emails} emails for {len(fresh)} "
+                f"deals, not {probe_result.emails_sent} each: they did not repeat the deal's work"
+            )
 
     outcomes = Counter(f"{r.status}/{r.stage}" for r in finished)
     print(f"time-skipping test server, {db}, batches of {batch}, worker in this process")
@@ -270,6 +394,16 @@ async def main(deals: int, batch: int, db: str) -> None:
         f"a deal's {deal_tasks} tasks alone would cost {per_task * deal_tasks:.0f} ms, "
         f"{per_task * deal_tasks / (base_cpu / deals * 1000):.1f}x a sleeper"
     )
+    work_ms = work_cpu / len(fresh) * 1000
+    sleeper_ms = base_cpu / deals * 1000
+    ceiling = sleeper_ms / (sleeper_ms + work_ms)
+    print(
+        f"the deal's {len(probe_calls)} activity calls run outside Temporal for {len(fresh)} "
+        f"fresh deals: {work_ms:.0f} ms CPU per deal ({work_emails} emails), "
+        f"{work_ms / sleeper_ms:.1f}x a whole sleeper; any workflow that does this work and "
+        f"sleeps these timers costs at least both, so its rate is at most {ceiling:.2f}x the "
+        "sleeper's (where CPU bounds both runs)"
+    )
     first_wall, first_cpu, first_server = per_deal(costs[:1])
     last_wall, last_cpu, last_server = per_deal(costs[-1:])
     print(
@@ -286,6 +420,17 @@ async def main(deals: int, batch: int, db: str) -> None:
         "deal_cycle", f"CPU per deal, ms ({db}; worker process + test server)",
         value=deal_cpu / deals * 1000, baseline=base_cpu / deals * 1000, unit="ms",
         baseline_name="sleeper with the same timers",
+    )  # fmt: skip
+    record(
+        "deal_cycle", f"the deal's activities run outside Temporal, CPU ms per deal ({db})",
+        value=work_ms, baseline=sleeper_ms, unit="ms",
+        baseline_name="a whole sleeper (worker + test server)",
+    )  # fmt: skip
+    record(
+        "deal_cycle", f"ceiling on deals/s for any workflow doing a deal's work ({db})",
+        value=deals / base_s * ceiling, baseline=deals / base_s, unit="/s",
+        baseline_name="sleeper with the same timers", target=">= 0.5",
+        note="sleeper CPU / (sleeper CPU + the activities' CPU)",
     )  # fmt: skip
     record(
         "deal_cycle", f"worker CPU per deal in the last batch of {deals}, ms ({db})",

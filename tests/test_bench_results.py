@@ -57,3 +57,23 @@ def test_the_intake_baseline_is_the_mean_of_its_runs_before_and_after_the_endpoi
     assert mean_level([before, after]) == Level(
         connections=16, rps=3500, p50_ms=3.5, p99_ms=5.5, errors=1
     )
+
+
+def test_a_probe_deals_activity_arguments_are_made_for_another_deal() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bench.deal_cycle import for_deal, shifted
+    from workflows.contracts import DealSnapshot, SuppressRequest
+
+    now = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    snapshot = DealSnapshot(7, 2, "active", "new", None, "first email", now)
+    assert for_deal(snapshot, 7, 42) == DealSnapshot(
+        42, 2, "active", "new", None, "first email", now
+    )
+    assert for_deal(7, 7, 42) == 42  # load_deal_context(deal_id)
+    assert for_deal(2, 7, 42) == 2  # another number is left alone
+    assert for_deal(True, 1, 42) is True
+    other = SuppressRequest(deal_id=9, reason="r", detail="d")
+    assert for_deal(other, 7, 42) is other
+    assert shifted(now, timedelta(days=3)) == datetime(2026, 12, 3, 9, tzinfo=UTC)
+    assert shifted(snapshot, timedelta(days=3)) is snapshot

@@ -158,6 +158,28 @@ def test_subject_variables_and_escaping(renderer) -> None:
         renderer.render_subject("{{ contact.company and '' }}", ctx)  # renders empty
 
 
+def test_a_template_string_is_compiled_once_and_rendered_for_each_contact() -> None:
+    renderer = EmailRenderer(EMAIL_TEMPLATES_DIR)
+    subject = "Quick idea for {{ contact.company or 'your team' }}"
+    full, sparse = full_ctx(BRANDS[0]), sparse_ctx(BRANDS[0])
+    assert renderer.render_subject(subject, full) == "Quick idea for Harbour & Co Realty"
+    assert renderer.render_subject(subject, sparse) == "Quick idea for your team"
+    assert renderer.render_subject(subject, full) == "Quick idea for Harbour & Co Realty"
+    compiled = renderer._text_string.cache_info()  # type: ignore[attr-defined]
+    assert (compiled.misses, compiled.hits) == (1, 2)
+    # HTML strings have their own compiled copies: autoescaped, unlike a subject's.
+    assert renderer.render_string("<b>{{ contact.company }}</b>", full) == (
+        "<b>Harbour &amp; Co Realty</b>"
+    )
+    assert renderer.render_string("{{ contact.company }}", full, html=False) == (
+        "Harbour & Co Realty"
+    )
+    # A string that does not compile is refused every time, never kept as if it had.
+    for _ in range(2):
+        with pytest.raises(TemplateRenderError):
+            renderer.render_subject("{{ contact.company ", full)
+
+
 def test_html_is_autoescaped(renderer) -> None:
     ctx = full_ctx(BRANDS[0])
     ctx.contact.company = '<script>alert("x")</script>'
