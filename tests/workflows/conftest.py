@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,8 +55,10 @@ class Stack:
     task_queue: str
     worker: Worker
     worker_ai: HeuristicEngine
-    client: Client
-    started: list[WorkflowHandle[object, object]] = field(default_factory=list)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
 
     def brand(self, slug: str) -> Brand:
         with Session(self.engine) as s:
@@ -72,7 +74,6 @@ class Stack:
             email, brand=brand, pipeline=pipeline, name=name, timezone=timezone
         )
         handle = await DealWorkflows(self.client, self.task_queue).start(start)
-        self.started.append(handle)  # type: ignore[arg-type]
         return start.deal_id, handle  # type: ignore[return-value]
 
     def create_deal(
@@ -97,4 +98,4 @@ async def stack(
         time_env.client, settings=settings, engine=engine, ai=ai, task_queue=queue
     )
     async with worker:
-        yield Stack(time_env, engine, settings, inbox, queue, worker, ai, time_env.client)
+        yield Stack(time_env, engine, settings, inbox, queue, worker, ai)

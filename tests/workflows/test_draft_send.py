@@ -68,7 +68,6 @@ async def test_first_email_is_the_draft_per_contact_then_normal_followups(stack:
         handle = await DealWorkflows(stack.client, stack.task_queue).start(
             dataclasses.replace(start, draft_id=draft_id)
         )
-        stack.started.append(handle)  # type: ignore[arg-type]
         handles.append(handle)
 
     await stack.env.sleep(timedelta(hours=1))
@@ -118,7 +117,6 @@ async def test_a_rejected_draft_is_never_sent(stack: Stack) -> None:
     handle = await DealWorkflows(stack.client, stack.task_queue).start(
         dataclasses.replace(start, draft_id=draft_id)
     )
-    stack.started.append(handle)  # type: ignore[arg-type]
     await stack.env.sleep(timedelta(hours=1))
 
     assert stack.inbox.to("priya@sharma-realty.com.au") == []

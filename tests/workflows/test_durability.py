@@ -32,7 +32,6 @@ async def test_continue_as_new_keeps_the_whole_state(stack: Stack) -> None:
     )
     # Not pinned to the first run: signals and queries follow the chain of runs.
     handle = stack.client.get_workflow_handle_for(DealWorkflow.run, started.id)
-    stack.started.append(handle)  # type: ignore[arg-type]
     await live(stack, handle, deal_id, 21, opens=True)
     result = await handle.result()
     assert result.emails_sent == 4

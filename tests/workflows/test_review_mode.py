@@ -215,7 +215,6 @@ async def test_continue_as_new_keeps_the_pending_review(stack: Stack) -> None:
         task_queue=stack.task_queue,
     )
     handle = stack.client.get_workflow_handle_for(DealWorkflow.run, started.id)
-    stack.started.append(handle)  # type: ignore[arg-type]
     await stack.env.sleep(HOUR)
     (draft,) = drafts(stack, start.deal_id)
     first_run = stack.client.get_workflow_handle(started.id, run_id=started.result_run_id)
@@ -245,10 +244,9 @@ async def test_composer_first_email_skips_review_and_review_off_sends(stack: Sta
         s.flush()
         draft_id = draft.id
     start = stack.create_deal(PRIYA, brand="desifirms", pipeline="real_estate", name="Priya")
-    handle = await DealWorkflows(stack.client, stack.task_queue).start(
+    await DealWorkflows(stack.client, stack.task_queue).start(
         dataclasses.replace(start, draft_id=draft_id)
     )
-    stack.started.append(handle)  # type: ignore[arg-type]
     other_id, other = await stack.enrol(
         "raj@kumar-homes.com.au", brand="desifirms", pipeline="business_listings"
     )
